@@ -1,0 +1,4 @@
+"""Allow ``python -m crmkit``."""
+from crmkit.cli import main
+
+main()

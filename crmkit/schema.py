@@ -1,0 +1,51 @@
+"""Canonical column names, vocabularies and time units shared by every layer.
+
+Modules after ingest refer to columns only through these constants, so a
+header rename in an export never reaches the scorers.
+"""
+from __future__ import annotations
+
+from typing import Final
+
+# --- transactions -----------------------------------------------------------
+CUSTOMER_ID: Final = "customer_id"
+ORDER_DATE: Final = "order_date"
+AMOUNT: Final = "amount"
+ORDER_ID: Final = "order_id"
+QUANTITY: Final = "quantity"
+COST: Final = "cost"
+MARGIN: Final = "margin"
+PRODUCT: Final = "product"
+CHANNEL: Final = "channel"
+SALESPERSON: Final = "salesperson"
+REGION: Final = "region"
+SOURCE_FILE: Final = "source_file"
+SOURCE_ROW: Final = "source_row"
+
+REQUIRED_TRANSACTION_COLUMNS: Final = (CUSTOMER_ID, ORDER_DATE, AMOUNT)
+OPTIONAL_TRANSACTION_COLUMNS: Final = (
+    ORDER_ID, QUANTITY, COST, MARGIN, PRODUCT, CHANNEL, SALESPERSON, REGION,
+)
+
+# --- customer master file ---------------------------------------------------
+NAME: Final = "name"
+SIGNUP_DATE: Final = "signup_date"
+PHONE: Final = "phone"
+EMAIL: Final = "email"
+
+# Kotler's customer delivered value components (per customer, in the master file).
+VALUE_COMPONENTS: Final = ("product_value", "service_value", "personnel_value", "image_value")
+COST_COMPONENTS: Final = ("monetary_cost", "time_cost", "energy_cost", "physical_cost")
+
+# --- time units -------------------------------------------------------------
+DAYS_PER_YEAR: Final = 365.25
+TIME_UNIT_DAYS: Final[dict[str, float]] = {
+    "day": 1.0,
+    "week": 7.0,
+    "month": DAYS_PER_YEAR / 12.0,
+}
+
+# --- vocabularies (canonical English keys; labels live in crmkit.labels) -----
+TIERS: Final = ("platinum", "gold", "iron", "prospect")
+STAGES: Final = ("acquisition", "growth", "maturity", "decline", "termination")
+CHURN_BANDS: Final = ("low", "medium", "high")
