@@ -1,0 +1,169 @@
+"""Per-customer summary: transactions in, one row per customer out.
+
+Every figure is a function of one customer's own transactions (plus the as-of
+date), so the same code can run partition by partition on a distributed engine
+when the data outgrows one machine. The aggregation works on integer codes
+(customer codes, day numbers) with numpy sorts and bincounts: no ``Period``
+grouping, no Python loop over customers.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from crmkit.errors import OptionError
+from crmkit.schema import AMOUNT, COST, CUSTOMER_ID, MARGIN, ORDER_DATE, ORDER_ID, TIME_UNIT_DAYS
+
+#: Columns of :func:`customer_summary`, in order (``total_margin`` only with a cost or margin column).
+SUMMARY_COLUMNS = (
+    CUSTOMER_ID, "first_purchase", "last_purchase", "n_orders", "frequency", "recency", "T",
+    "days_since_last", "total_revenue", "avg_order_value", "monetary",
+)
+
+
+def day_numbers(dates: pd.Series | pd.Timestamp) -> np.ndarray:
+    """Days since 1970-01-01 as int64 (time of day dropped)."""
+    values = np.asarray(pd.Series(dates).to_numpy(), dtype="datetime64[D]")
+    return values.astype(np.int64)
+
+
+def default_as_of(tx: pd.DataFrame) -> pd.Timestamp:
+    """The default as-of date: the day of the last transaction."""
+    return pd.Timestamp(tx[ORDER_DATE].max()).normalize()
+
+
+def rows_after(tx: pd.DataFrame, as_of: pd.Timestamp) -> int:
+    """How many transactions fall after the as-of day (they are ignored by the summary)."""
+    return int((day_numbers(tx[ORDER_DATE]) > day_numbers(pd.Timestamp(as_of))[0]).sum())
+
+
+def unit_days(time_unit: str) -> float:
+    """Length of a time unit in days; a month is 365.25/12 days."""
+    try:
+        return TIME_UNIT_DAYS[time_unit]
+    except KeyError:
+        raise OptionError(
+            f"unknown time unit {time_unit!r}; choose one of {', '.join(TIME_UNIT_DAYS)}"
+        ) from None
+
+
+def customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes for customer ids, numbered in sorted id order (so results never depend on row order).
+
+    A categorical column (ids dictionary-encoded at read time) is only re-sorted
+    on its categories, which skips hashing every row's string.
+    """
+    if isinstance(ids.dtype, pd.CategoricalDtype):
+        categories = pd.Index(ids.cat.categories.astype("str"))
+        order = categories.argsort()
+        position = np.empty(len(order), dtype=np.int64)
+        position[order] = np.arange(len(order))
+        return position[ids.cat.codes.to_numpy()], pd.Index(categories[order], name=CUSTOMER_ID)
+    codes, uniques = pd.factorize(ids, sort=True)
+    return codes.astype(np.int64), pd.Index(uniques, dtype="str", name=CUSTOMER_ID)
+
+
+def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
+                     time_unit: str = "day") -> pd.DataFrame:
+    """Transform transactions into one row per buying customer.
+
+    Transforms *customer_id, order_date, amount* (optional *order_id, cost, margin*)
+    into the columns of :data:`SUMMARY_COLUMNS`, sorted by ``customer_id``:
+
+    - purchase occasions are distinct days with a non-negative amount: same-day
+      orders are one occasion; negative amounts are returns, which reduce
+      ``total_revenue`` but are never occasions;
+    - ``frequency`` = occasions − 1, ``recency`` = last − first occasion and
+      ``T`` = as-of − first occasion, both in ``time_unit``;
+    - ``monetary`` = mean spend per repeat occasion (0 when frequency is 0);
+    - transactions after ``as_of`` (default: the last transaction's day) are ignored.
+
+    Customers with returns but no purchase up to ``as_of`` have no purchase
+    history and are left out (see :func:`returns_only_customers`).
+    """
+    unit = unit_days(time_unit)
+    as_of = default_as_of(tx) if as_of is None else pd.Timestamp(as_of).normalize()
+    as_of_day = int(day_numbers(as_of)[0])
+    day = day_numbers(tx[ORDER_DATE])
+    keep = day <= as_of_day
+    tx, day = tx.loc[keep], day[keep]
+    amount = tx[AMOUNT].to_numpy(dtype=np.float64)
+    buy = amount >= 0
+    all_codes, all_ids = customer_codes(tx[CUSTOMER_ID])
+    # Customers with only returns have no purchase history: leave them out.
+    is_buyer = np.bincount(all_codes[buy], minlength=len(all_ids)) > 0
+    buyer_code = np.cumsum(is_buyer) - 1
+    known = is_buyer[all_codes]
+    all_codes = buyer_code[all_codes]
+    ids = all_ids[is_buyer]
+    codes = all_codes[buy]
+    n_cust = len(ids)
+    buy_day, buy_amount = day[buy], amount[buy]
+
+    # Purchase occasions: unique (customer, day) keys, sorted, with their spend.
+    day0 = int(buy_day.min()) if len(buy_day) else 0
+    span = int(buy_day.max()) - day0 + 1 if len(buy_day) else 1
+    key = codes * span + (buy_day - day0)
+    occasion_keys, occasion_index = np.unique(key, return_inverse=True)
+    occasion_spend = np.bincount(occasion_index, weights=buy_amount)
+    occasion_cust = occasion_keys // span
+    occasion_day = occasion_keys % span + day0
+    n_occasions = np.bincount(occasion_cust, minlength=n_cust)
+    starts = np.concatenate(([0], np.cumsum(n_occasions)[:-1]))
+    ends = starts + n_occasions - 1
+    first_day, last_day = occasion_day[starts], occasion_day[ends]
+    repeat_spend = np.bincount(occasion_cust, weights=occasion_spend, minlength=n_cust) - occasion_spend[starts]
+
+    frequency = n_occasions - 1
+    revenue = np.bincount(all_codes[known], weights=amount[known], minlength=n_cust)
+    n_orders = _order_count(tx.loc[buy], codes, n_cust)
+
+    summary = pd.DataFrame({
+        CUSTOMER_ID: ids,
+        "first_purchase": _to_dates(first_day),
+        "last_purchase": _to_dates(last_day),
+        "n_orders": n_orders,
+        "frequency": frequency,
+        "recency": (last_day - first_day) / unit,
+        "T": (as_of_day - first_day) / unit,
+        "days_since_last": as_of_day - last_day,
+        "total_revenue": revenue,
+        "avg_order_value": revenue / np.maximum(n_orders, 1),
+        "monetary": np.divide(repeat_spend, frequency, out=np.zeros(n_cust), where=frequency > 0),
+    })
+    margin = _row_margin(tx)
+    if margin is not None:
+        summary["total_margin"] = np.bincount(all_codes[known], weights=margin[known], minlength=n_cust)
+    return summary
+
+
+def returns_only_customers(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None) -> pd.Index:
+    """Customers with transactions up to ``as_of`` that are all returns (no purchase to anchor a history)."""
+    as_of = default_as_of(tx) if as_of is None else pd.Timestamp(as_of)
+    upto = tx.loc[day_numbers(tx[ORDER_DATE]) <= day_numbers(as_of)[0]]
+    buyers = upto.loc[upto[AMOUNT] >= 0, CUSTOMER_ID].unique()
+    everyone = pd.Index(upto[CUSTOMER_ID].unique())
+    return everyone.difference(pd.Index(buyers)).sort_values()
+
+
+def _order_count(buys: pd.DataFrame, codes: np.ndarray, n_cust: int) -> np.ndarray:
+    """Distinct orders per customer by order_id; each purchase row is an order when there is no order_id."""
+    if ORDER_ID not in buys.columns:
+        return np.bincount(codes, minlength=n_cust)
+    order_codes, _ = pd.factorize(buys[ORDER_ID].fillna(""))
+    stride = int(order_codes.max(initial=0)) + 1
+    pairs = np.unique(codes * stride + order_codes)
+    return np.bincount(pairs // stride, minlength=n_cust)
+
+
+def _row_margin(tx: pd.DataFrame) -> np.ndarray | None:
+    """Margin per row from a margin column, or amount − cost; None when neither is present."""
+    if MARGIN in tx.columns:
+        return tx[MARGIN].fillna(0.0).to_numpy(dtype=np.float64)
+    if COST in tx.columns:
+        return (tx[AMOUNT] - tx[COST].fillna(0.0)).to_numpy(dtype=np.float64)
+    return None
+
+
+def _to_dates(days: np.ndarray) -> np.ndarray:
+    return days.astype("datetime64[D]").astype("datetime64[s]")
