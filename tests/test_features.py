@@ -1,0 +1,114 @@
+"""Per-customer summary: hand-computed values and invariants."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmkit.errors import OptionError
+from crmkit.features import customer_summary, returns_only_customers, rows_after
+
+
+def _tx(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
+    frame["order_date"] = pd.to_datetime(frame["order_date"], format="ISO8601")
+    return frame
+
+
+HAND_WORKED = _tx([
+    ("007", "2024-01-01", 10.0),
+    ("007", "2024-01-01 15:30", 5.0),   # same day: one purchase occasion
+    ("007", "2024-01-15", 20.0),
+    ("007", "2024-01-29", 30.0),
+    ("007", "2024-01-30", -8.0),        # a return: reduces revenue, not an occasion
+    ("042", "2024-01-08", 100.0),
+    ("042", "2024-03-01", 50.0),        # after the as-of date: ignored
+    ("099", "2024-01-10", -5.0),        # only a return: no purchase history
+])
+
+
+class TestCustomerSummary:
+    def test_hand_computed_example_in_days(self):
+        s = customer_summary(HAND_WORKED, as_of=pd.Timestamp("2024-02-12"), time_unit="day")
+        assert list(s["customer_id"]) == ["007", "042"]
+        a = s.iloc[0]
+        assert a["frequency"] == 2                     # three purchase days − 1
+        assert a["recency"] == 28                      # Jan 29 − Jan 1
+        assert a["T"] == 42                            # Feb 12 − Jan 1
+        assert a["days_since_last"] == 14
+        assert a["total_revenue"] == pytest.approx(57.0)   # 65 − 8
+        assert a["monetary"] == pytest.approx(25.0)        # (20 + 30) / 2 repeat days
+        assert a["n_orders"] == 4                          # four purchase rows, no order_id
+        assert a["first_purchase"] == pd.Timestamp("2024-01-01")
+        assert a["last_purchase"] == pd.Timestamp("2024-01-29")
+        b = s.iloc[1]
+        assert (b["frequency"], b["recency"], b["T"], b["monetary"], b["total_revenue"]) == (0, 0, 35, 0, 100)
+
+    def test_week_and_month_units_scale_recency_and_t(self):
+        as_of = pd.Timestamp("2024-02-12")
+        week = customer_summary(HAND_WORKED, as_of=as_of, time_unit="week").iloc[0]
+        month = customer_summary(HAND_WORKED, as_of=as_of, time_unit="month").iloc[0]
+        assert week["recency"] == pytest.approx(4.0) and week["T"] == pytest.approx(6.0)
+        assert month["T"] == pytest.approx(42 / (365.25 / 12))
+
+    def test_order_id_counts_distinct_orders(self):
+        tx = HAND_WORKED.assign(order_id=["A", "A", "B", "C", "R", "D", "E", "F"])
+        s = customer_summary(tx, as_of=pd.Timestamp("2024-02-12"))
+        assert s.loc[s.customer_id == "007", "n_orders"].item() == 3
+        assert s.loc[s.customer_id == "007", "avg_order_value"].item() == pytest.approx(57.0 / 3)
+
+    def test_margin_from_cost(self):
+        tx = HAND_WORKED.assign(cost=[4.0, 2.0, 10.0, 10.0, -3.0, 60.0, 0.0, 0.0])
+        s = customer_summary(tx, as_of=pd.Timestamp("2024-02-12"))
+        assert s.loc[s.customer_id == "007", "total_margin"].item() == pytest.approx(57.0 - 23.0)
+
+    def test_default_as_of_is_the_last_transaction_day(self):
+        s = customer_summary(HAND_WORKED)
+        assert s.loc[s.customer_id == "042", "T"].item() == (pd.Timestamp("2024-03-01") - pd.Timestamp("2024-01-08")).days
+
+    def test_rows_after_and_returns_only(self):
+        assert rows_after(HAND_WORKED, pd.Timestamp("2024-02-12")) == 1
+        assert list(returns_only_customers(HAND_WORKED)) == ["099"]
+
+    def test_categorical_ids_give_the_same_summary(self):
+        plain = customer_summary(HAND_WORKED)
+        categorical = customer_summary(HAND_WORKED.astype({"customer_id": "category"}))
+        pd.testing.assert_frame_equal(plain, categorical)
+
+    def test_unknown_time_unit_is_an_option_error(self):
+        with pytest.raises(OptionError, match="day, week, month"):
+            customer_summary(HAND_WORKED, time_unit="fortnight")
+
+
+@st.composite
+def transactions(draw) -> pd.DataFrame:
+    n = draw(st.integers(1, 40))
+    ids = draw(st.lists(st.sampled_from(["A", "B", "C", "00D", "E1"]), min_size=n, max_size=n))
+    days = draw(st.lists(st.integers(0, 60), min_size=n, max_size=n))
+    amounts = draw(st.lists(st.floats(-50, 500, allow_nan=False).map(lambda x: round(x, 2)), min_size=n, max_size=n))
+    frame = pd.DataFrame({"customer_id": ids, "order_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(days, "D"),
+                          "amount": amounts})
+    if not (frame["amount"] >= 0).any():
+        frame.loc[0, "amount"] = 1.0
+    return frame
+
+
+@settings(max_examples=60, deadline=None)
+@given(transactions(), st.randoms(use_true_random=False))
+def test_summary_is_invariant_to_row_order(tx, rnd):
+    shuffled = tx.sample(frac=1.0, random_state=rnd.randint(0, 2**31)).reset_index(drop=True)
+    as_of = tx["order_date"].max()
+    pd.testing.assert_frame_equal(customer_summary(tx, as_of=as_of), customer_summary(shuffled, as_of=as_of))
+
+
+@settings(max_examples=60, deadline=None)
+@given(transactions())
+def test_summary_invariants(tx):
+    s = customer_summary(tx, time_unit="week")
+    assert (s["frequency"] >= 0).all()
+    assert (s["recency"] <= s["T"] + 1e-12).all() and (s["recency"] >= 0).all()
+    assert ((s["frequency"] == 0) == (s["recency"] == 0)).all()
+    assert np.allclose(s.loc[s["frequency"] == 0, "monetary"], 0)
+    assert s["customer_id"].is_unique and s["customer_id"].is_monotonic_increasing

@@ -1,0 +1,143 @@
+"""RFM scores and segments, 80/20 tiers and Pareto figures."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmkit.errors import OptionError
+from crmkit.segment import (
+    CLASSIC_GRID, CLASSIC_SEGMENTS, TierRule, assign_tiers, pareto_figures, rfm_scores, rfm_segments,
+    score_thresholds,
+)
+
+
+def _summary(days_since_last, frequency, revenue) -> pd.DataFrame:
+    n = len(days_since_last)
+    return pd.DataFrame({
+        "customer_id": [f"C{i:03d}" for i in range(n)],
+        "days_since_last": days_since_last, "frequency": frequency, "total_revenue": revenue,
+    })
+
+
+class TestRfmScores:
+    def test_quintiles_on_distinct_values(self):
+        s = _summary(list(range(10)), list(range(10)), [float(v) for v in range(10)])
+        scores = rfm_scores(s)
+        assert list(scores["f_score"]) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+        assert list(scores["r_score"]) == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]   # fewer days since last is better
+        assert scores["rfm_score"].iloc[0] == "511"
+
+    def test_ties_share_a_score_and_do_not_collapse(self):
+        # 6 of 10 customers never bought again: they share one score, the rest spread upwards.
+        s = _summary([5] * 10, [0, 0, 0, 0, 0, 0, 1, 2, 3, 4], [1.0] * 10)
+        f = rfm_scores(s)["f_score"]
+        assert f.iloc[:6].nunique() == 1 and f.iloc[0] == 2     # ceil(5 × 3.5 / 10)
+        assert list(f.iloc[6:]) == [4, 4, 5, 5]
+        assert rfm_scores(s)["r_score"].nunique() == 1
+
+    def test_thresholds_cover_every_score(self):
+        s = _summary(list(range(20)), list(range(20)), [float(v) for v in range(20)])
+        table = score_thresholds(s, rfm_scores(s))
+        f = table[table.score_name == "f_score"]
+        assert list(f["score"]) == [1, 2, 3, 4, 5]
+        assert list(f["min"]) == [0, 4, 8, 12, 16] and f["customers"].sum() == 20
+
+
+class TestSegments:
+    def test_classic_grid_uses_every_name_once_or_more(self):
+        names = {name for row in CLASSIC_GRID.values() for name in row}
+        assert names == set(CLASSIC_SEGMENTS)
+
+    def test_classic_examples(self):
+        s = _summary([1, 100, 1], [10, 10, 0], [1000.0, 1000.0, 5.0])
+        scores = pd.DataFrame({"r_score": [5, 1, 5], "f_score": [5, 5, 1], "m_score": [5, 5, 1]})
+        assert list(rfm_segments(s, scores)) == ["champions", "cant_lose_them", "new"]
+
+    def test_cn8_against_the_mean(self):
+        # mean days_since_last = 50, mean frequency = 2.5, mean revenue = 250
+        s = _summary([10, 90, 10, 90], [5, 5, 0, 0], [500.0, 400.0, 50.0, 50.0])
+        seg = rfm_segments(s, rfm_scores(s), scheme="cn8")
+        assert list(seg) == ["important_value", "important_retention", "general_development", "general_winback"]
+
+    def test_unknown_scheme(self):
+        s = _summary([1], [1], [1.0])
+        with pytest.raises(OptionError, match="classic, cn8"):
+            rfm_segments(s, rfm_scores(s), scheme="abc")
+
+
+class TestTiers:
+    def test_rank_mode_default_cuts(self):
+        values = pd.Series(np.arange(100, 0, -1, dtype=float))
+        ids = pd.Series([f"C{i:03d}" for i in range(100)])
+        tiers = assign_tiers(values, ids)
+        assert tiers["tier"].value_counts().to_dict() == {"iron": 80, "gold": 15, "platinum": 5}
+        assert list(tiers["tier"].iloc[:6]) == ["platinum"] * 5 + ["gold"]
+
+    def test_ties_are_broken_by_customer_id(self):
+        values = pd.Series([5.0, 5.0, 5.0, 1.0])
+        ids = pd.Series(["C", "A", "B", "D"])
+        tiers = assign_tiers(values, ids, TierRule(platinum=25, gold=25))
+        assert list(tiers["value_rank"]) == [3, 1, 2, 4]
+        assert list(tiers["tier"]) == ["iron", "platinum", "gold", "iron"]
+
+    def test_share_mode_uses_cumulative_value(self):
+        values = pd.Series([60.0, 25.0, 10.0, 5.0])
+        ids = pd.Series(list("ABCD"))
+        tiers = assign_tiers(values, ids, TierRule(mode="share", platinum=50, gold=30))
+        assert list(tiers["tier"]) == ["platinum", "gold", "iron", "iron"]
+
+    @pytest.mark.parametrize("cuts", [(0, 10), (60, 50), (-1, 5)])
+    def test_bad_cuts(self, cuts):
+        with pytest.raises(OptionError):
+            TierRule(platinum=cuts[0], gold=cuts[1])
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.floats(-100, 1e6, allow_nan=False), min_size=1, max_size=300),
+       st.floats(1, 30), st.floats(0, 40))
+def test_tiers_partition_customers_with_configured_shares(values, platinum, gold):
+    n = len(values)
+    series = pd.Series(values)
+    ids = pd.Series([f"C{i:04d}" for i in range(n)])
+    tiers = assign_tiers(series, ids, TierRule(platinum=platinum, gold=gold))
+    counts = tiers["tier"].value_counts()
+    assert counts.sum() == n and set(counts.index) <= {"platinum", "gold", "iron"}
+    assert abs(counts.get("platinum", 0) - n * platinum / 100) <= 1
+    assert abs(counts.get("platinum", 0) + counts.get("gold", 0) - n * (platinum + gold) / 100) <= 1
+    assert sorted(tiers["value_rank"]) == list(range(1, n + 1))
+    # Every platinum customer is worth at least as much as every gold one, and gold ≥ iron.
+    by_tier = series.groupby(tiers["tier"])
+    if {"platinum", "gold"} <= set(counts.index):
+        assert by_tier.min()["platinum"] >= by_tier.max()["gold"]
+    # Same tiers whatever the row order.
+    order = np.random.default_rng(0).permutation(n)
+    shuffled = assign_tiers(series.iloc[order].reset_index(drop=True), ids.iloc[order].reset_index(drop=True),
+                            TierRule(platinum=platinum, gold=gold))
+    assert (shuffled["tier"].to_numpy() == tiers["tier"].to_numpy()[order]).all()
+
+
+class TestPareto:
+    def test_hand_computed(self):
+        values = pd.Series([50.0, 20.0, 10.0, 10.0, 5.0, 5.0, 0.0, 0.0, 0.0, 0.0])
+        p = pareto_figures(values)
+        assert p["top20_revenue_share"] == pytest.approx(0.7)          # top ceil(0.2 × 10) = 2 customers
+        assert p["customers_for_80pct"] == 3 and p["customers_for_80pct_share"] == pytest.approx(0.3)
+        assert p["curve"][0] == {"customer_share": 0.0, "value_share": 0.0}
+        assert p["curve"][-1]["value_share"] == pytest.approx(1.0)
+
+    def test_gini_of_equal_values_is_zero_and_of_one_buyer_is_high(self):
+        assert pareto_figures(pd.Series([3.0] * 8))["gini"] == pytest.approx(0.0, abs=1e-12)
+        assert pareto_figures(pd.Series([0.0] * 9 + [10.0]))["gini"] == pytest.approx(0.9)
+
+    def test_top20_uses_ceil(self):
+        p = pareto_figures(pd.Series([10.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]))   # ceil(1.4) = 2 customers
+        assert p["top20_revenue_share"] == pytest.approx(11 / 16)
+        assert math.ceil(0.2 * 7) == 2
+
+    def test_no_value(self):
+        assert pareto_figures(pd.Series([0.0, -1.0]))["gini"] is None
