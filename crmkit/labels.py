@@ -1,0 +1,380 @@
+"""English and Chinese labels and one-line definitions for everything a person reads.
+
+Machine formats (CSV, Parquet, JSON) keep the canonical English keys from
+:mod:`crmkit.schema`; only the workbook and the terminal show these labels.
+Each table maps a canonical key to ``(english, chinese)``. Keys that no table
+knows (a column from the user's own file) pass through unchanged.
+"""
+from __future__ import annotations
+
+from typing import Final
+
+import pandas as pd
+
+from crmkit.errors import OptionError
+from crmkit.schema import (
+    CHANNEL, CUSTOMER_ID, EMAIL, NAME, PHONE, REGION, SALESPERSON, SIGNUP_DATE,
+)
+
+LANGUAGES: Final = ("en", "zh")
+
+TIER_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "platinum": ("Platinum", "铂金"),
+    "gold": ("Gold", "黄金"),
+    "iron": ("Iron", "铁"),
+    "prospect": ("Prospect", "潜在客户"),
+}
+STAGE_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "acquisition": ("Acquisition", "潜在获取期"),
+    "growth": ("Growth", "成长期"),
+    "maturity": ("Maturity", "成熟期"),
+    "decline": ("Decline", "衰退期"),
+    "termination": ("Termination", "终止期"),
+}
+CHURN_BAND_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "low": ("Low", "低"),
+    "medium": ("Medium", "中"),
+    "high": ("High", "高"),
+}
+SEGMENT_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "champions": ("Champions", "冠军客户"),
+    "loyal": ("Loyal", "忠诚客户"),
+    "potential_loyalist": ("Potential loyalist", "潜力客户"),
+    "new": ("New", "新客户"),
+    "promising": ("Promising", "有望客户"),
+    "need_attention": ("Need attention", "需关注客户"),
+    "about_to_sleep": ("About to sleep", "即将沉睡"),
+    "at_risk": ("At risk", "流失风险"),
+    "cant_lose_them": ("Can't lose them", "不能失去"),
+    "hibernating": ("Hibernating", "休眠客户"),
+    "lost": ("Lost", "已流失"),
+    "important_value": ("Important value", "重要价值客户"),
+    "important_development": ("Important development", "重要发展客户"),
+    "important_retention": ("Important retention", "重要保持客户"),
+    "important_winback": ("Important win-back", "重要挽留客户"),
+    "general_value": ("General value", "一般价值客户"),
+    "general_development": ("General development", "一般发展客户"),
+    "general_retention": ("General retention", "一般保持客户"),
+    "general_winback": ("General win-back", "一般挽留客户"),
+}
+COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
+    CUSTOMER_ID: ("Customer ID", "客户编号"),
+    "first_purchase": ("First purchase", "首次购买日期"),
+    "last_purchase": ("Last purchase", "最近购买日期"),
+    "n_orders": ("Orders", "订单数"),
+    "frequency": ("Repeat purchases", "重复购买次数"),
+    "recency": ("Recency (first to last purchase)", "首末购买间隔"),
+    "T": ("Customer age (T)", "客户年龄 (T)"),
+    "days_since_last": ("Days since last purchase", "距最近购买天数"),
+    "total_revenue": ("Total revenue", "累计销售额"),
+    "total_margin": ("Total margin", "累计毛利"),
+    "avg_order_value": ("Average order value", "平均订单金额"),
+    "monetary": ("Average repeat spend", "平均重复消费额"),
+    "r_score": ("R score", "R 得分"),
+    "f_score": ("F score", "F 得分"),
+    "m_score": ("M score", "M 得分"),
+    "rfm_score": ("RFM score", "RFM 得分"),
+    "segment": ("RFM segment", "RFM 客户细分"),
+    "tier": ("Value tier", "价值等级"),
+    "value_rank": ("Value rank", "价值排名"),
+    "expected_purchases": ("Expected purchases", "预计购买次数"),
+    "p_alive": ("Probability still active", "仍活跃概率"),
+    "expected_spend": ("Expected spend per purchase", "预计单次消费额"),
+    "clv": ("Customer lifetime value (CLV)", "客户终身价值 (CLV)"),
+    "historic_value": ("Historic value", "历史价值"),
+    "total_customer_value": ("Total customer value", "顾客总价值"),
+    "total_customer_cost": ("Total customer cost", "顾客总成本"),
+    "delivered_value": ("Customer delivered value", "顾客让渡价值"),
+    "delivered_value_ratio": ("Delivered value ratio", "让渡价值比"),
+    "product_value": ("Product value", "产品价值"),
+    "service_value": ("Service value", "服务价值"),
+    "personnel_value": ("Personnel value", "人员价值"),
+    "image_value": ("Image value", "形象价值"),
+    "monetary_cost": ("Monetary cost", "货币成本"),
+    "time_cost": ("Time cost", "时间成本"),
+    "energy_cost": ("Energy cost", "精力成本"),
+    "physical_cost": ("Physical cost", "体力成本"),
+    "lifecycle_stage": ("Lifecycle stage", "生命周期阶段"),
+    "churn_risk": ("Churn risk", "流失概率"),
+    "churn_band": ("Churn risk band", "流失风险等级"),
+    "expected_next_purchase": ("Expected next purchase", "预计下次购买日期"),
+    "usual_gap_days": ("Usual gap (days)", "通常购买间隔 (天)"),
+    "days_overdue": ("Days overdue", "逾期天数"),
+    "value_at_risk": ("Value at risk", "流失风险金额"),
+    NAME: ("Name", "客户名称"),
+    REGION: ("Region", "区域"),
+    SALESPERSON: ("Salesperson", "销售员"),
+    CHANNEL: ("Channel", "渠道"),
+    SIGNUP_DATE: ("Signup date", "注册日期"),
+    PHONE: ("Phone", "电话"),
+    EMAIL: ("Email", "邮箱"),
+}
+#: Summary field names, table headers and the other words the workbook shows.
+SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "rows_read": ("Rows read", "读取行数"),
+    "rows_used": ("Rows used", "使用行数"),
+    "rows_dropped": ("Rows dropped", "剔除行数"),
+    "customers": ("Customers", "客户数"),
+    "first_date": ("First transaction date", "最早交易日期"),
+    "last_date": ("Last transaction date", "最晚交易日期"),
+    "as_of": ("As-of date", "分析基准日"),
+    "prospects": ("Prospects (no purchase yet)", "潜在客户数 (尚未购买)"),
+    "rows_after_as_of": ("Rows after the as-of date (ignored)", "基准日之后的行数 (未计入)"),
+    "period": ("Period", "数据期间"),
+    "top20_revenue_share": ("Value share of the top 20% of customers", "前 20% 客户的价值占比"),
+    "customers_for_80pct": ("Customers making 80% of value", "贡献 80% 价值的客户数"),
+    "customers_for_80pct_share": ("Share of customers making 80% of value", "贡献 80% 价值的客户占比"),
+    "gini": ("Gini coefficient (0 = equal, 1 = concentrated)", "基尼系数 (0 = 平均, 1 = 集中)"),
+    "customer_share": ("Customer share", "客户占比"),
+    "value_share": ("Value share", "价值占比"),
+    "revenue": ("Revenue", "收入"),
+    "revenue_share": ("Revenue share", "收入占比"),
+    "average_value": ("Average value", "平均价值"),
+    "stage": ("Stage", "阶段"),
+    "band": ("Band", "等级"),
+    "model": ("Model", "模型"),
+    "time_unit": ("Time unit", "时间单位"),
+    "params": ("Parameters", "参数"),
+    "log_likelihood": ("Log-likelihood", "对数似然"),
+    "n_customers": ("Customers fitted", "拟合客户数"),
+    "converged": ("Converged", "是否收敛"),
+    "gamma_gamma": ("Gamma-Gamma spend model", "Gamma-Gamma 消费模型"),
+    "warnings": ("Warnings", "警告"),
+    "day": ("day", "天"),
+    "week": ("week", "周"),
+    "month": ("month", "月"),
+    "yes": ("Yes", "是"),
+    "no": ("No", "否"),
+    "item": ("Item", "项目"),
+    "value": ("Value", "数值"),
+    "term": ("Term", "名称"),
+    "key": ("Field", "字段名"),
+    "meaning": ("Meaning", "含义"),
+    "from_input": ("Taken as is from the input data.", "直接取自输入数据。"),
+    "title": ("Customer analytics summary", "客户分析摘要"),
+    "data": ("Data", "数据概况"),
+    "tiers": ("Value tiers", "价值等级"),
+    "pareto": ("80/20 concentration (Pareto)", "80/20 集中度 (帕累托)"),
+    "top_customers": ("Top customers", "重点客户"),
+    "model_fit": ("Model fit", "模型拟合"),
+    "groups": ("Groups", "分组汇总"),
+    "value_by_tier": ("Value by tier", "各等级价值"),
+    "rules": ("Rules", "规则"),
+    "concentration": ("Concentration", "集中度"),
+    "from": ("From", "原"),
+    "to": ("To", "现"),
+    "section_data": ("Data", "数据概况"),
+    "section_pareto": ("80/20 concentration (Pareto)", "80/20 集中度 (帕累托)"),
+    "section_tiers": ("Value tiers", "价值等级"),
+    "section_segments": ("RFM segments", "RFM 客户细分"),
+    "section_lifecycle": ("Lifecycle stages", "生命周期阶段"),
+    "section_churn": ("Churn risk", "流失风险"),
+    "section_model": ("Model fit", "模型拟合"),
+    "section_columns": ("Columns", "字段"),
+    "section_bands": ("Churn risk bands", "流失风险等级"),
+    "chart_pareto": ("Pareto curve: share of value by share of customers", "帕累托曲线：客户占比与价值占比"),
+    "axis_customer_share": ("Share of customers (most valuable first)", "客户累计占比 (按价值从高到低)"),
+    "axis_value_share": ("Share of value", "价值累计占比"),
+    "pareto_curve": ("Pareto curve", "帕累托曲线"),
+    "pareto_point_text": ("{share} of customers make 80% of value", "{share} 的客户贡献了 80% 的价值"),
+    "equal_share": ("Equal share", "平均分布线"),
+    "chart_tier_revenue": ("Revenue by value tier", "各价值等级收入"),
+    "chart_lifecycle": ("Customers by lifecycle stage", "各生命周期阶段客户数"),
+    "chart_data": ("Chart data", "图表数据"),
+}
+SHEET_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "summary": ("Summary", "摘要"),
+    "customers": ("Customers", "客户"),
+    "platinum": ("Platinum", "铂金客户"),
+    "gold": ("Gold", "黄金客户"),
+    "iron": ("Iron", "铁客户"),
+    "at_risk": ("At risk", "流失风险"),
+    "data_quality": ("Data quality", "数据质量"),
+    "definitions": ("Definitions", "说明"),
+    "data": ("Data", "数据"),
+    "tier_migration": ("Tier migration", "等级迁移"),
+    "stage_migration": ("Stage migration", "阶段迁移"),
+    "fell": ("Fell", "等级下降"),
+    "rose": ("Rose", "等级上升"),
+}
+
+#: Which columns hold which vocabulary (their values are labelled too).
+VALUE_COLUMNS: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "tier": TIER_LABELS,
+    "lifecycle_stage": STAGE_LABELS,
+    "churn_band": CHURN_BAND_LABELS,
+    "segment": SEGMENT_LABELS,
+    # Migration tables (crmkit compare): tiers or stages before and after.
+    "from": {**TIER_LABELS, **STAGE_LABELS},
+    "to": {**TIER_LABELS, **STAGE_LABELS},
+}
+_VOCABULARY: Final = {**TIER_LABELS, **STAGE_LABELS, **CHURN_BAND_LABELS, **SEGMENT_LABELS}
+#: Lookup order: a vocabulary value first for label(), a column first for column_label().
+_VALUE_FIRST: Final = {**SUMMARY_LABELS, **COLUMN_LABELS, **_VOCABULARY}
+_COLUMN_FIRST: Final = {**_VOCABULARY, **SUMMARY_LABELS, **COLUMN_LABELS}
+
+DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
+    CUSTOMER_ID: ("The customer's identifier as given in the input.", "输入数据中的客户编号。"),
+    "first_purchase": ("Day of the first purchase.", "首次购买的日期。"),
+    "last_purchase": ("Day of the most recent purchase up to the as-of date.", "截至分析基准日最近一次购买的日期。"),
+    "n_orders": ("Number of distinct orders (purchase rows when there is no order number).",
+                 "不同订单的数量 (没有订单号时按购买记录计)。"),
+    "frequency": ("Repeat purchases: days with a purchase, minus the first one.",
+                  "重复购买次数：有购买的天数减去首次购买。"),
+    "recency": ("Time from the first to the last purchase, in the model's time unit.",
+                "首次到最近一次购买的间隔，以模型时间单位计。"),
+    "T": ("Time from the first purchase to the as-of date, in the model's time unit.",
+          "首次购买到分析基准日的时长，以模型时间单位计。"),
+    "days_since_last": ("Days from the last purchase to the as-of date.", "最近一次购买到分析基准日的天数。"),
+    "total_revenue": ("All purchases minus returns up to the as-of date.", "截至分析基准日的购买金额减去退货金额。"),
+    "total_margin": ("Revenue minus cost (or the given margin), summed over all orders.",
+                     "所有订单的销售额减成本 (或给定毛利) 之和。"),
+    "avg_order_value": ("Total revenue divided by the number of orders.", "累计销售额除以订单数。"),
+    "monetary": ("Average spend per repeat purchase day (0 without repeat purchases).",
+                 "每个重复购买日的平均消费额 (无重复购买时为 0)。"),
+    "r_score": ("Recency score 1-5: 5 = bought most recently.", "最近度得分 1-5：5 表示最近购买。"),
+    "f_score": ("Frequency score 1-5: 5 = buys most often.", "频率得分 1-5：5 表示购买最频繁。"),
+    "m_score": ("Monetary score 1-5: 5 = spends the most.", "金额得分 1-5：5 表示消费最多。"),
+    "rfm_score": ("The three scores side by side, e.g. 545.", "三个得分并列，例如 545。"),
+    "segment": ("RFM segment named from the R, F and M scores.", "根据 R、F、M 得分划分的客户细分。"),
+    "tier": ("Value tier from ranking customers by value (80/20 rule).", "按客户价值排序划分的等级 (80/20 法则)。"),
+    "value_rank": ("Position by value: 1 = most valuable customer.", "按价值的排名：1 表示价值最高的客户。"),
+    "expected_purchases": ("Purchases the model expects over the forecast horizon.", "模型预计在预测期内的购买次数。"),
+    "p_alive": ("Model probability that the customer is still active.", "模型估计的客户仍然活跃的概率。"),
+    "expected_spend": ("Expected spend per future purchase (Gamma-Gamma model).",
+                       "预计每次未来购买的消费额 (Gamma-Gamma 模型)。"),
+    "clv": ("Customer lifetime value: expected future value over the horizon, discounted.",
+            "客户终身价值：预测期内预计的未来价值 (已折现)。"),
+    "historic_value": ("Value the customer has brought so far (revenue or margin).",
+                       "客户迄今带来的价值 (销售额或毛利)。"),
+    "total_customer_value": ("Product + service + personnel + image value the customer receives.",
+                             "顾客获得的产品、服务、人员和形象价值之和。"),
+    "total_customer_cost": ("Monetary + time + energy + physical cost the customer pays.",
+                            "顾客付出的货币、时间、精力和体力成本之和。"),
+    "delivered_value": ("Total customer value minus total customer cost (Kotler).", "顾客总价值减顾客总成本 (科特勒)。"),
+    "delivered_value_ratio": ("Total customer value divided by total customer cost.", "顾客总价值除以顾客总成本。"),
+    "product_value": ("Value of the product to the customer.", "产品为顾客带来的价值。"),
+    "service_value": ("Value of the service to the customer.", "服务为顾客带来的价值。"),
+    "personnel_value": ("Value of the staff's expertise and care.", "员工专业能力和态度带来的价值。"),
+    "image_value": ("Value of the brand and company image.", "品牌和企业形象带来的价值。"),
+    "monetary_cost": ("Money the customer pays.", "顾客支付的货币。"),
+    "time_cost": ("Time the customer spends to buy and use.", "顾客购买和使用所花的时间。"),
+    "energy_cost": ("Mental effort the customer spends.", "顾客付出的精力。"),
+    "physical_cost": ("Physical effort the customer spends.", "顾客付出的体力。"),
+    "lifecycle_stage": ("Stage of the customer relationship (see the stages below).", "客户关系所处的阶段 (见下方各阶段)。"),
+    "churn_risk": ("Estimated probability that the customer has stopped buying.", "估计的客户已停止购买的概率。"),
+    "churn_band": ("Churn risk grouped into low, medium and high.", "流失概率分为低、中、高三档。"),
+    "expected_next_purchase": ("Day the next purchase is due from the customer's usual gap.",
+                               "按客户通常购买间隔推算的下次购买日期。"),
+    "usual_gap_days": ("The customer's typical number of days between purchases.", "客户两次购买之间的典型天数。"),
+    "days_overdue": ("Days past the expected next purchase (0 when not yet due).", "超过预计下次购买日期的天数 (未到期为 0)。"),
+    "value_at_risk": ("Future value lost if the customer churns: value weighted by churn risk.",
+                      "客户流失将损失的未来价值：价值乘以流失概率。"),
+    NAME: ("Customer name from the customer list.", "客户名单中的客户名称。"),
+    REGION: ("Region from the data.", "数据中的区域。"),
+    SALESPERSON: ("Salesperson responsible for the customer.", "负责该客户的销售员。"),
+    CHANNEL: ("Sales channel.", "销售渠道。"),
+    SIGNUP_DATE: ("Day the customer signed up.", "客户注册的日期。"),
+    PHONE: ("Phone number from the customer list.", "客户名单中的电话。"),
+    EMAIL: ("Email address from the customer list.", "客户名单中的邮箱。"),
+    "platinum": ("The most valuable customers: by default the top 5% by value.", "价值最高的客户：默认为价值前 5%。"),
+    "gold": ("The next most valuable customers: by default the next 15%.", "价值次高的客户：默认为其后的 15%。"),
+    "iron": ("Customers who bought but are neither platinum nor gold.", "有购买但不属于铂金或黄金的客户。"),
+    "prospect": ("In the customer list but no purchase yet.", "在客户名单中但尚未购买。"),
+    "acquisition": ("New customer, few purchases so far: the relationship is being built.",
+                    "新客户，购买尚少：正在建立关系。"),
+    "growth": ("Buying more often or more than before: the relationship is growing.", "购买更频繁或更多：关系在发展。"),
+    "maturity": ("Buying steadily at a stable level: the most valuable phase.", "稳定持续购买：最有价值的阶段。"),
+    "decline": ("Buying less or later than usual: act before the customer leaves.", "购买减少或推迟：需在客户离开前采取行动。"),
+    "termination": ("No purchase for far longer than usual: the customer has most likely left.",
+                    "远超通常间隔未购买：客户很可能已流失。"),
+    "low": ("Low churn risk: the customer is most likely still active.", "流失风险低：客户很可能仍然活跃。"),
+    "medium": ("Medium churn risk: worth a check-in.", "流失风险中等：值得联系跟进。"),
+    "high": ("High churn risk: contact first, starting with the largest value at risk.",
+             "流失风险高：优先联系，从流失风险金额最大的客户开始。"),
+    "champions": ("Bought recently, buy often and spend the most.", "最近购买、购买频繁且消费最多。"),
+    "loyal": ("Buy regularly and spend well.", "经常购买且消费可观。"),
+    "potential_loyalist": ("Recent customers with average frequency: could become loyal.", "近期客户，频率中等：有望成为忠诚客户。"),
+    "new": ("Bought very recently, but only once or twice.", "最近刚购买，但只购买过一两次。"),
+    "promising": ("Recent buyers who have not bought much yet.", "近期购买但购买尚少。"),
+    "need_attention": ("Average recency, frequency and spend, not bought very recently.", "最近度、频率和金额中等，近期未购买。"),
+    "about_to_sleep": ("Below-average recency and frequency: will be lost without reactivation.",
+                       "最近度和频率低于平均：不激活将会流失。"),
+    "at_risk": ("Used to buy often and spend well, but not for a long time.", "曾经购买频繁且消费可观，但已很久未购买。"),
+    "cant_lose_them": ("Were among the best customers but have not bought for a long time.", "曾是最好的客户之一，但已很久未购买。"),
+    "hibernating": ("Last purchase long ago, few orders and low spend.", "很久以前购买，订单少且消费低。"),
+    "lost": ("Lowest recency, frequency and spend.", "最近度、频率和金额都最低。"),
+    "important_value": ("Recent, frequent and high spend (all above average).", "近期购买、频繁且消费高 (均高于平均)。"),
+    "important_development": ("Recent and high spend but infrequent: raise purchase frequency.", "近期购买且消费高但不频繁：提高购买频率。"),
+    "important_retention": ("Frequent and high spend but not recent: reconnect soon.", "频繁且消费高但近期未购买：尽快联系。"),
+    "important_winback": ("High spend but neither recent nor frequent: win back.", "消费高但近期未购买且不频繁：需挽回。"),
+    "general_value": ("Recent and frequent but low spend.", "近期购买且频繁但消费低。"),
+    "general_development": ("Recent but infrequent and low spend.", "近期购买但不频繁且消费低。"),
+    "general_retention": ("Frequent but not recent and low spend.", "购买频繁但近期未购买且消费低。"),
+    "general_winback": ("Not recent, infrequent and low spend.", "近期未购买、不频繁且消费低。"),
+}
+
+
+def check_lang(lang: str) -> int:
+    """Position of ``lang`` in :data:`LANGUAGES`; :class:`OptionError` naming the valid ones otherwise."""
+    if lang not in LANGUAGES:
+        raise OptionError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
+    return LANGUAGES.index(lang)
+
+
+def label(key: str, lang: str) -> str:
+    """The label of any vocabulary value, column or summary field; unknown keys pass through."""
+    pair = _VALUE_FIRST.get(key)
+    return pair[check_lang(lang)] if pair else _passthrough(key, lang)
+
+
+def column_label(col: str, lang: str) -> str:
+    """The header shown for a column (or a summary field); unknown names pass through as they are.
+
+    Columns named after a vocabulary value (a migration matrix's ``gold``) get that value's label.
+    """
+    pair = _COLUMN_FIRST.get(col)
+    return pair[check_lang(lang)] if pair else _passthrough(col, lang)
+
+
+def value_label(col: str, value: str, lang: str) -> str:
+    """The label of ``value`` in a vocabulary column (tier, lifecycle_stage, ...); other values pass through."""
+    pair = VALUE_COLUMNS.get(col, {}).get(value)
+    return pair[check_lang(lang)] if pair else _passthrough(value, lang)
+
+
+def sheet_name(key: str, lang: str) -> str:
+    """The workbook sheet name for ``key`` (summary, customers, platinum, ...)."""
+    pair = SHEET_LABELS.get(key)
+    return pair[check_lang(lang)] if pair else _passthrough(key, lang)
+
+
+def definition(col_or_stage: str, lang: str) -> str:
+    """One-line meaning of a column or vocabulary value; ``""`` when crmkit has none."""
+    pair = DEFINITIONS.get(col_or_stage)
+    return pair[check_lang(lang)] if pair else _passthrough("", lang)
+
+
+def localise_frame(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A copy with labelled headers and labelled values in the vocabulary columns.
+
+    Values a vocabulary does not know (and missing values) are kept as they are.
+    """
+    index = check_lang(lang)
+    out = df.copy()
+    for col, vocabulary in VALUE_COLUMNS.items():
+        if col in out.columns:
+            mapping = {key: pair[index] for key, pair in vocabulary.items()}
+            values = out[col]
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                out[col] = values.cat.rename_categories(lambda c: mapping.get(c, c))
+            else:
+                labelled = values.map(mapping)
+                out[col] = labelled.where(labelled.notna(), values)
+    out.columns = [column_label(str(col), lang) for col in out.columns]
+    return out
+
+
+def _passthrough(text: str, lang: str) -> str:
+    check_lang(lang)
+    return text

@@ -1,0 +1,150 @@
+"""How each column looks in Excel: number format, width and the colours of tiers and churn bands.
+
+Pure functions of column names and values, so the workbook writer and the
+single-sheet table writer format the same column the same way.
+"""
+from __future__ import annotations
+
+import math
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from crmkit.schema import COST_COMPONENTS, SIGNUP_DATE, VALUE_COMPONENTS
+
+MONEY: Final = "#,##0.00"
+PERCENT: Final = "0.0%"
+DATE: Final = "yyyy-mm-dd"
+DATETIME: Final = "yyyy-mm-dd hh:mm"
+COUNT: Final = "#,##0"
+INTEGER: Final = "0"
+DECIMAL: Final = "0.00"
+
+MONEY_COLUMNS: Final = frozenset({
+    "total_revenue", "total_margin", "avg_order_value", "monetary", "expected_spend", "clv",
+    "historic_value", "value_at_risk", "total_customer_value", "total_customer_cost",
+    "delivered_value", *VALUE_COMPONENTS, *COST_COMPONENTS,
+})
+PERCENT_COLUMNS: Final = frozenset({"p_alive", "churn_risk"})
+DECIMAL_COLUMNS: Final = frozenset({
+    "frequency", "recency", "T", "expected_purchases", "delivered_value_ratio", "usual_gap_days",
+})
+COUNT_COLUMNS: Final = frozenset({
+    "n_orders", "value_rank", "r_score", "f_score", "m_score", "days_since_last", "days_overdue",
+})
+DATE_COLUMNS: Final = frozenset({"first_purchase", "last_purchase", "expected_next_purchase", SIGNUP_DATE})
+
+#: Fill and font colours of vocabulary values (canonical keys).
+VALUE_COLOURS: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "tier": {
+        "platinum": ("#DDEBF7", "#1F4E78"),
+        "gold": ("#FFE699", "#7F6000"),
+        "iron": ("#E7E6E6", "#3A3838"),
+        "prospect": ("#E2EFDA", "#375623"),
+    },
+    "churn_band": {
+        "high": ("#FFC7CE", "#9C0006"),
+        "medium": ("#FFEB9C", "#9C5700"),
+        "low": ("#C6EFCE", "#006100"),
+    },
+}
+
+MIN_WIDTH: Final = 6.0
+MAX_WIDTH: Final = 50.0
+#: Room for the autofilter drop-down arrow in a header cell.
+FILTER_ARROW: Final = 2.5
+_WIDTH_SAMPLE: Final = 5000
+_WIDE_CHARS: Final = r"[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]"
+
+
+def number_format(col: str, values: pd.Series) -> str | None:
+    """The Excel number format of a column: from its canonical name, else from its dtype (None = General)."""
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return DATE if _dates_only(values) else DATETIME
+    if col in DATE_COLUMNS:
+        return DATE
+    if values.dtype == object:
+        return _mixed_format(values)
+    if not pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return None
+    if col in MONEY_COLUMNS:
+        return MONEY
+    if col in PERCENT_COLUMNS or col.endswith("_share"):
+        return PERCENT
+    if col in DECIMAL_COLUMNS:
+        return DECIMAL
+    if col in COUNT_COLUMNS:
+        return COUNT
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return INTEGER
+    return None
+
+
+def text_width(texts: pd.Series) -> float:
+    """Display width of the widest text in characters; CJK characters count double."""
+    texts = texts.dropna().astype("str")
+    if texts.empty:
+        return 0.0
+    widths = texts.str.len() + texts.str.count(_WIDE_CHARS)
+    return float(widths.max())
+
+
+def column_width(header: str, values: pd.Series, num_format: str | None) -> tuple[float, bool]:
+    """Width for a column and whether its header must wrap to fit.
+
+    Wide headers over narrow data wrap onto two lines rather than stretch the column.
+    """
+    data = _data_width(values.head(_WIDTH_SAMPLE) if num_format is None else values, num_format)
+    head = text_width(pd.Series([header])) + FILTER_ARROW
+    width = max(data, head)
+    wraps = head > data + 6
+    if wraps:
+        width = max(data, math.ceil(head / 2) + FILTER_ARROW)
+    return min(max(width + 1.5, MIN_WIDTH), MAX_WIDTH), wraps or head > MAX_WIDTH
+
+
+def _data_width(values: pd.Series, num_format: str | None) -> float:
+    if num_format in (DATE, DATETIME):
+        return 10.0 if num_format == DATE else 16.0
+    if num_format == PERCENT:
+        return 7.0
+    if num_format is None and (pd.api.types.is_numeric_dtype(values.dtype)
+                               and not pd.api.types.is_bool_dtype(values.dtype)):
+        num_format = "general"
+    if values.dtype == object:
+        # Text and numbers mixed: numbers are shown with thousands separators (see _mixed_format).
+        return text_width(values.map(lambda v: f"{v:,.0f}" if num_format == COUNT and isinstance(v, (int, float)) else v))
+    if num_format is None:
+        return text_width(values)
+    numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    finite = numbers[np.isfinite(numbers)]
+    if finite.size == 0:
+        return 4.0
+    largest = float(np.abs(finite).max())
+    sign = 1 if (finite < 0).any() else 0
+    if num_format == MONEY:
+        return len(f"{largest:,.2f}") + sign
+    if num_format == DECIMAL:
+        return len(f"{largest:.2f}") + sign
+    if num_format == COUNT:
+        return len(f"{largest:,.0f}") + sign
+    if num_format == INTEGER:
+        return len(f"{largest:.0f}") + sign
+    return min(len(f"{largest:.10g}") + sign, 12)
+
+
+def _mixed_format(values: pd.Series) -> str | None:
+    """Thousands separators for a text-and-numbers column whose numbers are all whole (counts)."""
+    is_number = values.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)))
+    numbers = values[is_number.astype(bool)].astype(float)
+    if numbers.empty or not np.all(np.isfinite(numbers) & (numbers == np.round(numbers))):
+        return None
+    return COUNT
+
+
+def _dates_only(values: pd.Series) -> bool:
+    present = values.dropna()
+    if present.empty:
+        return True
+    return bool((present.dt.normalize() == present).all())

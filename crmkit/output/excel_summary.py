@@ -1,0 +1,288 @@
+"""The Summary sheet: headline figures, tier/lifecycle/churn tables, model fit, warnings and native charts.
+
+Laid out for a sales manager reading top to bottom: label in column A, figures
+to its right, charts beside the tables. Every value is written with an explicit
+type (``write_string`` for text), so nothing from the data becomes a formula.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final
+
+import pandas as pd
+from xlsxwriter.format import Format
+from xlsxwriter.workbook import Workbook
+from xlsxwriter.worksheet import Worksheet
+
+from crmkit.labels import label, sheet_name, value_label
+from crmkit.output.excel_style import COUNT, DATE, MONEY, PERCENT, VALUE_COLOURS
+
+FormatFactory = Callable[..., Format]
+
+DATA_FIELDS: Final = ("customers", "prospects", "rows_read", "rows_used", "rows_dropped", "first_date",
+                      "last_date", "as_of", "rows_after_as_of", "time_unit")
+PARETO_FIELDS: Final = ("top20_revenue_share", "customers_for_80pct", "customers_for_80pct_share", "gini")
+FIELD_FORMATS: Final[dict[str, str]] = {
+    "rows_read": COUNT, "rows_used": COUNT, "rows_dropped": COUNT, "customers": COUNT, "prospects": COUNT,
+    "rows_after_as_of": COUNT,
+    "n_customers": COUNT, "customers_for_80pct": COUNT,
+    "first_date": DATE, "last_date": DATE, "as_of": DATE,
+    "top20_revenue_share": PERCENT, "customers_for_80pct_share": PERCENT,
+    "customer_share": PERCENT, "revenue_share": PERCENT,
+    "revenue": MONEY, "average_value": MONEY, "value_at_risk": MONEY,
+    "gini": "0.000", "log_likelihood": "#,##0.00",
+}
+PARAMETER_FORMAT: Final = "0.0000"
+#: (summary key, first column's key, vocabulary column of its values, the other columns).
+TABLES: Final = (
+    ("tiers", "tier", "tier", ("customers", "customer_share", "revenue", "revenue_share", "average_value")),
+    ("segments", "segment", "segment", ("customers", "revenue")),
+    ("lifecycle", "stage", "lifecycle_stage", ("customers", "revenue")),
+    ("churn", "band", "churn_band", ("customers", "value_at_risk")),
+)
+SECTION_OF: Final = {"tiers": "section_tiers", "segments": "section_segments",
+                     "lifecycle": "section_lifecycle", "churn": "section_churn"}
+LABEL_WIDTH: Final = 44
+VALUE_WIDTH: Final = 15
+TABLE_COLUMNS: Final = 6
+CHART_COLUMN: Final = 7
+CHART_SIZE: Final = {"width": 620, "height": 340}
+CHART_ROWS: Final = 19
+#: Hidden columns holding the Pareto curve the chart plots.
+CURVE_COLUMN: Final = 26
+HEADER_FILL: Final = "#D9E1F2"
+ACCENT: Final = "#1F4E78"
+
+
+class _Summary:
+    """Writes the Summary sheet row by row, remembering where each table landed for the charts."""
+
+    def __init__(self, book: Workbook, fmt: FormatFactory, lang: str) -> None:
+        self.book, self.fmt, self.lang = book, fmt, lang
+        self.name = sheet_name("summary", lang)
+        self.ws: Worksheet = book.add_worksheet(self.name)
+        self.row = 0
+        self.tables: dict[str, tuple[int, int]] = {}
+        self.tier_keys: list[str] = []
+
+    def text(self, key: str) -> str:
+        return label(key, self.lang)
+
+    def title(self) -> None:
+        self.ws.set_column(0, 0, LABEL_WIDTH)
+        self.ws.set_column(1, TABLE_COLUMNS - 1, VALUE_WIDTH)
+        self.ws.set_row(0, 24)
+        self.ws.write_string(0, 0, self.text("title"), self.fmt(bold=True, font_size=16, font_color=ACCENT))
+        self.row = 2
+
+    def section(self, key: str) -> None:
+        self.ws.write_string(self.row, 0, self.text(key),
+                             self.fmt(bold=True, font_size=12, font_color=ACCENT, bottom=2, bottom_color=ACCENT))
+        for col in range(1, TABLE_COLUMNS):
+            self.ws.write_blank(self.row, col, None, self.fmt(bottom=2, bottom_color=ACCENT))
+        self.row += 1
+
+    def fields(self, values: Mapping[str, Any], keys: Sequence[str]) -> None:
+        for key in keys:
+            if key in values:
+                shown = self.text(values[key]) if key == "time_unit" else values[key]
+                self.ws.write_string(self.row, 0, self.text(key))
+                self.value(self.row, 1, shown, FIELD_FORMATS.get(key))
+                self.row += 1
+        self.row += 1
+
+    def value(self, row: int, col: int, value: Any, num_format: str | None, **props: Any) -> None:
+        """Write one value with its own cell type: text as text, numbers as numbers, dates as dates."""
+        ws = self.ws
+        if value is None or (isinstance(value, float) and not math.isfinite(value)):
+            ws.write_string(row, col, "–", self.fmt(align="right", **props))
+        elif isinstance(value, bool):
+            ws.write_string(row, col, self.text("yes" if value else "no"), self.fmt(align="right", **props))
+        elif isinstance(value, (int, float)) or _is_numpy_number(value):
+            ws.write_number(row, col, float(value), self.fmt(num_format=num_format, **props))
+        elif isinstance(value, (dt.date, pd.Timestamp)) or (num_format == DATE and _is_iso_date(value)):
+            ws.write_datetime(row, col, pd.Timestamp(value).to_pydatetime(), self.fmt(num_format=DATE, **props))
+        else:
+            ws.write_string(row, col, str(value), self.fmt(align="right", **props))
+
+    def table(self, key: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        _, first_key, vocabulary_column, other_keys = next(t for t in TABLES if t[0] == key)
+        self.section(SECTION_OF[key])
+        header = self.fmt(bold=True, bg_color=HEADER_FILL, bottom=1, text_wrap=True, valign="top")
+        self.ws.write_string(self.row, 0, self.text(first_key), header)
+        for col, name in enumerate(other_keys, start=1):
+            self.ws.write_string(self.row, col, self.text(name), self.fmt(
+                bold=True, bg_color=HEADER_FILL, bottom=1, text_wrap=True, valign="top", align="right"))
+        self.row += 1
+        first = self.row
+        colours = VALUE_COLOURS.get(vocabulary_column, {})
+        for record in rows:
+            canonical = str(record.get(first_key, ""))
+            if key == "tiers":
+                self.tier_keys.append(canonical)
+            fill, font = colours.get(canonical, (None, None))
+            props = {"bg_color": fill, "font_color": font} if fill else {}
+            self.ws.write_string(self.row, 0, value_label(vocabulary_column, canonical, self.lang), self.fmt(**props))
+            for col, name in enumerate(other_keys, start=1):
+                self.value(self.row, col, record.get(name), FIELD_FORMATS.get(name))
+            self.row += 1
+        self.tables[key] = (first, self.row - 1)
+        self.row += 1
+
+    def model(self, model: Mapping[str, Any]) -> None:
+        self.section("section_model")
+        for key in ("model", "time_unit", "n_customers", "log_likelihood", "converged"):
+            if key in model:
+                shown = self.text(model[key]) if key == "time_unit" else model[key]
+                self.ws.write_string(self.row, 0, self.text(key))
+                self.value(self.row, 1, shown, FIELD_FORMATS.get(key))
+                self.row += 1
+        for group in ("params", "gamma_gamma"):
+            params = model.get(group) or {}
+            if params:
+                self.ws.write_string(self.row, 0, self.text(group), self.fmt(italic=True))
+                self.row += 1
+            for name, number in params.items():
+                self.ws.write_string(self.row, 0, str(name), self.fmt(indent=2))
+                self.value(self.row, 1, number, PARAMETER_FORMAT)
+                self.row += 1
+        self.row += 1
+
+    def warnings(self, messages: Sequence[str]) -> None:
+        self.section("warnings")
+        wrap = self.fmt(text_wrap=True, valign="top", font_color="#9C5700")
+        for message in messages:
+            text = str(message)
+            lines = max(1, math.ceil(len(text) / 95)) + text.count("\n")
+            self.ws.set_row(self.row, 15 * lines)
+            self.ws.merge_range(self.row, 0, self.row, TABLE_COLUMNS - 1, "", wrap)
+            self.ws.write_string(self.row, 0, text, wrap)
+            self.row += 1
+
+    def pareto_chart(self, pareto: Mapping[str, Any], at_row: int) -> bool:
+        """The Lorenz-style curve with the equal-share diagonal and the 80% point marked."""
+        curve = pareto.get("curve") or []
+        if not curve:
+            return False
+        x, y, ws = CURVE_COLUMN, CURVE_COLUMN + 1, self.ws
+        hidden = self.fmt(num_format="0.000")
+        ws.set_column(x, y, 12, None, {"hidden": True})
+        ws.write_string(0, x, self.text("customer_share"))
+        ws.write_string(0, y, self.text("value_share"))
+        for i, point in enumerate(curve, start=1):
+            ws.write_number(i, x, float(point["customer_share"]), hidden)
+            ws.write_number(i, y, float(point["value_share"]), hidden)
+        last = len(curve)
+        diagonal = last + 2
+        for i, share in enumerate((0.0, 1.0)):
+            ws.write_number(diagonal + i, x, share, hidden)
+            ws.write_number(diagonal + i, y, share, hidden)
+        chart = self.book.add_chart({"type": "scatter", "subtype": "straight"})
+        chart.add_series({
+            "name": self.text("pareto_curve"),
+            "categories": [self.name, 1, x, last, x], "values": [self.name, 1, y, last, y],
+            "line": {"color": ACCENT, "width": 2.25}, "marker": {"type": "none"},
+        })
+        chart.add_series({
+            "name": self.text("equal_share"),
+            "categories": [self.name, diagonal, x, diagonal + 1, x],
+            "values": [self.name, diagonal, y, diagonal + 1, y],
+            "line": {"color": "#A6A6A6", "width": 1, "dash_type": "dash"}, "marker": {"type": "none"},
+        })
+        share = pareto.get("customers_for_80pct_share")
+        if share is not None:
+            point = diagonal + 3
+            ws.write_number(point, x, float(share), hidden)
+            ws.write_number(point, y, 0.8, hidden)
+            # The text goes in the series name: the legend shows it in every spreadsheet program.
+            chart.add_series({
+                "name": self.text("pareto_point_text").format(share=f"{float(share):.1%}"),
+                "categories": [self.name, point, x, point, x], "values": [self.name, point, y, point, y],
+                "line": {"none": True},
+                "marker": {"type": "circle", "size": 8, "fill": {"color": "#C00000"}, "border": {"color": "#C00000"}},
+            })
+        axis = {"min": 0, "max": 1, "major_unit": 0.2, "num_format": "0%",
+                "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}}
+        chart.set_x_axis({**axis, "name": self.text("axis_customer_share")})
+        chart.set_y_axis({**axis, "name": self.text("axis_value_share")})
+        chart.show_hidden_data()
+        chart.set_legend({"position": "bottom"})
+        self._place(chart, "chart_pareto", at_row)
+        return True
+
+    def column_chart(self, table: str, value_col: int, title: str, num_format: str, at_row: int) -> bool:
+        """A column chart of one column of a summary table, bars coloured like the tiers where it shows tiers."""
+        if table not in self.tables or self.tables[table][1] < self.tables[table][0]:
+            return False
+        first, last = self.tables[table]
+        chart = self.book.add_chart({"type": "column"})
+        series: dict[str, Any] = {
+            "name": self.text(title),
+            "categories": [self.name, first, 0, last, 0],
+            "values": [self.name, first, value_col, last, value_col],
+            "fill": {"color": "#2E75B6"}, "gap": 60,
+            "data_labels": {"value": True, "num_format": num_format},
+        }
+        if table == "tiers":
+            colours = VALUE_COLOURS["tier"]
+            series["points"] = [{"fill": {"color": colours[key][0]}, "border": {"color": colours[key][1]}}
+                                if key in colours else None for key in self.tier_keys]
+        chart.add_series(series)
+        chart.set_legend({"none": True})
+        chart.set_y_axis({"num_format": num_format, "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
+        self._place(chart, title, at_row)
+        return True
+
+    def _place(self, chart: Any, title: str, at_row: int) -> None:
+        chart.set_title({"name": self.text(title), "name_font": {"size": 12, "bold": True}})
+        chart.set_size(CHART_SIZE)
+        self.ws.insert_chart(at_row, CHART_COLUMN, chart, {"x_offset": 10, "y_offset": 5})
+
+
+def write_summary(book: Workbook, fmt: FormatFactory, summary: Mapping[str, Any], lang: str) -> None:
+    """Add the Summary sheet (first sheet) with its tables and charts to ``book``."""
+    sheet = _Summary(book, fmt, lang)
+    sheet.title()
+    if summary.get("data"):
+        sheet.section("section_data")
+        sheet.fields(summary["data"], DATA_FIELDS)
+    pareto = summary.get("pareto") or {}
+    if pareto:
+        sheet.section("section_pareto")
+        sheet.fields(pareto, PARETO_FIELDS)
+    for key, *_ in TABLES:
+        if summary.get(key):
+            sheet.table(key, summary[key])
+    if summary.get("model"):
+        sheet.model(summary["model"])
+    messages = [*(summary.get("model") or {}).get("warnings", []), *summary.get("warnings", [])]
+    if messages:
+        sheet.warnings(messages)
+    chart_row = 2
+    for draw in (
+        lambda row: sheet.pareto_chart(pareto, row),
+        lambda row: sheet.column_chart("tiers", 3, "chart_tier_revenue", "#,##0", row),
+        lambda row: sheet.column_chart("lifecycle", 1, "chart_lifecycle", "#,##0", row),
+    ):
+        if draw(chart_row):
+            chart_row += CHART_ROWS
+    sheet.ws.hide_gridlines(2)
+    sheet.ws.set_landscape()
+    sheet.ws.set_paper(9)  # A4
+    sheet.ws.fit_to_pages(1, 0)
+
+
+def _is_numpy_number(value: Any) -> bool:
+    return hasattr(value, "dtype") and getattr(value.dtype, "kind", "") in "iuf"
+
+
+def _is_iso_date(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        pd.Timestamp(value)
+    except ValueError:
+        return False
+    return True
