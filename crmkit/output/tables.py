@@ -49,8 +49,9 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    # The byte-order mark makes Excel read the file as UTF-8 (Chinese names, ¥).
-    neutralise_formulas(df).to_csv(path, index=False, encoding="utf-8-sig")
+    # The byte-order mark makes Excel read the file as UTF-8 (Chinese names, ¥). CRLF line ends
+    # (RFC 4180) also make the csv module quote any text holding a CR, which would otherwise split the row.
+    neutralise_formulas(df).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:

@@ -35,8 +35,9 @@ CHUNK_ROWS: Final = 20_000
 COMPRESS_LEVEL: Final = 1
 _EXCEL_EPOCH: Final = pd.Timestamp("1899-12-30")
 _ZIP64_CELLS: Final = 15_000_000
-_CONTROL_CHARS: Final = "[\\x00-\\x08\\x0B\\x0C\\x0E-\\x1F\\x{FFFE}\\x{FFFF}]"
-_CONTROL_RE: Final = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: Characters XML cannot hold (or would turn CR into LF): written as Excel's ``_xHHHH_`` escapes.
+_CONTROL_CHARS: Final = "[\\x00-\\x08\\x0B-\\x1F\\x{FFFE}\\x{FFFF}]"
+_CONTROL_RE: Final = re.compile("[\x00-\x08\x0b-\x1f\ufffe\uffff]")
 _MAIN_NS: Final = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS: Final = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL_NS: Final = "{http://schemas.openxmlformats.org/package/2006/relationships}"

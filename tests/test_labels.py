@@ -1,0 +1,105 @@
+"""Labels: every vocabulary value and column has an English and a Chinese label and a definition."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from crmkit import labels
+from crmkit.errors import OptionError
+from crmkit.labels import column_label, definition, label, localise_frame, sheet_name, value_label
+from crmkit.schema import CHURN_BANDS, STAGES, TIERS
+from crmkit.segment import CLASSIC_SEGMENTS, CN8_TABLE
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+VOCABULARY = [*TIERS, *STAGES, *CHURN_BANDS, *CLASSIC_SEGMENTS, *CN8_TABLE.values()]
+
+
+@pytest.mark.parametrize("key", VOCABULARY)
+def test_every_vocabulary_value_has_distinct_english_and_chinese_labels_and_a_definition(key):
+    english, chinese = label(key, "en"), label(key, "zh")
+    assert english and english != chinese
+    assert CJK.search(chinese), chinese
+    assert definition(key, "en") and CJK.search(definition(key, "zh"))
+
+
+@pytest.mark.parametrize(("key", "en", "zh"), [
+    ("platinum", "Platinum", "铂金"), ("prospect", "Prospect", "潜在客户"),
+    ("acquisition", "Acquisition", "潜在获取期"), ("termination", "Termination", "终止期"),
+    ("high", "High", "高"), ("cant_lose_them", "Can't lose them", "不能失去"),
+    ("important_winback", "Important win-back", "重要挽留客户"), ("general_value", "General value", "一般价值客户"),
+])
+def test_vocabulary_labels(key, en, zh):
+    assert (label(key, "en"), label(key, "zh")) == (en, zh)
+
+
+def test_labels_within_one_vocabulary_are_unique_per_language():
+    for vocabulary in (labels.TIER_LABELS, labels.STAGE_LABELS, labels.CHURN_BAND_LABELS, labels.SEGMENT_LABELS):
+        for index in (0, 1):
+            shown = [pair[index] for pair in vocabulary.values()]
+            assert len(set(shown)) == len(shown)
+
+
+def test_every_known_column_has_both_labels_and_definitions():
+    for col, (english, chinese) in labels.COLUMN_LABELS.items():
+        assert column_label(col, "en") == english and column_label(col, "zh") == chinese
+        assert CJK.search(chinese), col
+        assert definition(col, "en") and CJK.search(definition(col, "zh")), col
+
+
+def test_unknown_names_pass_through_and_have_no_definition():
+    assert column_label("loyalty_card_no", "zh") == "loyalty_card_no"
+    assert label("something_else", "en") == "something_else"
+    assert value_label("tier", "diamond", "zh") == "diamond"
+    assert definition("loyalty_card_no", "zh") == ""
+
+
+def test_sheet_names_fit_excel_rules():
+    for key in labels.SHEET_LABELS:
+        for lang in labels.LANGUAGES:
+            name = sheet_name(key, lang)
+            assert 0 < len(name) <= 31 and not set(name) & set("[]:*?/\\")
+    assert [sheet_name(k, "zh") for k in ("summary", "customers", "platinum", "gold", "iron", "at_risk",
+                                           "data_quality", "definitions")] == [
+        "摘要", "客户", "铂金客户", "黄金客户", "铁客户", "流失风险", "数据质量", "说明"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda: label("gold", "fr"), lambda: column_label("tier", "de"), lambda: sheet_name("summary", "EN"),
+    lambda: definition("tier", ""), lambda: localise_frame(pd.DataFrame(), "jp"),
+])
+def test_unknown_language_is_an_option_error_naming_the_valid_ones(call):
+    with pytest.raises(OptionError, match="en, zh"):
+        call()
+
+
+def test_localise_frame_labels_headers_and_vocabulary_values_without_touching_the_input():
+    frame = pd.DataFrame({
+        "customer_id": pd.Series(["A", "B", "C"], dtype="str"),
+        "tier": pd.Series(["platinum", "iron", None], dtype="str"),
+        "lifecycle_stage": pd.Series(["growth", "decline", "mystery"], dtype="str"),
+        "churn_band": pd.Categorical(["low", "high", "low"]),
+        "segment": ["champions", "important_value", np.nan],
+        "total_revenue": [1.0, -2.0, np.nan],
+        "my_column": ["platinum", "x", "y"],
+    })
+    before = frame.copy()
+    out = localise_frame(frame, "zh")
+    pd.testing.assert_frame_equal(frame, before)
+    assert list(out.columns) == ["客户编号", "价值等级", "生命周期阶段", "流失风险等级", "RFM 客户细分", "累计销售额",
+                                 "my_column"]
+    assert out["价值等级"].tolist()[:2] == ["铂金", "铁"] and pd.isna(out["价值等级"].iloc[2])
+    assert out["生命周期阶段"].tolist() == ["成长期", "衰退期", "mystery"]
+    assert out["流失风险等级"].astype(str).tolist() == ["低", "高", "低"]
+    assert out["RFM 客户细分"].tolist()[:2] == ["冠军客户", "重要价值客户"]
+    assert out["累计销售额"].tolist()[:2] == [1.0, -2.0]
+    # Only vocabulary columns are relabelled: a user's column keeps its values.
+    assert out["my_column"].tolist() == ["platinum", "x", "y"]
+
+
+def test_localise_frame_in_english_uses_readable_labels():
+    out = localise_frame(pd.DataFrame({"tier": ["gold"], "p_alive": [0.5]}), "en")
+    assert list(out.columns) == ["Value tier", "Probability still active"]
+    assert out.iloc[0, 0] == "Gold"

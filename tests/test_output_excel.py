@@ -1,0 +1,292 @@
+"""The analyst workbook, read back with openpyxl: sheets, labels, formats, charts, text safety, splitting."""
+from __future__ import annotations
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from openpyxl.utils import get_column_letter
+
+from crmkit.errors import OptionError, OutputError
+from crmkit.output import excel, xlsx_rows
+from crmkit.output.excel import at_risk_list, tier_list, write_sheets, write_workbook
+
+INJECTED = ['=HYPERLINK("http://evil")', "+1", "-2", "@SUM(A1)"]
+
+
+def make_customers(n: int = 60, seed: int = 3) -> pd.DataFrame:
+    """Customers with attributes, RFM, tiers, CLV, lifecycle and churn; four ids look like formulas."""
+    rng = np.random.default_rng(seed)
+    revenue = np.round(rng.lognormal(6, 1.2, n), 2)
+    revenue[5] = -120.5
+    rank = np.empty(n, dtype=np.int64)
+    rank[np.argsort(-revenue, kind="stable")] = np.arange(1, n + 1)
+    ids = [f"C{i:04d}" for i in range(n)]
+    ids[:4] = INJECTED
+    risk = rng.random(n)
+    clv = np.round(revenue * 1.3, 2)
+    last = pd.Timestamp("2024-06-30") - pd.to_timedelta(rng.integers(0, 400, n), unit="D")
+    return pd.DataFrame({
+        "customer_id": pd.Series(ids, dtype="str"),
+        "name": pd.Series([f"客户{i}" for i in range(n)], dtype="str"),
+        "region": pd.Series(rng.choice(["华东", "华北"], n), dtype="str"),
+        "first_purchase": last - pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
+        "last_purchase": last,
+        "n_orders": rng.integers(1, 30, n),
+        "frequency": rng.integers(0, 29, n),
+        "total_revenue": revenue,
+        "r_score": rng.integers(1, 6, n),
+        "segment": pd.Series(rng.choice(["champions", "lost", "at_risk"], n), dtype="str"),
+        "tier": pd.Series(np.where(rank <= 6, "platinum", np.where(rank <= 18, "gold", "iron")), dtype="str"),
+        "value_rank": rank,
+        "p_alive": rng.random(n),
+        "clv": clv,
+        "lifecycle_stage": pd.Series(rng.choice(["growth", "maturity", "decline"], n), dtype="str"),
+        "churn_risk": risk,
+        "churn_band": pd.Series(np.where(risk > 0.7, "high", np.where(risk > 0.4, "medium", "low")), dtype="str"),
+        "value_at_risk": np.round(clv * risk, 2),
+        "loyalty_card": pd.Series([f"LC{i}" for i in range(n)], dtype="str"),
+    })
+
+
+def make_summary(customers: pd.DataFrame) -> dict:
+    curve = [{"customer_share": s, "value_share": min(1.0, 1.6 * s - 0.6 * s * s)} for s in np.linspace(0, 1, 101)]
+    tiers = [{"tier": t, "customers": int((customers["tier"] == t).sum()), "customer_share": 0.1, "revenue": 1000.0 * i,
+              "revenue_share": 0.3, "average_value": 50.0} for i, t in enumerate(("platinum", "gold", "iron"), 1)]
+    return {
+        "data": {"rows_read": 1000, "rows_used": 990, "rows_dropped": 10, "customers": len(customers),
+                 "first_date": "2022-01-03", "last_date": "2024-06-30", "as_of": "2024-06-30"},
+        "tiers": tiers,
+        "pareto": {"top20_revenue_share": 0.72, "customers_for_80pct": 17, "customers_for_80pct_share": 0.283,
+                   "gini": 0.64, "curve": curve},
+        "segments": [{"segment": "champions", "customers": 20, "revenue": 5000.0}],
+        "lifecycle": [{"stage": s, "customers": 20, "revenue": 100.0} for s in ("growth", "maturity", "decline")],
+        "churn": [{"band": b, "customers": 20, "value_at_risk": 10.0} for b in ("low", "medium", "high")],
+        "model": {"model": "bgnbd", "time_unit": "week", "params": {"r": 0.24, "alpha": 4.4},
+                  "log_likelihood": -123.4, "n_customers": 60, "converged": True, "warnings": ["few repeat buyers"],
+                  "gamma_gamma": {"p": 6.2, "q": 3.7, "v": 15.4}},
+        "warnings": ["=cmd|' /C calc'!A0 looked like a formula in the input"],
+    }
+
+
+DATA_QUALITY = pd.DataFrame({"item": ["rows read", "dropped: unparseable date", "file: sales.csv"],
+                             "value": ["1000", "10", "1,000 rows, csv"]})
+
+
+@pytest.fixture(scope="module")
+def customers() -> pd.DataFrame:
+    return make_customers()
+
+
+@pytest.fixture(scope="module", params=["en", "zh"])
+def book(request, tmp_path_factory, customers):
+    path = tmp_path_factory.mktemp(request.param) / "analysis.xlsx"
+    write_workbook(path, customers=customers, summary=make_summary(customers), data_quality=DATA_QUALITY,
+                   lang=request.param)
+    return request.param, openpyxl.load_workbook(path)
+
+
+SHEETS = {
+    "en": ["Summary", "Customers", "Platinum", "Gold", "Iron", "At risk", "Data quality", "Definitions"],
+    "zh": ["摘要", "客户", "铂金客户", "黄金客户", "铁客户", "流失风险", "数据质量", "说明"],
+}
+HEADERS = {
+    "en": ["Customer ID", "Name", "Region", "First purchase", "Last purchase", "Orders"],
+    "zh": ["客户编号", "客户名称", "区域", "首次购买日期", "最近购买日期", "订单数"],
+}
+
+
+def _column(ws, header: str) -> int:
+    return [c.value for c in ws[1]].index(header) + 1
+
+
+def test_sheet_names_and_headers_in_each_language(book, customers):
+    lang, wb = book
+    assert wb.sheetnames == SHEETS[lang]
+    ws = wb[SHEETS[lang][1]]
+    headers = [c.value for c in ws[1]]
+    assert headers[:6] == HEADERS[lang]
+    assert headers[-1] == "loyalty_card"  # unknown columns keep their own name
+    assert ws.max_row == len(customers) + 1 and ws.max_column == customers.shape[1]
+
+
+def test_customer_sheet_formats(book, customers):
+    lang, wb = book
+    ws = wb[SHEETS[lang][1]]
+    formats = {header.value: ws.cell(row=2, column=header.column).number_format for header in ws[1]}
+    label = dict(zip(["total_revenue", "clv", "value_at_risk", "p_alive", "churn_risk", "first_purchase",
+                      "n_orders", "frequency"],
+                     {"en": ["Total revenue", "Customer lifetime value (CLV)", "Value at risk",
+                             "Probability still active", "Churn risk", "First purchase", "Orders", "Repeat purchases"],
+                      "zh": ["累计销售额", "客户终身价值 (CLV)", "流失风险金额", "仍活跃概率", "流失概率", "首次购买日期",
+                             "订单数", "重复购买次数"]}[lang]))
+    assert formats[label["total_revenue"]] == "#,##0.00"
+    assert formats[label["clv"]] == formats[label["value_at_risk"]] == "#,##0.00"
+    assert formats[label["p_alive"]] == formats[label["churn_risk"]] == "0.0%"
+    assert formats[label["first_purchase"]] == "yyyy-mm-dd"
+    assert formats[label["n_orders"]] == "#,##0"
+    assert formats[label["frequency"]] == "0.00"
+    date_cell = ws.cell(row=2, column=_column(ws, label["first_purchase"]))
+    assert date_cell.is_date and date_cell.value == customers["first_purchase"].iloc[0].to_pydatetime()
+    assert ws.column_dimensions["A"].width >= 10
+
+
+def test_customer_sheet_frozen_filtered_and_colour_coded(book, customers):
+    lang, wb = book
+    ws = wb[SHEETS[lang][1]]
+    assert ws.freeze_panes == "B2"
+    last = get_column_letter(customers.shape[1])
+    assert ws.auto_filter.ref == f"A1:{last}{len(customers) + 1}"
+    tier_col = get_column_letter(customers.columns.get_loc("tier") + 1)
+    band_col = get_column_letter(customers.columns.get_loc("churn_band") + 1)
+    rules = {str(rng.sqref): [r.formula[0] for r in rng.rules] for rng in ws.conditional_formatting}
+    tier_labels = {"en": ['"Platinum"', '"Gold"', '"Iron"', '"Prospect"'], "zh": ['"铂金"', '"黄金"', '"铁"', '"潜在客户"']}
+    assert rules[f"{tier_col}2:{tier_col}{len(customers) + 1}"] == tier_labels[lang]
+    assert len(rules[f"{band_col}2:{band_col}{len(customers) + 1}"]) == 3
+    shown = {"en": {"platinum": "Platinum", "gold": "Gold", "iron": "Iron"}, "zh": {"platinum": "铂金", "gold": "黄金", "iron": "铁"}}
+    assert [c.value for c in ws[tier_col][1:]] == customers["tier"].map(shown[lang]).tolist()
+
+
+def test_formula_like_text_stays_text_and_negative_numbers_stay_numbers(book, customers):
+    lang, wb = book
+    for name in SHEETS[lang][1:6]:
+        for row in wb[name].iter_rows(min_row=2):
+            assert all(cell.data_type != "f" for cell in row), name
+    ws = wb[SHEETS[lang][1]]
+    ids = [ws.cell(row=r, column=1) for r in range(2, 6)]
+    assert [c.value for c in ids] == INJECTED
+    assert all(c.data_type == "s" for c in ids)
+    revenue = ws.cell(row=7, column=customers.columns.get_loc("total_revenue") + 1)
+    assert revenue.value == -120.5 and revenue.data_type == "n"
+    warnings = [c.value for row in wb[SHEETS[lang][0]].iter_rows() for c in row if isinstance(c.value, str)]
+    assert "=cmd|' /C calc'!A0 looked like a formula in the input" in warnings
+
+
+def test_tier_sheets_list_one_tier_by_value_rank(book, customers):
+    lang, wb = book
+    for tier, name in zip(("platinum", "gold", "iron"), SHEETS[lang][2:5]):
+        ws = wb[name]
+        expected = customers[customers["tier"] == tier].sort_values("value_rank")
+        assert [c.value for c in ws["A"][1:]] == expected["customer_id"].tolist()
+        headers = [c.value for c in ws[1]]
+        assert headers[:3] == HEADERS[lang][:3]
+        assert "loyalty_card" not in headers and ws.freeze_panes == "B2"
+
+
+def test_at_risk_sheet_has_high_and_medium_bands_most_value_first(book, customers):
+    lang, wb = book
+    ws = wb[SHEETS[lang][5]]
+    expected = customers[customers["churn_band"].isin(["high", "medium"])].sort_values(
+        "value_at_risk", ascending=False)
+    assert [c.value for c in ws["A"][1:]] == expected["customer_id"].tolist()
+    values = [c.value for c in ws[get_column_letter(_column(ws, {"en": "Value at risk", "zh": "流失风险金额"}[lang]))][1:]]
+    assert values == sorted(values, reverse=True)
+
+
+def test_summary_sheet_figures_and_charts(book):
+    lang, wb = book
+    ws = wb[SHEETS[lang][0]]
+    assert len(ws._charts) == 3
+    cells = {row[0].value: row[1] for row in ws.iter_rows(max_col=2) if isinstance(row[0].value, str)}
+    customers_label = {"en": "Customers", "zh": "客户数"}[lang]
+    assert cells[customers_label].value == 60 and cells[customers_label].number_format == "#,##0"
+    top20 = cells[{"en": "Value share of the top 20% of customers", "zh": "前 20% 客户的价值占比"}[lang]]
+    assert top20.value == 0.72 and top20.number_format == "0.0%"
+    as_of = cells[{"en": "As-of date", "zh": "分析基准日"}[lang]]
+    assert as_of.is_date and as_of.number_format == "yyyy-mm-dd"
+    assert {"en": "Platinum", "zh": "铂金"}[lang] in cells
+    assert "few repeat buyers" in [c.value for row in ws.iter_rows() for c in row]
+
+
+def test_data_quality_and_definitions(book, customers):
+    lang, wb = book
+    dq = wb[SHEETS[lang][6]]
+    assert [c.value for c in dq[1]] == {"en": ["Item", "Value"], "zh": ["项目", "数值"]}[lang]
+    assert [c.value for c in dq["B"][1:]] == [1000, 10, "1,000 rows, csv"]
+    definitions = wb[SHEETS[lang][7]]
+    keys = [c.value for c in definitions["B"][1:]]
+    for col in customers.columns:
+        assert col in keys
+    for vocab in ("platinum", "prospect", "growth", "termination", "high", "champions"):
+        assert vocab in keys
+    meaning = {row[1].value: row[2].value for row in definitions.iter_rows(min_row=2) if row[1].value}
+    assert meaning["p_alive"] == {"en": "Model probability that the customer is still active.",
+                                  "zh": "模型估计的客户仍然活跃的概率。"}[lang]
+
+
+def test_long_tables_continue_on_numbered_sheets(tmp_path, customers, monkeypatch):
+    monkeypatch.setattr(excel, "EXCEL_MAX_ROWS", 26)  # 25 customers per sheet
+    path = tmp_path / "split.xlsx"
+    write_workbook(path, customers=customers, summary={}, data_quality=None)
+    wb = openpyxl.load_workbook(path)
+    at_risk = customers["churn_band"].isin(["high", "medium"]).sum()
+    assert 25 < at_risk <= 50 and 25 < (customers["tier"] == "iron").sum() <= 50
+    assert wb.sheetnames == ["Summary", "Customers", "Customers (2)", "Customers (3)", "Platinum", "Gold",
+                             "Iron", "Iron (2)", "At risk", "At risk (2)", "Definitions"]
+    parts = [wb[name] for name in ("Customers", "Customers (2)", "Customers (3)")]
+    assert [ws.max_row - 1 for ws in parts] == [25, 25, 10]
+    assert all([c.value for c in ws[1]][0] == "Customer ID" for ws in parts)
+    ids = [c.value for ws in parts for c in ws["A"][1:]]
+    assert ids == customers["customer_id"].tolist()
+    assert parts[1].auto_filter.ref == f"A1:{get_column_letter(customers.shape[1])}26"
+    iron = (customers["tier"] == "iron").sum()
+    assert wb["Iron"].max_row - 1 + wb["Iron (2)"].max_row - 1 == iron
+
+
+def test_minimal_summary_and_frame_still_make_a_workbook(tmp_path):
+    path = tmp_path / "small.xlsx"
+    write_workbook(path, customers=pd.DataFrame({"customer_id": pd.Series([], dtype="str")}),
+                   summary={"data": {"customers": 0}}, data_quality=None, lang="zh")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["摘要", "客户", "说明"]
+    assert [c.value for c in wb["客户"][1]] == ["客户编号"]
+    assert len(wb["摘要"]._charts) == 0
+
+
+def test_crash_mid_write_leaves_the_old_workbook_and_no_temporary(tmp_path, customers, monkeypatch):
+    path = tmp_path / "analysis.xlsx"
+    path.write_bytes(b"yesterday's workbook")
+    real_rows = xlsx_rows.row_xml
+
+    def crash_after_first_chunk(frame, styles, **kwargs):
+        yield next(real_rows(frame, styles, **kwargs))
+        raise MemoryError("out of memory")
+
+    monkeypatch.setattr(xlsx_rows, "row_xml", crash_after_first_chunk)
+    with pytest.raises(MemoryError):
+        write_workbook(path, customers=customers, summary={}, data_quality=None)
+    assert path.read_bytes() == b"yesterday's workbook"
+    assert [p.name for p in tmp_path.iterdir()] == ["analysis.xlsx"]
+
+
+def test_refuses_to_overwrite_an_input(tmp_path, customers):
+    source = tmp_path / "sales.xlsx"
+    source.write_bytes(b"input workbook")
+    with pytest.raises(OutputError, match="refusing to overwrite input file"):
+        write_workbook(tmp_path / "." / "sales.xlsx", customers=customers, summary={}, data_quality=None,
+                       inputs=[source])
+    assert source.read_bytes() == b"input workbook"
+
+
+def test_unknown_language(tmp_path, customers):
+    with pytest.raises(OptionError, match="en, zh"):
+        write_workbook(tmp_path / "x.xlsx", customers=customers, summary={}, data_quality=None, lang="fr")
+
+
+def test_lists_without_optional_columns(customers):
+    bare = customers[["customer_id", "tier", "churn_band"]]
+    assert tier_list(bare, "gold")["customer_id"].tolist() == customers.loc[
+        customers["tier"] == "gold", "customer_id"].tolist()
+    assert list(at_risk_list(bare).columns) == ["customer_id", "tier", "churn_band"]
+
+
+def test_write_sheets_labels_migration_tables(tmp_path):
+    matrix = pd.DataFrame({"from": ["platinum", "gold"], "platinum": [5, 1], "gold": [2, 9]})
+    path = tmp_path / "compare.xlsx"
+    write_sheets(path, {"tier_migration": matrix, "rose": pd.DataFrame({"customer_id": ["=1+1"]})}, lang="zh")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == ["等级迁移", "等级上升"]
+    ws = wb["等级迁移"]
+    assert [c.value for c in ws[1]] == ["原", "铂金", "黄金"]
+    assert [c.value for c in ws["A"][1:]] == ["铂金", "黄金"]
+    assert wb["等级上升"]["A2"].value == "=1+1" and wb["等级上升"]["A2"].data_type == "s"

@@ -1,0 +1,148 @@
+"""write_table: CSV/Parquet/JSON keep canonical names and values; CSV is safe to open in Excel."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+
+from crmkit.errors import OptionError, OutputError
+from crmkit.output import tables
+from crmkit.output.tables import neutralise_formulas, write_json, write_table
+
+
+@pytest.fixture
+def frame() -> pd.DataFrame:
+    return pd.DataFrame({
+        "customer_id": pd.Series(["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tTAB", "王伟", "C-3"],
+                                 dtype="str"),
+        "name": pd.Series(["张三", "李四", None, "O'Brien", "a=b", "\rCR", "ok"], dtype="str"),
+        "total_revenue": [-2.0, 1234.5, np.nan, 0.0, 1e9, -0.5, 3.25],
+        "n_orders": np.array([1, 2, 3, 4, 5, 6, 7], dtype=np.int64),
+        "first_purchase": pd.to_datetime(["2024-01-05", "2023-12-31", None, "2024-02-29", "2024-03-01",
+                                          "2020-01-01", "2021-06-30"]),
+        "tier": pd.Series(["platinum", "gold", "iron", "prospect", "gold", "iron", "iron"], dtype="str"),
+        "lifecycle_stage": pd.Series(["growth"] * 7, dtype="str"),
+    })
+
+
+def test_csv_has_a_bom_and_canonical_english_whatever_the_language(tmp_path, frame):
+    path = tmp_path / "customers.csv"
+    write_table(frame, path, lang="zh")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    back = pd.read_csv(path, encoding="utf-8-sig", dtype=str)
+    assert list(back.columns) == list(frame.columns)
+    assert back["tier"].tolist() == frame["tier"].tolist()
+    assert back["name"].iloc[0] == "张三"
+    assert back["first_purchase"].iloc[0] == "2024-01-05"
+
+
+def test_csv_neutralises_formula_text_but_not_numbers(tmp_path, frame):
+    path = tmp_path / "customers.csv"
+    write_table(frame, path)
+    rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
+    ids = [row[0] for row in rows[1:]]
+    assert ids == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tTAB", "王伟", "C-3"]
+    assert [row[1] for row in rows[1:]] == ["张三", "李四", "", "O'Brien", "a=b", "'\rCR", "ok"]
+    assert [row[2] for row in rows[1:3]] == ["-2.0", "1234.5"]  # negative numbers stay numbers
+
+
+def test_neutralise_formulas_handles_object_and_categorical_columns_without_mutating():
+    frame = pd.DataFrame({"a": ["=1", 5, None, "-x"], "b": pd.Categorical(["+", "ok", "ok", "@"]),
+                          "c": [-1, -2, -3, -4]})
+    before = frame.copy()
+    out = neutralise_formulas(frame)
+    pd.testing.assert_frame_equal(frame, before)
+    assert out["a"].tolist()[:2] == ["'=1", 5] and out["a"].iloc[3] == "'-x"
+    assert out["b"].tolist() == ["'+", "ok", "ok", "'@"]
+    assert out["c"].tolist() == [-1, -2, -3, -4]
+
+
+def test_parquet_round_trip_keeps_canonical_names_values_and_types(tmp_path, frame):
+    path = tmp_path / "customers.parquet"
+    write_table(frame, path, lang="zh")
+    back = pd.read_parquet(path)
+    assert list(back.columns) == list(frame.columns)
+    assert back["tier"].tolist() == frame["tier"].tolist()
+    assert back["customer_id"].tolist() == frame["customer_id"].tolist()  # no quote added: not a spreadsheet
+    np.testing.assert_array_equal(back["total_revenue"].to_numpy(), frame["total_revenue"].to_numpy())
+    assert (back["first_purchase"].dropna() == frame["first_purchase"].dropna()).all()
+
+
+def test_json_records_have_iso_dates_and_null_for_missing(tmp_path, frame):
+    frame = frame.assign(total_margin=[np.inf, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
+                         visited=pd.to_datetime(["2024-01-05 13:45"] * 7))
+    path = tmp_path / "customers.json"
+    write_table(frame, path, lang="zh")
+    records = json.loads(path.read_text(encoding="utf-8"))
+    assert len(records) == 7 and list(records[0]) == list(frame.columns)
+    assert records[0]["first_purchase"] == "2024-01-05"
+    assert records[0]["visited"] == "2024-01-05T13:45:00"
+    assert records[2]["first_purchase"] is None and records[2]["total_revenue"] is None
+    assert records[0]["total_margin"] is None
+    assert records[0]["tier"] == "platinum" and records[1]["name"] == "李四"
+    back = pd.read_json(path, orient="records", dtype={"customer_id": str})
+    assert back["customer_id"].tolist() == frame["customer_id"].tolist()
+
+
+def test_xlsx_table_is_labelled_and_text_never_becomes_a_formula(tmp_path, frame):
+    path = tmp_path / "customers.xlsx"
+    write_table(frame, path, lang="zh")
+    ws = openpyxl.load_workbook(path).active
+    assert ws.title == "客户"
+    assert [c.value for c in ws[1]][:3] == ["客户编号", "客户名称", "累计销售额"]
+    ids = [ws.cell(row=r, column=1) for r in range(2, 9)]
+    assert [c.value for c in ids] == frame["customer_id"].tolist()
+    assert all(c.data_type == "s" for c in ids)
+    assert ws["C2"].value == -2.0 and ws["C2"].data_type == "n"
+    assert ws["F2"].value == "铂金"
+
+
+def test_unknown_extension_lists_the_valid_ones(tmp_path, frame):
+    with pytest.raises(OutputError, match="unknown file type '.txt'") as error:
+        write_table(frame, tmp_path / "out.txt")
+    assert ".csv, .parquet, .json, .xlsx" in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_language_is_an_option_error(tmp_path, frame):
+    with pytest.raises(OptionError, match="choose one of: en, zh"):
+        write_table(frame, tmp_path / "out.csv", lang="fr")
+
+
+def test_refuses_to_overwrite_an_input(tmp_path, frame):
+    source = tmp_path / "sales.csv"
+    source.write_text("customer_id\n1\n")
+    with pytest.raises(OutputError, match="refusing to overwrite input file"):
+        write_table(frame, source, inputs=[source])
+    assert source.read_text() == "customer_id\n1\n"
+
+
+def test_a_crash_while_writing_leaves_the_old_file_and_no_temporary(tmp_path, frame, monkeypatch):
+    path = tmp_path / "customers.csv"
+    path.write_bytes(b"old contents")
+
+    def crash(df, temporary):
+        temporary.write_bytes(b"customer_id,na")
+        raise OSError("No space left on device")
+
+    monkeypatch.setitem(tables.WRITERS, ".csv", crash)
+    with pytest.raises(OSError, match="No space"):
+        write_table(frame, path)
+    assert path.read_bytes() == b"old contents"
+    assert [p.name for p in tmp_path.iterdir()] == ["customers.csv"]
+
+
+def test_write_json_documents(tmp_path):
+    path = tmp_path / "model.json"
+    write_json({"model": "bgnbd", "params": {"r": np.float64(0.25), "alpha": float("nan")},
+                "n": np.int64(3), "as_of": pd.Timestamp("2024-03-01"), "at": pd.Timestamp("2024-03-01 08:30"),
+                "notes": ("是", None), "missing": pd.NaT}, path)
+    assert json.loads(path.read_text(encoding="utf-8")) == {
+        "model": "bgnbd", "params": {"r": 0.25, "alpha": None}, "n": 3, "as_of": "2024-03-01",
+        "at": "2024-03-01T08:30:00", "notes": ["是", None], "missing": None}
