@@ -9,6 +9,7 @@ import zipfile
 import numpy as np
 import openpyxl
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -114,3 +115,30 @@ def test_sheet_xml_is_spliced_with_dimension_and_styles(tmp_path):
 def test_column_styles_reads_ranges():
     xml = '<cols><col min="1" max="2" width="9" style="4" customWidth="1"/><col min="4" max="4" width="3"/></cols>'
     assert column_styles(xml, 5) == [4, 4, None, None, None]
+
+
+def test_write_behind_writes_in_order_and_raises_errors_from_either_side():
+    written = []
+    xlsx_rows._write_behind(iter([b"a", b"b", b"c"]), written.append)
+    assert written == [b"a", b"b", b"c"]
+
+    def full_disk(chunk):
+        raise OSError("No space left on device")
+
+    produced = []
+
+    def chunks():
+        for i in range(1000):
+            produced.append(i)
+            yield b"x"
+
+    with pytest.raises(OSError, match="No space"):
+        xlsx_rows._write_behind(chunks(), full_disk)
+    assert len(produced) < 1000  # the builder stops once the writer has failed
+
+    def broken():
+        yield b"a"
+        raise ValueError("bad column")
+
+    with pytest.raises(ValueError, match="bad column"):
+        xlsx_rows._write_behind(broken(), written.append)

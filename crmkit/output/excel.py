@@ -3,8 +3,8 @@
 xlsxwriter lays out every sheet (formats, widths, frozen header, autofilter,
 colour rules, charts) into memory; :mod:`crmkit.output.xlsx_rows` then adds the
 data rows of the table sheets and the package reaches disk through
-:func:`~crmkit.output.atomic.atomic_write`. 100k customers × 35 columns take a
-few seconds instead of the ~25 s xlsxwriter needs cell by cell.
+:func:`~crmkit.output.atomic.atomic_write`. 100k customers × 37 columns take ~6 s
+(benchmarks/bench_excel.py) instead of ~31 s with xlsxwriter cell by cell.
 """
 from __future__ import annotations
 

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
@@ -98,7 +99,7 @@ class _Summary:
         ws = self.ws
         if value is None or (isinstance(value, float) and not math.isfinite(value)):
             ws.write_string(row, col, "–", self.fmt(align="right", **props))
-        elif isinstance(value, bool):
+        elif isinstance(value, (bool, np.bool_)):
             ws.write_string(row, col, self.text("yes" if value else "no"), self.fmt(align="right", **props))
         elif isinstance(value, (int, float)) or _is_numpy_number(value):
             ws.write_number(row, col, float(value), self.fmt(num_format=num_format, **props))

@@ -5,7 +5,8 @@ customer table. Here xlsxwriter still lays out every sheet (header row, column
 widths and formats, frozen panes, autofilter, conditional formats, charts) and
 this module only adds the data rows of the big sheets: it builds each column's
 ``<c>`` elements with vectorised Arrow string kernels and splices the rows into
-the finished package, which is written once more with fast compression.
+the finished package, which is written once more, deflating in a second thread
+while the next rows are built.
 
 Every text cell is an inline string (``t="inlineStr"``): text from the data can
 never become a formula, whatever it starts with. Each data cell takes the style
@@ -14,10 +15,12 @@ of its column, read back from the ``<cols>`` element xlsxwriter wrote.
 from __future__ import annotations
 
 import io
+import queue
 import re
+import threading
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -31,8 +34,9 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 #: Excel's limit on the characters in one cell; longer text is cut to fit.
 MAX_CELL_CHARS: Final = 32_767
 CHUNK_ROWS: Final = 20_000
-#: Deflate level of the package: 1 is ~3× faster than 6 for ~15% more bytes.
-COMPRESS_LEVEL: Final = 1
+#: Deflate level of the package. For 100k customers: 1 → 65 MB in 5.3 s, 3 → 58 MB in 6.1 s,
+#: 6 → 51 MB in 9.8 s (deflate then outruns building the rows).
+COMPRESS_LEVEL: Final = 3
 _EXCEL_EPOCH: Final = pd.Timestamp("1899-12-30")
 _ZIP64_CELLS: Final = 15_000_000
 #: Characters XML cannot hold (or would turn CR into LF): written as Excel's ``_xHHHH_`` escapes.
@@ -111,7 +115,7 @@ def _numbers_as_text(numbers: np.ndarray) -> pa.Array:
 
 def _escape(texts: pd.Series) -> pa.Array:
     """XML-escaped text, cut to Excel's cell limit; control characters as Excel's ``_xHHHH_`` escapes."""
-    array = pa.array(texts.to_numpy(dtype=object, na_value=None), type=pa.large_string())
+    array = pa.array(texts, type=pa.large_string(), from_pandas=True)  # zero-copy for Arrow-backed "str"
     array = pc.utf8_slice_codeunits(array, 0, MAX_CELL_CHARS)
     # A literal "_x0041_" in the data must not be read back as an escape.
     array = pc.replace_substring_regex(array, "_(x[0-9A-Fa-f]{4}_)", "_x005F_\\1")
@@ -211,6 +215,36 @@ def _write_sheet(out: zipfile.ZipFile, part: str, sheet_xml: str, frame: pd.Data
     styles = column_styles(head, frame.shape[1])
     with out.open(part, "w", force_zip64=frame.size > _ZIP64_CELLS) as stream:
         stream.write(head.encode("utf-8"))
-        for chunk in row_xml(frame, styles):
-            stream.write(chunk)
+        _write_behind(row_xml(frame, styles), stream.write)
         stream.write(("</sheetData>" + tail).encode("utf-8"))
+
+
+def _write_behind(chunks: Iterator[memoryview], write: Callable[[memoryview], object]) -> None:
+    """Write each chunk in a second thread while the next one is built: deflate overlaps the Arrow work.
+
+    Both release the GIL, so on two cores the sheet costs about the longer of the two, not their sum.
+    An error on either side stops both and is raised here.
+    """
+    pending: queue.Queue[memoryview | None] = queue.Queue(maxsize=2)
+    failures: list[BaseException] = []
+
+    def drain() -> None:
+        while (chunk := pending.get()) is not None:
+            if not failures:
+                try:
+                    write(chunk)
+                except BaseException as error:  # handed to the caller below
+                    failures.append(error)
+
+    writer = threading.Thread(target=drain, name="xlsx-deflate", daemon=True)
+    writer.start()
+    try:
+        for chunk in chunks:
+            if failures:
+                break
+            pending.put(chunk)
+    finally:
+        pending.put(None)
+        writer.join()
+    if failures:
+        raise failures[0]
