@@ -290,3 +290,12 @@ def test_write_sheets_labels_migration_tables(tmp_path):
     assert [c.value for c in ws[1]] == ["原", "铂金", "黄金"]
     assert [c.value for c in ws["A"][1:]] == ["铂金", "黄金"]
     assert wb["等级上升"]["A2"].value == "=1+1" and wb["等级上升"]["A2"].data_type == "s"
+
+
+def test_duplicate_and_non_text_column_names(tmp_path):
+    frame = pd.DataFrame([[1, "a", 2.5]], columns=["n_orders", "n_orders", 7])
+    path = tmp_path / "odd.xlsx"
+    write_sheets(path, {"data": frame})
+    ws = openpyxl.load_workbook(path)["Data"]
+    assert [c.value for c in ws[1]] == ["Orders", "Orders", "7"]
+    assert [c.value for c in ws[2]] == [1, "a", 2.5]

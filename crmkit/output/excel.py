@@ -76,7 +76,7 @@ class _Book:
         columns = [str(c) for c in frame.columns]
         shown = localise_frame(frame, self.lang)
         headers = headers or list(shown.columns)
-        layout = [self._column_layout(col, frame[col], shown.iloc[:, i], headers[i])
+        layout = [self._column_layout(col, frame.iloc[:, i], shown.iloc[:, i], headers[i])
                   for i, col in enumerate(columns)]
         per_sheet = EXCEL_MAX_ROWS - 1
         names: list[str] = []
