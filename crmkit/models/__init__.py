@@ -1,0 +1,150 @@
+"""Probabilistic customer-value models: BG/NBD, MBG/NBD and Gamma-Gamma.
+
+Transforms a per-customer summary — *frequency* x (repeat purchase occasions),
+*recency* t_x and age *T* (both since the first purchase, in the chosen time
+unit), *monetary* (mean repeat spend) — into fitted models and per-customer
+predictions. Fits are maximum likelihood on log-parameters with analytic
+gradients over the unique (x, t_x, T) rows; a fit that does not converge is
+retried (rescaled time, another optimiser, a small penalizer) and says so in
+``notes``.
+
+Parameters are in the time unit of the data: α scales with it, r, a and b do not.
+
+BG/NBD gives P(alive) = 1 to every one-time buyer (x = 0), however long ago the
+purchase — a property of the model (Fader & Hardie note 021), not a bug.
+MBG/NBD lets customers drop out right after the first purchase and so does not;
+it is the default for scoring.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+
+from crmkit.errors import BadValueError, OptionError
+from crmkit.models import bgnbd
+from crmkit.models._fit import Problem, Triples, compress, maximise
+from crmkit.models.gammagamma import GammaGammaModel, fit_gamma_gamma
+
+MODEL_NAMES = ("bgnbd", "mbgnbd")
+
+__all__ = ["MODEL_NAMES", "GammaGammaModel", "TransactionModel", "Triples", "compress", "fit_gamma_gamma",
+           "fit_transaction_model", "fit_transaction_model_on"]
+
+
+@dataclass(frozen=True)
+class _Family:
+    """One model's maths: its likelihood problem and predictions per unique triple."""
+
+    problem: Problem
+    p_alive: Callable[[dict, Triples], np.ndarray]
+    expected: Callable[[dict, Triples, float], np.ndarray]
+    expected_new: Callable[[dict, np.ndarray], np.ndarray]
+
+
+_FAMILIES = {
+    "bgnbd": _Family(bgnbd.problem(False), partial(bgnbd.p_alive, modified=False),
+                     partial(bgnbd.expected_purchases, modified=False),
+                     partial(bgnbd.expected_purchases_new, modified=False)),
+    "mbgnbd": _Family(bgnbd.problem(True), partial(bgnbd.p_alive, modified=True),
+                      partial(bgnbd.expected_purchases, modified=True),
+                      partial(bgnbd.expected_purchases_new, modified=True)),
+}
+
+
+def _family(name: str) -> _Family:
+    if name not in _FAMILIES:
+        raise OptionError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    return _FAMILIES[name]
+
+
+def _horizon(t) -> float:
+    value = float(t)
+    if not np.isfinite(value) or value < 0:
+        raise OptionError(f"the prediction horizon must be a number >= 0, got {t!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class TransactionModel:
+    """A fitted BG/NBD or MBG/NBD model; parameters in the data's time unit."""
+
+    name: str
+    params: dict[str, float]
+    log_likelihood: float
+    n_customers: int
+    converged: bool = True
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+
+    def expected_purchases(self, t: float, frequency, recency, T) -> np.ndarray:
+        """Conditional expected repeat purchases in the next ``t`` time units, per customer."""
+        data = compress(frequency, recency, T)
+        return self.expected_purchases_on(t, data)[data.inverse]
+
+    def expected_purchases_on(self, t: float, data: Triples) -> np.ndarray:
+        """:meth:`expected_purchases` per unique triple of already compressed customers."""
+        return _family(self.name).expected(self.params, data, _horizon(t))
+
+    def p_alive(self, frequency, recency, T) -> np.ndarray:
+        """Probability that each customer is still active at T."""
+        data = compress(frequency, recency, T)
+        return self.p_alive_on(data)[data.inverse]
+
+    def p_alive_on(self, data: Triples) -> np.ndarray:
+        """:meth:`p_alive` per unique triple of already compressed customers."""
+        return _family(self.name).p_alive(self.params, data)
+
+    def expected_purchases_new(self, t) -> np.ndarray:
+        """Unconditional E[X(t)]: expected repeat purchases within ``t`` of a new customer's first purchase."""
+        times = np.asarray(t, dtype=np.float64)
+        if not (np.isfinite(times).all() and (times >= 0).all()):
+            raise OptionError("prediction times must be numbers >= 0")
+        return _family(self.name).expected_new(self.params, times)
+
+    def to_dict(self) -> dict:
+        return {"model": self.name, "params": dict(self.params), "log_likelihood": self.log_likelihood,
+                "n_customers": self.n_customers, "converged": self.converged,
+                "notes": list(self.notes), "warnings": list(self.warnings)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TransactionModel:
+        """Rebuild a model saved with :meth:`to_dict` (extra keys are ignored)."""
+        name = data.get("model")
+        names = _family(str(name)).problem.names
+        params = data.get("params") or {}
+        missing = [p for p in names if p not in params]
+        if missing:
+            raise BadValueError(f"the saved {name} model lacks parameter(s) {', '.join(missing)}")
+        values = {p: float(params[p]) for p in names}
+        if not all(np.isfinite(v) and v > 0 for v in values.values()):
+            raise BadValueError(f"the saved {name} model has a parameter that is not a positive number: {values}")
+        return cls(str(name), values, float(data.get("log_likelihood", np.nan)), int(data.get("n_customers", 0)),
+                   bool(data.get("converged", True)), tuple(data.get("notes", ())), tuple(data.get("warnings", ())))
+
+
+def fit_transaction_model(name: str, frequency, recency, T, *, penalizer: float = 0.0) -> TransactionModel:
+    """Fit ``name`` (one of :data:`MODEL_NAMES`) by maximum likelihood on the customers' (x, t_x, T)."""
+    _family(name)
+    return fit_transaction_model_on(name, compress(frequency, recency, T), penalizer=penalizer)
+
+
+def fit_transaction_model_on(name: str, data: Triples, *, penalizer: float = 0.0) -> TransactionModel:
+    """:func:`fit_transaction_model` on already compressed customers."""
+    family = _family(name)
+    if data.n_customers == 0:
+        raise BadValueError("no customers to fit the purchase model on")
+    if not (data.x > 0).any():
+        raise BadValueError(
+            "no customer has a repeat purchase, so the purchase model cannot be fitted",
+            hint="use more history (an earlier first date or a later --as-of), or skip the value model with --no-model",
+        )
+    outcome = maximise(family.problem, data, penalizer=penalizer)
+    params = {p: float(v) for p, v in zip(family.problem.names, np.exp(outcome.log_params))}
+    notes = list(outcome.notes)
+    if name == "bgnbd" and (data.x == 0).any():
+        notes.append("BG/NBD gives every one-time buyer P(alive) = 1; use mbgnbd for churn scores")
+    return TransactionModel(name, params, outcome.log_likelihood, data.n_customers, outcome.converged,
+                            tuple(notes), outcome.warnings)

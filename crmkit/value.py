@@ -1,0 +1,244 @@
+"""Customer value: model-based CLV on the per-customer summary, and Kotler's customer delivered value.
+
+CLV over a horizon is the discounted expected margin, summed month by month:
+
+    CLV = margin × E[spend] × Σ_k (E[purchases in step k]) × (1 + annual rate)^(−t_k / 1 year)
+
+where the steps are months of 365.25/12 days converted to the data's time unit
+(the last step is cut at the horizon), t_k is the end of step k, and E[spend]
+comes from the Gamma-Gamma model. No "30 days = 1 month" anywhere.
+"""
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from crmkit.errors import BadValueError, MissingColumnsError, OptionError
+from crmkit.models import (
+    GammaGammaModel, TransactionModel, Triples, compress, fit_gamma_gamma, fit_transaction_model_on,
+)
+from crmkit.schema import COST_COMPONENTS, CUSTOMER_ID, DAYS_PER_YEAR, TIME_UNIT_DAYS, VALUE_COMPONENTS
+
+#: Length of one discounting step (a month) in days.
+STEP_DAYS = DAYS_PER_YEAR / 12
+HORIZON_UNIT_DAYS = {"d": 1.0, "w": 7.0, "m": STEP_DAYS, "y": DAYS_PER_YEAR}
+SUMMARY_INPUTS = (CUSTOMER_ID, "frequency", "recency", "T", "monetary", "total_revenue")
+VALUE_OUTPUT_COLUMNS = (CUSTOMER_ID, "expected_purchases", "p_alive", "expected_spend", "clv", "historic_value")
+DELIVERED_COLUMNS = ("total_customer_value", "total_customer_cost", "delivered_value", "delivered_value_ratio")
+PER_CUSTOMER_MARGIN = "per customer (total_margin / total_revenue)"
+
+
+def _unit_days(time_unit: str) -> float:
+    try:
+        return TIME_UNIT_DAYS[time_unit]
+    except KeyError:
+        raise OptionError(f"unknown time unit {time_unit!r}; choose one of {', '.join(TIME_UNIT_DAYS)}") from None
+
+
+def parse_horizon(text: str, time_unit: str) -> float:
+    """A horizon such as ``12m``, ``52w``, ``365d`` or ``1y`` as a number of ``time_unit``s.
+
+    A month is 365.25/12 days and a year 365.25 days.
+    """
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dwmy])\s*", str(text).lower())
+    if not match or float(match.group(1)) <= 0:
+        raise OptionError(f"cannot read the horizon {text!r}; write a positive number and a unit, "
+                          "like 12m, 52w, 365d or 1y")
+    return float(match.group(1)) * HORIZON_UNIT_DAYS[match.group(2)] / _unit_days(time_unit)
+
+
+def _check_margin(margin) -> np.ndarray | float:
+    values = np.asarray(margin, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise OptionError("the margin must be a finite number (a share of revenue, e.g. 0.3)")
+    return float(values) if values.ndim == 0 else values
+
+
+def _check_clv_settings(horizon: float, time_unit_days: float, discount_rate: float) -> None:
+    if not (np.isfinite(horizon) and horizon > 0):
+        raise OptionError(f"the CLV horizon must be a positive number of time units, got {horizon}")
+    if not (np.isfinite(time_unit_days) and time_unit_days > 0):
+        raise OptionError(f"the time unit must be a positive number of days, got {time_unit_days}")
+    if not (np.isfinite(discount_rate) and discount_rate >= 0):
+        raise OptionError(f"the discount rate must be a number >= 0 (0.10 for 10% a year), got {discount_rate}")
+
+
+def discounted_purchases(model: TransactionModel, data: Triples, *, horizon: float, time_unit_days: float,
+                         discount_rate: float) -> np.ndarray:
+    """Σ_k E[purchases in month k] × discount factor at the month's end, per unique triple."""
+    _check_clv_settings(horizon, time_unit_days, discount_rate)
+    step = STEP_DAYS / time_unit_days
+    total = np.zeros(len(data.x))
+    previous = np.zeros(len(data.x))
+    for k in range(1, max(1, math.ceil(horizon / step - 1e-9)) + 1):
+        end = min(k * step, horizon)
+        cumulative = model.expected_purchases_on(end, data)
+        total += (cumulative - previous) * (1.0 + discount_rate) ** (-end * time_unit_days / DAYS_PER_YEAR)
+        previous = cumulative
+    return total
+
+
+def clv(model: TransactionModel, gg: GammaGammaModel, frequency, recency, T, monetary, *, horizon: float,
+        time_unit_days: float, margin=1.0, discount_rate: float = 0.10) -> np.ndarray:
+    """Discounted expected margin over ``horizon`` time units per customer (see the module docstring).
+
+    ``margin`` is a share of revenue, a scalar or one value per customer;
+    ``discount_rate`` is annual.
+    """
+    margin = _check_margin(margin)
+    data = compress(frequency, recency, T)
+    purchases = discounted_purchases(model, data, horizon=horizon, time_unit_days=time_unit_days,
+                                     discount_rate=discount_rate)
+    spend = gg.expected_spend(np.asarray(frequency, dtype=np.float64), np.asarray(monetary, dtype=np.float64))
+    return margin * spend * purchases[data.inverse]
+
+
+@dataclass(frozen=True)
+class ValueFit:
+    """The fitted purchase and spend models behind a value scoring, with the settings used."""
+
+    model: TransactionModel
+    spend: GammaGammaModel
+    time_unit: str
+    horizon: str
+    horizon_units: float
+    discount_rate: float
+    margin: float | None            # None: per customer from total_margin / total_revenue
+    prospects: int = 0
+
+    def to_dict(self) -> dict:
+        """JSON-ready: the purchase model's dict plus time unit, Gamma-Gamma, CLV settings, notes and warnings."""
+        spend_notes = [f"Gamma-Gamma: {note}" for note in self.spend.notes]
+        spend_warnings = [f"Gamma-Gamma: {warning}" for warning in self.spend.warnings]
+        return {
+            **self.model.to_dict(),
+            "time_unit": self.time_unit,
+            "gamma_gamma": self.spend.to_dict(),
+            "spend_frequency_correlation": self.spend.correlation,
+            "horizon": self.horizon,
+            "horizon_units": self.horizon_units,
+            "discount_rate": self.discount_rate,
+            "margin": PER_CUSTOMER_MARGIN if self.margin is None else self.margin,
+            "prospects_without_model_values": self.prospects,
+            "notes": [*self.model.notes, *spend_notes],
+            "warnings": [*self.model.warnings, *spend_warnings],
+        }
+
+
+def _margin_share(summary: pd.DataFrame) -> np.ndarray:
+    """total_margin / total_revenue per customer, clipped to [−1, 1]; the overall share where revenue <= 0."""
+    revenue = summary["total_revenue"].to_numpy(dtype=np.float64)
+    margin = summary["total_margin"].to_numpy(dtype=np.float64)
+    positive = revenue > 0
+    overall = margin[positive].sum() / revenue[positive].sum() if positive.any() else 1.0
+    share = np.divide(margin, revenue, out=np.full_like(revenue, overall), where=positive)
+    return np.clip(np.nan_to_num(share, nan=overall), -1.0, 1.0)
+
+
+def score_value(summary: pd.DataFrame, *, model: str = "mbgnbd", horizon: str = "12m", time_unit: str = "day",
+                margin: float | None = None, discount_rate: float = 0.10,
+                penalizer: float = 0.0) -> tuple[pd.DataFrame, ValueFit]:
+    """Fit the purchase and spend models on a customer summary and score every customer's value.
+
+    Transforms *customer_id, frequency, recency, T, monetary, total_revenue*
+    (optional *total_margin*; recency and T already in ``time_unit``) into a new
+    frame of :data:`VALUE_OUTPUT_COLUMNS`, in the summary's row order.
+    ``expected_purchases`` covers the horizon; ``clv`` is discounted margin.
+    The margin is ``margin`` (a share of revenue) when given, else
+    total_margin/total_revenue per customer when the summary has total_margin,
+    else 1 (revenue CLV); ``historic_value`` follows it (total_margin, or
+    total_revenue × margin). Prospects (no purchase: frequency missing) get
+    missing model columns.
+    """
+    missing = [c for c in SUMMARY_INPUTS if c not in summary.columns]
+    if missing:
+        raise MissingColumnsError(f"the customer summary lacks column(s) {', '.join(missing)}")
+    units = parse_horizon(horizon, time_unit)
+    _check_clv_settings(units, _unit_days(time_unit), discount_rate)
+    if margin is not None and not 0 < _check_margin(margin) <= 1:
+        raise OptionError(f"--margin is a share of revenue between 0 and 1 (e.g. 0.3), got {margin}")
+    buyers = summary["frequency"].notna().to_numpy()
+    rows = summary.loc[buyers]
+    f, r, age, m = (rows[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T", "monetary"))
+    data = compress(f, r, age)
+    transactions = fit_transaction_model_on(model, data, penalizer=penalizer)
+    spend = fit_gamma_gamma(f, m, penalizer=penalizer)
+
+    revenue = summary["total_revenue"].to_numpy(dtype=np.float64)
+    if margin is not None:
+        share, historic = float(margin), revenue * float(margin)
+    elif "total_margin" in summary.columns:
+        share, historic = _margin_share(rows), summary["total_margin"].to_numpy(dtype=np.float64)
+    else:
+        share, historic = 1.0, revenue
+    out = pd.DataFrame({CUSTOMER_ID: summary[CUSTOMER_ID].to_numpy()})
+    for column in VALUE_OUTPUT_COLUMNS[1:-1]:
+        out[column] = np.nan
+    out.loc[buyers, "expected_purchases"] = transactions.expected_purchases_on(units, data)[data.inverse]
+    out.loc[buyers, "p_alive"] = transactions.p_alive_on(data)[data.inverse]
+    expected_spend = spend.expected_spend(f, m)
+    out.loc[buyers, "expected_spend"] = expected_spend
+    purchases = discounted_purchases(transactions, data, horizon=units, time_unit_days=_unit_days(time_unit),
+                                     discount_rate=discount_rate)
+    out.loc[buyers, "clv"] = share * expected_spend * purchases[data.inverse]
+    out["historic_value"] = historic
+    fit = ValueFit(transactions, spend, time_unit, str(horizon), units, float(discount_rate),
+                   None if isinstance(share, np.ndarray) else share, int((~buyers).sum()))
+    return out, fit
+
+
+def missing_delivered_components(columns) -> list[str]:
+    """Kotler value and cost component columns absent from ``columns`` (all are needed for delivered value)."""
+    present = set(columns)
+    return [c for c in (*VALUE_COMPONENTS, *COST_COMPONENTS) if c not in present]
+
+
+def _component(customers: pd.DataFrame, column: str) -> np.ndarray:
+    values = pd.to_numeric(customers[column], errors="coerce")
+    bad = values.isna() & customers[column].notna()
+    if bad.any():
+        row = int(np.argmax(bad.to_numpy()))
+        raise BadValueError(f"column {column!r} has a value that is not a number in row {row}: "
+                            f"{customers[column].iloc[row]!r}", hint="component scores must be numbers")
+    return values.to_numpy(dtype=np.float64)
+
+
+def delivered_value(customers: pd.DataFrame, *, weights: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Kotler's customer delivered value from the component columns of a customer master file.
+
+    Transforms *customer_id* plus :data:`~crmkit.schema.VALUE_COMPONENTS` and
+    :data:`~crmkit.schema.COST_COMPONENTS` into *customer_id,
+    total_customer_value* (weighted sum of value components),
+    *total_customer_cost*, *delivered_value* (value − cost) and
+    *delivered_value_ratio* (value / cost, missing when cost is 0). ``weights``
+    maps component names to weights (default 1 each). A missing component cell
+    makes the customer's totals missing.
+    """
+    missing = missing_delivered_components(customers.columns)
+    if CUSTOMER_ID not in customers.columns:
+        missing.insert(0, CUSTOMER_ID)
+    if missing:
+        raise MissingColumnsError(
+            f"customer delivered value needs column(s) {', '.join(missing)} in the customer file",
+            hint="add the component columns: " + ", ".join((*VALUE_COMPONENTS, *COST_COMPONENTS)),
+        )
+    weights = dict(weights or {})
+    unknown = sorted(set(weights) - {*VALUE_COMPONENTS, *COST_COMPONENTS})
+    if unknown:
+        raise OptionError(f"unknown delivered-value weight(s) {', '.join(unknown)}; components are "
+                          + ", ".join((*VALUE_COMPONENTS, *COST_COMPONENTS)))
+    value = sum(weights.get(c, 1.0) * _component(customers, c) for c in VALUE_COMPONENTS)
+    cost = sum(weights.get(c, 1.0) * _component(customers, c) for c in COST_COMPONENTS)
+    ratio = np.divide(value, cost, out=np.full_like(value, np.nan), where=cost != 0)
+    return pd.DataFrame({
+        CUSTOMER_ID: customers[CUSTOMER_ID].to_numpy(),
+        "total_customer_value": value,
+        "total_customer_cost": cost,
+        "delivered_value": value - cost,
+        "delivered_value_ratio": ratio,
+    })
