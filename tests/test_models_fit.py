@@ -101,7 +101,7 @@ class TestHealing:
 
 class TestModelObject:
     def test_unknown_model_lists_the_choices(self):
-        with pytest.raises(OptionError, match="bgnbd, mbgnbd"):
+        with pytest.raises(OptionError, match="bgnbd, mbgnbd, pareto"):
             fit_transaction_model("bgbb", [1], [1.0], [2.0])
 
     def test_no_repeat_buyers_says_what_to_do(self):
@@ -116,7 +116,7 @@ class TestModelObject:
         path.write_text(json.dumps(model.to_dict()), encoding="utf-8")
         saved = json.loads(path.read_text(encoding="utf-8"))
         assert saved["model"] == name and saved["converged"] is True and saved["n_customers"] == 3000
-        assert set(saved["params"]) == {"r", "alpha", "a", "b"}
+        assert set(saved["params"]) == ({"r", "alpha", "s", "beta"} if name == "pareto" else {"r", "alpha", "a", "b"})
         again = TransactionModel.from_dict(saved)
         x, t_x, T = _customers(200, seed=9)
         np.testing.assert_array_equal(again.expected_purchases(10, x, t_x, T), model.expected_purchases(10, x, t_x, T))
@@ -126,7 +126,7 @@ class TestModelObject:
         with pytest.raises(BadValueError, match="lacks parameter"):
             TransactionModel.from_dict({"model": "bgnbd", "params": {"r": 1, "alpha": 1, "a": 1}})
         with pytest.raises(BadValueError, match="not a positive number"):
-            TransactionModel.from_dict({"model": "mbgnbd", "params": {"r": 1, "alpha": -1, "a": 1, "b": 1}})
+            TransactionModel.from_dict({"model": "pareto", "params": {"r": 1, "alpha": -1, "s": 1, "beta": 1}})
 
     def test_a_negative_horizon_is_refused(self):
         model = TransactionModel("bgnbd", {"r": 1.0, "alpha": 1.0, "a": 1.0, "b": 1.0}, 0.0, 0)

@@ -1,4 +1,4 @@
-"""Probabilistic customer-value models: BG/NBD, MBG/NBD and Gamma-Gamma.
+"""Probabilistic customer-value models: BG/NBD, MBG/NBD, Pareto/NBD and Gamma-Gamma.
 
 Transforms a per-customer summary — *frequency* x (repeat purchase occasions),
 *recency* t_x and age *T* (both since the first purchase, in the chosen time
@@ -8,7 +8,8 @@ gradients over the unique (x, t_x, T) rows; a fit that does not converge is
 retried (rescaled time, another optimiser, a small penalizer) and says so in
 ``notes``.
 
-Parameters are in the time unit of the data: α scales with it, r, a and b do not.
+Parameters are in the time unit of the data: α (and Pareto's β) scale with it,
+r, a, b and s do not.
 
 BG/NBD gives P(alive) = 1 to every one-time buyer (x = 0), however long ago the
 purchase — a property of the model (Fader & Hardie note 021), not a bug.
@@ -24,11 +25,11 @@ from functools import partial
 import numpy as np
 
 from crmkit.errors import BadValueError, OptionError
-from crmkit.models import bgnbd
+from crmkit.models import bgnbd, pareto
 from crmkit.models._fit import Problem, Triples, compress, maximise
 from crmkit.models.gammagamma import GammaGammaModel, fit_gamma_gamma
 
-MODEL_NAMES = ("bgnbd", "mbgnbd")
+MODEL_NAMES = ("bgnbd", "mbgnbd", "pareto")
 
 __all__ = ["MODEL_NAMES", "GammaGammaModel", "TransactionModel", "Triples", "compress", "fit_gamma_gamma",
            "fit_transaction_model", "fit_transaction_model_on"]
@@ -51,6 +52,7 @@ _FAMILIES = {
     "mbgnbd": _Family(bgnbd.problem(True), partial(bgnbd.p_alive, modified=True),
                       partial(bgnbd.expected_purchases, modified=True),
                       partial(bgnbd.expected_purchases_new, modified=True)),
+    "pareto": _Family(pareto.PROBLEM, pareto.p_alive, pareto.expected_purchases, pareto.expected_purchases_new),
 }
 
 
@@ -69,7 +71,7 @@ def _horizon(t) -> float:
 
 @dataclass(frozen=True)
 class TransactionModel:
-    """A fitted BG/NBD or MBG/NBD model; parameters in the data's time unit."""
+    """A fitted BG/NBD, MBG/NBD or Pareto/NBD model; parameters in the data's time unit."""
 
     name: str
     params: dict[str, float]
