@@ -123,6 +123,8 @@ class TestModelObject:
         np.testing.assert_array_equal(again.p_alive(x, t_x, T), model.p_alive(x, t_x, T))
 
     def test_a_damaged_saved_model_is_refused(self):
+        with pytest.raises(BadValueError, match="'bgbb' is not one of"):
+            TransactionModel.from_dict({"model": "bgbb", "params": {}})
         with pytest.raises(BadValueError, match="lacks parameter"):
             TransactionModel.from_dict({"model": "bgnbd", "params": {"r": 1, "alpha": 1, "a": 1}})
         with pytest.raises(BadValueError, match="not a positive number"):

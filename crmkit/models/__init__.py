@@ -115,7 +115,9 @@ class TransactionModel:
     def from_dict(cls, data: dict) -> TransactionModel:
         """Rebuild a model saved with :meth:`to_dict` (extra keys are ignored)."""
         name = data.get("model")
-        names = _family(str(name)).problem.names
+        if name not in _FAMILIES:
+            raise BadValueError(f"the saved model {name!r} is not one of {', '.join(MODEL_NAMES)}")
+        names = _FAMILIES[name].problem.names
         params = data.get("params") or {}
         missing = [p for p in names if p not in params]
         if missing:

@@ -17,7 +17,9 @@ two share every formula up to an offset ``k`` (0 for BG/NBD, 1 for MBG/NBD):
 which is FHL eq. 10 (and Batislam eq. 11) after Euler's transformation
 ₂F₁(A, B; C; z) = (1−z)^(C−A−B) ₂F₁(C−A, C−B; C; z): the transformed function
 has small parameters and no huge prefactor, so x = 500 does not overflow.
-The unconditional E[X(t)] is the same expression at x = t_x = T = 0.
+Where scipy's ₂F₁ still fails (NaN for a large C near z = 1) the same
+expectation is integrated numerically over the posterior of p. The
+unconditional E[X(t)] is the same expression at x = t_x = T = 0.
 
 BG/NBD gives every one-time buyer (x = 0) P(alive) = 1 however long ago they
 bought (FHL 2005; Fader & Hardie note 021): a property of the model, not a
@@ -103,12 +105,9 @@ def p_alive(params: dict[str, float], data: Triples, *, modified: bool) -> np.nd
     return np.exp(-np.logaddexp(0.0, log_odds))
 
 
-def _sinh_nodes(step: float = 1 / 24, half_width: float = 6.0) -> np.ndarray:
-    return np.arange(-half_width, half_width + step / 2, step)
-
-
-_NODES = _sinh_nodes()
-_STEP = _NODES[1] - _NODES[0]
+#: Trapezoid nodes of the quadrature fallback (v in y = mode + σ·sinh v); 1e-13 relative accuracy in tests.
+_STEP = 1 / 24
+_NODES = np.arange(-6.0, 6.0 + _STEP / 2, _STEP)
 
 
 def _alive_expectation_by_quadrature(a: float, beta: np.ndarray, rho: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -44,7 +44,6 @@ def _series(b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
     """
     out = np.zeros((4, len(b)))
     out[0] = 1.0
-    out[3] = np.where(c != 0, b / c, 0.0)
     active = np.arange(len(b))
     term = np.ones(len(b))             # u_n zⁿ
     sum_b = np.zeros(len(b))           # Σ_{k<n} 1/(b+k)
@@ -56,8 +55,7 @@ def _series(b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
         sum_c += 1.0 / (cc + n)
         dz_term = (n + 1) * term * ratio  # (n+1) u_{n+1} zⁿ
         term = term * ratio * zz
-        if n:
-            out[3, active] += dz_term
+        out[3, active] += dz_term
         out[0, active] += term
         out[1, active] += term * sum_b
         out[2, active] -= term * sum_c
