@@ -1,0 +1,253 @@
+"""Lifecycle stages: acquisition, growth, maturity, decline, termination (潜在获取期 → 终止期).
+
+Every customer gets exactly one stage from a fixed precedence of rules
+(:data:`STAGE_PRECEDENCE`); every threshold is a field of :class:`LifecycleRules`,
+which the ``[lifecycle]`` table of crmkit.toml can override. The rules work on
+days and dates (``days_since_last``, first/last purchase), never on the model's
+time unit, so a stage does not change with ``--time-unit``.
+
+Each customer is measured against their own rhythm, the *usual gap*: the mean
+number of days between their purchase days. One-time buyers have no gap of
+their own and are measured against the population's typical gap (see
+:func:`assign_stages`).
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+import pandas as pd
+
+from crmkit.errors import OptionError
+from crmkit.features import customer_codes, day_numbers
+from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE
+
+#: Which rule wins when several match: the first stage in this tuple whose rule holds.
+STAGE_PRECEDENCE = ("termination", "decline", "acquisition", "growth", "maturity")
+#: Columns of :func:`activity_windows`.
+ACTIVITY_COLUMNS = (CUSTOMER_ID, "recent_revenue", "previous_revenue", "recent_days", "previous_days")
+_HINT = "fix the [lifecycle] table in crmkit.toml"
+
+
+@dataclass(frozen=True)
+class LifecycleRules:
+    """Every threshold of the stage rules, in one place.
+
+    - ``window_days``: length of the recent window (the last N days up to the
+      as-of day) and of the previous window just before it;
+    - ``growth_ratio`` / ``decline_ratio``: recent ÷ previous window revenue or
+      purchase days at or above / at or below which the customer is growing / declining;
+    - ``min_purchases_for_trend``: purchase days needed across both windows before
+      a rise or fall counts (one purchase is no trend);
+    - ``overdue_factor``: silent for more than this × the usual gap → decline;
+    - ``termination_factor``: silent for more than this × the usual gap → termination;
+    - ``termination_p_alive``: model P(alive) below this, once past the usual gap → termination
+      (0 switches the model rule off);
+    - ``new_customer_cycle_days``: usual gap of one-time buyers; ``None`` = the median
+      usual gap of repeat buyers (``window_days`` when nobody has bought twice).
+    """
+
+    window_days: float = 90.0
+    growth_ratio: float = 1.25
+    decline_ratio: float = 0.75
+    min_purchases_for_trend: int = 2
+    overdue_factor: float = 1.5
+    termination_factor: float = 4.0
+    termination_p_alive: float = 0.2
+    new_customer_cycle_days: float | None = None
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if value is None and item.name == "new_customer_cycle_days":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise OptionError(f"[lifecycle] {item.name} must be a number, got {value!r}", hint=_HINT)
+        checks = (
+            (self.window_days > 0, f"window_days must be more than 0, got {self.window_days:g}"),
+            (0 <= self.decline_ratio < 1 < self.growth_ratio,
+             f"the ratios need 0 <= decline_ratio < 1 < growth_ratio, got {self.decline_ratio:g} and "
+             f"{self.growth_ratio:g}"),
+            (float(self.min_purchases_for_trend).is_integer() and self.min_purchases_for_trend >= 1,
+             f"min_purchases_for_trend must be a whole number of at least 1, got {self.min_purchases_for_trend:g}"),
+            (1 <= self.overdue_factor < self.termination_factor,
+             f"the factors need 1 <= overdue_factor < termination_factor, got {self.overdue_factor:g} and "
+             f"{self.termination_factor:g}"),
+            (0 <= self.termination_p_alive <= 1,
+             f"termination_p_alive must be between 0 and 1, got {self.termination_p_alive:g}"),
+            (self.new_customer_cycle_days is None or self.new_customer_cycle_days > 0,
+             f"new_customer_cycle_days must be more than 0, got {self.new_customer_cycle_days}"),
+        )
+        for ok, message in checks:
+            if not ok:
+                raise OptionError(f"[lifecycle] {message}", hint=_HINT)
+
+
+DEFAULT_RULES = LifecycleRules()
+
+
+def rules_from_config(config: Mapping[str, object]) -> LifecycleRules:
+    """The default rules with the ``[lifecycle]`` table's values on top; unknown keys and bad values raise."""
+    valid = [item.name for item in fields(LifecycleRules)]
+    unknown = sorted(set(config) - set(valid))
+    if unknown:
+        raise OptionError(f"unknown [lifecycle] setting(s) {', '.join(unknown)}; valid: {', '.join(valid)}",
+                          hint=_HINT)
+    return replace(DEFAULT_RULES, **{key: _number(key, value) for key, value in config.items()})
+
+
+def _number(key: str, value: object) -> float | int:
+    """A config value as a number (numeric text accepted); booleans and other text are errors."""
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise OptionError(f"[lifecycle] {key} must be a number, got {value!r}", hint=_HINT) from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise OptionError(f"[lifecycle] {key} must be a number, got {value!r}", hint=_HINT)
+    if key == "min_purchases_for_trend" and float(value).is_integer():
+        return int(value)
+    return float(value)
+
+
+def activity_windows(tx: pd.DataFrame, *, as_of: pd.Timestamp, window_days: float) -> pd.DataFrame:
+    """Revenue and purchase days per customer in the recent window and the window before it.
+
+    The recent window is the ``window_days`` days ending on the as-of day; the
+    previous window is the same length just before it. Revenue is net of returns
+    (negative amounts); purchase days are distinct days with a non-negative
+    amount, as in :func:`crmkit.features.customer_summary`. Returns
+    :data:`ACTIVITY_COLUMNS`, one row per customer with a transaction in either
+    window, sorted by ``customer_id``; customers not listed had no activity.
+    """
+    if not window_days > 0:
+        raise OptionError(f"[lifecycle] window_days must be more than 0, got {window_days!r}", hint=_HINT)
+    age = int(day_numbers(pd.Timestamp(as_of))[0]) - day_numbers(tx[ORDER_DATE])
+    in_windows = (age >= 0) & (age < 2 * window_days)
+    codes, ids = customer_codes(tx.loc[in_windows, CUSTOMER_ID])
+    age = age[in_windows]
+    amount = tx.loc[in_windows, AMOUNT].to_numpy(dtype=np.float64)
+    recent = age < window_days
+    n = len(ids)
+
+    # Distinct (customer, day) purchase keys; age < 2 × window bounds the day offset.
+    span = int(math.ceil(2 * window_days)) + 1
+    buy = amount >= 0
+    day_keys = np.unique(codes[buy] * span + age[buy])
+    key_code, key_recent = day_keys // span, day_keys % span < window_days
+    active = np.bincount(codes, minlength=n) > 0   # a categorical id column lists every category
+    return pd.DataFrame({
+        CUSTOMER_ID: ids,
+        "recent_revenue": np.bincount(codes[recent], weights=amount[recent], minlength=n),
+        "previous_revenue": np.bincount(codes[~recent], weights=amount[~recent], minlength=n),
+        "recent_days": np.bincount(key_code[key_recent], minlength=n),
+        "previous_days": np.bincount(key_code[~key_recent], minlength=n),
+    }).loc[active].reset_index(drop=True)
+
+
+def assign_stages(table: pd.DataFrame, activity: pd.DataFrame, *,
+                  rules: LifecycleRules = DEFAULT_RULES) -> pd.DataFrame:
+    """Give every row of the customer table exactly one lifecycle stage.
+
+    Needs *customer_id, first_purchase, last_purchase, frequency, days_since_last*
+    (optional *p_alive*) and the output of :func:`activity_windows`. Returns
+    *customer_id, lifecycle_stage, usual_gap_days, days_overdue* in the table's
+    row order. Prospects (no purchase: ``days_since_last`` missing) are
+    acquisition with missing gap and overdue days.
+
+    - ``usual_gap_days``: (last − first purchase day) / frequency for repeat
+      buyers; for one-time buyers ``rules.new_customer_cycle_days``, by default
+      the median usual gap of the repeat buyers in the table;
+    - ``days_overdue`` = max(0, days_since_last − usual_gap_days).
+
+    Stages, first match wins (:data:`STAGE_PRECEDENCE`; :func:`explain_rules`
+    prints them with their numbers):
+
+    1. termination: silent for more than ``termination_factor`` × the usual gap,
+       or P(alive) below ``termination_p_alive`` while past the usual gap — so a
+       customer who bought within their usual gap is never termination;
+    2. decline: silent for more than ``overdue_factor`` × the usual gap, or
+       recent ÷ previous window revenue or purchase days at most ``decline_ratio``;
+    3. acquisition: prospects, and one-time buyers still inside their first
+       expected cycle (overdue ones are already caught by 2);
+    4. growth: recent ÷ previous window revenue or purchase days at least ``growth_ratio``;
+    5. maturity: everyone else — buying steadily at their own rhythm.
+
+    A rise or fall (2, 4) counts only with at least ``min_purchases_for_trend``
+    purchase days across both windows.
+    """
+    days_since = table["days_since_last"].to_numpy(dtype=np.float64)
+    frequency = table["frequency"].to_numpy(dtype=np.float64)
+    buyer = ~np.isnan(days_since)
+    gap = _usual_gaps(table, frequency, rules)
+
+    windows = (activity.set_index(CUSTOMER_ID)[list(ACTIVITY_COLUMNS[1:])]
+               .reindex(table[CUSTOMER_ID].to_numpy()).fillna(0.0).to_numpy(dtype=np.float64).T)
+    recent_revenue, previous_revenue, recent_days, previous_days = windows
+    evidence = recent_days + previous_days >= rules.min_purchases_for_trend
+    revenue_ratio = _ratio(recent_revenue, previous_revenue)
+    days_ratio = _ratio(recent_days, previous_days)
+    growing = evidence & ((revenue_ratio >= rules.growth_ratio) | (days_ratio >= rules.growth_ratio))
+    falling = evidence & ((revenue_ratio <= rules.decline_ratio) | (days_ratio <= rules.decline_ratio))
+
+    past_due = days_since > gap
+    low_p_alive = np.zeros(len(table), dtype=bool)
+    if "p_alive" in table.columns:
+        low_p_alive = table["p_alive"].to_numpy(dtype=np.float64) < rules.termination_p_alive
+    conditions = {
+        "termination": buyer & ((days_since > rules.termination_factor * gap) | (low_p_alive & past_due)),
+        "decline": buyer & ((days_since > rules.overdue_factor * gap) | falling),
+        "acquisition": ~buyer | (frequency == 0),
+        "growth": growing,
+    }
+    stage = np.select([conditions[name] for name in STAGE_PRECEDENCE[:-1]], STAGE_PRECEDENCE[:-1],
+                      default=STAGE_PRECEDENCE[-1])
+    return pd.DataFrame({
+        CUSTOMER_ID: table[CUSTOMER_ID].to_numpy(),
+        "lifecycle_stage": pd.array(stage, dtype="str"),
+        "usual_gap_days": gap,
+        "days_overdue": np.maximum(days_since - gap, 0.0),
+    }, index=table.index)
+
+
+def _usual_gaps(table: pd.DataFrame, frequency: np.ndarray, rules: LifecycleRules) -> np.ndarray:
+    """Each buyer's mean days between purchase days; one-time buyers get the population's cycle."""
+    span = ((table["last_purchase"] - table["first_purchase"]) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
+    repeat = frequency >= 1
+    own = np.divide(span, frequency, out=np.full(len(table), np.nan), where=repeat)
+    cycle = rules.new_customer_cycle_days
+    if cycle is None:
+        cycle = float(np.median(own[repeat])) if repeat.any() else rules.window_days
+    return np.where(frequency == 0, cycle, own)
+
+
+def _ratio(recent: np.ndarray, previous: np.ndarray) -> np.ndarray:
+    """recent ÷ previous; infinite when only the recent window is positive, NaN when neither is."""
+    out = np.where(recent > 0, np.inf, np.nan)
+    return np.divide(recent, previous, out=out, where=previous > 0)
+
+
+def explain_rules(rules: LifecycleRules = DEFAULT_RULES) -> pd.DataFrame:
+    """The stage rules with the thresholds in use: *stage, rule, order* (1 = checked first)."""
+    w = f"{rules.window_days:g}"
+    trend = (f"with at least {rules.min_purchases_for_trend} purchase day(s) across the last "
+             f"{2 * rules.window_days:g} days")
+    cycle = ("the median usual gap of repeat buyers" if rules.new_customer_cycle_days is None
+             else f"{rules.new_customer_cycle_days:g} days")
+    text = {
+        "termination": (f"bought before, and no purchase for more than {rules.termination_factor:g} × the usual gap, "
+                        f"or P(alive) below {rules.termination_p_alive:g} while past the usual gap"),
+        "decline": (f"no purchase for more than {rules.overdue_factor:g} × the usual gap, or revenue or purchase "
+                    f"days in the last {w} days at most {rules.decline_ratio:g} × the {w} days before ({trend})"),
+        "acquisition": f"never bought (prospect), or bought on one day only; their usual gap is {cycle}",
+        "growth": (f"revenue or purchase days in the last {w} days at least {rules.growth_ratio:g} × "
+                   f"the {w} days before ({trend})"),
+        "maturity": "everyone else: buying steadily at their own usual gap",
+    }
+    return pd.DataFrame({
+        "stage": list(STAGE_PRECEDENCE),
+        "rule": [text[stage] for stage in STAGE_PRECEDENCE],
+        "order": np.arange(1, len(STAGE_PRECEDENCE) + 1),
+    })

@@ -1,0 +1,161 @@
+"""Churn risk, bands, expected next purchase, value at risk and the list of customers worth saving."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from crmkit.churn import (
+    AT_RISK_COLUMNS, CHURN_COLUMNS, ChurnBands, at_risk, bands_from_config, rhythm_risk, score_churn,
+)
+from crmkit.errors import OptionError
+from crmkit.schema import CHURN_BANDS
+
+
+def _table(**columns) -> pd.DataFrame:
+    n = len(next(iter(columns.values())))
+    base = {
+        "customer_id": [f"C{i}" for i in range(n)],
+        "last_purchase": pd.to_datetime(["2024-06-01"] * n),
+        "days_since_last": [10.0] * n,
+        "usual_gap_days": [20.0] * n,
+        "total_revenue": [100.0] * n,
+    }
+    return pd.DataFrame({**base, **columns})
+
+
+class TestRhythmRisk:
+    def test_hand_computed_points(self):
+        risk = rhythm_risk(np.array([0.0, 20, 30, 40, 80]), np.full(5, 20.0))
+        np.testing.assert_allclose(risk, [0, 1 / 9, 3.375 / 11.375, 0.5, 64 / 72])
+
+    def test_rises_with_silence(self):
+        risk = rhythm_risk(np.arange(0.0, 500), np.full(500, 30.0))
+        assert (np.diff(risk) > 0).all() and risk[-1] < 1
+
+
+class TestScoreChurn:
+    def test_model_risk_bands_and_value(self):
+        table = _table(p_alive=[0.75, 0.7, 0.41, 0.4, 0.05], clv=[200.0, 100.0, 50.0, 10.0, 1000.0])
+        out = score_churn(table)
+        assert tuple(out.columns) == CHURN_COLUMNS
+        np.testing.assert_allclose(out["churn_risk"], [0.25, 0.3, 0.59, 0.6, 0.95])
+        # A risk equal to a cut-off takes the higher band.
+        assert list(out["churn_band"]) == ["low", "medium", "medium", "high", "high"]
+        np.testing.assert_allclose(out["value_at_risk"], [50, 30, 29.5, 6, 950])
+
+    def test_without_model_risk_is_rhythm_and_value_is_revenue(self):
+        table = _table(days_since_last=[20.0, 40.0, 40.0], usual_gap_days=[20.0, 20.0, 20.0],
+                       total_revenue=[90.0, 300.0, -50.0])
+        out = score_churn(table)
+        np.testing.assert_allclose(out["churn_risk"], [1 / 9, 0.5, 0.5])
+        assert list(out["churn_band"]) == ["low", "medium", "medium"]
+        np.testing.assert_allclose(out["value_at_risk"], [10, 150, 0])     # net returns are no value at risk
+
+    def test_missing_p_alive_falls_back_to_rhythm(self):
+        out = score_churn(_table(p_alive=[0.9, np.nan], days_since_last=[10.0, 40.0]))
+        np.testing.assert_allclose(out["churn_risk"], [0.1, 0.5])
+
+    def test_expected_next_purchase_is_last_plus_the_gap_even_when_overdue(self):
+        table = _table(usual_gap_days=[20.0, 10.4, 365.0], days_since_last=[5.0, 100.0, 1.0])
+        out = score_churn(table)
+        assert list(out["expected_next_purchase"].dt.strftime("%Y-%m-%d")) == [
+            "2024-06-21", "2024-06-11", "2025-06-01"]
+
+    def test_prospects_get_nothing_and_every_buyer_one_band(self):
+        table = _table(p_alive=[0.5, np.nan], clv=[10.0, np.nan])
+        table.loc[1, ["last_purchase", "days_since_last", "usual_gap_days", "total_revenue"]] = np.nan
+        out = score_churn(table)
+        assert out["churn_band"].iloc[0] == "medium"
+        assert out.iloc[1][["churn_risk", "churn_band", "expected_next_purchase", "value_at_risk"]].isna().all()
+
+    def test_custom_bands(self):
+        out = score_churn(_table(p_alive=[0.85, 0.7, 0.1]), bands=ChurnBands(medium=0.1, high=0.8))
+        assert list(out["churn_band"]) == ["medium", "medium", "high"]
+
+    def test_keeps_the_table_order_and_index(self):
+        table = _table(p_alive=[0.1, 0.2, 0.3]).set_axis([7, 3, 5])
+        out = score_churn(table)
+        assert list(out.index) == [7, 3, 5] and list(out["customer_id"]) == ["C0", "C1", "C2"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 2000), st.floats(1, 400), st.none() | st.floats(0, 1)), min_size=1,
+                max_size=30),
+       st.floats(0.01, 0.49), st.floats(0.5, 0.99))
+def test_every_buyer_gets_exactly_one_band(rows, medium, high):
+    days, gaps, p_alive = zip(*rows)
+    table = _table(days_since_last=list(days), usual_gap_days=list(gaps),
+                   p_alive=[np.nan if p is None else p for p in p_alive])
+    bands = ChurnBands(medium=medium, high=high)
+    out = score_churn(table, bands=bands)
+    assert out["churn_band"].isin(CHURN_BANDS).all()
+    assert ((out["churn_risk"] >= 0) & (out["churn_risk"] <= 1)).all()
+    expected = np.where(out["churn_risk"] >= high, "high", np.where(out["churn_risk"] >= medium, "medium", "low"))
+    assert list(out["churn_band"]) == list(expected)
+
+
+class TestBandsConfig:
+    def test_defaults_and_overrides(self):
+        assert bands_from_config({}) == ChurnBands(medium=0.3, high=0.6)
+        assert bands_from_config({"high": 0.7}) == ChurnBands(medium=0.3, high=0.7)
+        assert bands_from_config({"medium": "0.2", "high": 0.5}) == ChurnBands(medium=0.2, high=0.5)
+
+    def test_unknown_key_lists_the_valid_ones(self):
+        with pytest.raises(OptionError, match="unknown \\[churn\\] setting\\(s\\) hi; valid: medium, high"):
+            bands_from_config({"hi": 0.7})
+
+    @pytest.mark.parametrize("config", [
+        {"medium": 0.7}, {"high": 0.2}, {"medium": 0}, {"high": 1.0}, {"medium": -0.1},
+        {"high": "lots"}, {"high": True}, {"medium": float("nan")},
+    ])
+    def test_bad_values_raise(self, config):
+        with pytest.raises(OptionError, match="\\[churn\\]"):
+            bands_from_config(config)
+
+
+def _customers() -> pd.DataFrame:
+    return pd.DataFrame({
+        "customer_id": ["A", "B", "C", "D", "E", "F", "G", "H"],
+        "tier": ["platinum", "gold", "iron", "gold", "iron", "platinum", "prospect", "iron"],
+        "lifecycle_stage": ["decline", "termination", "decline", "maturity", "maturity", "growth", "acquisition",
+                            "decline"],
+        "churn_band": ["medium", "high", "high", "low", "high", "low", None, "low"],
+        "last_purchase": pd.to_datetime(["2024-01-01"] * 7 + [None]),
+        "usual_gap_days": [30.0] * 8,
+        "days_overdue": [10.0] * 8,
+        "churn_risk": [0.4, 0.9, 0.7, 0.1, 0.8, 0.05, np.nan, 0.2],
+        "value_at_risk": [500.0, 500.0, 900.0, 5.0, 20.0, 3.0, np.nan, 0.0],
+        "salesperson": ["Li", "Wang", None, "Li", "Wang", "Li", "Li", "Wang"],
+        "total_revenue": [1.0] * 8,
+    })
+
+
+class TestAtRisk:
+    def test_worth_saving_sorted_by_value_at_risk_then_id(self):
+        saving = at_risk(_customers())
+        # D, F: low band and not declining; G: prospect; H: nothing at risk.
+        assert list(saving["customer_id"]) == ["C", "A", "B", "E"]
+        assert tuple(saving.columns) == tuple(c for c in AT_RISK_COLUMNS if c != "name")
+        assert list(saving.index) == [0, 1, 2, 3]
+
+    def test_termination_is_kept(self):
+        assert "termination" in set(at_risk(_customers())["lifecycle_stage"])
+
+    def test_min_tier_and_top(self):
+        assert list(at_risk(_customers(), min_tier="platinum")["customer_id"]) == ["A"]
+        assert list(at_risk(_customers(), min_tier="gold")["customer_id"]) == ["A", "B"]
+        assert list(at_risk(_customers(), min_tier="iron")["customer_id"]) == ["C", "A", "B", "E"]
+        assert list(at_risk(_customers(), top=2)["customer_id"]) == ["C", "A"]
+
+    def test_name_column_when_present(self):
+        saving = at_risk(_customers().assign(name=list("abcdefgh")))
+        assert saving.columns[-1] == "name" and list(saving["name"]) == ["c", "a", "b", "e"]
+
+    def test_bad_options_raise(self):
+        with pytest.raises(OptionError, match="platinum, gold, iron"):
+            at_risk(_customers(), min_tier="silver")
+        with pytest.raises(OptionError, match="--top"):
+            at_risk(_customers(), top=-1)
