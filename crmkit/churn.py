@@ -108,7 +108,7 @@ def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.
         value = np.where(np.isnan(clv), value, clv)
     next_purchase = table["last_purchase"] + pd.to_timedelta(np.round(gap), unit="D")
     return pd.DataFrame({
-        CUSTOMER_ID: table[CUSTOMER_ID].to_numpy(),
+        CUSTOMER_ID: table[CUSTOMER_ID].array,
         "churn_risk": risk,
         "churn_band": pd.array(band, dtype="str"),
         "expected_next_purchase": next_purchase.to_numpy(),

@@ -55,12 +55,38 @@ def customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """
     if isinstance(ids.dtype, pd.CategoricalDtype):
         categories = pd.Index(ids.cat.categories.astype("str"))
+        if categories.is_monotonic_increasing:      # ingest sorts them already
+            return ids.cat.codes.to_numpy().astype(np.int64), categories.rename(CUSTOMER_ID)
         order = categories.argsort()
         position = np.empty(len(order), dtype=np.int64)
         position[order] = np.arange(len(order))
         return position[ids.cat.codes.to_numpy()], pd.Index(categories[order], name=CUSTOMER_ID)
     codes, uniques = pd.factorize(ids, sort=True)
     return codes.astype(np.int64), pd.Index(uniques, dtype="str", name=CUSTOMER_ID)
+
+
+def id_dtype(ids: pd.Series, sorted_ids: pd.Index) -> pd.CategoricalDtype:
+    """The categorical dtype of ``sorted_ids`` (from :func:`customer_codes`); the column's own dtype when it
+    already is that, so every frame derived from one transaction table shares a single dtype."""
+    if isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories is not None and \
+            len(ids.cat.categories) == len(sorted_ids) and ids.cat.categories.is_monotonic_increasing:
+        return ids.dtype
+    return pd.CategoricalDtype(pd.Index(sorted_ids, dtype="str").rename(None))
+
+
+def id_column(positions: np.ndarray, dtype: pd.CategoricalDtype) -> pd.Categorical:
+    """Customer ids as a categorical column: joins, sorts and alignments then run on integer codes."""
+    return pd.Categorical.from_codes(positions, dtype=dtype)
+
+
+def align(source_ids: pd.Series, target_ids: pd.Series) -> np.ndarray:
+    """Row of ``source_ids`` holding each of ``target_ids`` (−1 when absent); on codes when both share a dtype."""
+    if isinstance(source_ids.dtype, pd.CategoricalDtype) and source_ids.dtype is target_ids.dtype:
+        where = np.full(len(source_ids.dtype.categories), -1, dtype=np.int64)
+        where[source_ids.cat.codes.to_numpy()] = np.arange(len(source_ids))
+        codes = target_ids.cat.codes.to_numpy()
+        return np.where(codes >= 0, where[codes], -1)
+    return pd.Index(source_ids.astype("str")).get_indexer(target_ids.astype("str"))
 
 
 def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
@@ -100,26 +126,28 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
     n_cust = len(ids)
     buy_day, buy_amount = day[buy], amount[buy]
 
-    # Purchase occasions: unique (customer, day) keys, sorted, with their spend.
+    # Purchase occasions: distinct (customer, day) keys, found by hashing (no sort of the rows).
     day0 = int(buy_day.min()) if len(buy_day) else 0
     span = int(buy_day.max()) - day0 + 1 if len(buy_day) else 1
     key = codes * span + (buy_day - day0)
-    occasion_keys, occasion_index = np.unique(key, return_inverse=True)
-    occasion_spend = np.bincount(occasion_index, weights=buy_amount)
+    occasion_index, occasion_keys = pd.factorize(key)
+    occasion_spend = np.bincount(occasion_index, weights=buy_amount, minlength=len(occasion_keys))
     occasion_cust = occasion_keys // span
     occasion_day = occasion_keys % span + day0
     n_occasions = np.bincount(occasion_cust, minlength=n_cust)
-    starts = np.concatenate(([0], np.cumsum(n_occasions)[:-1]))
-    ends = starts + n_occasions - 1
-    first_day, last_day = occasion_day[starts], occasion_day[ends]
-    repeat_spend = np.bincount(occasion_cust, weights=occasion_spend, minlength=n_cust) - occasion_spend[starts]
+    first_day = np.full(n_cust, np.iinfo(np.int64).max)
+    np.minimum.at(first_day, occasion_cust, occasion_day)
+    last_day = np.full(n_cust, np.iinfo(np.int64).min)
+    np.maximum.at(last_day, occasion_cust, occasion_day)
+    is_first = occasion_day == first_day[occasion_cust]
+    repeat_spend = np.bincount(occasion_cust, weights=np.where(is_first, 0.0, occasion_spend), minlength=n_cust)
 
     frequency = n_occasions - 1
     revenue = np.bincount(all_codes[known], weights=amount[known], minlength=n_cust)
     n_orders = _order_count(tx.loc[buy], codes, n_cust)
 
     summary = pd.DataFrame({
-        CUSTOMER_ID: ids,
+        CUSTOMER_ID: id_column(np.flatnonzero(is_buyer), id_dtype(tx[CUSTOMER_ID], all_ids)),
         "first_purchase": _to_dates(first_day),
         "last_purchase": _to_dates(last_day),
         "n_orders": n_orders,

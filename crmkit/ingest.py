@@ -31,8 +31,8 @@ from crmkit.parsing import (
     parse_numbers,
 )
 from crmkit.schema import (
-    AMOUNT, CHANNEL, COST, COST_COMPONENTS, CUSTOMER_ID, MARGIN, ORDER_DATE, ORDER_ID, PRODUCT, QUANTITY, REGION,
-    REQUIRED_TRANSACTION_COLUMNS, SALESPERSON, SIGNUP_DATE, SOURCE_FILE, SOURCE_ROW, VALUE_COMPONENTS,
+    AMOUNT, CHANNEL, COST, COST_COMPONENTS, CUSTOMER_ID, MARGIN, ORDER_DATE, ORDER_ID, PHONE, PRODUCT, QUANTITY,
+    REGION, REQUIRED_TRANSACTION_COLUMNS, SALESPERSON, SIGNUP_DATE, SOURCE_FILE, SOURCE_ROW, VALUE_COMPONENTS,
 )
 
 __all__ = ["CustomerData", "FileReport", "IngestReport", "TransactionData", "inspect_transactions", "load_config",
@@ -296,9 +296,7 @@ def _arrow_csv(path: Path, encoding: str, delimiter: str, include: list[str],
 def _arrow_column(column: pa.ChunkedArray) -> pd.Series:
     """pandas Series from an Arrow column; text stays Arrow-backed, dates become datetime64."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return pd.Series(column.to_pandas(types_mapper=pd.ArrowDtype).astype("str"))
-    if pa.types.is_dictionary(column.type):
-        return pd.Series(column.to_pandas())
+        return pd.Series(pd.arrays.ArrowStringArray(column))
     if pa.types.is_date(column.type):
         return pd.Series(pc.cast(column, pa.timestamp("s")).to_pandas())
     return pd.Series(column.to_pandas())
@@ -316,7 +314,7 @@ def _read_excel(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: M
                                  hint="pick one with --sheet NAME")
         ws = book[sheet] if sheet is not None else book.worksheets[0]
         rows = list(ws.iter_rows(values_only=True))
-        header_at = _header_row(rows, aliases)
+        header_at = _header_row(rows, aliases, overrides)
         if header_at is None:
             raise InputFileError(f"{path} (sheet {ws.title!r}) is empty", hint="choose another sheet with --sheet NAME")
         headers = [("" if v is None else str(v).strip()) for v in rows[header_at]]
@@ -337,14 +335,17 @@ def _read_excel(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: M
     return _Raw(columns, report, first_row=header_at + 2, zero_pad=zero_pad)
 
 
-def _header_row(rows: list[tuple], aliases: Mapping[str, tuple[str, ...]]) -> int | None:
-    """The header row: the first of the first 10 rows that names at least two known columns (title rows above
-    a table are common in exports), else the first non-empty row."""
+def _header_row(rows: list[tuple], aliases: Mapping[str, tuple[str, ...]],
+                overrides: Mapping[str, str] | None = None) -> int | None:
+    """The header row: the first of the first 10 rows that names at least two known or ``--col`` columns (one when
+    only one is asked for; title rows above a table are common in exports), else the first non-empty row."""
+    overrides = overrides or {}
+    needed = min(2, len(aliases) + len(overrides))
     first_filled = None
     for i, row in enumerate(rows[:10]):
         if any(v is not None and str(v).strip() for v in row):
             first_filled = i if first_filled is None else first_filled
-            if len(match_columns([v for v in row if v is not None], aliases, {})) >= 2:
+            if len(match_columns([v for v in row if v is not None], aliases, overrides)) >= needed:
                 return i
     return first_filled
 
@@ -366,8 +367,7 @@ def _read_parquet(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides:
                   required: Sequence[str]) -> _Raw:
     schema = pq.read_schema(path)
     mapping = _mapping_or_fail(path, schema.names, aliases, overrides, required)
-    dictionary = [h for c, h in mapping.items() if c == CUSTOMER_ID and pa.types.is_string(schema.field(h).type)]
-    table = pq.read_table(path, columns=list(dict.fromkeys(mapping.values())), read_dictionary=dictionary)
+    table = pq.read_table(path, columns=list(dict.fromkeys(mapping.values())))
     columns = {c: _arrow_column(table.column(h)) for c, h in mapping.items()}
     return _Raw(columns, FileReport(str(path), "parquet", rows=table.num_rows, mapping=dict(mapping)), first_row=1)
 
@@ -395,13 +395,15 @@ def load_transactions(paths: Iterable[Path], *, columns: Mapping[str, str] | Non
         reports.append(raw.report)
     frame = _concat(frames)
     rejected = pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame()
+    bad_rows = len(rejected)
     frame, repeats = _drop_repeated_lines(frame)
     rejected = pd.concat([rejected, repeats], ignore_index=True) if len(repeats) else rejected
     report = _report(reports, rejected, rows_used=len(frame))
-    if strict and len(rejected):
-        first = report.examples[0]
+    if strict and bad_rows:
+        first = next(e for e in report.examples if e["reason"] != REASON_REPEAT)
+        counts = {reason: n for reason, n in report.drop_counts.items() if reason != REASON_REPEAT}
         raise BadValueError(
-            f"{report.rows_dropped:,} bad row(s) ({_counts_text(report.drop_counts)}); first: {first['file']} "
+            f"{bad_rows:,} bad row(s) ({_counts_text(counts)}); first: {first['file']} "
             f"row {first['row']}, column {first['column']!r}: {first['value']!r} ({first['reason']})",
             hint="fix the rows, or drop --strict to skip them (write them out with --rejects FILE)",
         )
@@ -410,7 +412,6 @@ def load_transactions(paths: Iterable[Path], *, columns: Mapping[str, str] | Non
                             f"({_counts_text(report.drop_counts) or 'the files have no data rows'})",
                             hint="check the column mapping with `crmkit inspect FILE`")
     frame = frame.drop(columns=[SOURCE_FILE, SOURCE_ROW])
-    frame[CUSTOMER_ID] = frame[CUSTOMER_ID].astype("category").cat.remove_unused_categories()
     return TransactionData(frame, _rejects_frame(rejected), report)
 
 
@@ -438,15 +439,14 @@ def _canonical_transactions(raw: _Raw, date_order: str | None) -> tuple[pd.DataF
     for column in TEXT_COLUMNS:
         if column in cols:
             frame[column] = _text(cols[column].reset_index(drop=True))
-    reason = np.select([ids.isna().to_numpy(), np.isnat(dates.values.to_numpy()), np.isnan(amounts.values)],
-                       [REASON_ID, REASON_DATE, REASON_AMOUNT], default="")
-    bad = reason != ""
+    no_id, no_date, no_amount = ids.isna().to_numpy(), np.isnat(dates.values.to_numpy()), np.isnan(amounts.values)
+    bad = no_id | no_date | no_amount
     frame[SOURCE_FILE] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[report.path])
     frame[SOURCE_ROW] = np.arange(raw.first_row, raw.first_row + len(frame), dtype=np.int32)
     dropped = pd.DataFrame()
     if bad.any():
         raw = {canonical: _shown(cols[canonical].to_numpy()[bad]) for canonical in mapping}
-        reasons = reason[bad]
+        reasons = np.select([no_id[bad], no_date[bad]], [REASON_ID, REASON_DATE], default=REASON_AMOUNT)
         dropped = pd.DataFrame({
             SOURCE_FILE: report.path,
             SOURCE_ROW: frame[SOURCE_ROW].to_numpy()[bad],
@@ -572,7 +572,8 @@ def load_customers(path: Path, *, columns: Mapping[str, str] | None = None,
 
 def _read_master(path: Path, overrides: Mapping[str, str], sheet: str | None) -> _Raw:
     """Every column of the master: known headers under canonical names, the rest as they are."""
-    raw = _read_mapped(path, CUSTOMER_ALIASES, overrides, (CUSTOMER_ID,), sheet, text_columns=())
+    raw = _read_mapped(path, CUSTOMER_ALIASES, overrides, (CUSTOMER_ID,), sheet,
+                       text_columns=(CUSTOMER_ID, PHONE))
     return _with_unmapped_columns(path, raw, sheet)
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import OptionError
-from crmkit.features import customer_codes, day_numbers
+from crmkit.features import align, customer_codes, day_numbers, id_column, id_dtype
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE
 
 #: Which rule wins when several match: the first stage in this tuple whose rule holds.
@@ -139,7 +139,7 @@ def activity_windows(tx: pd.DataFrame, *, as_of: pd.Timestamp, window_days: floa
     key_code, key_recent = day_keys // span, day_keys % span < window_days
     active = np.bincount(codes, minlength=n) > 0   # a categorical id column lists every category
     return pd.DataFrame({
-        CUSTOMER_ID: ids,
+        CUSTOMER_ID: id_column(np.arange(n), id_dtype(tx[CUSTOMER_ID], ids)),
         "recent_revenue": np.bincount(codes[recent], weights=amount[recent], minlength=n),
         "previous_revenue": np.bincount(codes[~recent], weights=amount[~recent], minlength=n),
         "recent_days": np.bincount(key_code[key_recent], minlength=n),
@@ -183,8 +183,10 @@ def assign_stages(table: pd.DataFrame, activity: pd.DataFrame, *,
     buyer = ~np.isnan(days_since)
     gap = _usual_gaps(table, frequency, rules)
 
-    windows = (activity.set_index(CUSTOMER_ID)[list(ACTIVITY_COLUMNS[1:])]
-               .reindex(table[CUSTOMER_ID].to_numpy()).fillna(0.0).to_numpy(dtype=np.float64).T)
+    rows = align(activity[CUSTOMER_ID], table[CUSTOMER_ID])
+    found = np.vstack([activity[list(ACTIVITY_COLUMNS[1:])].to_numpy(dtype=np.float64),
+                       np.zeros((1, len(ACTIVITY_COLUMNS) - 1))])      # the last row stands for "no activity"
+    windows = found[np.where(rows >= 0, rows, len(found) - 1)].T
     recent_revenue, previous_revenue, recent_days, previous_days = windows
     evidence = recent_days + previous_days >= rules.min_purchases_for_trend
     revenue_ratio = _ratio(recent_revenue, previous_revenue)
@@ -205,7 +207,7 @@ def assign_stages(table: pd.DataFrame, activity: pd.DataFrame, *,
     stage = np.select([conditions[name] for name in STAGE_PRECEDENCE[:-1]], STAGE_PRECEDENCE[:-1],
                       default=STAGE_PRECEDENCE[-1])
     return pd.DataFrame({
-        CUSTOMER_ID: table[CUSTOMER_ID].to_numpy(),
+        CUSTOMER_ID: table[CUSTOMER_ID].array,
         "lifecycle_stage": pd.array(stage, dtype="str"),
         "usual_gap_days": gap,
         "days_overdue": np.maximum(days_since - gap, 0.0),

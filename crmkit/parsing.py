@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from crmkit.errors import BadValueError, OptionError
 from crmkit.schema import (
@@ -108,29 +110,61 @@ def check_override_keys(overrides: Mapping[str, str], aliases: Mapping[str, tupl
 
 # --- customer ids -----------------------------------------------------------------
 def clean_ids(values: pd.Series, *, zero_pad: int = 0) -> pd.Series:
-    """Ids as categorical text: numbers lose a spurious '.0', text is trimmed, empty becomes missing.
+    """Ids as categorical text with sorted categories: numbers lose a spurious '.0', text is trimmed,
+    empty becomes missing.
 
-    Works on the distinct values only (a categorical or Arrow column of 10M ids
-    costs one pass over integer codes). ``zero_pad`` restores leading zeros a
-    spreadsheet hid behind a '0000000' number format.
+    Works on the distinct values only, in Arrow (10M ids with 3M distinct cost a
+    hash pass and a sort of the distinct values). Sorted categories make
+    customer codes follow id order, so results never depend on row order.
+    ``zero_pad`` restores leading zeros a spreadsheet hid behind a '0000000' number format.
     """
+    codes, uniques = _distinct_text(values)
+    text = pc.utf8_trim_whitespace(uniques)
+    if zero_pad:
+        digits = pc.fill_null(pc.match_substring_regex(text, r"^\d+$"), False)
+        text = pc.if_else(digits, pc.utf8_lpad(text, zero_pad, "0"), text)
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+    order = pc.sort_indices(text).to_numpy()          # missing values sort last
+    valid = len(text) - text.null_count
+    ordered = text.take(pa.array(order[:valid]))
+    # Cleaning can make two raw values one id (' 7' and '7'): equal neighbours share a category.
+    first = np.ones(valid, dtype=bool)
+    if valid > 1:
+        first[1:] = pc.not_equal(ordered[1:], ordered[:-1]).to_numpy(zero_copy_only=False)
+    rank = np.full(len(text) + 1, -1, dtype=np.int64)      # the extra slot maps missing codes (-1) to -1
+    rank[order[:valid]] = np.cumsum(first) - 1
+    categories = pd.Index(ordered.filter(pa.array(first)).to_pandas(), dtype="str")
+    dtype = pd.CategoricalDtype(categories)
+    return pd.Series(pd.Categorical.from_codes(rank[codes], dtype=dtype), index=values.index)
+
+
+def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """(code per row, −1 when missing; distinct values as an Arrow string array)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes, uniques = values.cat.codes.to_numpy(), np.asarray(values.cat.categories, dtype=object)
-    else:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        uniques = np.asarray(uniques, dtype=object)
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        return codes, pa.array(_as_text(pd.Series(values.cat.categories, dtype=object)), type=pa.string())
+    arrow = _arrow_strings(values)
+    if arrow is not None:
+        encoded = pc.dictionary_encode(arrow)
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return codes, encoded.dictionary
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         text = _numbers_as_text(pd.Series(uniques, dtype="float64"))
     else:
-        text = _as_text(pd.Series(uniques, dtype=object)).str.strip()
-    if zero_pad:
-        text = text.where(~text.str.fullmatch(r"\d+").fillna(False).astype(bool), text.str.zfill(zero_pad))
-    text = text.where(text != "")
-    # Trimming can make two raw values one id ('7' and ' 7 '): number the cleaned values afresh.
-    new_codes, categories = pd.factorize(text, use_na_sentinel=True)
-    mapped = np.where(codes >= 0, new_codes[np.maximum(codes, 0)] if len(new_codes) else -1, -1)
-    dtype = pd.CategoricalDtype(pd.Index(categories, dtype="str"))
-    return pd.Series(pd.Categorical.from_codes(mapped, dtype=dtype), index=values.index)
+        text = _as_text(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
+    return codes.astype(np.int64), pa.array(text.astype(object), type=pa.string())
+
+
+def _arrow_strings(values: pd.Series) -> pa.Array | None:
+    """The column as one Arrow string array when it is Arrow-backed text already (no copy), else None."""
+    if not (isinstance(values.dtype, (pd.StringDtype, pd.ArrowDtype)) and
+            getattr(values.dtype, "storage", "pyarrow") == "pyarrow"):
+        return None
+    arrow = pa.array(values.array)
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    return arrow if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type) else None
 
 
 def _as_text(uniques: pd.Series) -> pd.Series:
@@ -145,7 +179,7 @@ def _as_text(uniques: pd.Series) -> pd.Series:
 def _numbers_as_text(values: pd.Series) -> pd.Series:
     """12345 and 12345.0 → '12345'; 12.5 stays '12.5'; missing stays missing."""
     numbers = values.astype("float64")
-    integral = numbers.notna() & (numbers == np.floor(numbers)) & (numbers.abs() < 2**53)
+    integral = numbers.notna() & (numbers == np.floor(numbers)) & (numbers.abs() < 2**63)
     text = pd.Series(pd.NA, index=values.index, dtype="str")
     text[integral] = numbers[integral].astype("int64").astype("str")
     other = numbers.notna() & ~integral
@@ -156,6 +190,8 @@ def _numbers_as_text(values: pd.Series) -> pd.Series:
 # --- numbers ----------------------------------------------------------------------
 _CURRENCY = re.compile(r"[¥￥$€£\s\u00a0]|RMB|CNY|USD|EUR|元")
 _PARENTHESISED = re.compile(r"^\((.*)\)$")
+#: Commas only as thousands separators: '1,234.50' is 1234.5, but '12,50' (a decimal comma) is not 1250.
+_GROUPED = re.compile(r"\(?[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?\)?")
 
 
 @dataclass(frozen=True)
@@ -176,8 +212,10 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=object)
     texts = pd.Series(uniques, dtype=object).astype("str").str.strip()
-    cleaned = (texts.str.replace(_CURRENCY, "", regex=True).str.replace(",", "", regex=False)
-               .str.replace("，", "", regex=False).str.replace(_PARENTHESISED, r"-\1", regex=True))
+    cleaned = texts.str.replace(_CURRENCY, "", regex=True).str.replace("，", ",", regex=False)
+    grouped = cleaned.str.fullmatch(_GROUPED).astype(bool)
+    cleaned = (cleaned.where(~grouped, cleaned.str.replace(",", "", regex=False))
+               .str.replace(_PARENTHESISED, r"-\1", regex=True))
     parsed = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     empty = (texts == "").to_numpy()
     numbers = np.where(codes >= 0, parsed[np.maximum(codes, 0)], np.nan) if len(uniques) else \
@@ -223,6 +261,8 @@ def parse_dates(values: pd.Series, *, date_order: str | None = None, where: str 
     else a :class:`BadValueError` asks for ``--date-order`` — never a silent guess.
     Time of day and UTC offsets are kept as local wall-clock time.
     """
+    if date_order not in (None, "dmy", "mdy"):
+        raise OptionError(f"date order {date_order!r} is not dmy or mdy", hint="use --date-order dmy or mdy")
     n = len(values)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         values = values.dt.tz_localize(None)
@@ -236,8 +276,10 @@ def parse_dates(values: pd.Series, *, date_order: str | None = None, where: str 
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     present = codes >= 0
     out[present] = result.values[codes[present]]
-    bad = present & np.isnat(out)
-    style_of_row = style.to_numpy(dtype=object)[codes[present & ~bad]]
+    # Blank text is missing, not unparseable; the trailing False is what code -1 (missing) picks.
+    blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [False], dtype=bool)
+    bad = present & np.isnat(out) & ~blank[codes]
+    style_of_row = style.to_numpy(dtype=object)[codes[~np.isnat(out)]]
     counts = pd.Series(style_of_row).value_counts()
     styles = {str(k): int(v) for k, v in counts.items()}
     return ParsedDates(pd.Series(out), bad, styles, result.attrs.get("order"), result.attrs.get("evidence"))
@@ -295,7 +337,8 @@ def _set_text_dates(out: pd.Series, style: pd.Series, text: pd.Series, date_orde
                 day, month = (parts[0], parts[1]) if order == "dmy" else (parts[1], parts[0])
                 year, clock = parts[2], parts[3]
             elif name == "yyyymmdd":
-                year, month, day, clock = parts[0], parts[1], parts[2], pd.Series(np.nan, index=parts.index)
+                no_clock = pd.Series(None, index=parts.index, dtype="str")
+                year, month, day, clock = parts[0], parts[1], parts[2], no_clock
             else:
                 year, month, day, clock = parts[0], parts[1], parts[2], parts[3]
             iso = (year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
@@ -315,8 +358,8 @@ def _set_text_dates(out: pd.Series, style: pd.Series, text: pd.Series, date_orde
 def _day_month_order(parts: pd.DataFrame, date_order: str | None, where: str) -> tuple[str, str | None]:
     """dmy or mdy for a/b/yyyy dates: from the data when it tells, else ``date_order``, else an error."""
     first, second = parts[0].astype(int), parts[1].astype(int)
-    day_first = parts.index[first > 12]
-    month_first = parts.index[second > 12]
+    day_first = parts.index[(first > 12) & (second <= 12)]
+    month_first = parts.index[(second > 12) & (first <= 12)]
     if len(day_first) and len(month_first):
         raise BadValueError(
             f"{where}dates mix day/month orders: {_sample(parts, day_first)} only fits day first but "

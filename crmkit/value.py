@@ -176,7 +176,7 @@ def score_value(summary: pd.DataFrame, *, model: str = "mbgnbd", horizon: str = 
         share, historic = _margin_share(rows), summary["total_margin"].to_numpy(dtype=np.float64)
     else:
         share, historic = 1.0, revenue
-    out = pd.DataFrame({CUSTOMER_ID: summary[CUSTOMER_ID].to_numpy()})
+    out = pd.DataFrame({CUSTOMER_ID: summary[CUSTOMER_ID].array})
     for column in VALUE_OUTPUT_COLUMNS[1:-1]:
         out[column] = np.nan
     out.loc[buyers, "expected_purchases"] = transactions.expected_purchases_on(units, data)[data.inverse]
