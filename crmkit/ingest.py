@@ -296,9 +296,7 @@ def _arrow_csv(path: Path, encoding: str, delimiter: str, include: list[str],
 def _arrow_column(column: pa.ChunkedArray) -> pd.Series:
     """pandas Series from an Arrow column; text stays Arrow-backed, dates become datetime64."""
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        return pd.Series(column.to_pandas(types_mapper=pd.ArrowDtype).astype("str"))
-    if pa.types.is_dictionary(column.type):
-        return pd.Series(column.to_pandas())
+        return pd.Series(pd.arrays.ArrowStringArray(column))
     if pa.types.is_date(column.type):
         return pd.Series(pc.cast(column, pa.timestamp("s")).to_pandas())
     return pd.Series(column.to_pandas())
@@ -369,8 +367,7 @@ def _read_parquet(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides:
                   required: Sequence[str]) -> _Raw:
     schema = pq.read_schema(path)
     mapping = _mapping_or_fail(path, schema.names, aliases, overrides, required)
-    dictionary = [h for c, h in mapping.items() if c == CUSTOMER_ID and pa.types.is_string(schema.field(h).type)]
-    table = pq.read_table(path, columns=list(dict.fromkeys(mapping.values())), read_dictionary=dictionary)
+    table = pq.read_table(path, columns=list(dict.fromkeys(mapping.values())))
     columns = {c: _arrow_column(table.column(h)) for c, h in mapping.items()}
     return _Raw(columns, FileReport(str(path), "parquet", rows=table.num_rows, mapping=dict(mapping)), first_row=1)
 
@@ -415,7 +412,6 @@ def load_transactions(paths: Iterable[Path], *, columns: Mapping[str, str] | Non
                             f"({_counts_text(report.drop_counts) or 'the files have no data rows'})",
                             hint="check the column mapping with `crmkit inspect FILE`")
     frame = frame.drop(columns=[SOURCE_FILE, SOURCE_ROW])
-    frame[CUSTOMER_ID] = frame[CUSTOMER_ID].astype("category").cat.remove_unused_categories()
     return TransactionData(frame, _rejects_frame(rejected), report)
 
 
@@ -443,15 +439,14 @@ def _canonical_transactions(raw: _Raw, date_order: str | None) -> tuple[pd.DataF
     for column in TEXT_COLUMNS:
         if column in cols:
             frame[column] = _text(cols[column].reset_index(drop=True))
-    reason = np.select([ids.isna().to_numpy(), np.isnat(dates.values.to_numpy()), np.isnan(amounts.values)],
-                       [REASON_ID, REASON_DATE, REASON_AMOUNT], default="")
-    bad = reason != ""
+    no_id, no_date, no_amount = ids.isna().to_numpy(), np.isnat(dates.values.to_numpy()), np.isnan(amounts.values)
+    bad = no_id | no_date | no_amount
     frame[SOURCE_FILE] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[report.path])
     frame[SOURCE_ROW] = np.arange(raw.first_row, raw.first_row + len(frame), dtype=np.int32)
     dropped = pd.DataFrame()
     if bad.any():
         raw = {canonical: _shown(cols[canonical].to_numpy()[bad]) for canonical in mapping}
-        reasons = reason[bad]
+        reasons = np.select([no_id[bad], no_date[bad]], [REASON_ID, REASON_DATE], default=REASON_AMOUNT)
         dropped = pd.DataFrame({
             SOURCE_FILE: report.path,
             SOURCE_ROW: frame[SOURCE_ROW].to_numpy()[bad],
