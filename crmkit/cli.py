@@ -6,9 +6,10 @@ internal error exits 1. ``crmkit --debug …`` shows the traceback instead.
 """
 from __future__ import annotations
 
-import json
+import contextlib
+import dataclasses
 import os
-import sys
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,7 +18,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from crmkit import __version__, ingest, pipeline, simulate
+from crmkit import __version__, ingest, pipeline, privacy, simulate
 from crmkit.backtest import backtest as run_backtest
 from crmkit.compare import compare_snapshots
 from crmkit.churn import at_risk
@@ -129,6 +130,8 @@ Margin = Annotated[float | None, typer.Option("--margin", help="Margin rate for 
 Discount = Annotated[float, typer.Option("--discount-rate", help="Annual discount rate for CLV.")]
 GroupBy = Annotated[str | None, typer.Option("--group-by", help="Roll up per salesperson, region, channel or any customer column.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]
+IncludeAttributes = Annotated[bool, typer.Option("--include-attributes", help="Also export master-file columns about the person (name, phone, e-mail, signup date, …). Default: customer_id, sales assignment and scores only.")]
+Pseudonymize = Annotated[str | None, typer.Option("--pseudonymize", metavar="KEY", help="Replace customer ids with keyed hashes (HMAC-SHA256) in every output, so a list can be shared and joined back by whoever holds KEY. Tip: --pseudonymize \"$CRMKIT_KEY\" keeps the key out of shell history.")]
 
 
 def _print_version(value: bool) -> None:
@@ -154,11 +157,13 @@ class _Inputs:
                  config: Path | None, sheet: str | None, strict: bool, date_order: DateOrder | None,
                  rejects: Path | None, quiet: bool) -> None:
         self.config = ingest.load_config(config)
+        self.quiet = quiet
         columns = {**self.config.get("columns", {}), **_parse_col(col)}
         self.paths = [*files, *([customers] if customers else [])]
-        self.tx = ingest.load_transactions(files, columns=columns, sheet=sheet, strict=strict,
-                                           date_order=date_order.value if date_order else None)
-        self.customers = ingest.load_customers(customers) if customers else None
+        with progress("Reading " + ", ".join(p.name for p in files[:3]) + (" …" if len(files) > 3 else ""), quiet):
+            self.tx = ingest.load_transactions(files, columns=columns, sheet=sheet, strict=strict,
+                                               date_order=date_order.value if date_order else None)
+            self.customers = ingest.load_customers(customers, columns=columns) if customers else None
         if rejects is not None:
             tables.write_table(self.tx.rejects, rejects, inputs=self.paths)
         if not quiet:
@@ -176,6 +181,35 @@ class _Inputs:
     def data_counts(self) -> dict:
         report = self.tx.report
         return {"rows_read": report.rows_read, "rows_used": report.rows_used, "rows_dropped": report.rows_dropped}
+
+
+@contextlib.contextmanager
+def progress(message: str, quiet: bool) -> Iterator[None]:
+    """A spinner on stderr for a long step; nothing when quiet or when stderr is not a terminal."""
+    console = _errors()
+    if quiet or not console.is_terminal:
+        yield
+        return
+    with console.status(message):
+        yield
+
+
+def _score(inputs: _Inputs, options: pipeline.SegmentOptions, *, include_attributes: bool = False,
+           pseudonymize: str | None = None) -> pipeline.SegmentResult:
+    """Run the pipeline, then keep only what may leave the team (attributes on request, ids pseudonymised)."""
+    with progress("Scoring customers (summary, models, tiers, lifecycle, churn) …", inputs.quiet):
+        result = pipeline.segment(inputs.tx.frame, customers=_master(inputs), options=options)
+    return _shareable(result, include_attributes=include_attributes, pseudonymize=pseudonymize)
+
+
+def _shareable(result: pipeline.SegmentResult, *, include_attributes: bool,
+               pseudonymize: str | None) -> pipeline.SegmentResult:
+    customers = result.customers
+    if not include_attributes:
+        customers = privacy.without_attributes(customers, result.attributes)
+    if pseudonymize is not None:
+        customers = privacy.pseudonymize(customers, pseudonymize)
+    return dataclasses.replace(result, customers=customers)
 
 
 def _parse_col(values: list[str] | None) -> dict[str, str]:
@@ -248,6 +282,7 @@ def segment(
     group_by: GroupBy = None,
     top: Annotated[int, typer.Option("--top", help="Top customers to list on the terminal.")] = 10,
     explain: Annotated[bool, typer.Option("--explain", help="Also print the RFM score thresholds and segment rules.")] = False,
+    include_attributes: IncludeAttributes = False, pseudonymize: Pseudonymize = None,
     col: Col = None, config: Config = None, sheet: Sheet = None, strict: Strict = False,
     rejects: Rejects = None, date_order: DateOrderOpt = None, quiet: Quiet = False,
 ) -> None:
@@ -260,7 +295,7 @@ def segment(
     options = _segment_options(inputs, as_of=as_of, time_unit=time_unit, rfm_scheme=rfm_scheme, tier_by=tier_by,
                                tiers=tiers, tier_mode=tier_mode, model=model, no_model=no_model, horizon=horizon,
                                margin=margin, discount_rate=discount_rate)
-    result = pipeline.segment(inputs.tx.frame, customers=_master(inputs), options=options)
+    result = _score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
     result.summary["data"] = {**inputs.data_counts(), **result.summary["data"]}
     result.summary["warnings"] = [*inputs.tx.report.warnings, *result.summary.get("warnings", [])]
     groups = rollup(result.customers, group_by) if group_by else None
@@ -346,6 +381,7 @@ def value(
     discount_rate: Annotated[float | None, typer.Option("--discount-rate", help="Annual discount rate for CLV (default 0.10).")] = None,
     model_out: Annotated[Path | None, typer.Option("--model-out", help="Write the fitted model (parameters in the chosen time unit) as JSON.")] = None,
     top: Annotated[int, typer.Option("--top", help="Top customers by CLV to list.")] = 10,
+    include_attributes: IncludeAttributes = False, pseudonymize: Pseudonymize = None,
     col: Col = None, config: Config = None, sheet: Sheet = None, strict: Strict = False,
     rejects: Rejects = None, date_order: DateOrderOpt = None, quiet: Quiet = False,
 ) -> None:
@@ -358,7 +394,7 @@ def value(
     options = _segment_options(inputs, as_of=as_of, time_unit=time_unit, rfm_scheme=None, tier_by=None,
                                tiers=None, tier_mode=None, model=model, no_model=False, horizon=horizon,
                                margin=margin, discount_rate=discount_rate)
-    result = pipeline.segment(inputs.tx.frame, customers=_master(inputs), options=options)
+    result = _score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
     if model_out is not None:
         tables.write_json(result.summary["model"], model_out, inputs=inputs.paths)
     language = inputs.lang(lang)
@@ -408,6 +444,7 @@ def lifecycle(
     as_of: AsOf = None,
     explain: Annotated[bool, typer.Option("--explain", help="Print the stage rules with the thresholds actually used.")] = False,
     no_model: Annotated[bool, typer.Option("--no-model", help="Skip the value model (termination from silence only).")] = False,
+    include_attributes: IncludeAttributes = False, pseudonymize: Pseudonymize = None,
     col: Col = None, config: Config = None, sheet: Sheet = None, strict: Strict = False,
     rejects: Rejects = None, date_order: DateOrderOpt = None, quiet: Quiet = False,
 ) -> None:
@@ -420,7 +457,7 @@ def lifecycle(
     options = _segment_options(inputs, as_of=as_of, time_unit=TimeUnit.day, rfm_scheme=None, tier_by=None,
                                tiers=None, tier_mode=None, model=None, no_model=no_model, horizon=None,
                                margin=None, discount_rate=None)
-    result = pipeline.segment(inputs.tx.frame, customers=_master(inputs), options=options)
+    result = _score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
     language = inputs.lang(lang)
     _write(result.customers, out, inputs, language)
     rules = explain_rules(rules_from_config(options.lifecycle_rules))
@@ -442,6 +479,7 @@ def churn(
     min_tier: Annotated[str | None, typer.Option("--min-tier", help="Only customers in this tier or better: platinum, gold, iron.")] = None,
     group_by: GroupBy = None,
     model: Annotated[ModelName | None, typer.Option("--model", help="Purchase model behind churn risk: mbgnbd (default), bgnbd, pareto.")] = None,
+    include_attributes: IncludeAttributes = False, pseudonymize: Pseudonymize = None,
     col: Col = None, config: Config = None, sheet: Sheet = None, strict: Strict = False,
     rejects: Rejects = None, date_order: DateOrderOpt = None, quiet: Quiet = False,
 ) -> None:
@@ -454,7 +492,7 @@ def churn(
     options = _segment_options(inputs, as_of=as_of, time_unit=TimeUnit.day, rfm_scheme=None, tier_by=None,
                                tiers=None, tier_mode=None, model=model, no_model=False, horizon=None,
                                margin=None, discount_rate=None)
-    result = pipeline.segment(inputs.tx.frame, customers=_master(inputs), options=options)
+    result = _score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
     saving = at_risk(result.customers, min_tier=min_tier)
     language = inputs.lang(lang)
     _write(saving, out, inputs, language)
@@ -476,6 +514,7 @@ def compare(
     output_format: Format = OutputFormat.table,
     lang: LangOpt = None,
     no_model: Annotated[bool, typer.Option("--no-model", help="Skip the value model (faster; churn from rhythm only).")] = False,
+    pseudonymize: Pseudonymize = None,
     col: Col = None, config: Config = None, sheet: Sheet = None, strict: Strict = False,
     date_order: DateOrderOpt = None, quiet: Quiet = False,
 ) -> None:
@@ -491,12 +530,17 @@ def compare(
         options = _segment_options(inputs, as_of=date, time_unit=TimeUnit.day, rfm_scheme=None, tier_by=None,
                                    tiers=None, tier_mode=None, model=None, no_model=no_model, horizon=None,
                                    margin=None, discount_rate=None)
-        results.append(pipeline.segment(inputs.tx.frame, options=options))
+        results.append(_score(inputs, options, pseudonymize=pseudonymize))
     comparison = compare_snapshots(results[0].customers, results[1].customers)
     language = inputs.lang(lang)
     if out is not None:
-        excel.write_sheets(out, pipeline.comparison_sheets(comparison), lang=language,
-                           inputs=[p for paths, _ in snapshots for p in paths])
+        sources = [p for paths, _ in snapshots for p in paths]
+        if out.suffix.lower() == ".json":
+            tables.write_json(comparison.to_json(), out, inputs=sources)
+        elif out.suffix.lower() == ".xlsx":
+            excel.write_sheets(out, pipeline.comparison_sheets(comparison), lang=language, inputs=sources)
+        else:
+            raise OptionError(f"compare --out {out.name}: use .xlsx (one sheet per list) or .json")
     if output_format is OutputFormat.json:
         terminal.emit_json(comparison.to_json())
         return

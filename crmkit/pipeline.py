@@ -56,6 +56,8 @@ class SegmentResult:
     summary: dict
     rfm_thresholds: pd.DataFrame
     value_fit: ValueFit | None
+    #: Columns that came only from the customer master file (name, phone, …): exported on request only.
+    attributes: tuple[str, ...] = ()
 
 
 def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
@@ -110,7 +112,8 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
     }
     if value_fit is not None:
         result_summary["model"] = value_fit.to_dict()
-    return SegmentResult(table, result_summary, score_thresholds(summary, scores), value_fit)
+    return SegmentResult(table, result_summary, score_thresholds(summary, scores), value_fit,
+                         master_attributes(customers))
 
 
 def _attach(table: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
@@ -201,7 +204,10 @@ def _with_attributes(table: pd.DataFrame, tx: pd.DataFrame, customers: pd.DataFr
     master = customers.drop(columns=[c for c in table.columns if c in customers.columns and c != CUSTOMER_ID
                                      and c not in CARRIED_ATTRIBUTES])
     overlap = [c for c in CARRIED_ATTRIBUTES if c in master.columns and c in table.columns]
+    counts = [c for c in table.columns if pd.api.types.is_integer_dtype(table[c].dtype)]
     table = table.merge(master, on=CUSTOMER_ID, how="outer", suffixes=("", "_master"))
+    # Prospects have no counts or scores: keep integer columns integer, with missing values.
+    table = table.astype({c: "Int64" for c in counts})
     for column in overlap:
         table[column] = table[f"{column}_master"].where(table[f"{column}_master"].notna(), table[column])
         table = table.drop(columns=f"{column}_master")
@@ -209,6 +215,15 @@ def _with_attributes(table: pd.DataFrame, tx: pd.DataFrame, customers: pd.DataFr
     if any(c in customers.columns for c in (*VALUE_COMPONENTS, *COST_COMPONENTS)):
         table = table.merge(delivered_value(customers), on=CUSTOMER_ID, how="left")
     return table
+
+
+def master_attributes(customers: pd.DataFrame | None) -> tuple[str, ...]:
+    """Master-file columns that are about the person, not scores: everything but the id, the sales
+    assignment (salesperson, region, channel, also in transactions) and delivered-value components."""
+    if customers is None:
+        return ()
+    kept = {CUSTOMER_ID, *CARRIED_ATTRIBUTES, *VALUE_COMPONENTS, *COST_COMPONENTS}
+    return tuple(c for c in customers.columns if c not in kept)
 
 
 def _date(value: object) -> str | None:
