@@ -4,6 +4,12 @@ Transforms transactions into a JSON-ready report per model: aggregate predicted
 vs actual repeat purchases, per-customer errors, the by-frequency table of the
 papers (calibration frequency 0, 1, …, 7+), the AUC of P(alive) for "buys again
 in the holdout", and CLV against actual holdout spend.
+
+The holdout covers the days after ``calibration_end`` up to and including
+``holdout_end``; only customers with a purchase in the calibration period are
+scored, so customers first seen in the holdout are left out. Holdout purchases
+are counted as the calibration summary counts them: distinct buying days, with
+returns (negative amounts) never an occasion.
 """
 from __future__ import annotations
 
@@ -13,44 +19,63 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from crmkit.errors import OptionError
-from crmkit.features import customer_summary, day_numbers, unit_days
+from crmkit.errors import BadValueError, OptionError
+from crmkit.features import customer_codes, customer_summary, day_numbers, unit_days
 from crmkit.models import fit_gamma_gamma, fit_transaction_model
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE
 from crmkit.value import clv
 
+#: Calibration frequencies from this one up share the last row ("7+") of the by-frequency table.
 FREQUENCY_CAP = 7
+#: Share of customers, highest predicted CLV first, whose actual holdout revenue is reported.
+TOP_SHARE = 0.2
+_LATER_CALIBRATION_END = "choose a later --calibration-end so that more customers have bought twice"
 
 
 def holdout_actuals(tx: pd.DataFrame, calibration: pd.DataFrame, *, calibration_end: pd.Timestamp,
                     holdout_end: pd.Timestamp) -> pd.DataFrame:
-    """Repeat purchase occasions (distinct buying days) and net spend in the holdout, per calibration customer."""
+    """Repeat purchase occasions and net spend in the holdout, for each customer of the calibration summary.
+
+    Transforms *customer_id, order_date, amount* into *customer_id,
+    actual_purchases, actual_spend* in the row order of ``calibration``.
+    Occasions are distinct days with a non-negative amount in
+    (``calibration_end``, ``holdout_end``]; spend is the net amount on those
+    days, returns included. Ids are matched as text, so any id dtype works.
+    """
     day = day_numbers(tx[ORDER_DATE])
-    start, end = day_numbers(calibration_end)[0], day_numbers(holdout_end)[0]
-    holdout = tx.loc[(day > start) & (day <= end), [CUSTOMER_ID, AMOUNT]].assign(_day=day[(day > start) & (day <= end)])
-    occasions = (holdout.loc[holdout[AMOUNT] >= 0].drop_duplicates([CUSTOMER_ID, "_day"])
-                 .groupby(CUSTOMER_ID, observed=True).size())
-    spend = holdout.groupby(CUSTOMER_ID, observed=True)[AMOUNT].sum()
-    ids = calibration[CUSTOMER_ID]
+    start, end = int(day_numbers(calibration_end)[0]), int(day_numbers(holdout_end)[0])
+    codes, ids = customer_codes(tx[CUSTOMER_ID])
+    amount = tx[AMOUNT].to_numpy(dtype=np.float64)
+    in_holdout = (day > start) & (day <= end)
+    buy = in_holdout & (amount >= 0)
+    span = end - start
+    occasion_keys = pd.unique(codes[buy] * span + (day[buy] - start - 1))
+    occasions = np.bincount(occasion_keys // span, minlength=len(ids))
+    spend = np.bincount(codes[in_holdout], weights=amount[in_holdout], minlength=len(ids))
+    row = ids.get_indexer(pd.Index(calibration[CUSTOMER_ID].astype("str")))
     return pd.DataFrame({
-        CUSTOMER_ID: ids.to_numpy(),
-        "actual_purchases": occasions.reindex(ids).fillna(0).to_numpy(),
-        "actual_spend": spend.reindex(ids).fillna(0).to_numpy(),
+        CUSTOMER_ID: calibration[CUSTOMER_ID].array,
+        "actual_purchases": occasions[row].astype(np.float64),
+        "actual_spend": spend[row],
     })
 
 
 def auc(score: np.ndarray, positive: np.ndarray) -> float | None:
-    """Area under the ROC curve (Mann–Whitney U with tied scores averaged); None without both classes."""
+    """Area under the ROC curve (Mann–Whitney U, a tied pair counting one half); None without both classes."""
+    positive = np.asarray(positive, dtype=bool)
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if n_pos == 0 or n_neg == 0:
         return None
-    ranks = rankdata(score)
+    ranks = rankdata(np.asarray(score, dtype=np.float64))
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
 def by_frequency(frequency: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> list[dict]:
-    """Mean actual vs predicted holdout purchases per calibration frequency (0 … 7+)."""
-    bucket = np.minimum(frequency, FREQUENCY_CAP).astype(int)
+    """Mean actual vs predicted holdout purchases per calibration frequency (0 … 6, then 7+).
+
+    Rows run in frequency order; a frequency without customers has no row.
+    """
+    bucket = np.minimum(np.asarray(frequency), FREQUENCY_CAP).astype(int)
     frame = pd.DataFrame({"bucket": bucket, "actual": actual, "predicted": predicted})
     grouped = frame.groupby("bucket").agg(customers=("actual", "size"), actual=("actual", "mean"),
                                           predicted=("predicted", "mean"))
@@ -59,25 +84,47 @@ def by_frequency(frequency: np.ndarray, actual: np.ndarray, predicted: np.ndarra
             for b, row in grouped.iterrows()]
 
 
+def top_share(predicted: np.ndarray, actual_spend: np.ndarray, *, share: float = TOP_SHARE) -> float | None:
+    """Share of actual holdout revenue bought by the top ``share`` of customers by predicted value.
+
+    The top group is ⌈share·n⌉ customers (ties kept in row order); net returns
+    count as no revenue. None when the holdout has no revenue.
+    """
+    spend = np.asarray(actual_spend, dtype=np.float64).clip(min=0)
+    total = spend.sum()
+    if total <= 0:
+        return None
+    k = int(np.ceil(share * len(spend)))
+    top = np.argsort(-np.asarray(predicted, dtype=np.float64), kind="stable")[:k]
+    return float(spend[top].sum() / total)
+
+
 def backtest(tx: pd.DataFrame, *, calibration_end: pd.Timestamp, holdout_end: pd.Timestamp | None = None,
              models: Sequence[str] = ("mbgnbd",), time_unit: str = "week") -> dict:
-    """Fit each model on transactions up to ``calibration_end`` and score its holdout predictions."""
-    calibration_end = pd.Timestamp(calibration_end).normalize()
-    last = pd.Timestamp(tx[ORDER_DATE].max()).normalize()
-    holdout_end = last if holdout_end is None else pd.Timestamp(holdout_end).normalize()
-    if not tx[ORDER_DATE].min() <= calibration_end < holdout_end:
-        raise OptionError(
-            f"--calibration-end {calibration_end:%Y-%m-%d} must fall inside the data "
-            f"({tx[ORDER_DATE].min():%Y-%m-%d} – {last:%Y-%m-%d}) and before --holdout-end {holdout_end:%Y-%m-%d}"
-        )
+    """Fit each model on transactions up to ``calibration_end`` and score its predictions for the holdout.
+
+    ``holdout_end`` defaults to the day of the last transaction. CLV is
+    undiscounted revenue over the holdout (margin 1), so it compares with the
+    actual holdout spend.
+    """
+    calibration_end, holdout_end = _check_period(tx, calibration_end, holdout_end)
     unit = unit_days(time_unit)
     calibration = customer_summary(tx, as_of=calibration_end, time_unit=time_unit)
+    f, r, T = (calibration[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T"))
+    m = calibration["monetary"].to_numpy(dtype=np.float64)
+    if not (f > 0).any():
+        raise BadValueError(
+            f"no customer has a repeat purchase by --calibration-end {calibration_end:%Y-%m-%d}, "
+            "so the purchase models cannot be fitted", hint=_LATER_CALIBRATION_END)
     actuals = holdout_actuals(tx, calibration, calibration_end=calibration_end, holdout_end=holdout_end)
+    actual = actuals["actual_purchases"].to_numpy()
+    spend = actuals["actual_spend"].to_numpy()
     horizon = (holdout_end - calibration_end).days / unit
-    f, r, T = (calibration[c].to_numpy(dtype=float) for c in ("frequency", "recency", "T"))
-    m = calibration["monetary"].to_numpy(dtype=float)
-    actual, spend = actuals["actual_purchases"].to_numpy(), actuals["actual_spend"].to_numpy()
-    gamma_gamma = fit_gamma_gamma(f, m)
+    try:
+        gamma_gamma = fit_gamma_gamma(f, m)
+    except BadValueError as error:
+        raise BadValueError(f"{error.message} by --calibration-end {calibration_end:%Y-%m-%d}",
+                            hint=_LATER_CALIBRATION_END) from None
     reports = []
     for name in models:
         model = fit_transaction_model(name, f, r, T)
@@ -89,6 +136,7 @@ def backtest(tx: pd.DataFrame, *, calibration_end: pd.Timestamp, holdout_end: pd
             "params": model.params,
             "log_likelihood": model.log_likelihood,
             "converged": model.converged,
+            "warnings": [*model.warnings, *(f"Gamma-Gamma: {w}" for w in gamma_gamma.warnings)],
             "aggregate": {"actual": float(actual.sum()), "predicted": float(predicted.sum())},
             "per_customer": {
                 "mae": float(np.mean(np.abs(predicted - actual))),
@@ -97,7 +145,7 @@ def backtest(tx: pd.DataFrame, *, calibration_end: pd.Timestamp, holdout_end: pd
             },
             "p_alive_auc": auc(model.p_alive(f, r, T), actual > 0),
             "by_frequency": by_frequency(f, actual, predicted),
-            "clv": {"correlation": _correlation(value, spend), "top20_capture": _top_share(value, spend)},
+            "clv": {"correlation": _correlation(value, spend), "top20_capture": top_share(value, spend)},
         })
     return {
         "calibration_end": calibration_end.strftime("%Y-%m-%d"),
@@ -109,17 +157,34 @@ def backtest(tx: pd.DataFrame, *, calibration_end: pd.Timestamp, holdout_end: pd
     }
 
 
+def _check_period(tx: pd.DataFrame, calibration_end, holdout_end) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """The calibration and holdout ends as days, checked against each other and the data's first and last day."""
+    if tx.empty:
+        raise BadValueError("there are no transactions to backtest")
+    first = pd.Timestamp(tx[ORDER_DATE].min()).normalize()
+    last = pd.Timestamp(tx[ORDER_DATE].max()).normalize()
+    calibration_end = pd.Timestamp(calibration_end).normalize()
+    span = f"the data run from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
+    if calibration_end < first:
+        raise OptionError(f"--calibration-end {calibration_end:%Y-%m-%d} is before the first transaction; {span}",
+                          hint="choose a --calibration-end inside the data, leaving time for a holdout after it")
+    if holdout_end is None:
+        if calibration_end >= last:
+            raise OptionError(f"--calibration-end {calibration_end:%Y-%m-%d} leaves no holdout; {span}",
+                              hint="choose a --calibration-end before the last transaction date")
+        return calibration_end, last
+    holdout_end = pd.Timestamp(holdout_end).normalize()
+    if holdout_end <= calibration_end:
+        raise OptionError(f"--holdout-end {holdout_end:%Y-%m-%d} must be after --calibration-end "
+                          f"{calibration_end:%Y-%m-%d}", hint="the holdout is the period after the calibration")
+    if holdout_end > last:
+        raise OptionError(f"--holdout-end {holdout_end:%Y-%m-%d} is after the last transaction; {span}",
+                          hint="leave out --holdout-end to end the holdout at the last transaction")
+    return calibration_end, holdout_end
+
+
 def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Pearson correlation; None when it is undefined (fewer than two values, or one side constant)."""
     if len(a) < 2 or np.std(a) == 0 or np.std(b) == 0:
         return None
     return float(np.corrcoef(a, b)[0, 1])
-
-
-def _top_share(predicted: np.ndarray, actual_spend: np.ndarray) -> float | None:
-    """Share of actual holdout revenue bought by the top 20% of customers by predicted value."""
-    total = actual_spend.clip(min=0).sum()
-    if total <= 0:
-        return None
-    k = int(np.ceil(0.2 * len(predicted)))
-    top = np.argsort(-predicted, kind="stable")[:k]
-    return float(actual_spend[top].clip(min=0).sum() / total)
