@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import OptionError
-from crmkit.schema import CHURN_BANDS, CUSTOMER_ID, NAME, SALESPERSON, TIERS
+from crmkit.schema import CHURN_BANDS, CUSTOMER_ID, NAME, SALESPERSON, TIERS, vocabulary_column
 
 #: Without a model, risk = x^k / (m^k + x^k) with x = days since last purchase ÷ usual gap:
 #: about 0.11 when just due (x = 1), 0.30 at 1.5 × the gap, 0.5 at RHYTHM_MIDPOINT × the gap, 0.89 at 4 ×.
@@ -101,7 +101,7 @@ def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.
         risk = np.where(np.isnan(p_alive), risk, 1.0 - p_alive)
     risk = np.where(buyer, risk, np.nan)
 
-    band = np.select([risk >= bands.high, risk >= bands.medium, risk >= 0], list(CHURN_BANDS[::-1]), default=None)
+    band = np.select([risk >= bands.high, risk >= bands.medium, risk >= 0], [2, 1, 0], default=-1)  # CHURN_BANDS
     value = np.maximum(table["total_revenue"].to_numpy(dtype=np.float64), 0.0)
     if "clv" in table.columns:
         clv = table["clv"].to_numpy(dtype=np.float64)
@@ -110,7 +110,7 @@ def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.
     return pd.DataFrame({
         CUSTOMER_ID: table[CUSTOMER_ID].array,
         "churn_risk": risk,
-        "churn_band": pd.array(band, dtype="str"),
+        "churn_band": vocabulary_column(band, CHURN_BANDS),
         "expected_next_purchase": next_purchase.to_numpy(),
         "value_at_risk": np.where(buyer, risk * value, np.nan),
     }, index=table.index)

@@ -126,21 +126,19 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
     n_cust = len(ids)
     buy_day, buy_amount = day[buy], amount[buy]
 
-    # Purchase occasions: distinct (customer, day) keys, found by hashing (no sort of the rows).
+    # Purchase occasions: distinct (customer, day) keys. Sorting the keys alone (not the rows) is enough:
+    # runs of equal keys are one occasion, and keys are ordered by customer, then day.
     day0 = int(buy_day.min()) if len(buy_day) else 0
     span = int(buy_day.max()) - day0 + 1 if len(buy_day) else 1
-    key = codes * span + (buy_day - day0)
-    occasion_index, occasion_keys = pd.factorize(key)
-    occasion_spend = np.bincount(occasion_index, weights=buy_amount, minlength=len(occasion_keys))
-    occasion_cust = occasion_keys // span
-    occasion_day = occasion_keys % span + day0
+    keys = np.sort(codes * span + (buy_day - day0))
+    distinct = keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
+    occasion_cust = distinct // span
     n_occasions = np.bincount(occasion_cust, minlength=n_cust)
-    first_day = np.full(n_cust, np.iinfo(np.int64).max)
-    np.minimum.at(first_day, occasion_cust, occasion_day)
-    last_day = np.full(n_cust, np.iinfo(np.int64).min)
-    np.maximum.at(last_day, occasion_cust, occasion_day)
-    is_first = occasion_day == first_day[occasion_cust]
-    repeat_spend = np.bincount(occasion_cust, weights=np.where(is_first, 0.0, occasion_spend), minlength=n_cust)
+    ends = np.cumsum(n_occasions) - 1
+    starts = ends - n_occasions + 1
+    first_day, last_day = distinct[starts] % span + day0, distinct[ends] % span + day0
+    on_first_day = buy_day == first_day[codes]
+    repeat_spend = np.bincount(codes, weights=np.where(on_first_day, 0.0, buy_amount), minlength=n_cust)
 
     frequency = n_occasions - 1
     revenue = np.bincount(all_codes[known], weights=amount[known], minlength=n_cust)

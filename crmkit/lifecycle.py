@@ -22,7 +22,7 @@ import pandas as pd
 
 from crmkit.errors import OptionError
 from crmkit.features import align, customer_codes, day_numbers, id_column, id_dtype
-from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE
+from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, STAGES, vocabulary_column
 
 #: Which rule wins when several match: the first stage in this tuple whose rule holds.
 STAGE_PRECEDENCE = ("termination", "decline", "acquisition", "growth", "maturity")
@@ -204,11 +204,12 @@ def assign_stages(table: pd.DataFrame, activity: pd.DataFrame, *,
         "acquisition": ~buyer | (frequency == 0),
         "growth": growing,
     }
-    stage = np.select([conditions[name] for name in STAGE_PRECEDENCE[:-1]], STAGE_PRECEDENCE[:-1],
-                      default=STAGE_PRECEDENCE[-1])
+    stage = np.select([conditions[name] for name in STAGE_PRECEDENCE[:-1]],
+                      [STAGES.index(name) for name in STAGE_PRECEDENCE[:-1]],
+                      default=STAGES.index(STAGE_PRECEDENCE[-1]))
     return pd.DataFrame({
         CUSTOMER_ID: table[CUSTOMER_ID].array,
-        "lifecycle_stage": pd.array(stage, dtype="str"),
+        "lifecycle_stage": vocabulary_column(stage, STAGES),
         "usual_gap_days": gap,
         "days_overdue": np.maximum(days_since - gap, 0.0),
     }, index=table.index)

@@ -131,7 +131,7 @@ def clean_ids(values: pd.Series, *, zero_pad: int = 0) -> pd.Series:
     first = np.ones(valid, dtype=bool)
     if valid > 1:
         first[1:] = pc.not_equal(ordered[1:], ordered[:-1]).to_numpy(zero_copy_only=False)
-    rank = np.full(len(text) + 1, -1, dtype=np.int64)      # the extra slot maps missing codes (-1) to -1
+    rank = np.full(len(text) + 1, -1, dtype=np.int32)      # the extra slot maps missing codes (-1) to -1
     rank[order[:valid]] = np.cumsum(first) - 1
     categories = pd.Index(ordered.filter(pa.array(first)).to_pandas(), dtype="str")
     dtype = pd.CategoricalDtype(categories)
@@ -139,21 +139,21 @@ def clean_ids(values: pd.Series, *, zero_pad: int = 0) -> pd.Series:
 
 
 def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
-    """(code per row, −1 when missing; distinct values as an Arrow string array)."""
+    """(int32 code per row, −1 when missing; distinct values as an Arrow string array)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
-        codes = values.cat.codes.to_numpy().astype(np.int64)
+        codes = values.cat.codes.to_numpy().astype(np.int32)
         return codes, pa.array(_as_text(pd.Series(values.cat.categories, dtype=object)), type=pa.string())
     arrow = _arrow_strings(values)
     if arrow is not None:
         encoded = pc.dictionary_encode(arrow)
-        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
         return codes, encoded.dictionary
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         text = _numbers_as_text(pd.Series(uniques, dtype="float64"))
     else:
         text = _as_text(pd.Series(np.asarray(uniques, dtype=object), dtype=object))
-    return codes.astype(np.int64), pa.array(text.astype(object), type=pa.string())
+    return codes.astype(np.int32), pa.array(text.astype(object), type=pa.string())
 
 
 def _arrow_strings(values: pd.Series) -> pa.Array | None:

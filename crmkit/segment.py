@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import OptionError
-from crmkit.schema import CUSTOMER_ID
+from crmkit.schema import CUSTOMER_ID, TIERS, vocabulary_column
 
 # --- RFM scores -------------------------------------------------------------
 #: Which summary column drives each score, and whether a larger value is better.
@@ -155,8 +155,8 @@ def assign_tiers(values: pd.Series, ids: pd.Series, rule: TierRule = TierRule())
         positive = values.to_numpy(dtype=float) > 0
         in_platinum = positive & (before < total * rule.platinum / 100)
         in_gold = positive & (before < total * (rule.platinum + rule.gold) / 100)
-    tier = np.where(in_platinum, "platinum", np.where(in_gold, "gold", "iron"))
-    return pd.DataFrame({"value_rank": rank, "tier": tier}, index=values.index).astype({"tier": "str"})
+    tier = np.where(in_platinum, 0, np.where(in_gold, 1, 2))      # positions in TIERS
+    return pd.DataFrame({"value_rank": rank, "tier": vocabulary_column(tier, TIERS)}, index=values.index)
 
 
 def pareto_figures(values: pd.Series, *, curve_points: int = 101) -> dict:

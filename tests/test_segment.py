@@ -75,7 +75,8 @@ class TestTiers:
         values = pd.Series(np.arange(100, 0, -1, dtype=float))
         ids = pd.Series([f"C{i:03d}" for i in range(100)])
         tiers = assign_tiers(values, ids)
-        assert tiers["tier"].value_counts().to_dict() == {"iron": 80, "gold": 15, "platinum": 5}
+        counts = tiers["tier"].value_counts()
+        assert counts[counts > 0].to_dict() == {"iron": 80, "gold": 15, "platinum": 5}
         assert list(tiers["tier"].iloc[:6]) == ["platinum"] * 5 + ["gold"]
 
     def test_ties_are_broken_by_customer_id(self):
@@ -106,6 +107,7 @@ def test_tiers_partition_customers_with_configured_shares(values, platinum, gold
     ids = pd.Series([f"C{i:04d}" for i in range(n)])
     tiers = assign_tiers(series, ids, TierRule(platinum=platinum, gold=gold))
     counts = tiers["tier"].value_counts()
+    counts = counts[counts > 0]                  # the categorical also lists the (empty) prospect tier
     assert counts.sum() == n and set(counts.index) <= {"platinum", "gold", "iron"}
     assert abs(counts.get("platinum", 0) - n * platinum / 100) <= 1
     assert abs(counts.get("platinum", 0) + counts.get("gold", 0) - n * (platinum + gold) / 100) <= 1
