@@ -42,7 +42,7 @@ def data_file(rows: str, fmt: str) -> Path:
 
 def run_one(rows: str, fmt: str, with_model: bool) -> dict:
     """One configuration, in this process."""
-    from crmkit import churn, ingest, lifecycle, pipeline
+    from crmkit import ingest, pipeline
     from crmkit.features import customer_summary, default_as_of
     from crmkit.segment import assign_tiers, pareto_figures, rfm_scores, rfm_segments
 

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""The whole `crmkit segment` run beside the equivalent `lifetimes` pipeline, on the same files.
+
+    python benchmarks/bench_vs_lifetimes.py --lifetimes-python /path/to/lt/bin/python [--rows 1m --rows 10m]
+
+crmkit runs as a user runs it: `crmkit segment FILE --format json` in its own
+process (read, summary, RFM, MBG/NBD + Gamma-Gamma fit, 12-month CLV, tiers,
+lifecycle, churn), from CSV and from Parquet. lifetimes runs
+../shared/bench/lifetimes_pipeline.py (read CSV, summary, BG/NBD + Gamma-Gamma
+fit, predictions, 12-month CLV) in the interpreter given (its own venv, see
+../shared/bench/README.md). Wall time and peak RSS of each child process are
+reported, one configuration at a time, so the two never compete for the cores.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from bench_segment import CUSTOMERS, data_file  # noqa: E402
+
+LIFETIMES_PIPELINE = HERE.parent.parent / "shared" / "bench" / "lifetimes_pipeline.py"
+
+
+def timed(command: list[str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one child process run to completion."""
+    started = time.perf_counter()
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err = child.stderr.read()
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(command)} failed:\n{err}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lifetimes-python", type=Path, help="python of a venv with lifetimes 0.11.3 installed")
+    parser.add_argument("--rows", choices=sorted(CUSTOMERS), action="append")
+    parser.add_argument("--json", type=Path, help="append results as JSON lines")
+    args = parser.parse_args(argv)
+    crmkit = [sys.executable, "-m", "crmkit", "segment"]
+    for rows in args.rows or ["1m", "10m"]:
+        result: dict[str, object] = {"rows": rows}
+        for fmt in ("parquet", "csv"):
+            wall, peak = timed([*crmkit, str(data_file(rows, fmt)), "--format", "json"])
+            result[f"crmkit_{fmt}"] = {"seconds": round(wall, 2), "peak_mib": round(peak)}
+            print(f"{rows:>4} crmkit segment ({fmt:7}) {wall:7.2f} s  peak {peak:7,.0f} MiB", flush=True)
+        if args.lifetimes_python:
+            wall, peak = timed([str(args.lifetimes_python), str(LIFETIMES_PIPELINE), str(data_file(rows, "csv"))])
+            result["lifetimes_csv"] = {"seconds": round(wall, 2), "peak_mib": round(peak)}
+            ratio = wall / result["crmkit_csv"]["seconds"]
+            print(f"{rows:>4} lifetimes pipeline (csv) {wall:7.2f} s  peak {peak:7,.0f} MiB  "
+                  f"→ crmkit is {ratio:.1f}× faster from the same CSV, "
+                  f"{wall / result['crmkit_parquet']['seconds']:.1f}× from Parquet", flush=True)
+        if args.json:
+            with args.json.open("a") as handle:
+                handle.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()
