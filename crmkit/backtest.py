@@ -20,7 +20,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from crmkit.errors import BadValueError, OptionError
-from crmkit.features import customer_codes, customer_summary, day_numbers, unit_days
+from crmkit.features import customer_codes, customer_summary, day_numbers, money_sums, unit_days
 from crmkit.models import fit_gamma_gamma, fit_transaction_model
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE
 from crmkit.value import clv
@@ -51,7 +51,7 @@ def holdout_actuals(tx: pd.DataFrame, calibration: pd.DataFrame, *, calibration_
     span = end - start
     occasion_keys = pd.unique(codes[buy] * span + (day[buy] - start - 1))
     occasions = np.bincount(occasion_keys // span, minlength=len(ids))
-    spend = np.bincount(codes[in_holdout], weights=amount[in_holdout], minlength=len(ids))
+    spend = money_sums(codes[in_holdout], amount[in_holdout], len(ids))
     row = ids.get_indexer(pd.Index(calibration[CUSTOMER_ID].astype("str")))
     return pd.DataFrame({
         CUSTOMER_ID: calibration[CUSTOMER_ID].array,

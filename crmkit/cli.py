@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from crmkit import __version__, ingest, pipeline, privacy, simulate
@@ -39,7 +40,7 @@ class _Group(TyperGroup):
         except CrmkitError as error:
             if debug:
                 raise
-            _errors().print(f"[bold red]Error:[/] {error}", markup=True, highlight=False, soft_wrap=True)
+            _errors().print(f"[bold red]Error:[/] {escape(str(error))}", markup=True, highlight=False, soft_wrap=True)
             raise typer.Exit(error.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise

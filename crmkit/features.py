@@ -21,6 +21,17 @@ SUMMARY_COLUMNS = (
 )
 
 
+#: Money is summed in ten-thousandths of a unit, as whole numbers: float sums of whole numbers below 2**53
+#: are exact, so totals do not depend on the order of the rows (same input, same output, any row order).
+MONEY_STEPS = 10_000
+
+
+def money_sums(codes: np.ndarray, amounts: np.ndarray, length: int) -> np.ndarray:
+    """Sum amounts per code exactly (to 1/10,000 of a unit), independent of row order."""
+    steps = np.round(np.asarray(amounts, dtype=np.float64) * MONEY_STEPS)
+    return np.bincount(codes, weights=steps, minlength=length) / MONEY_STEPS
+
+
 def day_numbers(dates: pd.Series | pd.Timestamp) -> np.ndarray:
     """Days since 1970-01-01 as int64 (time of day dropped)."""
     values = np.asarray(pd.Series(dates).to_numpy(), dtype="datetime64[D]")
@@ -138,28 +149,28 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
     starts = ends - n_occasions + 1
     first_day, last_day = distinct[starts] % span + day0, distinct[ends] % span + day0
     on_first_day = buy_day == first_day[codes]
-    repeat_spend = np.bincount(codes, weights=np.where(on_first_day, 0.0, buy_amount), minlength=n_cust)
+    repeat_spend = money_sums(codes, np.where(on_first_day, 0.0, buy_amount), n_cust)
 
     frequency = n_occasions - 1
-    revenue = np.bincount(all_codes[known], weights=amount[known], minlength=n_cust)
+    revenue = money_sums(all_codes[known], amount[known], n_cust)
     n_orders = _order_count(tx.loc[buy], codes, n_cust)
 
     summary = pd.DataFrame({
         CUSTOMER_ID: id_column(np.flatnonzero(is_buyer), id_dtype(tx[CUSTOMER_ID], all_ids)),
         "first_purchase": _to_dates(first_day),
         "last_purchase": _to_dates(last_day),
-        "n_orders": n_orders,
-        "frequency": frequency,
+        "n_orders": n_orders.astype(np.int32),
+        "frequency": frequency.astype(np.int32),
         "recency": (last_day - first_day) / unit,
         "T": (as_of_day - first_day) / unit,
-        "days_since_last": as_of_day - last_day,
+        "days_since_last": (as_of_day - last_day).astype(np.int32),
         "total_revenue": revenue,
         "avg_order_value": revenue / np.maximum(n_orders, 1),
         "monetary": np.divide(repeat_spend, frequency, out=np.zeros(n_cust), where=frequency > 0),
     })
     margin = _row_margin(tx)
     if margin is not None:
-        summary["total_margin"] = np.bincount(all_codes[known], weights=margin[known], minlength=n_cust)
+        summary["total_margin"] = money_sums(all_codes[known], margin[known], n_cust)
     return summary
 
 

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import OptionError
-from crmkit.features import align, customer_codes, day_numbers, id_column, id_dtype
+from crmkit.features import align, customer_codes, day_numbers, id_column, id_dtype, money_sums
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, STAGES, vocabulary_column
 
 #: Which rule wins when several match: the first stage in this tuple whose rule holds.
@@ -140,8 +140,8 @@ def activity_windows(tx: pd.DataFrame, *, as_of: pd.Timestamp, window_days: floa
     active = np.bincount(codes, minlength=n) > 0   # a categorical id column lists every category
     return pd.DataFrame({
         CUSTOMER_ID: id_column(np.arange(n), id_dtype(tx[CUSTOMER_ID], ids)),
-        "recent_revenue": np.bincount(codes[recent], weights=amount[recent], minlength=n),
-        "previous_revenue": np.bincount(codes[~recent], weights=amount[~recent], minlength=n),
+        "recent_revenue": money_sums(codes[recent], amount[recent], n),
+        "previous_revenue": money_sums(codes[~recent], amount[~recent], n),
         "recent_days": np.bincount(key_code[key_recent], minlength=n),
         "previous_days": np.bincount(key_code[~key_recent], minlength=n),
     }).loc[active].reset_index(drop=True)

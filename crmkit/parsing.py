@@ -145,9 +145,7 @@ def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
         return codes, pa.array(_as_text(pd.Series(values.cat.categories, dtype=object)), type=pa.string())
     arrow = _arrow_strings(values)
     if arrow is not None:
-        encoded = pc.dictionary_encode(arrow)
-        codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-        return codes, encoded.dictionary
+        return _encode_chunks(arrow)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         text = _numbers_as_text(pd.Series(uniques, dtype="float64"))
@@ -156,15 +154,29 @@ def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
     return codes.astype(np.int32), pa.array(text.astype(object), type=pa.string())
 
 
-def _arrow_strings(values: pd.Series) -> pa.Array | None:
-    """The column as one Arrow string array when it is Arrow-backed text already (no copy), else None."""
+def _arrow_strings(values: pd.Series) -> pa.ChunkedArray | None:
+    """The column as Arrow string chunks when it is Arrow-backed text already (no copy), else None."""
     if not (isinstance(values.dtype, (pd.StringDtype, pd.ArrowDtype)) and
             getattr(values.dtype, "storage", "pyarrow") == "pyarrow"):
         return None
     arrow = pa.array(values.array)
-    if isinstance(arrow, pa.ChunkedArray):
-        arrow = arrow.combine_chunks()
+    if isinstance(arrow, pa.Array):
+        arrow = pa.chunked_array([arrow])
     return arrow if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type) else None
+
+
+def _encode_chunks(arrow: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Dictionary-encode chunk by chunk (no combined copy of the text); Arrow's encoder shares one memo across
+    chunks, so every chunk ends up with the same, final dictionary."""
+    encoded = pc.dictionary_encode(arrow)
+    if encoded.num_chunks == 0:
+        return np.empty(0, dtype=np.int32), pa.array([], type=arrow.type)
+    dictionary = encoded.chunk(encoded.num_chunks - 1).dictionary
+    if any(len(chunk.dictionary) != len(dictionary) for chunk in encoded.chunks):
+        encoded = pc.dictionary_encode(arrow.combine_chunks())      # not expected; stay correct regardless
+        return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary
+    codes = np.concatenate([pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False) for chunk in encoded.chunks])
+    return codes.astype(np.int32, copy=False), dictionary
 
 
 def _as_text(uniques: pd.Series) -> pd.Series:

@@ -18,7 +18,7 @@ from crmkit.schema import (
     VALUE_COMPONENTS,
 )
 from crmkit.segment import (
-    CLASSIC_SEGMENTS, CN8_TABLE, TierRule, assign_tiers, pareto_figures, rfm_scores, rfm_segments,
+    CLASSIC_SEGMENTS, CN8_SEGMENTS, TierRule, assign_tiers, pareto_figures, rfm_scores, rfm_segments,
     score_thresholds,
 )
 from crmkit.compare import Comparison
@@ -111,7 +111,8 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
         "churn": churn_table(table),
     }
     if value_fit is not None:
-        result_summary["model"] = value_fit.to_dict()
+        result_summary["model"] = {"model": value_fit.model.name, "time_unit": options.time_unit,
+                                   "as_of": _date(as_of), **value_fit.to_dict()}
     return SegmentResult(table, result_summary, score_thresholds(summary, scores), value_fit,
                          master_attributes(customers))
 
@@ -167,7 +168,7 @@ def _count_by(table: pd.DataFrame, column: str, order: tuple[str, ...], *, key: 
 
 
 def _segment_order(scheme: str) -> tuple[str, ...]:
-    return CLASSIC_SEGMENTS if scheme == "classic" else tuple(CN8_TABLE.values())
+    return CLASSIC_SEGMENTS if scheme == "classic" else CN8_SEGMENTS
 
 
 def _tier_values(table: pd.DataFrame, tier_by: str) -> pd.Series:

@@ -46,7 +46,11 @@ CN8_TABLE: dict[tuple[bool, bool, bool], str] = {
     (False, False, True): "general_retention",
     (False, False, False): "general_winback",
 }
+CN8_SEGMENTS = tuple(CN8_TABLE.values())
 RFM_SCHEMES = ("classic", "cn8")
+#: Every R-F-M score code from "111" to "555", in order.
+RFM_CODES = tuple(f"{r}{f}{m}" for r in range(1, 6) for f in range(1, 6) for m in range(1, 6))
+RFM_CODES_NUMERIC = np.array([int(code) for code in RFM_CODES])
 
 
 def rfm_scores(summary: pd.DataFrame, *, bins: int = 5) -> pd.DataFrame:
@@ -61,12 +65,22 @@ def rfm_scores(summary: pd.DataFrame, *, bins: int = 5) -> pd.DataFrame:
     out = pd.DataFrame({CUSTOMER_ID: summary[CUSTOMER_ID]})
     n = len(summary)
     for score, (column, larger_is_better) in RFM_INPUTS.items():
-        values = summary[column].astype(float)
-        ranks = (values if larger_is_better else -values).rank(method="average").to_numpy()
-        out[score] = np.clip(np.ceil(bins * ranks / max(n, 1)), 1, bins).astype(np.int64)
-    out["rfm_score"] = (out["r_score"].astype(str) + out["f_score"].astype(str)
-                        + out["m_score"].astype(str))
+        values = summary[column].to_numpy(dtype=np.float64)
+        ranks = average_ranks(values if larger_is_better else -values)
+        out[score] = np.clip(np.ceil(bins * ranks / max(n, 1)), 1, bins).astype(np.int8)
+    combined = (out["r_score"].to_numpy(np.int16) * 100 + out["f_score"].to_numpy(np.int16) * 10
+                + out["m_score"].to_numpy(np.int16))
+    codes = np.searchsorted(RFM_CODES_NUMERIC, combined) if bins == 5 else None
+    out["rfm_score"] = (vocabulary_column(codes, RFM_CODES) if codes is not None
+                        else pd.Series(combined, index=out.index).astype("str").to_numpy())
     return out
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks with ties sharing their average rank (as ``Series.rank(method="average")``), via one sort."""
+    uniques, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    below = np.cumsum(counts) - counts
+    return (below + (counts + 1) / 2.0)[inverse]
 
 
 def score_thresholds(summary: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFrame:
@@ -84,21 +98,22 @@ def score_thresholds(summary: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFram
 def rfm_segments(summary: pd.DataFrame, scores: pd.DataFrame, *, scheme: str = "classic") -> pd.Series:
     """Name each customer's RFM segment under ``scheme`` (canonical English keys)."""
     if scheme == "classic":
-        fm = np.ceil((scores["f_score"] + scores["m_score"]) / 2).astype(np.int64).to_numpy()
-        grid = np.array([CLASSIC_GRID[r] for r in range(1, 6)], dtype=object)
-        names = grid[scores["r_score"].to_numpy() - 1, fm - 1]
+        fm = np.ceil((scores["f_score"].to_numpy(np.int64) + scores["m_score"].to_numpy(np.int64)) / 2).astype(np.int64)
+        grid = np.array([[CLASSIC_SEGMENTS.index(name) for name in CLASSIC_GRID[r]] for r in range(1, 6)])
+        codes, vocabulary = grid[scores["r_score"].to_numpy(np.int64) - 1, fm - 1], CLASSIC_SEGMENTS
     elif scheme == "cn8":
         recent = summary["days_since_last"] < summary["days_since_last"].mean()
         frequent = summary["frequency"] > summary["frequency"].mean()
         valuable = summary["total_revenue"] > summary["total_revenue"].mean()
         code = valuable.to_numpy() * 4 + recent.to_numpy() * 2 + frequent.to_numpy() * 1
-        lookup = np.empty(8, dtype=object)
+        vocabulary = CN8_SEGMENTS
+        lookup = np.empty(8, dtype=np.int64)
         for (m, r, f), name in CN8_TABLE.items():
-            lookup[m * 4 + r * 2 + f] = name
-        names = lookup[code]
+            lookup[m * 4 + r * 2 + f] = vocabulary.index(name)
+        codes = lookup[code]
     else:
         raise OptionError(f"unknown RFM scheme {scheme!r}; choose one of {', '.join(RFM_SCHEMES)}")
-    return pd.Series(names, index=summary.index, name="segment", dtype="str")
+    return pd.Series(vocabulary_column(codes, vocabulary), index=summary.index, name="segment")
 
 
 # --- 80/20 tiers --------------------------------------------------------------
