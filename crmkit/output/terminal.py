@@ -1,27 +1,87 @@
-"""Terminal output: rich tables readable at 80 columns, and JSON for scripts.
+"""Terminal output: rich tables that fit the terminal (80 columns and up), and JSON for scripts.
 
 Human output may be localised (``lang="zh"``); JSON always uses canonical
-English keys and values.
+English keys and values. Tables are drawn without vertical rules and with
+short headers, numbers right-aligned and never wrapped; when a table of
+customers is still wider than the terminal, its least important columns are
+left out (and named in a note), so no word or number is ever broken.
+Colour follows rich: none when output is not a terminal or ``NO_COLOR`` is set.
 """
 from __future__ import annotations
 
 import json
 import math
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from rich import box
+from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from crmkit.labels import column_label, label
-from crmkit.schema import CUSTOMER_ID
+from crmkit.labels import check_lang, column_label, label, sheet_name
+from crmkit.schema import CUSTOMER_ID, REGION, SALESPERSON
 
 MONEY = "{:,.0f}"
+#: Cells between two columns (one padding cell and the blank rule of ``box.SIMPLE_HEAD``).
+COLUMN_GAP: Final = 2
+#: Movers listed under each migration of ``crmkit compare`` (all of them go to ``--out``).
+COMPARE_TOP: Final = 10
+
+#: Short headers for the terminal, where a table has many columns; other keys use :func:`column_label`.
+SHORT_LABELS: Final[dict[str, tuple[str, str]]] = {
+    CUSTOMER_ID: ("Customer", "客户编号"),
+    "tier": ("Tier", "等级"),
+    "lifecycle_stage": ("Stage", "阶段"),
+    "churn_band": ("Churn", "流失风险"),
+    "segment": ("Segment", "客户细分"),
+    "total_revenue": ("Revenue", "销售额"),
+    "revenue": ("Revenue", "收入"),
+    "n_orders": ("Orders", "订单数"),
+    "clv": ("CLV", "CLV"),
+    "frequency": ("Repeats", "复购次数"),
+    "p_alive": ("P(alive)", "活跃概率"),
+    "expected_purchases": ("Exp. buys", "预计购买"),
+    "expected_spend": ("Per buy", "单次消费"),
+    "historic_value": ("Historic", "历史价值"),
+    "last_purchase": ("Last buy", "最近购买"),
+    "usual_gap_days": ("Gap (d)", "间隔天数"),
+    "days_overdue": ("Overdue", "逾期天数"),
+    "churn_risk": ("Risk", "流失概率"),
+    "value_at_risk": ("At stake", "风险金额"),
+    SALESPERSON: ("Sales rep", "销售员"),
+    REGION: ("Region", "区域"),
+    "name": ("Name", "客户名称"),
+    "customers": ("Customers", "客户数"),
+    "customer_share": ("Cust. %", "客户占比"),
+    "revenue_share": ("Rev. %", "收入占比"),
+    "average_value": ("Average", "平均价值"),
+    "at_risk": ("At risk", "风险客户"),
+    "top5_share": ("Top-5 %", "前5占比"),
+    "rule": ("Rule", "规则"),
+    "input": ("Based on", "依据"),
+    "order": ("#", "#"),
+    "absent": ("Absent", "未出现"),
+    "before": ("Before", "之前"),
+    "after": ("After", "之后"),
+    "fell": ("Fell", "下降"),
+    "rose": ("Rose", "上升"),
+    "left_out": ("Left out to fit the terminal width: {columns}", "为适应终端宽度未显示：{columns}"),
+    "worth_saving": ("Worth saving, by value at risk", "值得挽回的客户 (按风险金额)"),
+}
+
+
+def short_label(key: str, lang: str) -> str:
+    """The terminal header for ``key``: a short form when there is one, else its usual label."""
+    pair = SHORT_LABELS.get(key)
+    return pair[check_lang(lang)] if pair else column_label(key, lang)
 
 
 # --- JSON -----------------------------------------------------------------------
@@ -58,46 +118,155 @@ def records(frame: pd.DataFrame) -> list[dict]:
     return _json_safe(frame.to_dict(orient="records"))
 
 
-# --- shared pieces ----------------------------------------------------------------
+# --- cell formats -------------------------------------------------------------------
+def _missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
 def _money(value: Any) -> str:
-    return "" if value is None or pd.isna(value) else MONEY.format(value)
+    return "" if _missing(value) else MONEY.format(value)
 
 
 def _pct(value: Any) -> str:
-    return "" if value is None or pd.isna(value) else f"{100 * value:.1f}%"
+    return "" if _missing(value) else f"{100 * value:.1f}%"
 
 
 def _num(value: Any, digits: int = 2) -> str:
-    return "" if value is None or pd.isna(value) else f"{value:,.{digits}f}"
+    return "" if _missing(value) else f"{value:,.{digits}f}"
+
+
+def _count(value: Any) -> str:
+    return _num(value, 0)
 
 
 def _date(value: Any) -> str:
-    return "" if value is None or pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
-
-
-def _table(title: str, headers: Sequence[str], rows: Iterable[Sequence[str]], *, numeric_from: int = 1) -> Table:
-    table = Table(title=title, title_justify="left", title_style="bold", header_style="bold", pad_edge=False)
-    for i, header in enumerate(headers):
-        table.add_column(header, justify="right" if i >= numeric_from else "left", overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    return table
-
-
-def _frame_table(title: str, frame: pd.DataFrame, formats: dict[str, Any], lang: str) -> Table:
-    """Render selected columns of a per-customer frame with per-column formatters."""
-    columns = [c for c in formats if c in frame.columns]
-    headers = [column_label(c, lang) for c in columns]
-    rows = ([formats[c](v) for c, v in zip(columns, row)] for row in frame[columns].itertuples(index=False))
-    return _table(title, headers, rows)
-
-
-def _vocab(value: Any, lang: str) -> str:
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else label(str(value), lang)
+    return "" if _missing(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
 def _text(value: Any) -> str:
-    return "" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+    return "" if _missing(value) else str(value)
+
+
+def _vocab(value: Any, lang: str) -> str:
+    """A tier, stage, band or segment key as its label (``absent`` too); other text as is."""
+    if _missing(value):
+        return ""
+    key = str(value)
+    return short_label(key, lang) if key == "absent" else label(key, lang)
+
+
+# --- tables -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    """One terminal column.
+
+    ``numeric`` columns are right-aligned. Only ``prose`` columns wrap (between
+    words); every other cell stays on one line. ``drop`` > 0 marks a column that
+    may be left out when the table is wider than the terminal, the largest first.
+    """
+
+    header: str
+    numeric: bool = False
+    prose: bool = False
+    drop: int = 0
+
+
+def _section(console: Console, title: str) -> None:
+    """A bold heading above a table, with a blank line before it."""
+    console.print()
+    console.print(Text(title, style="bold"))
+
+
+def _new_table(*, show_header: bool = True) -> Table:
+    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
+                 show_header=show_header, header_style="bold")
+
+
+def _add_column(table: Table, column: Column) -> None:
+    header = Text(column.header)       # Text, not str: brackets in data are shown, never read as markup
+    if column.prose:
+        table.add_column(header, justify="left", overflow="fold")
+    else:
+        table.add_column(header, justify="right" if column.numeric else "left", no_wrap=True, overflow="ellipsis")
+
+
+def _fit(width: int, columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> list[int]:
+    """Positions of the columns to show: droppable ones leave, the largest ``drop`` first, until the
+    table's natural width fits ``width`` (prose columns count as one word wide, since they wrap)."""
+    def natural(i: int) -> int:
+        cells = [columns[i].header, *(row[i] for row in rows)]
+        if columns[i].prose:
+            cells = [word for cell in cells for word in cell.split()]
+        return max((cell_len(cell) for cell in cells), default=0)
+
+    widths = {i: natural(i) for i in range(len(columns))}
+    keep = list(range(len(columns)))
+    droppable = sorted((i for i in keep if columns[i].drop), key=lambda i: (-columns[i].drop, -i))
+    for i in droppable:
+        if sum(widths[k] for k in keep) + COLUMN_GAP * (len(keep) - 1) <= width:
+            break
+        keep.remove(i)
+    return keep
+
+
+def print_table(console: Console, title: str | None, columns: Sequence[Column], rows: Iterable[Sequence[str]],
+                *, lang: str = "en") -> None:
+    """A table under a heading, narrowed to the console width by leaving out droppable columns."""
+    rows = [list(row) for row in rows]
+    keep = _fit(console.width, columns, rows)
+    table = _new_table()
+    for i in keep:
+        _add_column(table, columns[i])
+    for row in rows:
+        table.add_row(*(Text(row[i]) for i in keep))
+    if title is not None:
+        _section(console, title)
+    console.print(table)
+    left_out = [columns[i].header for i in range(len(columns)) if i not in keep]
+    if left_out:
+        note = short_label("left_out", lang).format(columns=", ".join(left_out))
+        console.print(Text(note, style="dim"))
+
+
+def print_pairs(console: Console, title: str, pairs: Iterable[tuple[str, str]]) -> None:
+    """A heading and item/value lines, values right-aligned."""
+    table = _new_table(show_header=False)
+    table.add_column(no_wrap=False, overflow="fold")
+    table.add_column(justify="right", no_wrap=True, overflow="ellipsis")
+    for item, value in pairs:
+        table.add_row(Text(item), Text(value))
+    _section(console, title)
+    console.print(table)
+
+
+@dataclass(frozen=True)
+class Field:
+    """How a per-customer column shows on the terminal: formatter, alignment and drop order."""
+
+    format: Callable[[Any], str]
+    numeric: bool = True
+    drop: int = 0
+
+
+def print_frame(console: Console, title: str, frame: pd.DataFrame, fields: dict[str, Field], *, lang: str) -> None:
+    """Selected columns of a (small, already cut to --top) per-customer frame."""
+    present = [c for c in fields if c in frame.columns]
+    columns = [Column(short_label(c, lang), numeric=fields[c].numeric, drop=fields[c].drop) for c in present]
+    rows = [[fields[c].format(v) for c, v in zip(present, values)]
+            for values in frame[present].itertuples(index=False, name=None)]
+    print_table(console, title, columns, rows, lang=lang)
+
+
+def _text_field(drop: int = 0) -> Field:
+    return Field(_text, numeric=False, drop=drop)
+
+
+def _vocab_field(lang: str, drop: int = 0) -> Field:
+    return Field(lambda v: _vocab(v, lang), numeric=False, drop=drop)
+
+
+def _note(console: Console, message: str) -> None:
+    console.print(Text.assemble(("Note:", "yellow"), " ", message))
 
 
 # --- ingest -----------------------------------------------------------------------
@@ -105,16 +274,17 @@ def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path |
     """Dropped rows (count per reason, a few examples) and ingest warnings, on stderr."""
     if report.rows_dropped:
         reasons = ", ".join(f"{n:,} {reason}" for reason, n in report.drop_counts.items())
-        console.print(f"Dropped {report.rows_dropped:,} of {report.rows_read:,} rows: {reasons}.")
+        console.print(f"Dropped {report.rows_dropped:,} of {report.rows_read:,} rows: {reasons}.", highlight=False)
         for example in report.examples[:5]:
             console.print(f"  {example.get('file')} row {example.get('row')}: {example.get('column')} "
-                          f"{example.get('value')!r} ({example.get('reason')})")
+                          f"{example.get('value')!r} ({example.get('reason')})", markup=False, highlight=False)
         if rejects_written is None:
-            console.print("  Write every dropped row with --rejects FILE, or stop on bad rows with --strict.")
+            console.print("  Write every dropped row with --rejects FILE, or stop on bad rows with --strict.",
+                          highlight=False)
         else:
-            console.print(f"  All dropped rows written to {rejects_written}.")
+            console.print(f"  All dropped rows written to {rejects_written}.", markup=False, highlight=False)
     for warning in report.warnings:
-        console.print(f"Note: {warning}")
+        console.print(f"Note: {warning}", markup=False, highlight=False)
 
 
 def data_quality_frame(report: Any) -> pd.DataFrame:
@@ -132,96 +302,129 @@ def render_segment(console: Console, result: Any, *, lang: str, top: int,
                    groups: pd.DataFrame | None = None) -> None:
     """The segment summary: data read, tiers, Pareto figures, segments, lifecycle, churn, top customers."""
     summary = result.summary
-    data = summary["data"]
-    console.print(_table(
-        column_label("data", lang), [column_label("item", lang), column_label("value", lang)],
-        [(column_label("rows_read", lang), f"{data['rows_read']:,}"),
-         (column_label("rows_dropped", lang), f"{data['rows_dropped']:,}"),
-         (column_label("customers", lang), f"{data['customers']:,}"),
-         (column_label("prospects", lang), f"{data['prospects']:,}"),
-         (column_label("period", lang), f"{data['first_date']} – {data['last_date']}"),
-         (column_label("as_of", lang), str(data["as_of"]))],
-    ))
-    console.print(_table(
-        column_label("tiers", lang),
-        [column_label(c, lang) for c in ("tier", "customers", "customer_share", "revenue", "revenue_share", "average_value")],
-        [(label(t["tier"], lang), f"{t['customers']:,}", _pct(t["customer_share"]), _money(t["revenue"]),
-          _pct(t["revenue_share"]), _money(t["average_value"])) for t in summary["tiers"]],
-    ))
+    _render_data(console, summary["data"], lang)
+    render_tiers(console, summary["tiers"], lang=lang)
     pareto = summary["pareto"]
     if pareto.get("gini") is not None:
-        console.print(_table(
-            column_label("pareto", lang), [column_label("item", lang), column_label("value", lang)],
-            [(column_label("top20_revenue_share", lang), _pct(pareto["top20_revenue_share"])),
-             (column_label("customers_for_80pct", lang),
-              f"{pareto['customers_for_80pct']:,} ({_pct(pareto['customers_for_80pct_share'])})"),
-             (column_label("gini", lang), f"{pareto['gini']:.3f}")],
-        ))
+        print_pairs(console, column_label("pareto", lang), [
+            (column_label("top20_revenue_share", lang), _pct(pareto["top20_revenue_share"])),
+            (column_label("customers_for_80pct", lang),
+             f"{pareto['customers_for_80pct']:,} ({_pct(pareto['customers_for_80pct_share'])})"),
+            (column_label("gini", lang), f"{pareto['gini']:.3f}"),
+        ])
     _render_counts(console, summary, lang)
     if "model" in summary:
         render_model_fit(console, summary["model"], lang=lang)
-    top_customers = result.customers.loc[result.customers["tier"] != "prospect"].nsmallest(top, "value_rank")
-    console.print(_frame_table(column_label("top_customers", lang), top_customers, {
-        CUSTOMER_ID: _text, "tier": lambda v: _vocab(v, lang), "total_revenue": _money,
-        "n_orders": lambda v: _num(v, 0), "clv": _money, "lifecycle_stage": lambda v: _vocab(v, lang),
-        "churn_band": lambda v: _vocab(v, lang),
-    }, lang))
+    buyers = result.customers.loc[result.customers["tier"] != "prospect"]
+    top_customers = buyers.nsmallest(top, "value_rank") if "value_rank" in buyers.columns else buyers.head(top)
+    print_frame(console, column_label("top_customers", lang), top_customers, {
+        CUSTOMER_ID: _text_field(), "tier": _vocab_field(lang), "total_revenue": Field(_money),
+        "n_orders": Field(_count, drop=2), "clv": Field(_money, drop=1),
+        "lifecycle_stage": _vocab_field(lang, drop=3), "churn_band": _vocab_field(lang, drop=4),
+    }, lang=lang)
     if groups is not None:
         render_groups(console, groups, lang=lang)
     for warning in summary.get("warnings", []):
-        console.print(f"[yellow]Note:[/] {warning}", highlight=False)
+        _note(console, warning)
+
+
+def _render_data(console: Console, data: dict, lang: str) -> None:
+    """What was read and the period scored."""
+    pairs = [(column_label(key, lang), f"{data[key]:,}") for key in ("rows_read", "rows_dropped") if key in data]
+    if data.get("rows_after_as_of"):
+        pairs.append((column_label("rows_after_as_of", lang), f"{data['rows_after_as_of']:,}"))
+    pairs.append((column_label("customers", lang), f"{data['customers']:,}"))
+    if data.get("prospects"):
+        pairs.append((column_label("prospects", lang), f"{data['prospects']:,}"))
+    pairs += [(column_label("period", lang), f"{data['first_date']} – {data['last_date']}"),
+              (column_label("as_of", lang), str(data["as_of"]))]
+    print_pairs(console, column_label("data", lang), pairs)
+
+
+def render_tiers(console: Console, tiers: Sequence[dict], *, lang: str) -> None:
+    """Customers, revenue and shares per value tier."""
+    keys = ("tier", "customers", "customer_share", "revenue", "revenue_share", "average_value")
+    print_table(console, column_label("tiers", lang),
+                [Column(short_label(k, lang), numeric=k != "tier") for k in keys],
+                [(label(t["tier"], lang), f"{t['customers']:,}", _pct(t["customer_share"]), _money(t["revenue"]),
+                  _pct(t["revenue_share"]), _money(t["average_value"])) for t in tiers], lang=lang)
+
+
+def _count_table(console: Console, title: str, key: str, entries: Sequence[dict], name: str, total: int,
+                 lang: str) -> None:
+    """Customers, their share and revenue per segment / stage."""
+    print_table(console, title, [Column(short_label(key, lang)), Column(short_label("customers", lang), numeric=True),
+                                 Column(short_label("customer_share", lang), numeric=True),
+                                 Column(short_label("revenue", lang), numeric=True)],
+                [(label(e[name], lang), f"{e['customers']:,}", _pct(e["customers"] / total), _money(e["revenue"]))
+                 for e in entries], lang=lang)
 
 
 def _render_counts(console: Console, summary: dict, lang: str) -> None:
-    """Segments, lifecycle stages and churn bands side by side as small tables."""
-    total = max(summary["data"]["customers"] + summary["data"]["prospects"], 1)
-    console.print(_table(
-        column_label("segment", lang), [column_label(c, lang) for c in ("segment", "customers", "customer_share", "revenue")],
-        [(label(s["segment"], lang), f"{s['customers']:,}", _pct(s["customers"] / total), _money(s["revenue"]))
-         for s in summary["segments"]],
-    ))
-    console.print(_table(
-        column_label("lifecycle_stage", lang), [column_label(c, lang) for c in ("lifecycle_stage", "customers", "customer_share", "revenue")],
-        [(label(s["stage"], lang), f"{s['customers']:,}", _pct(s["customers"] / total), _money(s["revenue"]))
-         for s in summary["lifecycle"]],
-    ))
-    console.print(_table(
-        column_label("churn_band", lang), [column_label(c, lang) for c in ("churn_band", "customers", "value_at_risk")],
-        [(label(b["band"], lang), f"{b['customers']:,}", _money(b["value_at_risk"])) for b in summary["churn"]],
-    ))
+    """Segments, lifecycle stages and churn bands."""
+    total = max(summary["data"]["customers"] + summary["data"].get("prospects", 0), 1)
+    _count_table(console, column_label("section_segments", lang), "segment", summary["segments"], "segment",
+                 total, lang)
+    _count_table(console, column_label("section_lifecycle", lang), "lifecycle_stage", summary["lifecycle"], "stage",
+                 total, lang)
+    render_churn_bands(console, summary["churn"], lang=lang)
+
+
+def render_churn_bands(console: Console, bands: Sequence[dict], *, lang: str) -> None:
+    """Customers and value at risk per churn band."""
+    print_table(console, column_label("section_churn", lang),
+                [Column(column_label("churn_band", lang)), Column(short_label("customers", lang), numeric=True),
+                 Column(column_label("value_at_risk", lang), numeric=True)],
+                [(label(b["band"], lang), f"{b['customers']:,}", _money(b["value_at_risk"])) for b in bands],
+                lang=lang)
 
 
 def render_model_fit(console: Console, model: dict, *, lang: str) -> None:
     """Fitted parameters, log-likelihood, convergence and warnings."""
     params = ", ".join(f"{k}={v:.4g}" for k, v in model["params"].items())
-    rows = [(column_label("model", lang), f"{model['model']} ({model.get('time_unit', '')})"),
-            (column_label("params", lang), params),
-            (column_label("log_likelihood", lang), _num(model["log_likelihood"], 1)),
-            (column_label("converged", lang), str(model["converged"]))]
+    unit = model.get("time_unit")
+    pairs = [(column_label("model", lang), model["model"] + (f" ({label(unit, lang)})" if unit else "")),
+             (column_label("params", lang), params),
+             (column_label("log_likelihood", lang), _num(model["log_likelihood"], 1))]
+    if model.get("n_customers") is not None:
+        pairs.append((column_label("n_customers", lang), f"{model['n_customers']:,}"))
+    pairs.append((column_label("converged", lang), label("yes" if model["converged"] else "no", lang)))
     gamma_gamma = model.get("gamma_gamma")
     if gamma_gamma:
-        rows.append(("Gamma-Gamma", ", ".join(f"{k}={gamma_gamma[k]:.4g}" for k in ("p", "q", "v"))))
-    console.print(_table(column_label("model_fit", lang), [column_label("item", lang), column_label("value", lang)], rows))
+        pairs.append(("Gamma-Gamma", ", ".join(f"{k}={gamma_gamma[k]:.4g}" for k in ("p", "q", "v"))))
+    print_pairs(console, column_label("model_fit", lang), pairs)
     for note in [*model.get("notes", []), *model.get("warnings", [])]:
-        console.print(f"[yellow]Note:[/] {note}", highlight=False)
+        _note(console, note)
 
 
 def render_rfm_explain(console: Console, result: Any, *, lang: str) -> None:
     """The value range behind each RFM score."""
-    thresholds = result.rfm_thresholds
-    console.print(_table(
-        "RFM", ["score", "input", "min", "max", column_label("customers", lang)],
-        [(f"{r.score_name}={r.score}", r.input, _num(r.min), _num(r.max), f"{r.customers:,}")
-         for r in thresholds.itertuples(index=False)],
-    ))
+    print_table(console, "RFM", [
+        Column("R/F/M"), Column(short_label("input", lang)), Column("min", numeric=True),
+        Column("max", numeric=True), Column(short_label("customers", lang), numeric=True)],
+        [(f"{r.score_name[0].upper()}={r.score}", column_label(str(r.input), lang), _bound(r.min), _bound(r.max),
+          f"{r.customers:,}") for r in result.rfm_thresholds.itertuples(index=False)], lang=lang)
+
+
+def _bound(value: Any) -> str:
+    """A score threshold: whole numbers (days, purchases) without decimals, amounts with two."""
+    return _num(value, 0 if not _missing(value) and float(value).is_integer() else 2)
+
+
+#: Rollup columns after the group column: formatter and drop order (see :class:`Column`).
+_GROUP_FIELDS: Final[dict[str, Field]] = {
+    "customers": Field(_count), "revenue": Field(_money), "revenue_share": Field(_pct, drop=4),
+    "platinum": Field(_count, drop=3), "gold": Field(_count, drop=2), "at_risk": Field(_count, drop=1),
+    "value_at_risk": Field(_money), "top5_share": Field(_pct),
+}
 
 
 def render_groups(console: Console, groups: pd.DataFrame, *, lang: str) -> None:
-    """Per-group rollup (salesperson, region, …)."""
-    formats = {c: (_text if i == 0 else _money if c in ("revenue", "value_at_risk") else
-                   _pct if c.endswith("share") or c == "concentration" else lambda v: _num(v, 0))
-               for i, c in enumerate(groups.columns)}
-    console.print(_frame_table(column_label("groups", lang), groups, formats, lang))
+    """Per-group rollup (salesperson, region, …): the first column names the group."""
+    group = str(groups.columns[0])
+    fields = {group: _text_field(), **{c: _GROUP_FIELDS.get(c, Field(_text, numeric=False, drop=5))
+                                      for c in groups.columns[1:]}}
+    print_frame(console, f"{column_label('groups', lang)}: {column_label(group, lang)}", groups, fields, lang=lang)
 
 
 # --- inspect ----------------------------------------------------------------------
@@ -248,107 +451,144 @@ def _finding_dict(finding: Any) -> dict:
 
 
 def render_inspect(console: Console, data: Any, findings: Sequence[Any]) -> None:
-    """Column mapping, types, date range, row counts and data-quality findings."""
+    """Column mapping and types per file, row counts, date range and data-quality findings."""
     record = inspect_record(data, findings)
+    types = record["columns"]
     for f in record["files"]:
-        console.print(_table(
-            f"{f['path']} ({f['format']}{', ' + f['encoding'] if f['encoding'] else ''}"
-            f"{', sheet ' + f['sheet'] if f['sheet'] else ''}): {f['rows']:,} rows",
-            ["column", "header in file"], sorted(f["mapping"].items()),
-        ))
+        where = ", ".join(part for part in (f["format"], f["encoding"], f["sheet"] and f"sheet {f['sheet']}") if part)
+        print_table(console, f"{f['path']} ({where}): {f['rows']:,} rows",
+                    [Column("column"), Column("header in file"), Column("type")],
+                    [(canonical, str(header), types.get(canonical, "")) for canonical, header in
+                     sorted(f["mapping"].items())])
         if f["date_styles"]:
             styles = ", ".join(f"{style}: {n:,}" for style, n in f["date_styles"].items())
-            console.print(f"date styles: {styles}" + (f" (order {f['date_order']})" if f["date_order"] else ""))
-    console.print(_table("data", ["item", "value"], [
+            console.print(Text(f"date styles: {styles}" + (f" (order {f['date_order']})" if f["date_order"] else "")))
+    print_pairs(console, "data", [
         ("rows read", f"{record['rows_read']:,}"), ("rows used", f"{record['rows_used']:,}"),
         ("rows dropped", f"{record['rows_dropped']:,}"),
         *[(f"  {reason}", f"{n:,}") for reason, n in record["drop_counts"].items()],
         ("customers", f"{record['customers']:,}"),
         ("dates", f"{_date(record['first_date'])} – {_date(record['last_date'])}"),
-        *[(c, t) for c, t in record["columns"].items()],
-    ]))
-    rows = [(str(f.get("kind", f.get("check", ""))), str(f.get("count", "")), str(f.get("detail", f.get("message", ""))))
-            for f in record["findings"]]
-    console.print(_table("data quality", ["finding", "count", "detail"], rows, numeric_from=1))
+    ])
+    print_table(console, "data quality", [Column("finding"), Column("count", numeric=True), Column("detail", prose=True)],
+                [(str(f.get("kind", f.get("check", ""))), _count(f.get("count")),
+                  str(f.get("detail", f.get("message", "")))) for f in record["findings"]])
     for warning in record["warnings"]:
-        console.print(f"[yellow]Note:[/] {warning}", highlight=False)
+        _note(console, warning)
 
 
 # --- value ------------------------------------------------------------------------
 def render_value(console: Console, result: Any, report: dict, *, lang: str, top: int) -> None:
     """Model fit, value by tier and the top customers by CLV."""
     render_model_fit(console, report["model"], lang=lang)
-    console.print(_table(
-        column_label("value_by_tier", lang),
-        [column_label(c, lang) for c in ("tier", "customers", "historic_value", "clv", "expected_purchases")],
-        [(label(t["tier"], lang), f"{t['customers']:,}", _money(t["historic_value"]), _money(t["clv"]),
-          _num(t["expected_purchases"], 1)) for t in report["value_by_tier"]],
-    ))
+    keys = ("tier", "customers", "historic_value", "clv", "expected_purchases")
+    print_table(console, column_label("value_by_tier", lang),
+                [Column(short_label(k, lang), numeric=k != "tier") for k in keys],
+                [(label(t["tier"], lang), f"{t['customers']:,}", _money(t["historic_value"]), _money(t["clv"]),
+                  _num(t["expected_purchases"], 1)) for t in report["value_by_tier"]], lang=lang)
     best = result.customers.dropna(subset=["clv"]).sort_values(["clv", CUSTOMER_ID], ascending=[False, True]).head(top)
-    console.print(_frame_table(column_label("top_customers", lang), best, {
-        CUSTOMER_ID: _text, "tier": lambda v: _vocab(v, lang), "frequency": lambda v: _num(v, 0),
-        "p_alive": _pct, "expected_purchases": _num, "expected_spend": _money, "clv": _money,
-    }, lang))
+    print_frame(console, column_label("top_customers", lang), best, {
+        CUSTOMER_ID: _text_field(), "tier": _vocab_field(lang, drop=2), "frequency": Field(_count, drop=3),
+        "p_alive": Field(_pct), "expected_purchases": Field(_num, drop=1), "expected_spend": Field(_money, drop=4),
+        "clv": Field(_money),
+    }, lang=lang)
     if report.get("delivered_value_note"):
-        console.print(f"Note: {report['delivered_value_note']}", highlight=False)
+        _note(console, report["delivered_value_note"])
 
 
 # --- backtest ---------------------------------------------------------------------
+#: Rows of the backtest model table: label and how to read and format the figure from one model's report.
+_BACKTEST_ROWS: Final = (
+    ("log-likelihood", lambda m: _num(m["log_likelihood"], 1)),
+    ("actual repeat purchases", lambda m: _num(m["aggregate"]["actual"], 0)),
+    ("predicted repeat purchases", lambda m: _num(m["aggregate"]["predicted"], 1)),
+    ("per customer: MAE", lambda m: _num(m["per_customer"]["mae"], 3)),
+    ("per customer: RMSE", lambda m: _num(m["per_customer"]["rmse"], 3)),
+    ("per customer: correlation", lambda m: _num(m["per_customer"]["correlation"], 3)),
+    ("AUC of P(alive) for buying again", lambda m: _num(m["p_alive_auc"], 3)),
+    ("CLV vs holdout spend: correlation", lambda m: _num(m.get("clv", {}).get("correlation"), 3)),
+    ("holdout spend of the top 20% by CLV", lambda m: _pct(m.get("clv", {}).get("top20_capture"))),
+)
+
+
 def render_backtest(console: Console, report: dict) -> None:
-    """Calibration vs holdout, model by model, with the by-frequency table."""
-    console.print(f"calibration to {report['calibration_end']}, holdout to {report['holdout_end']} "
-                  f"({_num(report.get('holdout_length'), 1)} {report.get('time_unit', '')})")
-    console.print(_table("models", ["model", "LL", "actual", "predicted", "MAE", "RMSE", "corr", "AUC p_alive",
-                                    "CLV corr", "top20 capture"], [
-        (m["model"], _num(m["log_likelihood"], 1), _num(m["aggregate"]["actual"], 0),
-         _num(m["aggregate"]["predicted"], 1), _num(m["per_customer"]["mae"], 3), _num(m["per_customer"]["rmse"], 3),
-         _num(m["per_customer"]["correlation"], 3), _num(m["p_alive_auc"], 3),
-         _num(m.get("clv", {}).get("correlation"), 3), _pct(m.get("clv", {}).get("top20_capture")))
-        for m in report["models"]]))
-    for m in report["models"]:
-        console.print(_table(f"{m['model']}: repeat purchases in the holdout by calibration frequency",
-                             ["frequency", "customers", "actual", "predicted"], [
-            (str(row["frequency"]), f"{row['customers']:,}", _num(row["actual"], 3), _num(row["predicted"], 3))
-            for row in m["by_frequency"]]))
+    """Calibration vs holdout: one column per model, then mean holdout purchases by calibration frequency."""
+    models = report["models"]
+    console.print(Text(f"calibration to {report['calibration_end']}, holdout to {report['holdout_end']} "
+                       f"({_num(report.get('holdout_length'), 1)} {report.get('time_unit', '')}s"
+                       + (f", {report['customers']:,} customers" if report.get("customers") is not None else "")
+                       + ")"))
+    print_table(console, "models", [Column("measure"), *[Column(m["model"], numeric=True) for m in models]],
+                [(name, *[read(m) for m in models]) for name, read in _BACKTEST_ROWS])
+    predicted = [{row["frequency"]: row["predicted"] for row in m["by_frequency"]} for m in models]
+    print_table(console, "mean repeat purchases in the holdout, by calibration frequency",
+                [Column("frequency", numeric=True), Column("customers", numeric=True), Column("actual", numeric=True),
+                 *[Column(m["model"], numeric=True) for m in models]],
+                [(row["frequency"], f"{row['customers']:,}", _num(row["actual"], 3),
+                  *[_num(p.get(row["frequency"]), 3) for p in predicted])
+                 for row in (models[0]["by_frequency"] if models else [])])
+    for m in models:
+        for warning in m.get("warnings", []):
+            _note(console, f"{m['model']}: {warning}")
 
 
 # --- lifecycle / churn / compare ------------------------------------------------------
 def render_lifecycle(console: Console, result: Any, rules: pd.DataFrame | None, *, lang: str) -> None:
-    """Stage distribution, and the rule table with the thresholds used."""
+    """Stage distribution, and the rule table (checked in order) with the thresholds used."""
     total = max(len(result.customers), 1)
-    console.print(_table(
-        column_label("lifecycle_stage", lang),
-        [column_label(c, lang) for c in ("lifecycle_stage", "customers", "customer_share", "revenue")],
-        [(label(s["stage"], lang), f"{s['customers']:,}", _pct(s["customers"] / total), _money(s["revenue"]))
-         for s in result.summary["lifecycle"]],
-    ))
+    _count_table(console, column_label("section_lifecycle", lang), "lifecycle_stage", result.summary["lifecycle"],
+                 "stage", total, lang)
     if rules is not None:
-        console.print(_table(column_label("rules", lang), [str(c) for c in rules.columns],
-                             ([_vocab(v, lang) if i == 0 else _text(v) for i, v in enumerate(row)]
-                              for row in rules.itertuples(index=False)), numeric_from=len(rules.columns)))
+        ordered = rules.sort_values("order")
+        print_table(console, column_label("rules", lang),
+                    [Column(short_label("order", lang), numeric=True), Column(short_label("stage", lang)),
+                     Column(short_label("rule", lang), prose=True)],
+                    [(str(order), _vocab(stage, lang), _text(rule))
+                     for order, stage, rule in ordered[["order", "stage", "rule"]].itertuples(index=False)],
+                    lang=lang)
 
 
 def render_churn(console: Console, result: Any, saving: pd.DataFrame, *, lang: str, top: int,
                  groups: pd.DataFrame | None) -> None:
     """Churn bands, then the customers worth saving by value at risk."""
-    console.print(_table(
-        column_label("churn_band", lang), [column_label(c, lang) for c in ("churn_band", "customers", "value_at_risk")],
-        [(label(b["band"], lang), f"{b['customers']:,}", _money(b["value_at_risk"])) for b in result.summary["churn"]],
-    ))
-    console.print(_frame_table(f"{column_label('at_risk', lang)} ({min(top, len(saving))} / {len(saving):,})",
-                               saving.head(top), {
-        CUSTOMER_ID: _text, "tier": lambda v: _vocab(v, lang), "lifecycle_stage": lambda v: _vocab(v, lang),
-        "last_purchase": _date, "usual_gap_days": lambda v: _num(v, 0), "days_overdue": lambda v: _num(v, 0),
-        "churn_risk": _pct, "value_at_risk": _money, "salesperson": _text,
-    }, lang))
+    render_churn_bands(console, result.summary["churn"], lang=lang)
+    shown = saving.head(top)
+    print_frame(console, f"{short_label('worth_saving', lang)} ({len(shown):,} / {len(saving):,})", shown, {
+        CUSTOMER_ID: _text_field(), "name": _text_field(drop=7), "tier": _vocab_field(lang, drop=3),
+        "lifecycle_stage": _vocab_field(lang, drop=5), "last_purchase": Field(_date, drop=4),
+        "usual_gap_days": Field(_count, drop=6), "days_overdue": Field(_count, drop=2), "churn_risk": Field(_pct),
+        "value_at_risk": Field(_money), SALESPERSON: _text_field(drop=1),
+    }, lang=lang)
     if groups is not None:
         render_groups(console, groups, lang=lang)
 
 
 def render_compare(console: Console, comparison: Any, *, lang: str) -> None:
-    """Tier and stage migration matrices, and who fell or rose."""
-    for name, matrix in (("tier_migration", comparison.tier_migration), ("stage_migration", comparison.stage_migration)):
-        headers = [column_label(name, lang), *[_vocab(c, lang) for c in matrix.columns]]
-        rows = ([_vocab(index, lang), *[f"{int(v):,}" for v in row]] for index, row in zip(matrix.index, matrix.to_numpy()))
-        console.print(_table(column_label(name, lang), headers, rows))
-    console.print(f"{column_label('fell', lang)}: {len(comparison.fell):,}   {column_label('rose', lang)}: {len(comparison.rose):,}")
+    """Tier and stage migration matrices (rows: before, columns: after), then who fell and who rose."""
+    corner = f"{column_label('from', lang)} \\ {column_label('to', lang)}"
+    for name, matrix in (("tier_migration", comparison.tier_migration),
+                         ("stage_migration", comparison.stage_migration)):
+        print_table(console, sheet_name(name, lang),
+                    [Column(corner), *[Column(_vocab(c, lang), numeric=True) for c in matrix.columns]],
+                    ([_vocab(index, lang), *[f"{int(v):,}" for v in row]]
+                     for index, row in zip(matrix.index, matrix.to_numpy())), lang=lang)
+    for name, movers in (("fell", comparison.fell), ("rose", comparison.rose)):
+        _render_movers(console, name, movers, lang)
+
+
+def _render_movers(console: Console, name: str, movers: pd.DataFrame, lang: str) -> None:
+    """The first movers of one list: tier and stage before → after, value before and after."""
+    shown = movers.head(COMPARE_TOP)
+
+    def moves(before: str, after: str) -> list[str]:
+        return [f"{_vocab(b, lang)} → {_vocab(a, lang)}" if b != a else _vocab(a, lang)
+                for b, a in zip(shown[before], shown[after])]
+
+    rows = zip(shown[CUSTOMER_ID].map(_text), moves("tier_before", "tier_after"),
+               moves("stage_before", "stage_after"), shown["value_before"].map(_money),
+               shown["value_after"].map(_money))
+    print_table(console, f"{short_label(name, lang)} ({len(shown):,} / {len(movers):,})",
+                [Column(short_label(CUSTOMER_ID, lang)), Column(short_label("tier", lang)),
+                 Column(short_label("lifecycle_stage", lang), drop=1),
+                 Column(short_label("before", lang), numeric=True), Column(short_label("after", lang), numeric=True)],
+                rows, lang=lang)
