@@ -56,7 +56,8 @@ def compare_snapshots(old: pd.DataFrame, new: pd.DataFrame, *, value: str = "tot
     """Compare two customer tables with *customer_id, tier, lifecycle_stage* and the ``value`` column.
 
     ``fell``: customers who were platinum or gold and are now in a lower tier
-    (or absent), or who moved into decline or termination from another stage;
+    (or absent), or who moved into decline or termination from a healthier stage
+    (or from decline into termination);
     sorted by value before, largest first. ``rose``: customers now platinum or
     gold who were in a lower tier (or absent); sorted by value after. Both with
     :data:`MOVER_COLUMNS`; ``reason`` says what changed, e.g. ``tier gold → iron``.
@@ -75,7 +76,9 @@ def compare_snapshots(old: pd.DataFrame, new: pd.DataFrame, *, value: str = "tot
     tier_rank = {tier: rank for rank, tier in enumerate(TIER_ORDER)}
     rank_before, rank_after = tier_from.map(tier_rank), tier_to.map(tier_rank)
     tier_fell = tier_from.isin(TOP_TIERS) & (rank_after > rank_before)
-    stage_fell = stage_to.isin(SLIPPING_STAGES) & (stage_from != stage_to) & (stage_from != ABSENT)
+    # Into decline or termination from a healthier stage (termination → decline is a customer coming back).
+    stage_fell = (stage_to.isin(SLIPPING_STAGES) & ~stage_from.isin(SLIPPING_STAGES) & (stage_from != ABSENT)) | \
+        ((stage_to == "termination") & (stage_from == "decline"))
     tier_rose = tier_to.isin(TOP_TIERS) & (rank_after < rank_before)
 
     tier_reason = "tier " + tier_from + " → " + tier_to

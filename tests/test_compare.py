@@ -113,3 +113,9 @@ class TestCompare:
     def test_missing_column_raises(self):
         with pytest.raises(OptionError, match="new snapshot lacks column\\(s\\) lifecycle_stage"):
             compare_snapshots(OLD, NEW.drop(columns="lifecycle_stage"))
+
+
+def test_coming_back_from_termination_to_decline_is_not_a_fall():
+    old = _snapshot([("K", "iron", "termination", 50.0), ("L", "iron", "maturity", 50.0)])
+    new = _snapshot([("K", "iron", "decline", 60.0), ("L", "iron", "termination", 50.0)])
+    assert compare_snapshots(old, new).to_json()["fell"] == ["L"]
