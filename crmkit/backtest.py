@@ -17,12 +17,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from crmkit.segment import average_ranks
 
 from crmkit.errors import BadValueError, OptionError
 from crmkit.features import customer_codes, customer_summary, day_numbers, money_sums, unit_days
 from crmkit.models import fit_gamma_gamma, fit_transaction_model
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE
+from crmkit.segment import average_ranks
 from crmkit.value import clv
 
 #: Calibration frequencies from this one up share the last row ("7+") of the by-frequency table.
