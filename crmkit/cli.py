@@ -26,6 +26,7 @@ from crmkit.churn import at_risk
 from crmkit.errors import CrmkitError, OptionError
 from crmkit.lifecycle import explain_rules, rules_from_config
 from crmkit.output import excel, tables, terminal
+from crmkit.output.atomic import check_not_input
 from crmkit.rollup import rollup
 from crmkit.segment import TierRule, DEFAULT_SHARE_CUTS
 
@@ -156,11 +157,14 @@ class _Inputs:
 
     def __init__(self, files: list[Path], *, customers: Path | None, col: list[str] | None,
                  config: Path | None, sheet: str | None, strict: bool, date_order: DateOrder | None,
-                 rejects: Path | None, quiet: bool) -> None:
+                 rejects: Path | None, quiet: bool, outputs: tuple[Path | None, ...] = ()) -> None:
+        self.paths = [*files, *([customers] if customers else [])]
+        for output in (*outputs, rejects):      # refuse before minutes of reading and scoring, not after
+            if output is not None:
+                check_not_input(output, ingest.expand_paths(self.paths))
         self.config = ingest.load_config(config)
         self.quiet = quiet
         columns = {**self.config.get("columns", {}), **_parse_col(col)}
-        self.paths = [*files, *([customers] if customers else [])]
         with progress("Reading " + ", ".join(p.name for p in files[:3]) + (" …" if len(files) > 3 else ""), quiet):
             self.tx = ingest.load_transactions(files, columns=columns, sheet=sheet, strict=strict,
                                                date_order=date_order.value if date_order else None)
@@ -292,7 +296,8 @@ def segment(
     Example: crmkit segment data/samples/sales.xlsx --out tiers.xlsx --lang zh
     """
     inputs = _Inputs(files, customers=customers, col=col, config=config, sheet=sheet, strict=strict,
-                     date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json)
+                     date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json,
+                     outputs=(out,))
     options = _segment_options(inputs, as_of=as_of, time_unit=time_unit, rfm_scheme=rfm_scheme, tier_by=tier_by,
                                tiers=tiers, tier_mode=tier_mode, model=model, no_model=no_model, horizon=horizon,
                                margin=margin, discount_rate=discount_rate)
@@ -391,7 +396,8 @@ def value(
     Example: crmkit value data/samples/sales.xlsx --time-unit week --horizon 52w --margin 0.3 --model-out model.json
     """
     inputs = _Inputs(files, customers=customers, col=col, config=config, sheet=sheet, strict=strict,
-                     date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json)
+                     date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json,
+                     outputs=(out, model_out))
     options = _segment_options(inputs, as_of=as_of, time_unit=time_unit, rfm_scheme=None, tier_by=None,
                                tiers=None, tier_mode=None, model=model, no_model=False, horizon=horizon,
                                margin=margin, discount_rate=discount_rate)
@@ -454,7 +460,8 @@ def lifecycle(
     Example: crmkit lifecycle data/samples/sales.xlsx --explain --lang zh
     """
     inputs = _Inputs(files, customers=customers, col=col, config=config, sheet=sheet, strict=strict,
-                     date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json)
+                     date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json,
+                     outputs=(out,))
     options = _segment_options(inputs, as_of=as_of, time_unit=TimeUnit.day, rfm_scheme=None, tier_by=None,
                                tiers=None, tier_mode=None, model=None, no_model=no_model, horizon=None,
                                margin=None, discount_rate=None)
@@ -489,7 +496,8 @@ def churn(
     Example: crmkit churn data/samples/sales.xlsx --min-tier gold --top 20
     """
     inputs = _Inputs(files, customers=customers, col=col, config=config, sheet=sheet, strict=strict,
-                     date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json)
+                     date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json,
+                     outputs=(out,))
     options = _segment_options(inputs, as_of=as_of, time_unit=TimeUnit.day, rfm_scheme=None, tier_by=None,
                                tiers=None, tier_mode=None, model=model, no_model=False, horizon=None,
                                margin=None, discount_rate=None)
@@ -526,7 +534,7 @@ def compare(
     snapshots = _snapshots(files, as_of or [])
     results = []
     for paths, date in snapshots:
-        inputs = _Inputs(paths, customers=None, col=col, config=config, sheet=sheet, strict=strict,
+        inputs = _Inputs(paths, customers=None, col=col, config=config, sheet=sheet, strict=strict, outputs=(out,),
                          date_order=date_order, rejects=None, quiet=quiet or output_format is OutputFormat.json)
         options = _segment_options(inputs, as_of=date, time_unit=TimeUnit.day, rfm_scheme=None, tier_by=None,
                                    tiers=None, tier_mode=None, model=None, no_model=no_model, horizon=None,
