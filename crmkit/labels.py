@@ -36,6 +36,17 @@ CHURN_BAND_LABELS: Final[dict[str, tuple[str, str]]] = {
     "medium": ("Medium", "中"),
     "high": ("High", "高"),
 }
+#: Purchase models, by their --model name (a vocabulary of the ``model`` field only: "pareto" is also a heading).
+MODEL_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "mbgnbd": ("MBG/NBD", "MBG/NBD"),
+    "bgnbd": ("BG/NBD", "BG/NBD"),
+    "pareto": ("Pareto/NBD", "Pareto/NBD"),
+}
+#: Values the comparison and the rollup add: a customer missing from one snapshot, a row without a group.
+MISSING_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "absent": ("Absent", "未出现"),
+    "(none)": ("(none)", "(无)"),
+}
 SEGMENT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "champions": ("Champions", "冠军客户"),
     "loyal": ("Loyal", "忠诚客户"),
@@ -101,6 +112,20 @@ COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
     "usual_gap_days": ("Usual gap (days)", "通常购买间隔 (天)"),
     "days_overdue": ("Days overdue", "逾期天数"),
     "value_at_risk": ("Value at risk", "流失风险金额"),
+    "recent_revenue": ("Revenue, recent window", "近期窗口收入"),
+    "previous_revenue": ("Revenue, previous window", "前期窗口收入"),
+    "recent_days": ("Purchase days, recent window", "近期窗口购买天数"),
+    "previous_days": ("Purchase days, previous window", "前期窗口购买天数"),
+    "tier_before": ("Tier before", "之前等级"),
+    "tier_after": ("Tier after", "现在等级"),
+    "stage_before": ("Stage before", "之前阶段"),
+    "stage_after": ("Stage after", "现在阶段"),
+    "value_before": ("Value before", "之前价值"),
+    "value_after": ("Value after", "现在价值"),
+    "reason": ("What changed", "变化"),
+    "group": ("Group", "分组"),
+    "at_risk": ("Customers at risk", "风险客户数"),
+    "top5_share": ("Revenue share of the group's top 5", "前 5 名客户收入占比"),
     NAME: ("Name", "客户名称"),
     REGION: ("Region", "区域"),
     SALESPERSON: ("Salesperson", "销售员"),
@@ -181,6 +206,43 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
     "chart_tier_revenue": ("Revenue by value tier", "各价值等级收入"),
     "chart_lifecycle": ("Customers by lifecycle stage", "各生命周期阶段客户数"),
     "chart_data": ("Chart data", "图表数据"),
+    "section_groups": ("By group", "分组汇总"),
+    "notes": ("Notes", "附注"),
+    "rule": ("Rule", "规则"),
+    "order": ("Order checked", "判断顺序"),
+    "input": ("Based on", "依据"),
+    "before": ("Before", "之前"),
+    "after": ("After", "之后"),
+    "tier_migration": ("Tier migration", "等级迁移"),
+    "stage_migration": ("Stage migration", "阶段迁移"),
+    "fell": ("Fell", "等级下降"),
+    "rose": ("Rose", "等级上升"),
+    "worth_saving": ("Worth saving, by value at risk", "值得挽回的客户 (按风险金额)"),
+    "dropped": ("Dropped", "剔除"),
+    "file": ("File", "文件"),
+    "note": ("Note", "备注"),
+    "page_footer": ("Page &P of &N", "第 &P 页，共 &N 页"),
+    # The value model (crmkit value / the Model fit section).
+    "horizon": ("CLV horizon", "CLV 预测期"),
+    "discount_rate": ("Annual discount rate", "年折现率"),
+    "margin": ("Margin", "毛利率"),
+    "margin_per_customer": ("Each customer's own margin (total margin / total revenue)",
+                            "按客户各自毛利率 (累计毛利 / 累计销售额)"),
+    "population_mean": ("Population mean spend", "总体平均消费额"),
+    "spend_frequency_correlation": ("Spend-frequency correlation", "消费额与频率相关系数"),
+    "prospects_without_model_values": ("Prospects without model values", "无模型值的潜在客户数"),
+    # crmkit backtest.
+    "calibration_end": ("Calibration end", "校准期结束"),
+    "holdout_end": ("Holdout end", "验证期结束"),
+    "holdout_length": ("Holdout length", "验证期长度"),
+    "measure": ("Measure", "指标"),
+    "actual": ("Actual", "实际"),
+    "predicted": ("Predicted", "预测"),
+    "mae": ("Mean absolute error", "平均绝对误差"),
+    "rmse": ("Root mean squared error", "均方根误差"),
+    "correlation": ("Correlation", "相关系数"),
+    "p_alive_auc": ("AUC of P(alive) for buying again", "仍活跃概率预测复购的 AUC"),
+    "top20_capture": ("Holdout spend of the top 20% by CLV", "CLV 前 20% 客户的验证期消费占比"),
 }
 SHEET_LABELS: Final[dict[str, tuple[str, str]]] = {
     "summary": ("Summary", "摘要"),
@@ -204,11 +266,18 @@ VALUE_COLUMNS: Final[dict[str, dict[str, tuple[str, str]]]] = {
     "lifecycle_stage": STAGE_LABELS,
     "churn_band": CHURN_BAND_LABELS,
     "segment": SEGMENT_LABELS,
-    # Migration tables (crmkit compare): tiers or stages before and after.
-    "from": {**TIER_LABELS, **STAGE_LABELS},
-    "to": {**TIER_LABELS, **STAGE_LABELS},
+    "model": MODEL_LABELS,
+    # crmkit compare: the migration matrices' rows (from) and the lists of who fell and rose.
+    "from": {**TIER_LABELS, **STAGE_LABELS, **MISSING_LABELS},
+    "to": {**TIER_LABELS, **STAGE_LABELS, **MISSING_LABELS},
+    "tier_before": {**TIER_LABELS, **MISSING_LABELS},
+    "tier_after": {**TIER_LABELS, **MISSING_LABELS},
+    "stage_before": {**STAGE_LABELS, **MISSING_LABELS},
+    "stage_after": {**STAGE_LABELS, **MISSING_LABELS},
 }
-_VOCABULARY: Final = {**TIER_LABELS, **STAGE_LABELS, **CHURN_BAND_LABELS, **SEGMENT_LABELS}
+#: What the ``reason`` of a compare list calls the tier and the stage ("tier gold → iron; stage growth → decline").
+REASON_SUBJECTS: Final[dict[str, tuple[str, str]]] = {"tier": ("Tier", "等级"), "stage": ("Stage", "阶段")}
+_VOCABULARY: Final = {**TIER_LABELS, **STAGE_LABELS, **CHURN_BAND_LABELS, **SEGMENT_LABELS, **MISSING_LABELS}
 #: Lookup order: a vocabulary value first for label(), a column first for column_label().
 _VALUE_FIRST: Final = {**SUMMARY_LABELS, **COLUMN_LABELS, **_VOCABULARY}
 _COLUMN_FIRST: Final = {**_VOCABULARY, **SUMMARY_LABELS, **COLUMN_LABELS}
@@ -270,6 +339,27 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     "days_overdue": ("Days past the expected next purchase (0 when not yet due).", "超过预计下次购买日期的天数 (未到期为 0)。"),
     "value_at_risk": ("Future value lost if the customer churns: value weighted by churn risk.",
                       "客户流失将损失的未来价值：价值乘以流失概率。"),
+    "recent_revenue": ("Revenue in the recent window (the last 90 days by default).", "近期窗口 (默认最近 90 天) 的收入。"),
+    "previous_revenue": ("Revenue in the window just before the recent one.", "近期窗口之前同样长度窗口的收入。"),
+    "recent_days": ("Days with a purchase in the recent window.", "近期窗口内有购买的天数。"),
+    "previous_days": ("Days with a purchase in the window just before the recent one.", "近期窗口之前窗口内有购买的天数。"),
+    "tier_before": ("Value tier in the earlier snapshot (absent = not a customer then).",
+                    "之前快照中的价值等级 (未出现 = 当时还不是客户)。"),
+    "tier_after": ("Value tier in the later snapshot (absent = gone from the data).", "之后快照中的价值等级 (未出现 = 已不在数据中)。"),
+    "stage_before": ("Lifecycle stage in the earlier snapshot.", "之前快照中的生命周期阶段。"),
+    "stage_after": ("Lifecycle stage in the later snapshot.", "之后快照中的生命周期阶段。"),
+    "value_before": ("Total revenue up to the earlier snapshot.", "截至之前快照的累计销售额。"),
+    "value_after": ("Total revenue up to the later snapshot.", "截至之后快照的累计销售额。"),
+    "reason": ("Which tier or stage move put the customer on this list.", "客户因哪项等级或阶段变化列入此表。"),
+    "group": ("The group the row sums up (salesperson, region, ...).", "该行汇总的分组 (销售员、区域等)。"),
+    "customers": ("Buying customers in the group.", "组内有购买的客户数。"),
+    "revenue": ("Total revenue of the group's customers.", "组内客户的累计销售额。"),
+    "revenue_share": ("The group's share of all revenue.", "该组收入占全部收入的比例。"),
+    "top5_share": ("Share of the group's revenue made by its 5 largest customers: high = depends on a few.",
+                   "组内前 5 名客户贡献的收入占比：越高越依赖少数客户。"),
+    "absent": ("Not in that snapshot: a new customer (before) or one gone from the data (after).",
+               "不在该快照中：新客户 (之前) 或已不在数据中的客户 (之后)。"),
+    "(none)": ("Customers with no value in the grouping column.", "分组字段为空的客户。"),
     NAME: ("Customer name from the customer list.", "客户名单中的客户名称。"),
     REGION: ("Region from the data.", "数据中的区域。"),
     SALESPERSON: ("Salesperson responsible for the customer.", "负责该客户的销售员。"),
@@ -281,8 +371,8 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     "gold": ("The next most valuable customers: by default the next 15%.", "价值次高的客户：默认为其后的 15%。"),
     "iron": ("Customers who bought but are neither platinum nor gold.", "有购买但不属于铂金或黄金的客户。"),
     "prospect": ("In the customer list but no purchase yet.", "在客户名单中但尚未购买。"),
-    "acquisition": ("New customer, few purchases so far: the relationship is being built.",
-                    "新客户，购买尚少：正在建立关系。"),
+    "acquisition": ("Not bought yet (prospect) or bought on one day only: the relationship is being built.",
+                    "尚未购买 (潜在客户) 或只在一天购买过：正在建立关系。"),
     "growth": ("Buying more often or more than before: the relationship is growing.", "购买更频繁或更多：关系在发展。"),
     "maturity": ("Buying steadily at a stable level: the most valuable phase.", "稳定持续购买：最有价值的阶段。"),
     "decline": ("Buying less or later than usual: act before the customer leaves.", "购买减少或推迟：需在客户离开前采取行动。"),
@@ -312,6 +402,14 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     "general_development": ("Recent but infrequent and low spend.", "近期购买但不频繁且消费低。"),
     "general_retention": ("Frequent but not recent and low spend.", "购买频繁但近期未购买且消费低。"),
     "general_winback": ("Not recent, infrequent and low spend.", "近期未购买、不频繁且消费低。"),
+}
+
+
+#: Meanings of columns whose name is also a vocabulary value (the per-group rollup's counts).
+COLUMN_DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
+    "at_risk": ("Customers of the group in the decline or termination stage.", "组内处于衰退期或终止期的客户数。"),
+    "platinum": ("Platinum customers in the group.", "组内铂金客户数。"),
+    "gold": ("Gold customers in the group.", "组内黄金客户数。"),
 }
 
 
@@ -355,6 +453,27 @@ def definition(col_or_stage: str, lang: str) -> str:
     return pair[check_lang(lang)] if pair else _passthrough("", lang)
 
 
+def column_definition(col: str, lang: str) -> str:
+    """One-line meaning of a column: its own where its name is also a vocabulary value, else :func:`definition`."""
+    pair = COLUMN_DEFINITIONS.get(col)
+    return pair[check_lang(lang)] if pair else definition(col, lang)
+
+
+def reason_label(reason: str, lang: str) -> str:
+    """A compare list's reason ("tier gold → iron; stage growth → decline") in ``lang``; other text passes through."""
+    index = check_lang(lang)
+    parts = []
+    for part in reason.split("; "):
+        subject, _, move = part.partition(" ")
+        vocabulary = VALUE_COLUMNS.get(f"{subject}_before")
+        steps = move.split(" → ")
+        if subject not in REASON_SUBJECTS or vocabulary is None or len(steps) != 2:
+            return reason
+        shown = " → ".join(vocabulary[step][index] if step in vocabulary else step for step in steps)
+        parts.append(f"{REASON_SUBJECTS[subject][index]} {shown}")
+    return ("；" if lang == "zh" else "; ").join(parts)
+
+
 def localise_frame(df: pd.DataFrame, lang: str) -> pd.DataFrame:
     """A copy with labelled headers and labelled values in the vocabulary columns.
 
@@ -371,6 +490,11 @@ def localise_frame(df: pd.DataFrame, lang: str) -> pd.DataFrame:
             else:
                 labelled = values.map(mapping)
                 out[col] = labelled.where(labelled.notna(), values)
+    if "reason" in out.columns:
+        # Few distinct reasons, many rows: label each distinct text once.
+        reasons = out["reason"].astype("str")
+        distinct = reasons.dropna().unique()
+        out["reason"] = reasons.map({text: reason_label(text, lang) for text in distinct})
     out.columns = [column_label(str(col), lang) for col in out.columns]
     return out
 

@@ -7,11 +7,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmkit import labels
+from crmkit import labels, pipeline
+from crmkit.churn import at_risk
+from crmkit.compare import compare_snapshots
 from crmkit.errors import OptionError
-from crmkit.labels import column_label, definition, label, localise_frame, sheet_name, value_label
+from crmkit.labels import (
+    column_definition, column_label, definition, label, localise_frame, reason_label, sheet_name, value_label,
+)
+from crmkit.output.excel_summary import MODEL_FIELDS
+from crmkit.rollup import rollup
 from crmkit.schema import CHURN_BANDS, STAGES, TIERS
 from crmkit.segment import CLASSIC_SEGMENTS, CN8_TABLE
+from crmkit.simulate import simulate_sales
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 VOCABULARY = [*TIERS, *STAGES, *CHURN_BANDS, *CLASSIC_SEGMENTS, *CN8_TABLE.values()]
@@ -103,3 +110,70 @@ def test_localise_frame_in_english_uses_readable_labels():
     out = localise_frame(pd.DataFrame({"tier": ["gold"], "p_alive": [0.5]}), "en")
     assert list(out.columns) == ["Value tier", "Probability still active"]
     assert out.iloc[0, 0] == "Gold"
+
+
+# --- every column a real run emits ---------------------------------------------------
+@pytest.fixture(scope="module")
+def real_outputs() -> dict:
+    """What segment, churn, --group-by and compare produce for 150 simulated customers (plus prospects)."""
+    sample = simulate_sales(150, seed=11)
+    result = pipeline.segment(sample.transactions, customers=sample.customers)
+    old = pipeline.segment(sample.transactions,
+                           options=pipeline.SegmentOptions(as_of=pd.Timestamp("2024-06-30"), model=None))
+    comparison = compare_snapshots(old.customers, result.customers)
+    return {"segment": result.customers, "churn": at_risk(result.customers),
+            "rollup": rollup(result.customers, "salesperson"), **pipeline.comparison_sheets(comparison),
+            "summary": result.summary}
+
+
+@pytest.mark.parametrize("name", ["segment", "churn", "rollup", "tier_migration", "stage_migration", "fell", "rose"])
+def test_every_column_of_a_real_output_has_a_chinese_label(real_outputs, name):
+    frame = real_outputs[name]
+    for col in frame.columns:
+        assert CJK.search(column_label(col, "zh")), col
+        assert column_label(col, "en") != col or col == "T", col  # no raw snake_case headers in English either
+    shown = localise_frame(frame, "zh")
+    for col in [*labels.VALUE_COLUMNS, "reason"]:
+        if col in frame.columns:
+            values = shown[column_label(col, "zh")].dropna().astype("str")
+            assert len(values) and values.str.contains(CJK).all(), (col, values[~values.str.contains(CJK)].unique())
+
+
+@pytest.mark.parametrize("name", ["segment", "churn", "rollup", "fell"])
+def test_every_column_of_a_real_output_has_a_meaning_in_both_languages(real_outputs, name):
+    for col in real_outputs[name].columns:
+        assert column_definition(col, "en") and CJK.search(column_definition(col, "zh")), col
+
+
+def test_the_rollup_counts_are_not_read_as_vocabulary():
+    assert column_label("at_risk", "zh") == "风险客户数" and label("at_risk", "zh") == "流失风险"
+    assert column_definition("platinum", "en") == "Platinum customers in the group."
+    assert definition("platinum", "en").startswith("The most valuable customers")
+
+
+def test_every_summary_field_shown_has_a_chinese_label(real_outputs):
+    summary = real_outputs["summary"]
+    keys = [*summary["data"], *(k for k in summary["pareto"] if k != "curve"), *MODEL_FIELDS,
+            *(k for k in summary["model"]["gamma_gamma"] if k not in ("p", "q", "v"))]
+    for key in keys:
+        assert CJK.search(label(key, "zh")), key
+    assert value_label("model", summary["model"]["model"], "en") == "MBG/NBD"
+    assert label("day", "zh") == "天" and label(summary["data"]["time_unit"], "zh") == "天"
+
+
+@pytest.mark.parametrize(("reason", "en", "zh"), [
+    ("tier gold → iron", "Tier Gold → Iron", "等级 黄金 → 铁"),
+    ("tier platinum → absent; stage growth → decline", "Tier Platinum → Absent; Stage Growth → Decline",
+     "等级 铂金 → 未出现；阶段 成长期 → 衰退期"),
+    ("stage absent → acquisition", "Stage Absent → Acquisition", "阶段 未出现 → 潜在获取期"),
+    ("something the comparison never says", "something the comparison never says",
+     "something the comparison never says"),
+])
+def test_compare_reasons_are_labelled(reason, en, zh):
+    assert (reason_label(reason, "en"), reason_label(reason, "zh")) == (en, zh)
+
+
+def test_missing_values_of_compare_and_rollup_have_labels():
+    assert value_label("tier_after", "absent", "zh") == "未出现"
+    assert value_label("from", "absent", "en") == "Absent"
+    assert label("(none)", "zh") == "(无)"

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from openpyxl.utils import get_column_letter
 
+from crmkit.churn import at_risk
 from crmkit.errors import OptionError, OutputError
 from crmkit.output import excel, xlsx_rows
 from crmkit.output.excel import at_risk_list, tier_list, write_sheets, write_workbook
@@ -45,6 +46,7 @@ def make_customers(n: int = 60, seed: int = 3) -> pd.DataFrame:
         "churn_risk": risk,
         "churn_band": pd.Series(np.where(risk > 0.7, "high", np.where(risk > 0.4, "medium", "low")), dtype="str"),
         "value_at_risk": np.round(clv * risk, 2),
+        "usual_gap_days": np.round(rng.random(n) * 60, 2),
         "loyalty_card": pd.Series([f"LC{i}" for i in range(n)], dtype="str"),
     })
 
@@ -125,7 +127,9 @@ def test_customer_sheet_formats(book, customers):
     assert formats[label["p_alive"]] == formats[label["churn_risk"]] == "0.0%"
     assert formats[label["first_purchase"]] == "yyyy-mm-dd"
     assert formats[label["n_orders"]] == "#,##0"
-    assert formats[label["frequency"]] == "0.00"
+    # Decimal columns show decimals only when they have any: day counts are whole, usual gaps are not.
+    assert formats[label["frequency"]] == "#,##0"
+    assert formats[{"en": "Usual gap (days)", "zh": "通常购买间隔 (天)"}[lang]] == "0.00"
     date_cell = ws.cell(row=2, column=_column(ws, label["first_purchase"]))
     assert date_cell.is_date and date_cell.value == customers["first_purchase"].iloc[0].to_pydatetime()
     assert ws.column_dimensions["A"].width >= 10
@@ -173,14 +177,15 @@ def test_tier_sheets_list_one_tier_by_value_rank(book, customers):
         assert "loyalty_card" not in headers and ws.freeze_panes == "B2"
 
 
-def test_at_risk_sheet_has_high_and_medium_bands_most_value_first(book, customers):
+def test_at_risk_sheet_lists_the_customers_worth_saving_most_value_first(book, customers):
     lang, wb = book
     ws = wb[SHEETS[lang][5]]
-    expected = customers[customers["churn_band"].isin(["high", "medium"])].sort_values(
-        "value_at_risk", ascending=False)
+    # The same customers `crmkit churn` lists: medium/high band or declining, with value at risk.
+    expected = at_risk(customers)
+    assert 0 < len(expected) < len(customers)
     assert [c.value for c in ws["A"][1:]] == expected["customer_id"].tolist()
     values = [c.value for c in ws[get_column_letter(_column(ws, {"en": "Value at risk", "zh": "流失风险金额"}[lang]))][1:]]
-    assert values == sorted(values, reverse=True)
+    assert values == sorted(values, reverse=True) and min(values) > 0
 
 
 def test_summary_sheet_figures_and_charts(book):
@@ -219,8 +224,7 @@ def test_long_tables_continue_on_numbered_sheets(tmp_path, customers, monkeypatc
     path = tmp_path / "split.xlsx"
     write_workbook(path, customers=customers, summary={}, data_quality=None)
     wb = openpyxl.load_workbook(path)
-    at_risk = customers["churn_band"].isin(["high", "medium"]).sum()
-    assert 25 < at_risk <= 50 and 25 < (customers["tier"] == "iron").sum() <= 50
+    assert 25 < len(at_risk(customers)) <= 50 and 25 < (customers["tier"] == "iron").sum() <= 50
     assert wb.sheetnames == ["Summary", "Customers", "Customers (2)", "Customers (3)", "Platinum", "Gold",
                              "Iron", "Iron (2)", "At risk", "At risk (2)", "Definitions"]
     parts = [wb[name] for name in ("Customers", "Customers (2)", "Customers (3)")]
@@ -273,11 +277,16 @@ def test_unknown_language(tmp_path, customers):
         write_workbook(tmp_path / "x.xlsx", customers=customers, summary={}, data_quality=None, lang="fr")
 
 
-def test_lists_without_optional_columns(customers):
+def test_lists_without_optional_columns(tmp_path, customers):
     bare = customers[["customer_id", "tier", "churn_band"]]
     assert tier_list(bare, "gold")["customer_id"].tolist() == customers.loc[
         customers["tier"] == "gold", "customer_id"].tolist()
-    assert list(at_risk_list(bare).columns) == ["customer_id", "tier", "churn_band"]
+    assert list(at_risk_list(customers.drop(columns=["name", "clv"])).columns)[:3] == ["customer_id", "region", "tier"]
+    # Without lifecycle stages and values at risk there is no list of customers worth saving.
+    path = tmp_path / "bare.xlsx"
+    write_workbook(path, customers=bare, summary={}, data_quality=None)
+    assert openpyxl.load_workbook(path).sheetnames == ["Summary", "Customers", "Platinum", "Gold", "Iron",
+                                                       "Definitions"]
 
 
 def test_write_sheets_labels_migration_tables(tmp_path):
@@ -299,3 +308,61 @@ def test_duplicate_and_non_text_column_names(tmp_path):
     ws = openpyxl.load_workbook(path)["Data"]
     assert [c.value for c in ws[1]] == ["Orders", "Orders", "7"]
     assert [c.value for c in ws[2]] == [1, "a", 2.5]
+
+
+def test_text_is_indented_clear_of_figures_and_figure_headers_clear_of_the_filter_button(book):
+    lang, wb = book
+    ws = wb[SHEETS[lang][1]]
+    name_col = _column(ws, HEADERS[lang][1])
+    revenue_col = _column(ws, {"en": "Total revenue", "zh": "累计销售额"}[lang])
+    assert ws.cell(row=2, column=name_col).alignment.indent == 1
+    assert ws.cell(row=1, column=name_col).alignment.horizontal == "left"
+    header = ws.cell(row=1, column=revenue_col).alignment
+    assert header.horizontal == "right" and header.indent == 2
+    assert ws.row_dimensions[1].height >= 20
+
+
+def test_every_sheet_prints_a4_landscape_with_name_and_page_numbers(book):
+    lang, wb = book
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape" and ws.page_setup.paperSize == 9, ws.title
+        assert ws.oddFooter.left.text == "&A"
+        assert ws.oddFooter.right.text == {"en": "Page &P of &N", "zh": "第 &P 页，共 &N 页"}[lang]
+
+
+def test_data_quality_items_are_labelled_and_reasons_kept():
+    frame = pd.DataFrame({"item": ["rows read", "dropped: empty customer_id", "file: 销售.xlsx", "note", "other"],
+                          "value": ["10", "2", "10 rows, xlsx", "dates read as day first", "x"]})
+    out = excel.localise_quality(frame, "zh")
+    assert out["item"].tolist() == ["读取行数", "剔除: empty customer_id", "文件: 销售.xlsx", "备注", "other"]
+    assert out["value"].tolist() == frame["value"].tolist()
+    assert frame["item"].iloc[0] == "rows read"
+
+
+def test_summary_shows_groups_below_the_charts_and_defines_their_columns(tmp_path, customers):
+    summary = make_summary(customers)
+    summary["groups"] = [
+        {"salesperson": "Wu", "customers": 40, "revenue": 9000.0, "revenue_share": 0.6, "platinum": 4, "gold": 8,
+         "at_risk": 11, "value_at_risk": 120.5, "top5_share": 0.4},
+        {"salesperson": "(none)", "customers": 20, "revenue": 6000.0, "revenue_share": 0.4, "platinum": 2,
+         "gold": 4, "at_risk": 3, "value_at_risk": 10.0, "top5_share": 0.7},
+    ]
+    path = tmp_path / "groups.xlsx"
+    write_workbook(path, customers=customers, summary=summary, data_quality=None, lang="zh")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["摘要"]
+    header = next(row for row in ws.iter_rows() if row[0].value == "销售员")
+    assert [c.value for c in header[:9]] == ["销售员", "客户数", "收入", "收入占比", "铂金", "黄金", "风险客户数", "流失风险金额",
+                                         "前 5 名客户收入占比"]
+    rows = list(ws.iter_rows(min_row=header[0].row + 1, max_row=header[0].row + 2))
+    assert [r[0].value for r in rows] == ["Wu", "(无)"]
+    assert rows[0][3].number_format == "0.0%" and rows[0][6].number_format == "#,##0"
+    assert max(chart.anchor._from.row for chart in ws._charts) + 17 < header[0].row
+    # The details (model fit first) start a printed page of their own.
+    (page_break,) = ws.row_breaks.brk
+    assert ws.cell(row=page_break.id + 1, column=1).value == "模型拟合"
+    meanings = [(row[1].value, row[2].value) for row in wb["说明"].iter_rows(min_row=2)]
+    # "at_risk" is both a rollup count and an RFM segment: each has its own meaning in its own section.
+    assert ("at_risk", "组内处于衰退期或终止期的客户数。") in meanings
+    assert ("at_risk", "曾经购买频繁且消费可观，但已很久未购买。") in meanings
+    assert dict(meanings)["top5_share"].startswith("组内前 5 名")

@@ -3,27 +3,30 @@
 xlsxwriter lays out every sheet (formats, widths, frozen header, autofilter,
 colour rules, charts) into memory; :mod:`crmkit.output.xlsx_rows` then adds the
 data rows of the table sheets and the package reaches disk through
-:func:`~crmkit.output.atomic.atomic_write`. 100k customers × 37 columns take ~6 s
-(benchmarks/bench_excel.py) instead of ~31 s with xlsxwriter cell by cell.
+:func:`~crmkit.output.atomic.atomic_write`. 100k customers × 37 columns take ~4 s
+(benchmarks/bench_excel.py, two cores) instead of ~22 s with xlsxwriter and ~35 s with openpyxl cell by cell.
 """
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.format import Format
 
+from crmkit.churn import at_risk
 from crmkit.labels import (
-    CHURN_BAND_LABELS, SEGMENT_LABELS, STAGE_LABELS, TIER_LABELS, check_lang, column_label, definition,
-    label, localise_frame, sheet_name, value_label,
+    CHURN_BAND_LABELS, SEGMENT_LABELS, STAGE_LABELS, TIER_LABELS, check_lang, column_definition, column_label,
+    definition, label, localise_frame, sheet_name, value_label,
 )
 from crmkit.output.atomic import atomic_write, check_not_input
-from crmkit.output.excel_style import VALUE_COLOURS, column_width, number_format
+from crmkit.output.excel_style import VALUE_COLOURS, column_width, number_format, print_setup, text_width
 from crmkit.output.excel_summary import write_summary
 from crmkit.output.xlsx_rows import normalise_column, splice_rows
 from crmkit.schema import CHANNEL, CUSTOMER_ID, EMAIL, NAME, PHONE, REGION, SALESPERSON
@@ -37,7 +40,8 @@ TIER_LIST_COLUMNS: Final = (
     CUSTOMER_ID, *ATTRIBUTE_COLUMNS, "value_rank", "total_revenue", "total_margin", "clv", "p_alive",
     "n_orders", "last_purchase", "segment", "lifecycle_stage", "churn_band", "value_at_risk",
 )
-AT_RISK_BANDS: Final = ("high", "medium")
+#: What :func:`crmkit.churn.at_risk` needs to pick the customers worth saving.
+AT_RISK_NEEDS: Final = ("tier", "churn_band", "lifecycle_stage", "value_at_risk")
 AT_RISK_COLUMNS: Final = (
     CUSTOMER_ID, *ATTRIBUTE_COLUMNS, "tier", "churn_band", "churn_risk", "value_at_risk", "last_purchase",
     "expected_next_purchase", "usual_gap_days", "days_overdue", "total_revenue", "clv",
@@ -45,8 +49,37 @@ AT_RISK_COLUMNS: Final = (
 )
 HEADER_FORMAT: Final = {"bold": True, "text_wrap": True, "valign": "top", "font_color": "#FFFFFF",
                         "bg_color": "#1F4E78", "border": 1, "border_color": "#8EA9DB"}
+#: Text sits one indent in from the left, clear of a right-aligned figure in the column before it.
+TEXT_INDENT: Final = 1
+#: Headers over figures are right-aligned, indented clear of the autofilter button that covers the cell's right end.
+FIGURE_HEADER_INDENT: Final = 2
+#: Item names of the data-quality table (:func:`crmkit.output.terminal.data_quality_frame`) → label keys.
+QUALITY_ITEMS: Final = {"rows read": "rows_read", "rows used": "rows_used", "rows dropped": "rows_dropped",
+                        "note": "note"}
+QUALITY_PREFIXES: Final = {"dropped: ": "dropped", "file: ": "file"}
+#: Header rows hold one or two lines of bold text, Chinese included (CJK fonts set taller lines than Calibri).
+HEADER_HEIGHT: Final = 20
+WRAPPED_HEADER_HEIGHT: Final = 34
+#: Lines of the Definitions sheet: room for Chinese text beside the Latin field names; meanings wrap.
+DEFINITION_LINE_HEIGHT: Final = 18
+MEANING_WIDTH: Final = 80
+#: Widest sheet (in characters) printed one page wide: A4 landscape holds ~145 at full size, so this is
+#: about half size. The sales lists fit; the full customer table prints across pages.
+FIT_WIDTH_MAX: Final = 300
+#: Columns that label the rows of a table: frozen with the header and repeated on every printed page.
+KEY_COLUMNS: Final = (CUSTOMER_ID, "from")
 WORKBOOK_OPTIONS: Final = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
                            "strings_to_numbers": False}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How one column of a table sheet looks: width, whether its header wraps, cell and header formats."""
+
+    width: float
+    wraps: bool
+    cell_format: Format | None
+    header_format: Format
 
 
 class _Book:
@@ -66,12 +99,12 @@ class _Book:
             self._formats[key] = self.book.add_format(dict(key))
         return self._formats[key]
 
-    def table(self, name: str, frame: pd.DataFrame, *, headers: list[str] | None = None,
-              fit_width: bool = False) -> list[str]:
+    def table(self, name: str, frame: pd.DataFrame, *, headers: list[str] | None = None) -> list[str]:
         """Add ``frame`` (canonical columns and values) as one or more labelled sheets; returns their names.
 
         More rows than one sheet holds continue on "name (2)", "name (3)", ... so nothing is cut.
-        ``fit_width`` prints the sheet one page wide (for narrow sheets only: wide ones would shrink to nothing).
+        Sheets up to :data:`FIT_WIDTH_MAX` characters wide print one page wide; wider ones (the full
+        customer table) would shrink past reading and print across pages instead.
         """
         columns = [str(c) for c in frame.columns]
         shown = localise_frame(frame, self.lang)
@@ -83,7 +116,7 @@ class _Book:
         for part, start in enumerate(range(0, max(len(frame), 1), per_sheet), start=1):
             part_name = self._free_name(name, "" if part == 1 else f" ({part})")
             rows = shown.iloc[start:start + per_sheet]
-            self._table_sheet(part_name, columns, headers, layout, len(rows), fit_width)
+            self._table_sheet(part_name, columns, headers, layout, len(rows))
             self.rows[part_name] = rows
             names.append(part_name)
         return names
@@ -99,33 +132,36 @@ class _Book:
             candidate = base[:MAX_SHEET_NAME - len(extra)] + extra
         return candidate
 
-    def _column_layout(self, col: str, values: pd.Series, shown: pd.Series,
-                       header: str) -> tuple[float, bool, Format | None]:
-        num_format = number_format(col, normalise_column(values))
+    def _column_layout(self, col: str, values: pd.Series, shown: pd.Series, header: str) -> _Layout:
+        values = normalise_column(values)
+        num_format = number_format(col, values)
+        figures = num_format is not None or (pd.api.types.is_numeric_dtype(values.dtype)
+                                             and not pd.api.types.is_bool_dtype(values.dtype))
         width, wraps = column_width(header, shown if num_format is None else values, num_format)
-        cell_format = self.fmt(num_format=num_format) if num_format else None
-        return width, wraps, cell_format
+        if figures:
+            cell_format = self.fmt(num_format=num_format) if num_format else None
+            header_format = self.fmt(**HEADER_FORMAT, align="right", indent=FIGURE_HEADER_INDENT)
+        else:
+            width += TEXT_INDENT
+            cell_format = self.fmt(align="left", indent=TEXT_INDENT)
+            header_format = self.fmt(**HEADER_FORMAT, align="left", indent=TEXT_INDENT)
+        return _Layout(width, wraps, cell_format, header_format)
 
-    def _table_sheet(self, name: str, columns: list[str], headers: list[str],
-                     layout: list[tuple[float, bool, Format | None]], n_rows: int, fit_width: bool) -> None:
+    def _table_sheet(self, name: str, columns: list[str], headers: list[str], layout: list[_Layout],
+                     n_rows: int) -> None:
         ws = self.book.add_worksheet(name)
-        for i, (text, (width, _, cell_format)) in enumerate(zip(headers, layout)):
-            ws.set_column(i, i, width, cell_format)
-            # Headers of number and date columns sit right, over their figures.
-            ws.write_string(0, i, text, self.fmt(**HEADER_FORMAT, align="right" if cell_format else None))
-        if any(wraps for _, wraps, _ in layout):
-            ws.set_row(0, 30)
+        for i, (text, column) in enumerate(zip(headers, layout)):
+            ws.set_column(i, i, column.width, column.cell_format)
+            ws.write_string(0, i, text, column.header_format)
+        ws.set_row(0, WRAPPED_HEADER_HEIGHT if any(column.wraps for column in layout) else HEADER_HEIGHT)
+        print_setup(ws, self.lang, fit_width=sum(column.width for column in layout) <= FIT_WIDTH_MAX)
         if not columns:
             return
-        key_column = 1 if columns[0] == CUSTOMER_ID else 0
+        key_column = 1 if columns[0] in KEY_COLUMNS else 0
         ws.freeze_panes(1, key_column)
-        ws.set_landscape()
-        ws.set_paper(9)  # A4
         ws.repeat_rows(0)
         if key_column:
             ws.repeat_columns(0)
-        if fit_width:
-            ws.fit_to_pages(1, 0)
         ws.autofilter(0, 0, n_rows, len(columns) - 1)
         last = max(n_rows, 1)
         for col, colours in VALUE_COLOURS.items():
@@ -138,16 +174,16 @@ class _Book:
                     "type": "cell", "criteria": "==", "value": f'"{text}"',
                     "format": self.fmt(bg_color=fill, font_color=font)})
 
-    def definitions(self, customers: pd.DataFrame) -> None:
-        """What each column present and each tier, stage, churn band and segment shown means."""
+    def definitions(self, customers: pd.DataFrame, group_columns: list[str]) -> None:
+        """What each column present (customers, then the per-group table) and each tier, stage, churn band and
+        segment means."""
         ws = self.book.add_worksheet(sheet_name("definitions", self.lang))
         ws.set_column(0, 0, 30)
         ws.set_column(1, 1, 24)
-        ws.set_column(2, 2, 80, self.fmt(text_wrap=True, valign="top"))
-        ws.set_landscape()
-        ws.set_paper(9)
-        ws.fit_to_pages(1, 0)
+        ws.set_column(2, 2, MEANING_WIDTH, self.fmt(text_wrap=True, valign="top"))
+        print_setup(ws, self.lang, fit_width=True)
         ws.repeat_rows(0)
+        ws.set_row(0, HEADER_HEIGHT)
         header = self.fmt(**HEADER_FORMAT)
         for i, key in enumerate(("term", "key", "meaning")):
             ws.write_string(0, i, label(key, self.lang), header)
@@ -155,19 +191,26 @@ class _Book:
         row = 1
         section = self.fmt(bold=True, font_color="#1F4E78", bottom=1, bg_color="#D9E1F2")
         plain, key_format = self.fmt(valign="top"), self.fmt(valign="top", font_color="#595959")
-        for title, terms, column in _definition_sections(customers):
+        wrapped = self.fmt(text_wrap=True, valign="top")
+        for title, terms, column in _definition_sections(customers, group_columns):
             if not terms:
                 continue
             for col in range(3):
                 ws.write_blank(row, col, None, section)
             ws.write_string(row, 0, label(title, self.lang), section)
+            ws.set_row(row, DEFINITION_LINE_HEIGHT)
             row += 1
             for term in terms:
-                shown = column_label(term, self.lang) if column is None else value_label(column, term, self.lang)
+                if column is None:
+                    shown, meaning = column_label(term, self.lang), column_definition(term, self.lang)
+                else:
+                    shown, meaning = value_label(column, term, self.lang), definition(term, self.lang)
                 ws.write_string(row, 0, shown, plain)
                 ws.write_string(row, 1, term, key_format)
-                meaning = definition(term, self.lang) or label("from_input", self.lang)
-                ws.write_string(row, 2, meaning, self.fmt(text_wrap=True, valign="top"))
+                meaning = meaning or label("from_input", self.lang)
+                ws.write_string(row, 2, meaning, wrapped)
+                lines = math.ceil(text_width(pd.Series([meaning])) / (MEANING_WIDTH - 2))
+                ws.set_row(row, DEFINITION_LINE_HEIGHT * max(lines, 1))
                 row += 1
 
     def save(self, path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]]) -> None:
@@ -193,13 +236,13 @@ def write_workbook(path: str | os.PathLike[str], *, customers: pd.DataFrame, sum
     if "tier" in customers.columns:
         for tier in TIER_SHEETS:
             book.table(sheet_name(tier, lang), tier_list(customers, tier))
-    if "churn_band" in customers.columns:
+    if all(col in customers.columns for col in AT_RISK_NEEDS):
         book.table(sheet_name("at_risk", lang), at_risk_list(customers))
     if data_quality is not None:
         headers = [label(str(col), lang) for col in data_quality.columns]
-        book.table(sheet_name("data_quality", lang), numbers_as_numbers(data_quality), headers=headers,
-                   fit_width=True)
-    book.definitions(customers)
+        book.table(sheet_name("data_quality", lang), numbers_as_numbers(localise_quality(data_quality, lang)),
+                   headers=headers)
+    book.definitions(customers, [str(key) for key in summary["groups"][0]] if summary.get("groups") else [])
     book.save(path, inputs)
 
 
@@ -237,12 +280,25 @@ def tier_list(customers: pd.DataFrame, tier: str) -> pd.DataFrame:
 
 
 def at_risk_list(customers: pd.DataFrame) -> pd.DataFrame:
-    """Customers in the high and medium churn bands, the most value at risk first."""
-    chosen = customers.loc[customers["churn_band"].isin(AT_RISK_BANDS), _present(customers, AT_RISK_COLUMNS)]
-    for key in ("value_at_risk", "churn_risk"):
-        if key in chosen.columns:
-            return chosen.sort_values(key, ascending=False, kind="stable", na_position="last")
-    return chosen
+    """The customers worth saving, as ``crmkit churn`` picks them (:func:`crmkit.churn.at_risk`), with contact
+    details and the figures a call needs; the most value at risk first."""
+    chosen = at_risk(customers)[[CUSTOMER_ID]]
+    return chosen.merge(customers[_present(customers, AT_RISK_COLUMNS)], on=CUSTOMER_ID, how="left", sort=False)
+
+
+def localise_quality(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The data-quality table with its item names ("rows read", "dropped: <reason>", "file: <path>") in ``lang``.
+
+    The reasons and file names themselves are kept as they are.
+    """
+    if "item" not in frame.columns:
+        return frame
+    items = frame["item"].astype("str")
+    shown = items.map({text: label(key, lang) for text, key in QUALITY_ITEMS.items()})
+    for prefix, key in QUALITY_PREFIXES.items():
+        starts = items.str.startswith(prefix).fillna(False).astype(bool)
+        shown = shown.where(~starts, label(key, lang) + ": " + items.str.slice(len(prefix)))
+    return frame.assign(item=shown.where(shown.notna(), items))
 
 
 def numbers_as_numbers(frame: pd.DataFrame) -> pd.DataFrame:
@@ -264,7 +320,8 @@ def _present(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
     return [col for col in columns if col in frame.columns]
 
 
-def _definition_sections(customers: pd.DataFrame) -> list[tuple[str, list[str], str | None]]:
+def _definition_sections(customers: pd.DataFrame,
+                         group_columns: list[str]) -> list[tuple[str, list[str], str | None]]:
     """(section title, terms, vocabulary column or None for columns) for the Definitions sheet."""
     columns = [str(col) for col in customers.columns]
     present = set(customers.columns)
@@ -274,6 +331,7 @@ def _definition_sections(customers: pd.DataFrame) -> list[tuple[str, list[str], 
         segments = [key for key in SEGMENT_LABELS if key in shown]
     return [
         ("section_columns", columns, None),
+        ("section_groups", group_columns, None),
         ("section_tiers", list(TIER_LABELS) if "tier" in present else [], "tier"),
         ("section_lifecycle", list(STAGE_LABELS) if "lifecycle_stage" in present else [], "lifecycle_stage"),
         ("section_bands", list(CHURN_BAND_LABELS) if "churn_band" in present else [], "churn_band"),

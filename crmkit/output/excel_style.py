@@ -1,4 +1,5 @@
-"""How each column looks in Excel: number format, width and the colours of tiers and churn bands.
+"""How each column looks in Excel: number format, width and the colours of tiers and churn bands;
+and how every sheet prints.
 
 Pure functions of column names and values, so the workbook writer and the
 single-sheet table writer format the same column the same way.
@@ -10,8 +11,10 @@ from typing import Final
 
 import numpy as np
 import pandas as pd
+from xlsxwriter.worksheet import Worksheet
 
-from crmkit.schema import COST_COMPONENTS, SIGNUP_DATE, VALUE_COMPONENTS
+from crmkit.labels import label
+from crmkit.schema import COST_COMPONENTS, SIGNUP_DATE, STAGES, TIERS, VALUE_COMPONENTS
 
 MONEY: Final = "#,##0.00"
 PERCENT: Final = "0.0%"
@@ -25,6 +28,7 @@ MONEY_COLUMNS: Final = frozenset({
     "total_revenue", "total_margin", "avg_order_value", "monetary", "expected_spend", "clv",
     "historic_value", "value_at_risk", "total_customer_value", "total_customer_cost",
     "delivered_value", *VALUE_COMPONENTS, *COST_COMPONENTS,
+    "recent_revenue", "previous_revenue", "value_before", "value_after", "revenue",
 })
 PERCENT_COLUMNS: Final = frozenset({"p_alive", "churn_risk"})
 DECIMAL_COLUMNS: Final = frozenset({
@@ -32,17 +36,23 @@ DECIMAL_COLUMNS: Final = frozenset({
 })
 COUNT_COLUMNS: Final = frozenset({
     "n_orders", "value_rank", "r_score", "f_score", "m_score", "days_since_last", "days_overdue",
+    "recent_days", "previous_days", "customers", "at_risk",
+    # Migration matrices count customers per tier or stage; the rollup counts platinum and gold customers.
+    *TIERS, *STAGES, "absent",
 })
 DATE_COLUMNS: Final = frozenset({"first_purchase", "last_purchase", "expected_next_purchase", SIGNUP_DATE})
 
-#: Fill and font colours of vocabulary values (canonical keys).
+_TIER_COLOURS: Final = {
+    "platinum": ("#DDEBF7", "#1F4E78"),
+    "gold": ("#FFE699", "#7F6000"),
+    "iron": ("#E7E6E6", "#3A3838"),
+    "prospect": ("#E2EFDA", "#375623"),
+}
+#: Fill and font colours of vocabulary values (canonical keys), by the column that holds them.
 VALUE_COLOURS: Final[dict[str, dict[str, tuple[str, str]]]] = {
-    "tier": {
-        "platinum": ("#DDEBF7", "#1F4E78"),
-        "gold": ("#FFE699", "#7F6000"),
-        "iron": ("#E7E6E6", "#3A3838"),
-        "prospect": ("#E2EFDA", "#375623"),
-    },
+    "tier": _TIER_COLOURS,
+    "tier_before": _TIER_COLOURS,
+    "tier_after": _TIER_COLOURS,
     "churn_band": {
         "high": ("#FFC7CE", "#9C0006"),
         "medium": ("#FFEB9C", "#9C5700"),
@@ -54,6 +64,8 @@ MIN_WIDTH: Final = 6.0
 MAX_WIDTH: Final = 50.0
 #: Room for the autofilter drop-down arrow in a header cell.
 FILTER_ARROW: Final = 2.5
+#: Headers this wide (arrow included) stay on one line even over narrow figures: "Orders", "潜在客户".
+SHORT_HEADER: Final = 12.0
 _WIDTH_SAMPLE: Final = 5000
 _WIDE_CHARS: Final = r"[\u1100-\u115F\u2E80-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6]"
 
@@ -73,12 +85,23 @@ def number_format(col: str, values: pd.Series) -> str | None:
     if col in PERCENT_COLUMNS or col.endswith("_share"):
         return PERCENT
     if col in DECIMAL_COLUMNS:
-        return DECIMAL
+        # Day counts are whole numbers; week and month counts are not. Show decimals only when there are any.
+        return COUNT if _whole_numbers(values) else DECIMAL
     if col in COUNT_COLUMNS:
         return COUNT
     if pd.api.types.is_integer_dtype(values.dtype):
         return INTEGER
     return None
+
+
+def print_setup(ws: Worksheet, lang: str, *, fit_width: bool) -> None:
+    """A4 landscape with the sheet's name and "page 2 of 5" at the foot; ``fit_width``: one page wide."""
+    ws.set_landscape()
+    ws.set_paper(9)  # A4
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.7)
+    ws.set_footer(f"&L&A&R{label('page_footer', lang)}")
+    if fit_width:
+        ws.fit_to_pages(1, 0)
 
 
 def text_width(texts: pd.Series) -> float:
@@ -98,7 +121,7 @@ def column_width(header: str, values: pd.Series, num_format: str | None) -> tupl
     data = _data_width(values.head(_WIDTH_SAMPLE) if num_format is None else values, num_format)
     head = text_width(pd.Series([header])) + FILTER_ARROW
     width = max(data, head)
-    wraps = head > data + 6
+    wraps = head > max(data + 6, SHORT_HEADER)
     if wraps:
         width = max(data, math.ceil(head / 2) + FILTER_ARROW)
     return min(max(width + 1.5, MIN_WIDTH), MAX_WIDTH), wraps or head > MAX_WIDTH
@@ -141,6 +164,12 @@ def _mixed_format(values: pd.Series) -> str | None:
     if numbers.empty or not np.all(np.isfinite(numbers) & (numbers == np.round(numbers))):
         return None
     return COUNT
+
+
+def _whole_numbers(values: pd.Series) -> bool:
+    numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    finite = numbers[np.isfinite(numbers)]
+    return bool(np.all(finite == np.round(finite)))
 
 
 def _dates_only(values: pd.Series) -> bool:

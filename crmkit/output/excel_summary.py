@@ -17,8 +17,10 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from crmkit.labels import label, sheet_name, value_label
-from crmkit.output.excel_style import COUNT, DATE, MONEY, PERCENT, VALUE_COLOURS
+from crmkit.labels import column_label, label, sheet_name, value_label
+from crmkit.output.excel_style import COUNT, DATE, MONEY, PERCENT, VALUE_COLOURS, print_setup, text_width
+from crmkit.rollup import NO_GROUP
+from crmkit.value import PER_CUSTOMER_MARGIN
 
 FormatFactory = Callable[..., Format]
 
@@ -34,7 +36,12 @@ FIELD_FORMATS: Final[dict[str, str]] = {
     "customer_share": PERCENT, "revenue_share": PERCENT,
     "revenue": MONEY, "average_value": MONEY, "value_at_risk": MONEY,
     "gini": "0.000", "log_likelihood": "#,##0.00",
+    "platinum": COUNT, "gold": COUNT, "at_risk": COUNT, "top5_share": PERCENT,
+    "discount_rate": PERCENT, "margin": PERCENT, "spend_frequency_correlation": "0.000",
+    "prospects_without_model_values": COUNT, "population_mean": MONEY,
 }
+MODEL_FIELDS: Final = ("model", "time_unit", "n_customers", "log_likelihood", "converged", "horizon", "discount_rate",
+                       "margin", "spend_frequency_correlation", "prospects_without_model_values")
 PARAMETER_FORMAT: Final = "0.0000"
 #: (summary key, first column's key, vocabulary column of its values, the other columns).
 TABLES: Final = (
@@ -48,6 +55,9 @@ SECTION_OF: Final = {"tiers": "section_tiers", "segments": "section_segments",
 LABEL_WIDTH: Final = 44
 VALUE_WIDTH: Final = 15
 TABLE_COLUMNS: Final = 6
+#: The per-group table is wider than the others (group + 8 figures): it goes below the charts.
+GROUP_COLUMNS: Final = 9
+LINE_HEIGHT: Final = 15
 CHART_COLUMN: Final = 7
 CHART_SIZE: Final = {"width": 620, "height": 340}
 CHART_ROWS: Final = 19
@@ -73,25 +83,35 @@ class _Summary:
 
     def title(self) -> None:
         self.ws.set_column(0, 0, LABEL_WIDTH)
-        self.ws.set_column(1, TABLE_COLUMNS - 1, VALUE_WIDTH)
+        self.ws.set_column(1, GROUP_COLUMNS - 1, VALUE_WIDTH)
         self.ws.set_row(0, 24)
         self.ws.write_string(0, 0, self.text("title"), self.fmt(bold=True, font_size=16, font_color=ACCENT))
         self.row = 2
 
-    def section(self, key: str) -> None:
-        self.ws.write_string(self.row, 0, self.text(key),
-                             self.fmt(bold=True, font_size=12, font_color=ACCENT, bottom=2, bottom_color=ACCENT))
-        for col in range(1, TABLE_COLUMNS):
+    def section(self, key: str, width: int = TABLE_COLUMNS) -> None:
+        self.ws.set_row(self.row, 20)
+        self.ws.write_string(self.row, 0, self.text(key), self.fmt(
+            bold=True, font_size=12, font_color=ACCENT, bottom=2, bottom_color=ACCENT, valign="bottom"))
+        for col in range(1, width):
             self.ws.write_blank(self.row, col, None, self.fmt(bottom=2, bottom_color=ACCENT))
         self.row += 1
 
     def fields(self, values: Mapping[str, Any], keys: Sequence[str]) -> None:
         for key in keys:
             if key in values:
-                shown = self.text(values[key]) if key == "time_unit" else values[key]
-                self.ws.write_string(self.row, 0, self.text(key))
-                self.value(self.row, 1, shown, FIELD_FORMATS.get(key))
-                self.row += 1
+                self.field(key, values[key])
+        self.row += 1
+
+    def field(self, key: str, value: Any) -> None:
+        """One labelled figure: the label in column A, the value (labelled when it is a known word) in B."""
+        if key == "time_unit":
+            value = self.text(value)
+        elif key == "model":
+            value = value_label("model", value, self.lang)
+        elif key == "margin" and value == PER_CUSTOMER_MARGIN:
+            value = self.text("margin_per_customer")
+        self.ws.write_string(self.row, 0, self.text(key))
+        self.value(self.row, 1, value, FIELD_FORMATS.get(key))
         self.row += 1
 
     def value(self, row: int, col: int, value: Any, num_format: str | None, **props: Any) -> None:
@@ -106,17 +126,26 @@ class _Summary:
         elif isinstance(value, (dt.date, pd.Timestamp)) or (num_format == DATE and _is_iso_date(value)):
             ws.write_datetime(row, col, pd.Timestamp(value).to_pydatetime(), self.fmt(num_format=DATE, **props))
         else:
-            ws.write_string(row, col, str(value), self.fmt(align="right", **props))
+            # Short text sits right, over the figures; longer text runs on to the right instead of being cut.
+            text = str(value)
+            fits = text_width(pd.Series([text])) < VALUE_WIDTH - 1
+            ws.write_string(row, col, text, self.fmt(align="right" if fits else "left", **props))
+
+    def header(self, texts: Sequence[str]) -> None:
+        """A table's header row: first column left, figures right, tall enough for the longest wrapped header."""
+        widths = text_width(pd.Series(texts[1:], dtype="str")) if texts[1:] else 0.0
+        lines = max(1, math.ceil(widths / (VALUE_WIDTH - 1)))
+        self.ws.set_row(self.row, LINE_HEIGHT * lines + 5)
+        props = {"bold": True, "bg_color": HEADER_FILL, "bottom": 1, "text_wrap": True, "valign": "vcenter"}
+        self.ws.write_string(self.row, 0, texts[0], self.fmt(**props))
+        for col, text in enumerate(texts[1:], start=1):
+            self.ws.write_string(self.row, col, text, self.fmt(**props, align="right"))
+        self.row += 1
 
     def table(self, key: str, rows: Sequence[Mapping[str, Any]]) -> None:
         _, first_key, vocabulary_column, other_keys = next(t for t in TABLES if t[0] == key)
         self.section(SECTION_OF[key])
-        header = self.fmt(bold=True, bg_color=HEADER_FILL, bottom=1, text_wrap=True, valign="top")
-        self.ws.write_string(self.row, 0, self.text(first_key), header)
-        for col, name in enumerate(other_keys, start=1):
-            self.ws.write_string(self.row, col, self.text(name), self.fmt(
-                bold=True, bg_color=HEADER_FILL, bottom=1, text_wrap=True, valign="top", align="right"))
-        self.row += 1
+        self.header([self.text(first_key), *(self.text(name) for name in other_keys)])
         first = self.row
         colours = VALUE_COLOURS.get(vocabulary_column, {})
         for record in rows:
@@ -132,38 +161,53 @@ class _Summary:
         self.tables[key] = (first, self.row - 1)
         self.row += 1
 
+    def groups(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The per-group rollup (``--group-by``): the group column first, then its figures."""
+        keys = list(rows[0])
+        self.section("section_groups", width=max(len(keys), TABLE_COLUMNS))
+        self.header([column_label(key, self.lang) for key in keys])
+        for record in rows:
+            group = str(record.get(keys[0], ""))
+            self.ws.write_string(self.row, 0, self.text(group) if group == NO_GROUP else group)
+            for col, key in enumerate(keys[1:], start=1):
+                self.value(self.row, col, record.get(key), FIELD_FORMATS.get(key))
+            self.row += 1
+        self.row += 1
+
     def model(self, model: Mapping[str, Any]) -> None:
         self.section("section_model")
-        for key in ("model", "time_unit", "n_customers", "log_likelihood", "converged"):
+        for key in MODEL_FIELDS:
             if key in model:
-                shown = self.text(model[key]) if key == "time_unit" else model[key]
-                self.ws.write_string(self.row, 0, self.text(key))
-                self.value(self.row, 1, shown, FIELD_FORMATS.get(key))
-                self.row += 1
+                self.field(key, model[key])
         for group in ("params", "gamma_gamma"):
             params = model.get(group) or {}
             if params:
                 self.ws.write_string(self.row, 0, self.text(group), self.fmt(italic=True))
                 self.row += 1
             for name, number in params.items():
-                self.ws.write_string(self.row, 0, str(name), self.fmt(indent=2))
-                self.value(self.row, 1, number, PARAMETER_FORMAT)
+                # Parameter names (r, alpha, a, b, p, q, v) stay as in the literature; counts and sums are labelled.
+                shown = self.text(name) if name in FIELD_FORMATS else str(name)
+                self.ws.write_string(self.row, 0, shown, self.fmt(indent=2))
+                self.value(self.row, 1, number, FIELD_FORMATS.get(name, PARAMETER_FORMAT))
                 self.row += 1
         self.row += 1
 
-    def warnings(self, messages: Sequence[str]) -> None:
-        self.section("warnings")
-        wrap = self.fmt(text_wrap=True, valign="top", font_color="#9C5700")
+    def messages(self, key: str, messages: Sequence[str], colour: str) -> None:
+        """Notes or warnings, one wrapped line each across the table columns."""
+        self.section(key)
+        wrap = self.fmt(text_wrap=True, valign="top", font_color=colour)
         for message in messages:
             text = str(message)
             lines = max(1, math.ceil(len(text) / 95)) + text.count("\n")
-            self.ws.set_row(self.row, 15 * lines)
+            self.ws.set_row(self.row, LINE_HEIGHT * lines)
             self.ws.merge_range(self.row, 0, self.row, TABLE_COLUMNS - 1, "", wrap)
             self.ws.write_string(self.row, 0, text, wrap)
             self.row += 1
+        self.row += 1
 
     def pareto_chart(self, pareto: Mapping[str, Any], at_row: int) -> bool:
-        """The Lorenz-style curve with the equal-share diagonal and the 80% point marked."""
+        """The Lorenz-style curve with the equal-share diagonal and the 80% point marked, with guide lines to
+        both axes so the customer share can be read off."""
         curve = pareto.get("curve") or []
         if not curve:
             return False
@@ -194,9 +238,16 @@ class _Summary:
         })
         share = pareto.get("customers_for_80pct_share")
         if share is not None:
-            point = diagonal + 3
-            ws.write_number(point, x, float(share), hidden)
-            ws.write_number(point, y, 0.8, hidden)
+            # Guide lines (0, 80%) → (share, 80%) → (share, 0), then the point itself.
+            guide = diagonal + 3
+            for i, (gx, gy) in enumerate(((0.0, 0.8), (float(share), 0.8), (float(share), 0.0), (float(share), 0.8))):
+                ws.write_number(guide + i, x, gx, hidden)
+                ws.write_number(guide + i, y, gy, hidden)
+            chart.add_series({
+                "categories": [self.name, guide, x, guide + 2, x], "values": [self.name, guide, y, guide + 2, y],
+                "line": {"color": "#C00000", "width": 1, "dash_type": "round_dot"}, "marker": {"type": "none"},
+            })
+            point = guide + 3
             # The text goes in the series name: the legend shows it in every spreadsheet program.
             chart.add_series({
                 "name": self.text("pareto_point_text").format(share=f"{float(share):.1%}"),
@@ -204,12 +255,14 @@ class _Summary:
                 "line": {"none": True},
                 "marker": {"type": "circle", "size": 8, "fill": {"color": "#C00000"}, "border": {"color": "#C00000"}},
             })
+            chart.set_legend({"position": "bottom", "delete_series": [2]})
+        else:
+            chart.set_legend({"position": "bottom"})
         axis = {"min": 0, "max": 1, "major_unit": 0.2, "num_format": "0%",
                 "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}}
         chart.set_x_axis({**axis, "name": self.text("axis_customer_share")})
         chart.set_y_axis({**axis, "name": self.text("axis_value_share")})
         chart.show_hidden_data()
-        chart.set_legend({"position": "bottom"})
         self._place(chart, "chart_pareto", at_row)
         return True
 
@@ -243,7 +296,12 @@ class _Summary:
 
 
 def write_summary(book: Workbook, fmt: FormatFactory, summary: Mapping[str, Any], lang: str) -> None:
-    """Add the Summary sheet (first sheet) with its tables and charts to ``book``."""
+    """Add the Summary sheet (first sheet) with its tables and charts to ``book``.
+
+    The overview (data, Pareto figures, tier/segment/lifecycle/churn tables) runs down columns A-F with the
+    charts to its right; the details (model fit, notes, warnings and the wider per-group table) follow below
+    the charts, on a printed page of their own, so nothing overlaps.
+    """
     sheet = _Summary(book, fmt, lang)
     sheet.title()
     if summary.get("data"):
@@ -256,11 +314,6 @@ def write_summary(book: Workbook, fmt: FormatFactory, summary: Mapping[str, Any]
     for key, *_ in TABLES:
         if summary.get(key):
             sheet.table(key, summary[key])
-    if summary.get("model"):
-        sheet.model(summary["model"])
-    messages = [*(summary.get("model") or {}).get("warnings", []), *summary.get("warnings", [])]
-    if messages:
-        sheet.warnings(messages)
     chart_row = 2
     for draw in (
         lambda row: sheet.pareto_chart(pareto, row),
@@ -269,10 +322,22 @@ def write_summary(book: Workbook, fmt: FormatFactory, summary: Mapping[str, Any]
     ):
         if draw(chart_row):
             chart_row += CHART_ROWS
+    # The details (model, notes, warnings, groups) start on a new printed page, below the charts.
+    model = summary.get("model") or {}
+    warnings = [*model.get("warnings", []), *summary.get("warnings", [])]
+    if model or warnings or summary.get("groups"):
+        sheet.row = max(sheet.row, chart_row + 1)
+        sheet.ws.set_h_pagebreaks([sheet.row])
+    if model:
+        sheet.model(model)
+    if model.get("notes"):
+        sheet.messages("notes", model["notes"], "#404040")
+    if warnings:
+        sheet.messages("warnings", warnings, "#9C5700")
+    if summary.get("groups"):
+        sheet.groups(summary["groups"])
     sheet.ws.hide_gridlines(2)
-    sheet.ws.set_landscape()
-    sheet.ws.set_paper(9)  # A4
-    sheet.ws.fit_to_pages(1, 0)
+    print_setup(sheet.ws, lang, fit_width=True)
 
 
 def _is_numpy_number(value: Any) -> bool:
