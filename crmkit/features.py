@@ -123,7 +123,8 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
     as_of_day = int(day_numbers(as_of)[0])
     day = day_numbers(tx[ORDER_DATE])
     keep = day <= as_of_day
-    tx, day = tx.loc[keep], day[keep]
+    if not keep.all():                  # usually nothing is after the as-of day: skip the copy
+        tx, day = tx.loc[keep], day[keep]
     amount = tx[AMOUNT].to_numpy(dtype=np.float64)
     buy = amount >= 0
     all_codes, all_ids = customer_codes(tx[CUSTOMER_ID])
@@ -153,7 +154,7 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
 
     frequency = n_occasions - 1
     revenue = money_sums(all_codes[known], amount[known], n_cust)
-    n_orders = _order_count(tx.loc[buy], codes, n_cust)
+    n_orders = _order_count(tx[ORDER_ID].to_numpy()[buy] if ORDER_ID in tx.columns else None, codes, n_cust)
 
     summary = pd.DataFrame({
         CUSTOMER_ID: id_column(np.flatnonzero(is_buyer), id_dtype(tx[CUSTOMER_ID], all_ids)),
@@ -183,11 +184,11 @@ def returns_only_customers(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = Non
     return everyone.difference(pd.Index(buyers)).sort_values()
 
 
-def _order_count(buys: pd.DataFrame, codes: np.ndarray, n_cust: int) -> np.ndarray:
-    """Distinct orders per customer by order_id; each purchase row is an order when there is no order_id."""
-    if ORDER_ID not in buys.columns:
+def _order_count(order_ids: np.ndarray | None, codes: np.ndarray, n_cust: int) -> np.ndarray:
+    """Distinct orders per customer by order_id (of the purchase rows); each purchase row is an order without."""
+    if order_ids is None:
         return np.bincount(codes, minlength=n_cust)
-    order_codes, _ = pd.factorize(buys[ORDER_ID].fillna(""))
+    order_codes, _ = pd.factorize(pd.Series(order_ids).fillna(""))
     stride = int(order_codes.max(initial=0)) + 1
     pairs = np.unique(codes * stride + order_codes)
     return np.bincount(pairs // stride, minlength=n_cust)

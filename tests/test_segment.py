@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from crmkit.errors import OptionError
 from crmkit.segment import (
-    CLASSIC_GRID, CLASSIC_SEGMENTS, TierRule, assign_tiers, pareto_figures, rfm_scores, rfm_segments,
-    score_thresholds,
+    CLASSIC_GRID, CLASSIC_SEGMENTS, TierRule, assign_tiers, average_ranks, pareto_figures, rfm_scores,
+    rfm_segments, score_thresholds,
 )
 
 
@@ -143,3 +143,11 @@ class TestPareto:
 
     def test_no_value(self):
         assert pareto_figures(pd.Series([0.0, -1.0]))["gini"] is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.one_of(st.lists(st.integers(-50, 50), min_size=1, max_size=200).map(lambda v: [float(x) for x in v]),
+                 st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=200)))
+def test_average_ranks_match_pandas(values):
+    expected = pd.Series(values).rank(method="average").to_numpy()
+    np.testing.assert_allclose(average_ranks(np.array(values)), expected)
