@@ -103,6 +103,13 @@ def baselines(path: Path) -> dict:
     return out
 
 
+def append_json(path: Path | None, result: dict) -> None:
+    """Add one result as a JSON line to ``path`` (when given), for later comparison."""
+    if path is not None:
+        with path.open("a") as handle:
+            handle.write(json.dumps(result) + "\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", choices=sorted(CUSTOMERS), action="append")
@@ -125,9 +132,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{rows:>4} {fmt:8} rows={result['rows']:,} customers={result['customers']:,}  {stages}  "
                   f"peak {max(result['peak_rss_mb'].values()):,.0f} MB  duckdb {result.get('duckdb_s', float('nan')):.2f}s"
                   f"  polars {result.get('polars_s', float('nan')):.2f}s", flush=True)
-            if args.json:
-                with args.json.open("a") as handle:
-                    handle.write(json.dumps(result) + "\n")
+            append_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ reported, one configuration at a time, so the two never compete for the cores.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bench_segment import CUSTOMERS, data_file  # noqa: E402
+from bench_segment import CUSTOMERS, append_json, data_file  # noqa: E402
 
 LIFETIMES_PIPELINE = HERE.parent.parent / "shared" / "bench" / "lifetimes_pipeline.py"
 
@@ -60,9 +59,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{rows:>4} lifetimes pipeline (csv) {wall:7.2f} s  peak {peak:7,.0f} MiB  "
                   f"→ crmkit is {ratio:.1f}× faster from the same CSV, "
                   f"{wall / result['crmkit_parquet']['seconds']:.1f}× from Parquet", flush=True)
-        if args.json:
-            with args.json.open("a") as handle:
-                handle.write(json.dumps(result) + "\n")
+        append_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,7 +29,11 @@ from crmkit.lifecycle import explain_rules, rules_from_config
 from crmkit.output import excel, tables, terminal
 from crmkit.output.atomic import check_not_input
 from crmkit.rollup import rollup
-from crmkit.segment import TierRule, DEFAULT_SHARE_CUTS
+from crmkit.labels import LANGUAGES
+from crmkit.models import MODEL_NAMES
+from crmkit.parsing import DATE_ORDERS
+from crmkit.schema import TIME_UNIT_DAYS
+from crmkit.segment import DEFAULT_SHARE_CUTS, RFM_SCHEMES, TIER_MODES, TierRule
 
 
 class _Group(TyperGroup):
@@ -45,6 +50,9 @@ class _Group(TyperGroup):
             raise typer.Exit(error.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
+        except BrokenPipeError:       # output piped into `head` and the like: stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
         except Exception as error:  # an internal error: say so briefly, never dump customer data
             if debug or error.__class__.__module__.startswith(("click", "typer")):
                 raise
@@ -69,47 +77,19 @@ def _out() -> Console:
     return Console(highlight=False)
 
 
-class OutputFormat(str, Enum):
-    table = "table"
-    json = "json"
+def _choices(name: str, values: Iterable[str]) -> type[Enum]:
+    """The choices of an option as the str Enum Typer wants, built from the vocabulary defined where it is used."""
+    return Enum(name, {value: value for value in values}, type=str)
 
 
-class TimeUnit(str, Enum):
-    day = "day"
-    week = "week"
-    month = "month"
-
-
-class ModelName(str, Enum):
-    mbgnbd = "mbgnbd"
-    bgnbd = "bgnbd"
-    pareto = "pareto"
-
-
-class Scheme(str, Enum):
-    classic = "classic"
-    cn8 = "cn8"
-
-
-class TierBy(str, Enum):
-    revenue = "revenue"
-    profit = "profit"
-    clv = "clv"
-
-
-class TierMode(str, Enum):
-    rank = "rank"
-    share = "share"
-
-
-class DateOrder(str, Enum):
-    dmy = "dmy"
-    mdy = "mdy"
-
-
-class Lang(str, Enum):
-    en = "en"
-    zh = "zh"
+OutputFormat = _choices("OutputFormat", ("table", "json"))
+TimeUnit = _choices("TimeUnit", TIME_UNIT_DAYS)
+ModelName = _choices("ModelName", MODEL_NAMES)
+Scheme = _choices("Scheme", RFM_SCHEMES)
+TierBy = _choices("TierBy", pipeline.TIER_BY)
+TierMode = _choices("TierMode", TIER_MODES)
+DateOrder = _choices("DateOrder", DATE_ORDERS)
+Lang = _choices("Lang", LANGUAGES)
 
 
 # --- shared options -----------------------------------------------------------

@@ -249,6 +249,8 @@ DATE_STYLES: dict[str, re.Pattern[str]] = {
     "yyyymmdd": re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
     "excel serial": re.compile(r"^(\d{1,7})(?:\.\d+)?$"),
 }
+#: Day/month orders for dates like 05/03/2024: day first, month first.
+DATE_ORDERS = ("dmy", "mdy")
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 #: Excel serial numbers accepted as dates: 1950-01-01 .. 2199-12-31 (a wider range is more likely an id).
 SERIAL_RANGE = (18264, 109939)
@@ -273,7 +275,7 @@ def parse_dates(values: pd.Series, *, date_order: str | None = None, where: str 
     else a :class:`BadValueError` asks for ``--date-order`` — never a silent guess.
     Time of day and UTC offsets are kept as local wall-clock time.
     """
-    if date_order not in (None, "dmy", "mdy"):
+    if date_order is not None and date_order not in DATE_ORDERS:
         raise OptionError(f"date order {date_order!r} is not dmy or mdy", hint="use --date-order dmy or mdy")
     n = len(values)
     if isinstance(values.dtype, pd.DatetimeTZDtype):

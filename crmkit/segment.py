@@ -127,6 +127,9 @@ def rfm_segments(summary: pd.DataFrame, scores: pd.DataFrame, *, scheme: str = "
 
 
 # --- 80/20 tiers --------------------------------------------------------------
+TIER_MODES = ("rank", "share")
+
+
 @dataclass(frozen=True)
 class TierRule:
     """How buying customers are cut into platinum / gold / iron.
@@ -142,7 +145,7 @@ class TierRule:
     gold: float = 15.0
 
     def __post_init__(self) -> None:
-        if self.mode not in ("rank", "share"):
+        if self.mode not in TIER_MODES:
             raise OptionError(f"unknown tier mode {self.mode!r}; choose rank or share")
         if self.platinum <= 0 or self.gold < 0 or self.platinum + self.gold > 100:
             raise OptionError(
