@@ -6,6 +6,7 @@ reads or writes files or prints.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -67,30 +68,32 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
         raise OptionError(f"unknown --tier-by {options.tier_by!r}; choose one of {', '.join(TIER_BY)}")
     unit_days(options.time_unit)
     as_of = default_as_of(tx) if options.as_of is None else pd.Timestamp(options.as_of).normalize()
-    summary = customer_summary(tx, as_of=as_of, time_unit=options.time_unit)
-    if summary.empty:
-        raise OptionError(f"no purchases on or before the as-of date {as_of:%Y-%m-%d}; choose a later --as-of")
-    scores = rfm_scores(summary)
-    table = _attach(summary, scores)
-    table["segment"] = rfm_segments(summary, scores, scheme=options.rfm_scheme).to_numpy()
-
-    value_fit = None
-    if options.model is not None:
-        values, value_fit = score_value(
-            summary, model=options.model, horizon=options.horizon, time_unit=options.time_unit,
-            margin=options.margin, discount_rate=options.discount_rate, penalizer=options.penalizer,
-        )
-        table = _attach(table, values)
-
-    tier_values = _tier_values(table, options.tier_by)
-    table = table.join(assign_tiers(tier_values, table[CUSTOMER_ID], options.tier_rule))
-    table = _with_attributes(table, tx, customers, as_of)
-
-    activity = lifecycle.activity_windows(tx, as_of=as_of, window_days=_window_days(options))
     rules = lifecycle.rules_from_config(options.lifecycle_rules)
-    stages = lifecycle.assign_stages(table, activity, rules=rules)
-    table = _attach(table, stages)
     bands = churn.bands_from_config(options.churn_bands)
+    # The activity windows need only the transactions: count them on the second core meanwhile.
+    with ThreadPoolExecutor(max_workers=1) as background:
+        activity_job = background.submit(lifecycle.activity_windows, tx, as_of=as_of, window_days=rules.window_days)
+        summary = customer_summary(tx, as_of=as_of, time_unit=options.time_unit)
+        if summary.empty:
+            raise OptionError(f"no purchases on or before the as-of date {as_of:%Y-%m-%d}; choose a later --as-of")
+        scores = rfm_scores(summary)
+        table = _attach(summary, scores)
+        table["segment"] = rfm_segments(summary, scores, scheme=options.rfm_scheme).array
+
+        value_fit = None
+        if options.model is not None:
+            values, value_fit = score_value(
+                summary, model=options.model, horizon=options.horizon, time_unit=options.time_unit,
+                margin=options.margin, discount_rate=options.discount_rate, penalizer=options.penalizer,
+            )
+            table = _attach(table, values)
+
+        tier_values = _tier_values(table, options.tier_by)
+        table = table.join(assign_tiers(tier_values, table[CUSTOMER_ID], options.tier_rule))
+        table = _with_attributes(table, tx, customers, as_of)
+        activity = activity_job.result()
+
+    table = _attach(table, lifecycle.assign_stages(table, activity, rules=rules))
     table = _attach(table, churn.score_churn(table, bands=bands))
     table = table.sort_values(CUSTOMER_ID, ignore_index=True)
 
@@ -185,10 +188,6 @@ def _tier_values(table: pd.DataFrame, tier_by: str) -> pd.Series:
     if "clv" not in table.columns:
         raise OptionError("--tier-by clv needs the value model; drop --no-model")
     return table["clv"]
-
-
-def _window_days(options: SegmentOptions) -> float:
-    return float(options.lifecycle_rules.get("window_days", lifecycle.DEFAULT_RULES.window_days))
 
 
 def _with_attributes(table: pd.DataFrame, tx: pd.DataFrame, customers: pd.DataFrame | None,
