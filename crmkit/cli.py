@@ -148,7 +148,9 @@ class _Inputs:
         with progress("Reading " + ", ".join(p.name for p in files[:3]) + (" …" if len(files) > 3 else ""), quiet):
             self.tx = ingest.load_transactions(files, columns=columns, sheet=sheet, strict=strict,
                                                date_order=date_order.value if date_order else None)
-            self.customers = ingest.load_customers(customers, columns=columns) if customers else None
+            self.customers = ingest.load_customers(customers, columns=columns,
+                                                   date_order=date_order.value if date_order else None) \
+                if customers else None
         if rejects is not None:
             tables.write_table(self.tx.rejects, rejects, inputs=self.paths)
         if not quiet:

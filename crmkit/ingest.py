@@ -529,8 +529,8 @@ def _counts_text(counts: Mapping[str, int]) -> str:
 
 
 # --- customer master ---------------------------------------------------------------------
-def load_customers(path: Path, *, columns: Mapping[str, str] | None = None,
-                   sheet: str | None = None) -> CustomerData:
+def load_customers(path: Path, *, columns: Mapping[str, str] | None = None, sheet: str | None = None,
+                   date_order: str | None = None) -> CustomerData:
     """The customer master: canonical id and known attributes, other columns kept under their own header.
 
     Rows without an id are skipped and a repeated id keeps its first row (both
@@ -551,7 +551,7 @@ def load_customers(path: Path, *, columns: Mapping[str, str] | None = None,
         report.warnings.append(f"{path}: {int(repeated.sum()):,} repeated customer id(s); the first row of each is used")
         frame = frame.loc[~repeated]
     if SIGNUP_DATE in frame.columns:
-        dates = parse_dates(frame[SIGNUP_DATE].reset_index(drop=True), where=f"{path}, column "
+        dates = parse_dates(frame[SIGNUP_DATE].reset_index(drop=True), date_order=date_order, where=f"{path}, column "
                             f"{report.mapping[SIGNUP_DATE]!r}: ")
         frame[SIGNUP_DATE] = dates.values.to_numpy()
         if dates.bad.any():

@@ -223,12 +223,14 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
         return ParsedNumbers(numbers, np.zeros(len(numbers), dtype=bool))
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=object)
-    texts = pd.Series(uniques, dtype=object).astype("str").str.strip()
-    cleaned = texts.str.replace(_CURRENCY, "", regex=True).str.replace("，", ",", regex=False)
+    # NFKC folds full-width digits and signs (１２３, （35.00）, ￥) into their ASCII forms.
+    texts = pd.Series(uniques, dtype=object).astype("str").str.normalize("NFKC").str.strip()
+    cleaned = texts.str.replace(_CURRENCY, "", regex=True)
     grouped = cleaned.str.fullmatch(_GROUPED).astype(bool)
     cleaned = (cleaned.where(~grouped, cleaned.str.replace(",", "", regex=False))
                .str.replace(_PARENTHESISED, r"-\1", regex=True))
-    parsed = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    parsed = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    parsed[~np.isfinite(parsed)] = np.nan          # 'inf', '1e999': not an amount
     empty = (texts == "").to_numpy()
     numbers = np.where(codes >= 0, parsed[np.maximum(codes, 0)], np.nan) if len(uniques) else \
         np.full(len(values), np.nan)

@@ -687,3 +687,11 @@ def test_every_error_is_a_crmkit_error_with_exit_code_2(tmp_path):
         errors.append(caught.value)
     assert [type(e) for e in errors] == [InputFileError, MissingColumnsError, OptionError]
     assert all(e.exit_code == 2 for e in errors)
+
+
+def test_customer_master_with_ambiguous_signup_dates_takes_the_date_order(tmp_path):
+    path = write_csv(tmp_path / "c.csv", [["客户编号", "注册日期"], ["1", "05/03/2024"], ["2", "06/04/2024"]])
+    with pytest.raises(BadValueError, match="--date-order"):
+        load_customers(path)
+    frame = load_customers(path, date_order="dmy").frame
+    assert frame["signup_date"].tolist() == [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-04-06")]

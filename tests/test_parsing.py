@@ -277,3 +277,9 @@ class TestParseDate:
         with pytest.raises(CrmkitError) as caught:
             parse_date("garbage")
         assert caught.value.exit_code == 2
+
+
+def test_full_width_numbers_are_read_and_infinity_is_not_an_amount():
+    parsed = parse_numbers(pd.Series(["１２３", "（35.00）", "￥1，234.50", "inf", "1e999"], dtype=object))
+    np.testing.assert_array_equal(parsed.values[:3], [123.0, -35.0, 1234.5])
+    assert parsed.bad.tolist() == [False, False, False, True, True]
