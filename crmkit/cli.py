@@ -450,11 +450,11 @@ def lifecycle(
     result = _score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
     language = inputs.lang(lang)
     _write(result.customers, out, inputs, language)
-    rules = explain_rules(rules_from_config(options.lifecycle_rules))
-    if output_format is OutputFormat.json:
-        terminal.emit_json({"lifecycle": result.summary["lifecycle"], "rules": terminal.records(rules)})
+    rules = rules_from_config(options.lifecycle_rules)
+    if output_format is OutputFormat.json:        # machine output stays English
+        terminal.emit_json({"lifecycle": result.summary["lifecycle"], "rules": terminal.records(explain_rules(rules))})
         return
-    terminal.render_lifecycle(_out(), result, rules if explain else None, lang=language)
+    terminal.render_lifecycle(_out(), result, explain_rules(rules, lang=language) if explain else None, lang=language)
 
 
 @app.command()

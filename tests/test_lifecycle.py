@@ -248,3 +248,12 @@ class TestRules:
         assert "last 60 days" in rule["decline"] and "1.5 × the usual gap" in rule["decline"]
         assert "45 days" in rule["acquisition"]
         assert "median" in explain_rules(DEFAULT_RULES).set_index("stage").at["acquisition", "rule"]
+
+
+def test_rule_table_in_chinese_carries_the_same_thresholds():
+    rules = rules_from_config({"termination_factor": 5, "window_days": 60})
+    zh = explain_rules(rules, lang="zh").set_index("stage")["rule"]
+    assert "5 倍常规间隔" in zh["termination"] and "近 60 天" in zh["decline"] and "近 120 天" in zh["growth"]
+    assert list(explain_rules(rules, lang="zh")["stage"]) == list(explain_rules(rules)["stage"])
+    with pytest.raises(OptionError, match="language"):
+        explain_rules(rules, lang="fr")
