@@ -239,6 +239,7 @@ def _segment_options(inputs: _Inputs, *, as_of: str | None, time_unit: TimeUnit,
         discount_rate=inputs.setting("value", "discount_rate", discount_rate, 0.10),
         lifecycle_rules=inputs.config.get("lifecycle", {}),
         churn_bands=inputs.config.get("churn", {}),
+        delivered_weights=inputs.config.get("delivered_value", {}),
     )
 
 

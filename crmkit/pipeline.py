@@ -47,6 +47,8 @@ class SegmentOptions:
     penalizer: float = 0.0
     lifecycle_rules: Mapping[str, float] = field(default_factory=dict)
     churn_bands: Mapping[str, float] = field(default_factory=dict)
+    #: Weights of the delivered-value components (``[delivered_value]`` in crmkit.toml; default 1 each).
+    delivered_weights: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
 
         tier_values = _tier_values(table, options.tier_by)
         table = table.join(assign_tiers(tier_values, table[CUSTOMER_ID], options.tier_rule))
-        table = _with_attributes(table, tx, customers, as_of)
+        table = _with_attributes(table, tx, customers, as_of, options.delivered_weights)
         activity = activity_job.result()
 
     table = _attach(table, lifecycle.assign_stages(table, activity, rules=rules))
@@ -191,7 +193,7 @@ def _tier_values(table: pd.DataFrame, tier_by: str) -> pd.Series:
 
 
 def _with_attributes(table: pd.DataFrame, tx: pd.DataFrame, customers: pd.DataFrame | None,
-                     as_of: pd.Timestamp) -> pd.DataFrame:
+                     as_of: pd.Timestamp, delivered_weights: Mapping[str, float]) -> pd.DataFrame:
     """Add master-file attributes and prospects; fill salesperson/region/channel from the latest transaction."""
     carried = [c for c in CARRIED_ATTRIBUTES if c in tx.columns]
     if carried:
@@ -213,7 +215,7 @@ def _with_attributes(table: pd.DataFrame, tx: pd.DataFrame, customers: pd.DataFr
         table = table.drop(columns=f"{column}_master")
     table["tier"] = table["tier"].fillna("prospect")
     if any(c in customers.columns for c in (*VALUE_COMPONENTS, *COST_COMPONENTS)):
-        table = table.merge(delivered_value(customers), on=CUSTOMER_ID, how="left")
+        table = table.merge(delivered_value(customers, weights=delivered_weights), on=CUSTOMER_ID, how="left")
     return table
 
 

@@ -49,7 +49,14 @@ def test_csv_neutralises_formula_text_but_not_numbers(tmp_path, frame):
     ids = [row[0] for row in rows[1:]]
     assert ids == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tTAB", "王伟", "C-3"]
     assert [row[1] for row in rows[1:]] == ["张三", "李四", "", "O'Brien", "a=b", "'\rCR", "ok"]
-    assert [row[2] for row in rows[1:3]] == ["-2.0", "1234.5"]  # negative numbers stay numbers
+    assert [row[2] for row in rows[1:3]] == ["-2", "1234.5"]  # negative numbers stay numbers
+
+
+def test_csv_floats_have_no_binary_noise_but_keep_twelve_digits(tmp_path):
+    path = tmp_path / "x.csv"
+    write_table(pd.DataFrame({"v": [0.1 + 0.2, 285.29999999999995, 1234567.891234, 2 / 3]}), path)
+    assert path.read_text(encoding="utf-8-sig").splitlines()[1:5] == ["0.3", "285.3", "1234567.89123",
+                                                                 "0.666666666667"]
 
 
 def test_neutralise_formulas_handles_object_and_categorical_columns_without_mutating():

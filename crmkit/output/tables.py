@@ -24,6 +24,9 @@ from crmkit.output.atomic import atomic_write
 from crmkit.output.excel import write_sheet
 from crmkit.output.xlsx_rows import normalise_column
 
+#: Twelve significant digits: 285.3, not 285.29999999999995 (binary float noise), when a CSV is opened in
+#: a spreadsheet; money to the cent stays exact up to 10 billion. Parquet and JSON keep full precision.
+CSV_FLOAT_FORMAT: Final = "%.12g"
 #: What a spreadsheet may read as the start of a formula (OWASP CSV injection).
 FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
 
@@ -51,7 +54,8 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
     # The byte-order mark makes Excel read the file as UTF-8 (Chinese names, ¥). CRLF line ends
     # (RFC 4180) also make the csv module quote any text holding a CR, which would otherwise split the row.
-    neutralise_formulas(df).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+    neutralise_formulas(df).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n",
+                                   float_format=CSV_FLOAT_FORMAT)
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
