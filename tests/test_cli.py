@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
@@ -781,3 +782,15 @@ def test_short_labels_fall_back_to_the_usual_labels() -> None:
     assert terminal.short_label("unknown_column", "zh") == "unknown_column"
     assert all(cell_len(pair[0]) <= 12 and cell_len(pair[1]) <= 12
                for key, pair in terminal.SHORT_LABELS.items() if key not in ("left_out", "worth_saving"))
+
+
+def test_delivered_value_weights_come_from_the_config(tmp_path: Path) -> None:
+    config = write_text(tmp_path / "crmkit.toml", "[delivered_value]\nproduct_value = 2.0\ntime_cost = 0\n")
+    plain, weighted = tmp_path / "plain.csv", tmp_path / "weighted.csv"
+    common = ("segment", SAMPLES / "sales.xlsx", "--customers", SAMPLES / "customers.csv", "--no-model", "-q")
+    ok(*common, "--out", plain)
+    ok(*common, "--out", weighted, "--config", config)
+    a, b = (pd.read_csv(p, dtype={"customer_id": str}, encoding="utf-8-sig").set_index("customer_id")
+            for p in (plain, weighted))
+    assert np.allclose(b["total_customer_value"] - a["total_customer_value"], a["product_value"], equal_nan=True)
+    assert np.allclose(a["total_customer_cost"] - b["total_customer_cost"], a["time_cost"], equal_nan=True)
