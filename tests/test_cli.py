@@ -785,7 +785,7 @@ def test_short_labels_fall_back_to_the_usual_labels() -> None:
 
 
 def test_delivered_value_weights_come_from_the_config(tmp_path: Path) -> None:
-    config = write_text(tmp_path / "crmkit.toml", "[delivered_value]\nproduct_value = 2.0\ntime_cost = 0\n")
+    config = write_text(tmp_path / "weights.toml", "[delivered_value]\nproduct_value = 2.0\ntime_cost = 0\n")
     plain, weighted = tmp_path / "plain.csv", tmp_path / "weighted.csv"
     common = ("segment", SAMPLES / "sales.xlsx", "--customers", SAMPLES / "customers.csv", "--no-model", "-q")
     ok(*common, "--out", plain)
