@@ -72,22 +72,26 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
     as_of = default_as_of(tx) if options.as_of is None else pd.Timestamp(options.as_of).normalize()
     rules = lifecycle.rules_from_config(options.lifecycle_rules)
     bands = churn.bands_from_config(options.churn_bands)
-    # The activity windows need only the transactions: count them on the second core meanwhile.
+    # The activity windows need only the transactions, the model fit only the summary: both run on the
+    # second core while this one builds the summary and the RFM scores.
     with ThreadPoolExecutor(max_workers=1) as background:
         activity_job = background.submit(lifecycle.activity_windows, tx, as_of=as_of, window_days=rules.window_days)
         summary = customer_summary(tx, as_of=as_of, time_unit=options.time_unit)
         if summary.empty:
             raise OptionError(f"no purchases on or before the as-of date {as_of:%Y-%m-%d}; choose a later --as-of")
+        value_job = None
+        if options.model is not None:       # the model fit, too, runs beside the RFM scoring
+            value_job = background.submit(
+                score_value, summary, model=options.model, horizon=options.horizon, time_unit=options.time_unit,
+                margin=options.margin, discount_rate=options.discount_rate, penalizer=options.penalizer,
+            )
         scores = rfm_scores(summary)
         table = _attach(summary, scores)
         table["segment"] = rfm_segments(summary, scores, scheme=options.rfm_scheme).array
 
         value_fit = None
-        if options.model is not None:
-            values, value_fit = score_value(
-                summary, model=options.model, horizon=options.horizon, time_unit=options.time_unit,
-                margin=options.margin, discount_rate=options.discount_rate, penalizer=options.penalizer,
-            )
+        if value_job is not None:
+            values, value_fit = value_job.result()
             table = _attach(table, values)
 
         tier_values = _tier_values(table, options.tier_by)
@@ -127,8 +131,10 @@ def _attach(table: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     row (compared on categorical codes, so cheap) the columns are attached by position, else joined on id."""
     ids, scored_ids = table[CUSTOMER_ID].reset_index(drop=True), scored[CUSTOMER_ID].reset_index(drop=True)
     if len(ids) == len(scored_ids) and ids.equals(scored_ids):
-        extra = scored.drop(columns=CUSTOMER_ID).set_axis(table.index)
-        return pd.concat([table, extra], axis=1)
+        table = table.copy(deep=False)      # new columns only: no copy of the existing ones
+        for column in scored.columns.drop(CUSTOMER_ID):
+            table[column] = scored[column].array
+        return table
     return table.merge(scored, on=CUSTOMER_ID, how="left")
 
 
