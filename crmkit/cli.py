@@ -106,10 +106,10 @@ Unit = Annotated[TimeUnit, typer.Option("--time-unit", help="Unit of recency, T 
 Out = Annotated[Path | None, typer.Option("--out", help="Write the per-customer table; format by extension: .xlsx, .csv, .parquet, .json.")]
 Format = Annotated[OutputFormat, typer.Option("--format", help="table: a summary on the terminal; json: one JSON object on stdout for scripts.")]
 LangOpt = Annotated[Lang | None, typer.Option("--lang", help="Language of terminal and Excel labels (default: [output] lang in config, else en). CSV/JSON/Parquet stay English.")]
-Model = Annotated[ModelName, typer.Option("--model", help="Purchase model: mbgnbd (default; one-time buyers can be inactive), bgnbd, pareto.")]
-Horizon = Annotated[str, typer.Option("--horizon", help="CLV horizon: 12m, 52w, 365d, 1y.")]
+Model = Annotated[ModelName | None, typer.Option("--model", help="Purchase model for CLV and churn risk: mbgnbd (default; one-time buyers can be inactive, unlike bgnbd), bgnbd, pareto.")]
+Horizon = Annotated[str | None, typer.Option("--horizon", help="CLV horizon: 12m (default), 52w, 365d, 1y.")]
 Margin = Annotated[float | None, typer.Option("--margin", help="Margin rate for CLV, e.g. 0.3 (default: from a cost/margin column, else 1 = revenue).")]
-Discount = Annotated[float, typer.Option("--discount-rate", help="Annual discount rate for CLV.")]
+Discount = Annotated[float | None, typer.Option("--discount-rate", help="Annual discount rate for CLV (default 0.10).")]
 GroupBy = Annotated[str | None, typer.Option("--group-by", help="Roll up per salesperson, region, channel or any customer column.")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]
 IncludeAttributes = Annotated[bool, typer.Option("--include-attributes", help="Also export master-file columns about the person (name, phone, e-mail, signup date, …). Default: customer_id, sales assignment and scores only.")]
@@ -262,11 +262,11 @@ def segment(
     tier_by: Annotated[TierBy | None, typer.Option("--tier-by", help="Value that ranks customers into tiers: revenue (default), profit (needs cost/margin), clv.")] = None,
     tiers: Annotated[str | None, typer.Option("--tiers", help="Platinum and gold cut-offs in percent, e.g. 5,15 (rank mode) or 50,30 (share mode).")] = None,
     tier_mode: Annotated[TierMode | None, typer.Option("--tier-mode", help="rank: top N% of customers (default); share: customers making the top N% of value.")] = None,
-    model: Annotated[ModelName | None, typer.Option("--model", help="Purchase model for CLV and churn risk: mbgnbd (default), bgnbd, pareto.")] = None,
+    model: Model = None,
     no_model: Annotated[bool, typer.Option("--no-model", help="Skip the value model (no CLV; churn risk from each customer's own rhythm).")] = False,
-    horizon: Annotated[str | None, typer.Option("--horizon", help="CLV horizon: 12m (default), 52w, 365d, 1y.")] = None,
+    horizon: Horizon = None,
     margin: Margin = None,
-    discount_rate: Annotated[float | None, typer.Option("--discount-rate", help="Annual discount rate for CLV (default 0.10).")] = None,
+    discount_rate: Discount = None,
     group_by: GroupBy = None,
     top: Annotated[int, typer.Option("--top", help="Top customers to list on the terminal.")] = 10,
     explain: Annotated[bool, typer.Option("--explain", help="Also print the RFM score thresholds and segment rules.")] = False,
@@ -364,10 +364,10 @@ def value(
     lang: LangOpt = None,
     as_of: AsOf = None,
     time_unit: Unit = TimeUnit.day,
-    model: Annotated[ModelName | None, typer.Option("--model", help="Purchase model: mbgnbd (default; one-time buyers can be inactive), bgnbd, pareto.")] = None,
-    horizon: Annotated[str | None, typer.Option("--horizon", help="CLV horizon: 12m (default), 52w, 365d, 1y.")] = None,
+    model: Model = None,
+    horizon: Horizon = None,
     margin: Margin = None,
-    discount_rate: Annotated[float | None, typer.Option("--discount-rate", help="Annual discount rate for CLV (default 0.10).")] = None,
+    discount_rate: Discount = None,
     model_out: Annotated[Path | None, typer.Option("--model-out", help="Write the fitted model (parameters in the chosen time unit) as JSON.")] = None,
     top: Annotated[int, typer.Option("--top", help="Top customers by CLV to list.")] = 10,
     include_attributes: IncludeAttributes = False, pseudonymize: Pseudonymize = None,
@@ -469,7 +469,7 @@ def churn(
     top: Annotated[int, typer.Option("--top", help="How many customers to list (all are written with --out).")] = 20,
     min_tier: Annotated[str | None, typer.Option("--min-tier", help="Only customers in this tier or better: platinum, gold, iron.")] = None,
     group_by: GroupBy = None,
-    model: Annotated[ModelName | None, typer.Option("--model", help="Purchase model behind churn risk: mbgnbd (default), bgnbd, pareto.")] = None,
+    model: Model = None,
     include_attributes: IncludeAttributes = False, pseudonymize: Pseudonymize = None,
     col: Col = None, config: Config = None, sheet: Sheet = None, strict: Strict = False,
     rejects: Rejects = None, date_order: DateOrderOpt = None, quiet: Quiet = False,
