@@ -21,7 +21,9 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import OptionError
-from crmkit.features import align, customer_codes, day_numbers, distinct_sorted, id_column, id_dtype, money_sums
+from crmkit.features import (
+    align, customer_codes, day_numbers, distinct_sorted, id_column, id_dtype, money_sums, pair_keys,
+)
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, STAGES, vocabulary_column
 
 #: Which rule wins when several match: the first stage in this tuple whose rule holds.
@@ -135,7 +137,7 @@ def activity_windows(tx: pd.DataFrame, *, as_of: pd.Timestamp, window_days: floa
     # Distinct (customer, day) purchase keys; age < 2 × window bounds the day offset.
     span = int(math.ceil(2 * window_days)) + 1
     buy = amount >= 0
-    day_keys = distinct_sorted(codes[buy] * span + age[buy])
+    day_keys = distinct_sorted(pair_keys(codes[buy], age[buy], span))
     key_code, key_recent = day_keys // span, day_keys % span < window_days
     active = np.bincount(codes, minlength=n) > 0   # a categorical id column lists every category
     return pd.DataFrame({
