@@ -404,6 +404,7 @@ def backtest(
     model: Annotated[str, typer.Option("--model", help="mbgnbd, bgnbd, pareto, or all (side by side).")] = "all",
     time_unit: Unit = TimeUnit.week,
     output_format: Format = OutputFormat.table,
+    lang: LangOpt = None,
     col: Col = None, config: Config = None, sheet: Sheet = None, strict: Strict = False,
     date_order: DateOrderOpt = None, quiet: Quiet = False,
 ) -> None:
@@ -421,7 +422,7 @@ def backtest(
     if output_format is OutputFormat.json:
         terminal.emit_json(report)
         return
-    terminal.render_backtest(_out(), report)
+    terminal.render_backtest(_out(), report, lang=inputs.lang(lang))
 
 
 @app.command()

@@ -794,3 +794,9 @@ def test_delivered_value_weights_come_from_the_config(tmp_path: Path) -> None:
             for p in (plain, weighted))
     assert np.allclose(b["total_customer_value"] - a["total_customer_value"], a["product_value"], equal_nan=True)
     assert np.allclose(a["total_customer_cost"] - b["total_customer_cost"], a["time_cost"], equal_nan=True)
+
+
+def test_backtest_report_in_chinese(tmp_path: Path) -> None:
+    result = ok("backtest", SAMPLES / "sales_zh.xlsx", "--calibration-end", "2024-06-30", "--lang", "zh", "-q")
+    assert "校准期至 2024-06-30" in result.stdout and "存活概率预测复购的 AUC" in result.stdout
+    assert max(cell_len(line) for line in result.stdout.splitlines()) <= 80

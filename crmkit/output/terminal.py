@@ -498,32 +498,50 @@ def render_value(console: Console, result: Any, report: dict, *, lang: str, top:
 
 # --- backtest ---------------------------------------------------------------------
 #: Rows of the backtest model table: label and how to read and format the figure from one model's report.
+#: The backtest's measures: (English, Chinese) name and how to show a model's value.
 _BACKTEST_ROWS: Final = (
-    ("log-likelihood", lambda m: _num(m["log_likelihood"], 1)),
-    ("actual repeat purchases", lambda m: _num(m["aggregate"]["actual"], 0)),
-    ("predicted repeat purchases", lambda m: _num(m["aggregate"]["predicted"], 1)),
-    ("per customer: MAE", lambda m: _num(m["per_customer"]["mae"], 3)),
-    ("per customer: RMSE", lambda m: _num(m["per_customer"]["rmse"], 3)),
-    ("per customer: correlation", lambda m: _num(m["per_customer"]["correlation"], 3)),
-    ("AUC of P(alive) for buying again", lambda m: _num(m["p_alive_auc"], 3)),
-    ("CLV vs holdout spend: correlation", lambda m: _num(m.get("clv", {}).get("correlation"), 3)),
-    ("holdout spend of the top 20% by CLV", lambda m: _pct(m.get("clv", {}).get("top20_capture"))),
+    (("log-likelihood", "对数似然"), lambda m: _num(m["log_likelihood"], 1)),
+    (("actual repeat purchases", "实际复购次数"), lambda m: _num(m["aggregate"]["actual"], 0)),
+    (("predicted repeat purchases", "预测复购次数"), lambda m: _num(m["aggregate"]["predicted"], 1)),
+    (("per customer: MAE", "单客户平均绝对误差"), lambda m: _num(m["per_customer"]["mae"], 3)),
+    (("per customer: RMSE", "单客户均方根误差"), lambda m: _num(m["per_customer"]["rmse"], 3)),
+    (("per customer: correlation", "单客户相关系数"), lambda m: _num(m["per_customer"]["correlation"], 3)),
+    (("AUC of P(alive) for buying again", "存活概率预测复购的 AUC"), lambda m: _num(m["p_alive_auc"], 3)),
+    (("CLV vs holdout spend: correlation", "CLV 与验证期消费的相关系数"),
+     lambda m: _num(m.get("clv", {}).get("correlation"), 3)),
+    (("holdout spend of the top 20% by CLV", "CLV 前 20% 客户的验证期消费占比"),
+     lambda m: _pct(m.get("clv", {}).get("top20_capture"))),
 )
+_BACKTEST_WORDS: Final = {
+    "period": ("calibration to {c}, holdout to {h} ({n} {unit}s{customers})", "校准期至 {c}，验证期至 {h}（{n} {unit}{customers}）"),
+    "customers": (", {n:,} customers", "，{n:,} 位客户"),
+    "models": ("models", "模型"),
+    "measure": ("measure", "指标"),
+    "by_frequency": ("mean repeat purchases in the holdout, by calibration frequency",
+                     "验证期平均复购次数（按校准期复购次数分组）"),
+    "frequency": ("frequency", "复购次数"),
+    "customers_column": ("customers", "客户数"),
+    "actual": ("actual", "实际"),
+}
+_UNIT_WORDS: Final = {"day": "天", "week": "周", "month": "个月"}
 
 
-def render_backtest(console: Console, report: dict) -> None:
+def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None:
     """Calibration vs holdout: one column per model, then mean holdout purchases by calibration frequency."""
+    words = {key: pair[check_lang(lang)] for key, pair in _BACKTEST_WORDS.items()}
     models = report["models"]
-    console.print(Text(f"calibration to {report['calibration_end']}, holdout to {report['holdout_end']} "
-                       f"({_num(report.get('holdout_length'), 1)} {report.get('time_unit', '')}s"
-                       + (f", {report['customers']:,} customers" if report.get("customers") is not None else "")
-                       + ")"))
-    print_table(console, "models", [Column("measure"), *[Column(m["model"], numeric=True) for m in models]],
-                [(name, *[read(m) for m in models]) for name, read in _BACKTEST_ROWS])
+    unit = report.get("time_unit", "")
+    customers = report.get("customers")
+    console.print(Text(words["period"].format(
+        c=report["calibration_end"], h=report["holdout_end"], n=_num(report.get("holdout_length"), 1),
+        unit=_UNIT_WORDS.get(unit, unit) if lang == "zh" else unit,
+        customers=words["customers"].format(n=customers) if customers is not None else "")))
+    print_table(console, words["models"], [Column(words["measure"]), *[Column(m["model"], numeric=True) for m in models]],
+                [(names[check_lang(lang)], *[read(m) for m in models]) for names, read in _BACKTEST_ROWS])
     predicted = [{row["frequency"]: row["predicted"] for row in m["by_frequency"]} for m in models]
-    print_table(console, "mean repeat purchases in the holdout, by calibration frequency",
-                [Column("frequency", numeric=True), Column("customers", numeric=True), Column("actual", numeric=True),
-                 *[Column(m["model"], numeric=True) for m in models]],
+    print_table(console, words["by_frequency"],
+                [Column(words["frequency"], numeric=True), Column(words["customers_column"], numeric=True),
+                 Column(words["actual"], numeric=True), *[Column(m["model"], numeric=True) for m in models]],
                 [(row["frequency"], f"{row['customers']:,}", _num(row["actual"], 3),
                   *[_num(p.get(row["frequency"]), 3) for p in predicted])
                  for row in (models[0]["by_frequency"] if models else [])])
