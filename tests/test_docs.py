@@ -75,3 +75,14 @@ def test_tour_output_matches_the_program(scratch: Path):
         return
     for command, pasted in examples:
         assert _run(command) == pasted, f"README output of `{command}` is out of date"
+
+
+def test_every_output_column_is_in_the_readme_glossary(tmp_path: Path):
+    out = tmp_path / "customers.csv"
+    result = CliRunner().invoke(app, ["segment", str(ROOT / "data/samples/sales.xlsx"), "--customers",
+                                      str(ROOT / "data/samples/customers.csv"), "--out", str(out), "-q"], env=ENV)
+    assert result.exit_code == 0, result.output
+    columns = out.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    glossary = README.read_text(encoding="utf-8").split("## Columns", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"`([a-zA-Z_]+)`", glossary))
+    assert [c for c in columns if c not in documented] == []
