@@ -384,6 +384,7 @@ def value(
     options = _segment_options(inputs, as_of=as_of, time_unit=time_unit, rfm_scheme=None, tier_by=None,
                                tiers=None, tier_mode=None, model=model, no_model=False, horizon=horizon,
                                margin=margin, discount_rate=discount_rate)
+    options = dataclasses.replace(options, model_required=True)     # the model is this command's purpose
     result = _score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
     if model_out is not None:
         tables.write_json(result.summary["model"], model_out, inputs=inputs.paths)

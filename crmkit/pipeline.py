@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from crmkit import churn, lifecycle
-from crmkit.errors import OptionError
+from crmkit.errors import BadValueError, OptionError
 from crmkit.features import customer_summary, default_as_of, rows_after, unit_days
 from crmkit.schema import (
     CHANNEL, CHURN_BANDS, COST_COMPONENTS, CUSTOMER_ID, ORDER_DATE, REGION, SALESPERSON, STAGES, TIERS,
@@ -45,6 +45,9 @@ class SegmentOptions:
     margin: float | None = None
     discount_rate: float = 0.10
     penalizer: float = 0.0
+    #: False: when the data cannot support the value model (no repeat buyers yet), score everything else
+    #: and say so in the warnings instead of stopping. `crmkit value` sets True: the model is its purpose.
+    model_required: bool = False
     lifecycle_rules: Mapping[str, float] = field(default_factory=dict)
     churn_bands: Mapping[str, float] = field(default_factory=dict)
     #: Weights of the delivered-value components (``[delivered_value]`` in crmkit.toml; default 1 each).
@@ -89,10 +92,16 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
         table = _attach(summary, scores)
         table["segment"] = rfm_segments(summary, scores, scheme=options.rfm_scheme).array
 
-        value_fit = None
+        value_fit, warnings = None, []
         if value_job is not None:
-            values, value_fit = value_job.result()
-            table = _attach(table, values)
+            try:
+                values, value_fit = value_job.result()
+                table = _attach(table, values)
+            except BadValueError as error:
+                if options.model_required or options.tier_by == "clv":
+                    raise
+                warnings.append(f"value model skipped: {error.message}; churn risk comes from each "
+                                "customer's own rhythm and there is no CLV")
 
         tier_values = _tier_values(table, options.tier_by)
         table = table.join(assign_tiers(tier_values, table[CUSTOMER_ID], options.tier_rule))
@@ -119,6 +128,8 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
         "lifecycle": _count_by(table, "lifecycle_stage", STAGES, key="stage"),
         "churn": churn_table(table),
     }
+    if warnings:
+        result_summary["warnings"] = warnings
     if value_fit is not None:
         result_summary["model"] = {"model": value_fit.model.name, "time_unit": options.time_unit,
                                    "as_of": _date(as_of), **value_fit.to_dict()}

@@ -97,4 +97,4 @@ def test_round_trip_through_a_dict():
 def test_without_repeat_buyers_says_what_to_do():
     with pytest.raises(BadValueError, match="repeat buyers") as caught:
         fit_gamma_gamma([0, 0, 0], [0.0, 0.0, 0.0])
-    assert "--no-model" in str(caught.value)
+    assert "more history" in str(caught.value)

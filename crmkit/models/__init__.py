@@ -143,7 +143,7 @@ def fit_transaction_model_on(name: str, data: Triples, *, penalizer: float = 0.0
     if not (data.x > 0).any():
         raise BadValueError(
             "no customer has a repeat purchase, so the purchase model cannot be fitted",
-            hint="use more history (an earlier first date or a later --as-of), or skip the value model with --no-model",
+            hint="use more history: an earlier first date or a later --as-of",
         )
     outcome = maximise(family.problem, data, penalizer=penalizer)
     params = {p: float(v) for p, v in zip(family.problem.names, np.exp(outcome.log_params))}
