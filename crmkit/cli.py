@@ -31,7 +31,7 @@ from crmkit.output.atomic import check_not_input
 from crmkit.rollup import rollup
 from crmkit.labels import LANGUAGES
 from crmkit.models import MODEL_NAMES
-from crmkit.parsing import DATE_ORDERS
+from crmkit.parsing import DATE_ORDERS, canonical_name
 from crmkit.schema import TIME_UNIT_DAYS
 from crmkit.segment import DEFAULT_SHARE_CUTS, RFM_SCHEMES, TIER_MODES, TierRule
 
@@ -287,7 +287,7 @@ def segment(
     result = _score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
     result.summary["data"] = {**inputs.data_counts(), **result.summary["data"]}
     result.summary["warnings"] = [*inputs.tx.report.warnings, *result.summary.get("warnings", [])]
-    groups = rollup(result.customers, group_by) if group_by else None
+    groups = rollup(result.customers, canonical_name(group_by)) if group_by else None
     if groups is not None:
         result.summary["groups"] = terminal.records(groups)
     language = inputs.lang(lang)
@@ -490,7 +490,7 @@ def churn(
     saving = at_risk(result.customers, min_tier=min_tier)
     language = inputs.lang(lang)
     _write(saving, out, inputs, language)
-    groups = rollup(result.customers, group_by) if group_by else None
+    groups = rollup(result.customers, canonical_name(group_by)) if group_by else None
     if output_format is OutputFormat.json:
         payload = {"churn": result.summary["churn"], "customers": terminal.records(saving.head(top))}
         if groups is not None:

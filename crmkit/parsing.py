@@ -100,6 +100,15 @@ def match_columns(headers: Iterable[object], aliases: Mapping[str, tuple[str, ..
     return mapping
 
 
+def canonical_name(header: str) -> str:
+    """The canonical column a header stands for ('区域', 'Sales Rep' → region, salesperson), else the header."""
+    for aliases in (TRANSACTION_ALIASES, CUSTOMER_ALIASES):
+        mapping = match_columns([header], aliases, {})
+        if mapping:
+            return next(iter(mapping))
+    return header
+
+
 def check_override_keys(overrides: Mapping[str, str], aliases: Mapping[str, tuple[str, ...]]) -> None:
     """Reject ``--col`` keys that are not canonical column names."""
     unknown = sorted(set(overrides) - set(aliases))

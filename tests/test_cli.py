@@ -809,3 +809,9 @@ def test_segment_without_repeat_buyers_scores_the_rest_and_says_why(tmp_path: Pa
     assert any("value model skipped" in w for w in summary["warnings"])
     assert_user_error(run("value", path), "no customer has a repeat purchase")
     assert_user_error(run("segment", path, "--tier-by", "clv"), "no customer has a repeat purchase")
+
+
+def test_group_by_accepts_the_header_the_analyst_knows() -> None:
+    by_header = as_json("segment", SAMPLES / "sales_zh.xlsx", "--group-by", "区域", "--no-model")["groups"]
+    by_name = as_json("segment", SAMPLES / "sales_zh.xlsx", "--group-by", "region", "--no-model")["groups"]
+    assert by_header == by_name and len(by_name) == 5

@@ -283,3 +283,10 @@ def test_full_width_numbers_are_read_and_infinity_is_not_an_amount():
     parsed = parse_numbers(pd.Series(["１２３", "（35.00）", "￥1，234.50", "inf", "1e999"], dtype=object))
     np.testing.assert_array_equal(parsed.values[:3], [123.0, -35.0, 1234.5])
     assert parsed.bad.tolist() == [False, False, False, True, True]
+
+
+def test_canonical_name_maps_known_headers_and_keeps_others():
+    from crmkit.parsing import canonical_name
+
+    assert [canonical_name(h) for h in ("区域", "Sales Rep", "销售员", "VIP等级", "region")] == \
+        ["region", "salesperson", "salesperson", "VIP等级", "region"]
