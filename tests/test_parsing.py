@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from crmkit.errors import BadValueError, CrmkitError, OptionError
 from crmkit.parsing import (
-    CUSTOMER_ALIASES, TRANSACTION_ALIASES, check_override_keys, clean_ids, match_columns, normalise_header,
-    parse_date, parse_dates, parse_numbers,
+    CUSTOMER_ALIASES, TRANSACTION_ALIASES, canonical_name, check_override_keys, clean_ids, match_columns,
+    normalise_header, parse_date, parse_dates, parse_numbers,
 )
 
 JAN_5 = pd.Timestamp("2024-01-05")
@@ -286,7 +286,5 @@ def test_full_width_numbers_are_read_and_infinity_is_not_an_amount():
 
 
 def test_canonical_name_maps_known_headers_and_keeps_others():
-    from crmkit.parsing import canonical_name
-
     assert [canonical_name(h) for h in ("区域", "Sales Rep", "销售员", "VIP等级", "region")] == \
         ["region", "salesperson", "salesperson", "VIP等级", "region"]
