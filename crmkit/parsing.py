@@ -127,6 +127,11 @@ def clean_ids(values: pd.Series, *, zero_pad: int = 0) -> pd.Series:
     customer codes follow id order, so results never depend on row order.
     ``zero_pad`` restores leading zeros a spreadsheet hid behind a '0000000' number format.
     """
+    arrow = None if isinstance(values.dtype, pd.CategoricalDtype) else _arrow_strings(values)
+    fast = _fixed_width_ids(arrow) if arrow is not None and not zero_pad else None
+    if fast is not None:
+        codes, categories = fast
+        return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)), index=values.index)
     codes, uniques = _distinct_text(values)
     text = pc.utf8_trim_whitespace(uniques)
     if zero_pad:
@@ -145,6 +150,40 @@ def clean_ids(values: pd.Series, *, zero_pad: int = 0) -> pd.Series:
     categories = pd.Index(ordered.filter(pa.array(first)).to_pandas(), dtype="str")
     dtype = pd.CategoricalDtype(categories)
     return pd.Series(pd.Categorical.from_codes(rank[codes], dtype=dtype), index=values.index)
+
+
+#: Ids whose numbers run up to this many times the row count are ranked by direct addressing, not sorting.
+DIRECT_RANK_FACTOR = 2
+
+
+def _fixed_width_ids(arrow: pa.ChunkedArray) -> tuple[np.ndarray, pd.Index] | None:
+    """Codes and sorted categories for the common export shape: every id the same prefix followed by the same
+    number of digits ('0001234', 'C0000123'). Their numbers sort like their text, so the ids are ranked as
+    integers instead of hashed and sorted as strings. None when the column is not of that shape."""
+    if len(arrow) == 0 or arrow.null_count:
+        return None
+    lengths = pc.min_max(pc.binary_length(arrow))
+    first = arrow[0].as_py()
+    prefix = first.rstrip("0123456789")
+    width = len(first) - len(prefix)
+    if lengths["min"].as_py() != lengths["max"].as_py() or not 1 <= width <= 18 or prefix != prefix.strip():
+        return None
+    if prefix and not pc.all(pc.starts_with(arrow, prefix)).as_py():
+        return None
+    digits = pc.utf8_slice_codeunits(arrow, len(prefix))
+    if not pc.all(pc.match_substring_regex(digits, r"^[0-9]+$")).as_py():
+        return None
+    numbers = pc.cast(digits, pa.int64()).to_numpy()
+    if numbers.max() < DIRECT_RANK_FACTOR * len(numbers) + 1024:
+        present = np.zeros(int(numbers.max()) + 1, dtype=bool)
+        present[numbers] = True
+        distinct = np.flatnonzero(present)
+        rank = np.cumsum(present, dtype=np.int32) - 1
+        codes = rank[numbers]
+    else:
+        distinct, codes = np.unique(numbers, return_inverse=True)
+    text = pc.binary_join_element_wise(prefix, pc.utf8_lpad(pc.cast(pa.array(distinct), pa.string()), width, "0"), "")
+    return codes.astype(np.int32), pd.Index(text.to_pandas(), dtype="str")
 
 
 def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pa.Array]:

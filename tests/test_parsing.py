@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -288,3 +289,20 @@ def test_full_width_numbers_are_read_and_infinity_is_not_an_amount():
 def test_canonical_name_maps_known_headers_and_keeps_others():
     assert [canonical_name(h) for h in ("区域", "Sales Rep", "销售员", "VIP等级", "region")] == \
         ["region", "salesperson", "salesperson", "VIP等级", "region"]
+
+
+_FIXED_WIDTH_IDS = st.one_of(
+    st.tuples(st.sampled_from(["", "C", "VIP-", "会员"]), st.integers(1, 9)).flatmap(
+        lambda shape: st.lists(st.integers(0, 10 ** shape[1] - 1).map(lambda n: f"{shape[0]}{n:0{shape[1]}d}"),
+                               min_size=1, max_size=60)),
+    st.lists(st.sampled_from(["001", "01", " 001", "A01", "B1", "1 ", "２", "10"]), min_size=1, max_size=30),
+)
+
+
+@settings(max_examples=120, deadline=None)
+@given(_FIXED_WIDTH_IDS)
+def test_arrow_ids_give_the_same_categories_as_the_general_path(ids):
+    arrow = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([pa.array(ids, type=pa.string())])))
+    fast, general = clean_ids(arrow), clean_ids(pd.Series(ids, dtype=object))
+    assert fast.tolist() == general.tolist()
+    assert list(fast.cat.categories) == sorted(set(general.dropna()))
