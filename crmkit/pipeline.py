@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from crmkit import churn, lifecycle
@@ -140,13 +141,22 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
 def _attach(table: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     """Add a scorer's columns to the table. Scorers keep the table's row order; when the ids match row for
     row (compared on categorical codes, so cheap) the columns are attached by position, else joined on id."""
-    ids, scored_ids = table[CUSTOMER_ID].reset_index(drop=True), scored[CUSTOMER_ID].reset_index(drop=True)
-    if len(ids) == len(scored_ids) and ids.equals(scored_ids):
+    if _same_ids(table[CUSTOMER_ID], scored[CUSTOMER_ID]):
         table = table.copy(deep=False)      # new columns only: no copy of the existing ones
         for column in scored.columns.drop(CUSTOMER_ID):
             table[column] = scored[column].array
         return table
     return table.merge(scored, on=CUSTOMER_ID, how="left")
+
+
+def _same_ids(ids: pd.Series, other: pd.Series) -> bool:
+    """The same ids in the same order; on codes alone when both share one categorical dtype."""
+    if len(ids) != len(other):
+        return False
+    if isinstance(ids.dtype, pd.CategoricalDtype) and isinstance(other.dtype, pd.CategoricalDtype) and \
+            ids.cat.categories is other.cat.categories:
+        return bool(np.array_equal(ids.cat.codes.to_numpy(), other.cat.codes.to_numpy()))
+    return ids.reset_index(drop=True).equals(other.reset_index(drop=True))
 
 
 def tier_table(table: pd.DataFrame) -> list[dict]:
