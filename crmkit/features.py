@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from crmkit.errors import OptionError
 from crmkit.schema import AMOUNT, COST, CUSTOMER_ID, MARGIN, ORDER_DATE, ORDER_ID, TIME_UNIT_DAYS
@@ -83,7 +85,7 @@ def customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
         categories = ids.cat.categories      # the dtype's own Index keeps its cached sortedness check
         if categories.dtype != "str":
             categories = pd.Index(categories.astype("str"))
-        if categories.is_monotonic_increasing:      # ingest sorts them already
+        if _ascending(categories):      # ingest sorts them already
             return ids.cat.codes.to_numpy().astype(np.int64), categories.rename(CUSTOMER_ID)
         order = categories.argsort()
         position = np.empty(len(order), dtype=np.int64)
@@ -93,11 +95,21 @@ def customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes.astype(np.int64), pd.Index(uniques, dtype="str", name=CUSTOMER_ID)
 
 
+def _ascending(index: pd.Index) -> bool:
+    """Strictly ascending text, checked in Arrow (pandas' own check would build a hash table of every id)."""
+    arrow = pa.array(index.array) if len(index) > 1 else None
+    if arrow is None:
+        return True
+    if isinstance(arrow, pa.ChunkedArray):
+        arrow = arrow.combine_chunks()
+    return bool(pc.all(pc.greater(arrow[1:], arrow[:-1])).as_py())
+
+
 def id_dtype(ids: pd.Series, sorted_ids: pd.Index) -> pd.CategoricalDtype:
     """The categorical dtype of ``sorted_ids`` (from :func:`customer_codes`); the column's own dtype when it
     already is that, so every frame derived from one transaction table shares a single dtype."""
     if isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories is not None and \
-            len(ids.cat.categories) == len(sorted_ids) and ids.cat.categories.is_monotonic_increasing:
+            len(ids.cat.categories) == len(sorted_ids) and _ascending(ids.cat.categories):
         return ids.dtype
     return pd.CategoricalDtype(pd.Index(sorted_ids, dtype="str").rename(None))
 

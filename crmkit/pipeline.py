@@ -76,15 +76,16 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
     as_of = default_as_of(tx) if options.as_of is None else pd.Timestamp(options.as_of).normalize()
     rules = lifecycle.rules_from_config(options.lifecycle_rules)
     bands = churn.bands_from_config(options.churn_bands)
-    # The activity windows need only the transactions, the model fit only the summary: both run on the
-    # second core while this one builds the summary and the RFM scores.
+    # The model fit needs only the summary: it runs on the second core while this one scores RFM and tiers.
+    # The passes over all transactions (summary, activity windows) run alone: beside anything else their
+    # temporaries would raise the peak memory by half a gigabyte at 10M rows.
     with ThreadPoolExecutor(max_workers=1) as background:
-        activity_job = background.submit(lifecycle.activity_windows, tx, as_of=as_of, window_days=rules.window_days)
         summary = customer_summary(tx, as_of=as_of, time_unit=options.time_unit)
         if summary.empty:
             raise OptionError(f"no purchases on or before the as-of date {as_of:%Y-%m-%d}; choose a later --as-of")
+        activity = lifecycle.activity_windows(tx, as_of=as_of, window_days=rules.window_days)
         value_job = None
-        if options.model is not None:       # the model fit, too, runs beside the RFM scoring
+        if options.model is not None:
             value_job = background.submit(
                 score_value, summary, model=options.model, horizon=options.horizon, time_unit=options.time_unit,
                 margin=options.margin, discount_rate=options.discount_rate, penalizer=options.penalizer,
@@ -107,7 +108,6 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
         tier_values = _tier_values(table, options.tier_by)
         table = table.join(assign_tiers(tier_values, table[CUSTOMER_ID], options.tier_rule))
         table = _with_attributes(table, tx, customers, as_of, options.delivered_weights)
-        activity = activity_job.result()
 
     table = _attach(table, lifecycle.assign_stages(table, activity, rules=rules))
     table = _attach(table, churn.score_churn(table, bands=bands))
