@@ -19,7 +19,9 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import BadValueError, OptionError
-from crmkit.features import customer_codes, customer_summary, day_numbers, money_sums, unit_days
+from crmkit.features import (
+    customer_codes, customer_summary, day_numbers, distinct_sorted, money_sums, pair_keys, unit_days,
+)
 from crmkit.models import fit_gamma_gamma, fit_transaction_model
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE
 from crmkit.segment import average_ranks
@@ -49,7 +51,7 @@ def holdout_actuals(tx: pd.DataFrame, calibration: pd.DataFrame, *, calibration_
     in_holdout = (day > start) & (day <= end)
     buy = in_holdout & (amount >= 0)
     span = end - start
-    occasion_keys = pd.unique(codes[buy] * span + (day[buy] - start - 1))
+    occasion_keys = distinct_sorted(pair_keys(codes[buy], day[buy] - start - 1, span))
     occasions = np.bincount(occasion_keys // span, minlength=len(ids))
     spend = money_sums(codes[in_holdout], amount[in_holdout], len(ids))
     row = ids.get_indexer(pd.Index(calibration[CUSTOMER_ID].astype("str")))
