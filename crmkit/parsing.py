@@ -127,12 +127,14 @@ def clean_ids(values: pd.Series, *, zero_pad: int = 0) -> pd.Series:
     customer codes follow id order, so results never depend on row order.
     ``zero_pad`` restores leading zeros a spreadsheet hid behind a '0000000' number format.
     """
-    arrow = None if isinstance(values.dtype, pd.CategoricalDtype) else _arrow_strings(values)
-    fast = _fixed_width_ids(arrow) if arrow is not None and not zero_pad else None
-    if fast is not None:
-        codes, categories = fast
-        return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)), index=values.index)
-    codes, uniques = _distinct_text(values)
+    arrow = _arrow_strings(values)
+    if arrow is not None:
+        fast = None if zero_pad else _fixed_width_ids(arrow)
+        if fast is not None:
+            return _categorical(*fast, index=values.index)
+        codes, uniques = _encode_chunks(arrow)
+    else:
+        codes, uniques = _distinct_text(values)
     text = pc.utf8_trim_whitespace(uniques)
     if zero_pad:
         digits = pc.fill_null(pc.match_substring_regex(text, r"^\d+$"), False)
@@ -147,9 +149,13 @@ def clean_ids(values: pd.Series, *, zero_pad: int = 0) -> pd.Series:
         first[1:] = pc.not_equal(ordered[1:], ordered[:-1]).to_numpy(zero_copy_only=False)
     rank = np.full(len(text) + 1, -1, dtype=np.int32)      # the extra slot maps missing codes (-1) to -1
     rank[order[:valid]] = np.cumsum(first) - 1
-    categories = pd.Index(ordered.filter(pa.array(first)).to_pandas(), dtype="str")
-    dtype = pd.CategoricalDtype(categories)
-    return pd.Series(pd.Categorical.from_codes(rank[codes], dtype=dtype), index=values.index)
+    return _categorical(rank[codes], pd.Index(ordered.filter(pa.array(first)).to_pandas(), dtype="str"),
+                        index=values.index)
+
+
+def _categorical(codes: np.ndarray, categories: pd.Index, *, index: pd.Index) -> pd.Series:
+    """A categorical Series from codes (−1 = missing) and its sorted, distinct text categories."""
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories)), index=index)
 
 
 #: Ids whose numbers run up to this many times the row count are ranked by direct addressing, not sorting.
@@ -187,13 +193,11 @@ def _fixed_width_ids(arrow: pa.ChunkedArray) -> tuple[np.ndarray, pd.Index] | No
 
 
 def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
-    """(int32 code per row, −1 when missing; distinct values as an Arrow string array)."""
+    """(int32 code per row, −1 when missing; distinct values as an Arrow string array) of a column that is
+    not Arrow text already (categorical, numbers, Python objects from a spreadsheet)."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy().astype(np.int32)
         return codes, pa.array(_as_text(pd.Series(values.cat.categories, dtype=object)), type=pa.string())
-    arrow = _arrow_strings(values)
-    if arrow is not None:
-        return _encode_chunks(arrow)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         text = _numbers_as_text(pd.Series(uniques, dtype="float64"))
