@@ -138,18 +138,18 @@ class _Inputs:
     def __init__(self, files: list[Path], *, customers: Path | None, col: list[str] | None,
                  config: Path | None, sheet: str | None, strict: bool, date_order: DateOrder | None,
                  rejects: Path | None, quiet: bool, outputs: tuple[Path | None, ...] = ()) -> None:
-        self.paths = [*files, *([customers] if customers else [])]
+        #: Every input file (folders expanded): outputs may never replace one of them.
+        self.paths = ingest.expand_paths([*files, *([customers] if customers else [])])
         for output in (*outputs, rejects):      # refuse before minutes of reading and scoring, not after
             if output is not None:
-                check_not_input(output, ingest.expand_paths(self.paths))
+                check_not_input(output, self.paths)
         self.config = ingest.load_config(config)
         self.quiet = quiet
         columns = {**self.config.get("columns", {}), **_parse_col(col)}
+        order = date_order.value if date_order else None
         with progress("Reading " + ", ".join(p.name for p in files[:3]) + (" …" if len(files) > 3 else ""), quiet):
-            self.tx = ingest.load_transactions(files, columns=columns, sheet=sheet, strict=strict,
-                                               date_order=date_order.value if date_order else None)
-            self.customers = ingest.load_customers(customers, columns=columns,
-                                                   date_order=date_order.value if date_order else None) \
+            self.tx = ingest.load_transactions(files, columns=columns, sheet=sheet, strict=strict, date_order=order)
+            self.customers = ingest.load_customers(customers, columns=columns, date_order=order) \
                 if customers else None
         if rejects is not None:
             tables.write_table(self.tx.rejects, rejects, inputs=self.paths)
@@ -227,16 +227,17 @@ def _segment_options(inputs: _Inputs, *, as_of: str | None, time_unit: TimeUnit,
                      tier_by: TierBy | None, tiers: str | None, tier_mode: TierMode | None,
                      model: ModelName | None, no_model: bool, horizon: str | None, margin: float | None,
                      discount_rate: float | None) -> pipeline.SegmentOptions:
+    default = pipeline.SegmentOptions()
     return pipeline.SegmentOptions(
         as_of=ingest.parse_date(as_of) if as_of else None,
         time_unit=time_unit.value,
-        rfm_scheme=inputs.setting("rfm", "scheme", rfm_scheme, "classic"),
-        tier_by=inputs.setting("tiers", "by", tier_by, "revenue"),
+        rfm_scheme=inputs.setting("rfm", "scheme", rfm_scheme, default.rfm_scheme),
+        tier_by=inputs.setting("tiers", "by", tier_by, default.tier_by),
         tier_rule=_tier_rule(inputs, tiers, tier_mode),
-        model=None if no_model else inputs.setting("value", "model", model, "mbgnbd"),
-        horizon=inputs.setting("value", "horizon", horizon, "12m"),
-        margin=inputs.setting("value", "margin", margin, None),
-        discount_rate=inputs.setting("value", "discount_rate", discount_rate, 0.10),
+        model=None if no_model else inputs.setting("value", "model", model, default.model),
+        horizon=inputs.setting("value", "horizon", horizon, default.horizon),
+        margin=inputs.setting("value", "margin", margin, default.margin),
+        discount_rate=inputs.setting("value", "discount_rate", discount_rate, default.discount_rate),
         lifecycle_rules=inputs.config.get("lifecycle", {}),
         churn_bands=inputs.config.get("churn", {}),
         delivered_weights=inputs.config.get("delivered_value", {}),
@@ -516,11 +517,16 @@ def compare(
 
     Example: crmkit compare sales_2024-05.xlsx sales_2024-06.xlsx --out migration.xlsx
     """
-    snapshots = _snapshots(files, as_of or [])
+    if out is not None and out.suffix.lower() not in (".xlsx", ".json"):
+        raise OptionError(f"compare --out {out.name}: use .xlsx (one sheet per list) or .json")
+    loaded: dict[tuple[Path, ...], _Inputs] = {}       # one file at two dates is read once
     results = []
-    for paths, date in snapshots:
-        inputs = _Inputs(paths, customers=None, col=col, config=config, sheet=sheet, strict=strict, outputs=(out,),
-                         date_order=date_order, rejects=None, quiet=quiet or output_format is OutputFormat.json)
+    for paths, date in _snapshots(files, as_of or []):
+        if tuple(paths) not in loaded:
+            loaded[tuple(paths)] = _Inputs(paths, customers=None, col=col, config=config, sheet=sheet,
+                                           strict=strict, outputs=(out,), date_order=date_order, rejects=None,
+                                           quiet=quiet or output_format is OutputFormat.json)
+        inputs = loaded[tuple(paths)]
         options = _segment_options(inputs, as_of=date, time_unit=TimeUnit.day, rfm_scheme=None, tier_by=None,
                                    tiers=None, tier_mode=None, model=None, no_model=no_model, horizon=None,
                                    margin=None, discount_rate=None)
@@ -528,13 +534,11 @@ def compare(
     comparison = compare_snapshots(results[0].customers, results[1].customers)
     language = inputs.lang(lang)
     if out is not None:
-        sources = [p for paths, _ in snapshots for p in paths]
+        sources = [p for read in loaded.values() for p in read.paths]
         if out.suffix.lower() == ".json":
             tables.write_json(comparison.to_json(), out, inputs=sources)
-        elif out.suffix.lower() == ".xlsx":
-            excel.write_sheets(out, pipeline.comparison_sheets(comparison), lang=language, inputs=sources)
         else:
-            raise OptionError(f"compare --out {out.name}: use .xlsx (one sheet per list) or .json")
+            excel.write_sheets(out, pipeline.comparison_sheets(comparison), lang=language, inputs=sources)
     if output_format is OutputFormat.json:
         terminal.emit_json(comparison.to_json())
         return
