@@ -168,18 +168,19 @@ def _fixed_width_ids(arrow: pa.ChunkedArray) -> tuple[np.ndarray, pd.Index] | No
     integers instead of hashed and sorted as strings. None when the column is not of that shape."""
     if len(arrow) == 0 or arrow.null_count:
         return None
-    lengths = pc.min_max(pc.binary_length(arrow))
     first = arrow[0].as_py()
     prefix = first.rstrip("0123456789")
     width = len(first) - len(prefix)
-    if lengths["min"].as_py() != lengths["max"].as_py() or not 1 <= width <= 18 or prefix != prefix.strip():
+    if not 1 <= width <= 18 or prefix != prefix.strip():
         return None
-    if prefix and not pc.all(pc.starts_with(arrow, prefix)).as_py():
-        return None
-    digits = pc.utf8_slice_codeunits(arrow, len(prefix))
-    if not pc.all(pc.match_substring_regex(digits, r"^[0-9]+$")).as_py():
-        return None
-    numbers = pc.cast(digits, pa.int64()).to_numpy()
+    head = prefix.encode()
+    parts = []
+    for chunk in arrow.chunks:
+        numbers = _fixed_width_numbers(chunk, head, width)
+        if numbers is None:
+            return None
+        parts.append(numbers)
+    numbers = np.concatenate(parts)
     if numbers.max() < DIRECT_RANK_FACTOR * len(numbers) + 1024:
         present = np.zeros(int(numbers.max()) + 1, dtype=bool)
         present[numbers] = True
@@ -188,8 +189,53 @@ def _fixed_width_ids(arrow: pa.ChunkedArray) -> tuple[np.ndarray, pd.Index] | No
         codes = rank[numbers]
     else:
         distinct, codes = np.unique(numbers, return_inverse=True)
-    text = pc.binary_join_element_wise(prefix, pc.utf8_lpad(pc.cast(pa.array(distinct), pa.string()), width, "0"), "")
-    return codes.astype(np.int32), pd.Index(text.to_pandas(), dtype="str")
+    return codes.astype(np.int32, copy=False), pd.Index(_fixed_width_text(head, distinct, width).to_pandas(), dtype="str")
+
+
+def _fixed_width_numbers(chunk: pa.Array, head: bytes, width: int) -> np.ndarray | None:
+    """The numbers after ``head`` in one chunk of ids, read straight from its bytes; None unless every id is
+    ``head`` followed by exactly ``width`` ASCII digits.
+
+    Equal lengths make the chunk's text one (ids × bytes) matrix, so the checks and the digit arithmetic are
+    a few column-wise numpy passes instead of Arrow regex, slice and cast kernels (0.2 s for 10M ids, not 1 s).
+    """
+    size = len(head) + width
+    offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type, count=len(chunk) + 1,
+                            offset=chunk.offset * np.dtype(offset_type).itemsize)
+    if offsets[-1] - offsets[0] != len(chunk) * size or (np.diff(offsets) != size).any():
+        return None
+    cells = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=len(chunk) * size,
+                          offset=int(offsets[0])).reshape(len(chunk), size)
+    if head and not (cells[:, :len(head)] == np.frombuffer(head, dtype=np.uint8)).all():
+        return None
+    numbers = np.zeros(len(chunk), dtype=np.int64)
+    for column in range(len(head), size):
+        digit = cells[:, column] - np.uint8(ord("0"))      # bytes below '0' wrap round to large values
+        if (digit > 9).any():
+            return None
+        numbers *= 10
+        numbers += digit
+    return numbers
+
+
+#: The four ASCII digits of every number below 10,000, one row each: ids are written four digits at a time.
+_DIGIT_GROUPS = (np.arange(10_000)[:, None] // 10 ** np.arange(3, -1, -1) % 10 + ord("0")).astype(np.uint8)
+
+
+def _fixed_width_text(head: bytes, numbers: np.ndarray, width: int) -> pa.Array:
+    """``head`` + each number zero-padded to ``width`` digits, written straight into an Arrow text buffer."""
+    size = len(head) + width
+    cells = np.empty((len(numbers), size), dtype=np.uint8)
+    cells[:, :len(head)] = np.frombuffer(head, dtype=np.uint8)
+    rest, end = numbers, size
+    while end > len(head):
+        digits = min(4, end - len(head))
+        rest, group = np.divmod(rest, 10_000)
+        cells[:, end - digits:end] = _DIGIT_GROUPS[group, 4 - digits:]
+        end -= digits
+    offsets = np.arange(len(numbers) + 1, dtype=np.int64) * size
+    return pa.LargeStringArray.from_buffers(len(numbers), pa.py_buffer(offsets), pa.py_buffer(cells))
 
 
 def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pa.Array]:

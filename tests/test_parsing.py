@@ -13,6 +13,7 @@ from crmkit.parsing import (
     CUSTOMER_ALIASES, TRANSACTION_ALIASES, canonical_name, check_override_keys, clean_ids, match_columns,
     normalise_header, parse_date, parse_dates, parse_numbers,
 )
+from crmkit.parsing import _fixed_width_ids
 
 JAN_5 = pd.Timestamp("2024-01-05")
 
@@ -291,18 +292,34 @@ def test_canonical_name_maps_known_headers_and_keeps_others():
         ["region", "salesperson", "salesperson", "VIP等级", "region"]
 
 
+_FIXED_WIDTH_SHAPED = st.tuples(st.sampled_from(["", "C", "VIP-", "会员"]), st.integers(1, 9)).flatmap(
+    lambda shape: st.lists(st.integers(0, 10 ** shape[1] - 1).map(lambda n: f"{shape[0]}{n:0{shape[1]}d}"),
+                           min_size=1, max_size=60))
 _FIXED_WIDTH_IDS = st.one_of(
-    st.tuples(st.sampled_from(["", "C", "VIP-", "会员"]), st.integers(1, 9)).flatmap(
-        lambda shape: st.lists(st.integers(0, 10 ** shape[1] - 1).map(lambda n: f"{shape[0]}{n:0{shape[1]}d}"),
-                               min_size=1, max_size=60)),
+    _FIXED_WIDTH_SHAPED,
     st.lists(st.sampled_from(["001", "01", " 001", "A01", "B1", "1 ", "２", "10"]), min_size=1, max_size=30),
 )
+_TEXT_TYPES = st.sampled_from([pa.string(), pa.large_string()])
+
+
+def _two_chunks(ids: list[str], cut: int, text_type: pa.DataType) -> pa.ChunkedArray:
+    """Two chunks, the second a slice of a longer array (non-zero offset), as a multi-block CSV read gives."""
+    cut = min(cut, len(ids))
+    return pa.chunked_array([pa.array(ids[:cut], type=text_type), pa.array(["pad", *ids[cut:]], type=text_type)[1:]])
 
 
 @settings(max_examples=120, deadline=None)
-@given(_FIXED_WIDTH_IDS)
-def test_arrow_ids_give_the_same_categories_as_the_general_path(ids):
-    arrow = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([pa.array(ids, type=pa.string())])))
+@given(_FIXED_WIDTH_IDS, st.integers(0, 60), _TEXT_TYPES)
+def test_arrow_ids_give_the_same_categories_as_the_general_path(ids, cut, text_type):
+    arrow = pd.Series(pd.arrays.ArrowStringArray(_two_chunks(ids, cut, text_type)))
     fast, general = clean_ids(arrow), clean_ids(pd.Series(ids, dtype=object))
     assert fast.tolist() == general.tolist()
     assert list(fast.cat.categories) == sorted(set(general.dropna()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(_FIXED_WIDTH_SHAPED, st.integers(0, 60), _TEXT_TYPES)
+def test_fixed_width_ids_are_ranked_as_numbers_from_their_bytes(ids, cut, text_type):
+    codes, categories = _fixed_width_ids(_two_chunks(ids, cut, text_type))
+    assert [categories[code] for code in codes] == ids
+    assert list(categories) == sorted(set(ids))
