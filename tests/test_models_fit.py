@@ -5,6 +5,8 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy.optimize import OptimizeResult
 
 from crmkit.errors import BadValueError, OptionError
@@ -15,6 +17,12 @@ from crmkit.models.simulate import simulate_bgnbd
 def _customers(n: int = 5000, seed: int = 0):
     sim = simulate_bgnbd({"r": 0.5, "alpha": 4.0, "a": 0.8, "b": 2.4}, np.arange(n) % 40 + 10.0, seed=seed)
     return sim.frequency, np.round(sim.recency), sim.T
+
+
+@given(st.lists(st.floats(allow_nan=False), min_size=1, max_size=50))
+def test_softplus_is_logaddexp_with_zero(values):
+    d = np.array([*values, np.inf, -np.inf, 0.0, 800.0, -800.0])
+    np.testing.assert_allclose(_fit.softplus(d), np.logaddexp(0.0, d), rtol=1e-15, atol=1e-300)
 
 
 class TestCompress:

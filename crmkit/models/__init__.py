@@ -41,18 +41,20 @@ class _Family:
 
     problem: Problem
     p_alive: Callable[[dict, Triples], np.ndarray]
-    expected: Callable[[dict, Triples, float], np.ndarray]
+    #: E[purchases in the next t | x, T, alive at T], broadcasting over (x, T, t): the conditional expectation
+    #: is this times P(alive) in all three models, so it is evaluated on the few unique (x, T) pairs.
+    alive_expectation: Callable[[dict, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
     expected_new: Callable[[dict, np.ndarray], np.ndarray]
 
 
 _FAMILIES = {
     "bgnbd": _Family(bgnbd.problem(False), partial(bgnbd.p_alive, modified=False),
-                     partial(bgnbd.expected_purchases, modified=False),
+                     partial(bgnbd.alive_expectation, modified=False),
                      partial(bgnbd.expected_purchases_new, modified=False)),
     "mbgnbd": _Family(bgnbd.problem(True), partial(bgnbd.p_alive, modified=True),
-                      partial(bgnbd.expected_purchases, modified=True),
+                      partial(bgnbd.alive_expectation, modified=True),
                       partial(bgnbd.expected_purchases_new, modified=True)),
-    "pareto": _Family(pareto.PROBLEM, pareto.p_alive, pareto.expected_purchases, pareto.expected_purchases_new),
+    "pareto": _Family(pareto.PROBLEM, pareto.p_alive, pareto.alive_expectation, pareto.expected_purchases_new),
 }
 
 
@@ -88,7 +90,17 @@ class TransactionModel:
 
     def expected_purchases_on(self, t: float, data: Triples) -> np.ndarray:
         """:meth:`expected_purchases` per unique triple of already compressed customers."""
-        return _family(self.name).expected(self.params, data, _horizon(t))
+        return self.weighted_purchases_on([t], [1.0], data)
+
+    def weighted_purchases_on(self, times, weights, data: Triples) -> np.ndarray:
+        """Σ_k weights[k] · E[purchases in the next times[k]] per unique triple, with P(alive) computed once
+        (a discounted sum over many months costs about one prediction)."""
+        family = _family(self.name)
+        times = np.array([_horizon(t) for t in times])
+        x, age, pair = data.x_T_pairs
+        per_pair = family.alive_expectation(self.params, x[:, None], age[:, None], times[None, :]) @ \
+            np.asarray(weights, dtype=np.float64)
+        return per_pair[pair] * family.p_alive(self.params, data)
 
     def p_alive(self, frequency, recency, T) -> np.ndarray:
         """Probability that each customer is still active at T."""

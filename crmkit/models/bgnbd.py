@@ -9,7 +9,7 @@ two share every formula up to an offset ``k`` (0 for BG/NBD, 1 for MBG/NBD):
         · [ (α+T)^-(r+x) + [x>0 or k=1] · a/(b+x+k−1) · (α+t_x)^-(r+x) ]
 
 (FHL 2005 eq. 6; Batislam et al. 2007 eq. 6), evaluated in log space with
-``logaddexp``. P(alive) is the share of the first bracket term, and
+a stable softplus, log(1 + e^d). P(alive) is the share of the first bracket term, and
 
     E[Y(t) | x, t_x, T] = (a+b+x+k−1)/(a−1)
         · [1 − (1−z)^(a−1) ₂F₁(a+b+k−1−r, a−1; a+b+x+k−1; z)] · P(alive),   z = t/(α+T+t)
@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaln, digamma, gammaln, hyp2f1
 
-from crmkit.models._fit import Problem, Triples
+from crmkit.models._fit import Problem, Triples, softplus
 
 PARAMS = ("r", "alpha", "a", "b")
 TIME_PARAMS = ("alpha",)
@@ -49,33 +49,34 @@ def _second_term_log_ratio(x: np.ndarray, a: float, b: float, k: int) -> np.ndar
 
 
 def log_likelihood(log_params: np.ndarray, data: Triples, *, modified: bool) -> tuple[float, np.ndarray]:
-    """Total log-likelihood over the triples and its gradient with respect to the log-parameters."""
+    """Total log-likelihood over the triples and its gradient with respect to the log-parameters.
+
+    Per triple, log L = [terms of x] − (r+x)·log(α+T) + log(1 + e^d), with d the log-odds of the bracket's
+    second term against its first, d = log(a/(b+x+k−1)) + (r+x)·log((α+T)/(α+t_x)). The first two parts sum
+    over the unique x and T; only d and its softplus run over the triples, and the share of the second
+    term, expit(d), carries every gradient.
+    """
     r, alpha, a, b = np.exp(log_params)
     k = _offset(modified)
-    xv, w = data.x_values, data.weight
+    xv, w, x_weight = data.x_values, data.weight, data.x_weight
     per_x = (gammaln(r + xv) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xv + k) - betaln(a, b))
-    ratio = _second_term_log_ratio(xv, a, b, k)
     log_T, log_tx = np.log(alpha + data.T_values), np.log(alpha + data.tx_values)
+    rx_by_T = r * data.T_weight + data.T_x_weight          # Σ w·(r+x) per unique T
     rx = r + data.x
-    first = -rx * log_T[data.T_index]
-    second = ratio[data.x_index] - rx * log_tx[data.tx_index]
-    both = np.logaddexp(first, second)
-    w2 = w * np.exp(second - both)          # weight × share of the second term
-    w1 = w - w2
-    ll = float(data.x_weight @ per_x + w @ both)
+    log_age_ratio = log_T[data.T_index] - log_tx[data.tx_index]
+    d = _second_term_log_ratio(xv, a, b, k)[data.x_index] + rx * log_age_ratio
+    log_bracket = softplus(d)
+    w2 = w * np.exp(d - log_bracket)                       # weight × share of the second term (expit d)
+    ll = float(x_weight @ per_x - rx_by_T @ log_T + w @ log_bracket)
 
-    x_weight = data.x_weight
-    w2_by_x = np.bincount(data.x_index, weights=w2, minlength=len(xv))
+    inv_T, inv_tx = 1.0 / (alpha + data.T_values), 1.0 / (alpha + data.tx_values)
     inv_b = np.where(xv + k > 0, 1.0 / np.where(xv + k > 0, b + xv + k - 1, 1.0), 0.0)
-    d_r = (x_weight @ (digamma(r + xv) - digamma(r) + np.log(alpha))
-           - np.bincount(data.T_index, weights=w1, minlength=len(log_T)) @ log_T
-           - np.bincount(data.tx_index, weights=w2, minlength=len(log_tx)) @ log_tx)
-    d_alpha = (w.sum() * r / alpha
-               - np.bincount(data.T_index, weights=w1 * rx, minlength=len(log_T)) @ (1.0 / (alpha + data.T_values))
-               - np.bincount(data.tx_index, weights=w2 * rx, minlength=len(log_tx)) @ (1.0 / (alpha + data.tx_values)))
+    d_r = x_weight @ (digamma(r + xv) - digamma(r) + np.log(alpha)) - data.T_weight @ log_T + w2 @ log_age_ratio
+    d_alpha = (w.sum() * r / alpha - rx_by_T @ inv_T
+               + (w2 * rx) @ (inv_T[data.T_index] - inv_tx[data.tx_index]))
     d_a = x_weight @ (digamma(a + b) - digamma(a + b + xv + k)) + w2.sum() / a
     d_b = (x_weight @ (digamma(b + xv + k) - digamma(a + b + xv + k) - digamma(b) + digamma(a + b))
-           - w2_by_x @ inv_b)
+           - w2 @ inv_b[data.x_index])
     return ll, np.array([d_r, d_alpha, d_a, d_b]) * np.array([r, alpha, a, b])
 
 
@@ -102,7 +103,7 @@ def p_alive(params: dict[str, float], data: Triples, *, modified: bool) -> np.nd
     r, alpha, a, b = _params(params)
     ratio = _second_term_log_ratio(data.x_values, a, b, _offset(modified))[data.x_index]
     log_odds = ratio + (r + data.x) * (np.log(alpha + data.T) - np.log(alpha + data.t_x))
-    return np.exp(-np.logaddexp(0.0, log_odds))
+    return np.exp(-softplus(log_odds))
 
 
 #: Trapezoid nodes of the quadrature fallback (v in y = mode + σ·sinh v); 1e-13 relative accuracy in tests.
@@ -130,9 +131,10 @@ def _alive_expectation_by_quadrature(a: float, beta: np.ndarray, rho: np.ndarray
     return out
 
 
-def _alive_expectation(params: dict[str, float], x: np.ndarray, age: np.ndarray, t: float | np.ndarray,
-                       k: int) -> np.ndarray:
-    """E[purchases in (T, T+t] | alive at T] per (x, T): FHL eq. 10 without its P(alive) denominator.
+def alive_expectation(params: dict[str, float], x: np.ndarray, age: np.ndarray, t: float | np.ndarray, *,
+                      modified: bool) -> np.ndarray:
+    """E[purchases in (T, T+t] | x, T, alive at T]: FHL eq. 10 without its P(alive) factor. Broadcasts over
+    x, T and t.
 
     Equals E[(1/p)(1 − e^(−λpt))] over the posterior λ ~ Gamma(r+x, α+T),
     p ~ Beta(a, b+x+k), so it lies in [0, (r+x)·t/(α+T)]. scipy's ₂F₁ gives
@@ -140,6 +142,7 @@ def _alive_expectation(params: dict[str, float], x: np.ndarray, age: np.ndarray,
     rows, and any value outside those bounds, are integrated numerically instead.
     """
     r, alpha, a, b = _params(params)
+    k = _offset(modified)
     if abs(a - 1.0) < A_NUDGE:
         a = 1.0 + A_NUDGE
     x, age, t = np.broadcast_arrays(np.asarray(x, np.float64), np.asarray(age, np.float64), t)
@@ -157,16 +160,9 @@ def _alive_expectation(params: dict[str, float], x: np.ndarray, age: np.ndarray,
     return np.clip(value, 0.0, bound)
 
 
-def expected_purchases(params: dict[str, float], data: Triples, t: float, *, modified: bool) -> np.ndarray:
-    """E[purchases in (T, T+t] | x, t_x, T] per triple."""
-    x, age, pair = data.x_T_pairs
-    per_pair = _alive_expectation(params, x, age, t, _offset(modified))
-    return per_pair[pair] * p_alive(params, data, modified=modified)
-
-
 def expected_purchases_new(params: dict[str, float], t: np.ndarray, *, modified: bool) -> np.ndarray:
     """E[X(t)] for a customer who has just made a first purchase (FHL eq. 9; Batislam eq. 10)."""
-    value = _alive_expectation(params, 0.0, 0.0, t, _offset(modified))
+    value = alive_expectation(params, 0.0, 0.0, t, modified=modified)
     if modified:  # P(alive at T = 0) = b/(a+b): dropout is possible right after the first purchase
         value = value * params["b"] / (params["a"] + params["b"])
     return value

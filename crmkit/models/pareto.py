@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import digamma, gammaln
 
-from crmkit.models._fit import Problem, Triples
+from crmkit.models._fit import Problem, Triples, softplus
 
 PARAMS = ("r", "alpha", "s", "beta")
 #: Beyond this argument the series converges slowly and quadrature takes over.
@@ -164,7 +164,7 @@ def log_likelihood(log_params: np.ndarray, data: Triples) -> tuple[float, np.nda
     log_d, delta = _integral_log(log_f_tx[pair_tx], log_f_T[pair_T])
     second = log_share[data.x_index] + log_d
     first = log_e[pair_T]
-    both = np.logaddexp(first, second)
+    both = first + softplus(second - first)
     w2 = w * np.exp(second - both)
     ll = float(data.x_weight @ log_c + w @ both)
 
@@ -205,7 +205,7 @@ def p_alive(params: dict[str, float], data: Triples) -> np.ndarray:
     _, log_f_tx = _log_f(values, xt, tt, gradient=False)
     log_d, _ = _integral_log(log_f_tx[pair_tx], log_f_T[pair_T])
     second = np.log(s) - np.log(r + s + data.x) + log_d
-    return np.exp(-np.logaddexp(0.0, second - log_e[pair_T]))
+    return np.exp(-softplus(second - log_e[pair_T]))
 
 
 def _dropout_window(t: float | np.ndarray, scale: np.ndarray, s: float) -> np.ndarray:
@@ -216,11 +216,11 @@ def _dropout_window(t: float | np.ndarray, scale: np.ndarray, s: float) -> np.nd
     return scale * -np.expm1(-(s - 1.0) * log_growth) / (s - 1.0)
 
 
-def expected_purchases(params: dict[str, float], data: Triples, t: float) -> np.ndarray:
-    """E[purchases in (T, T+t] | x, t_x, T] per triple."""
+def alive_expectation(params: dict[str, float], x: np.ndarray, age: np.ndarray, t: float | np.ndarray) -> np.ndarray:
+    """E[purchases in (T, T+t] | x, T, alive at T] = (r+x)/(α+T) · (β+T)/(s−1) · [1 − ((β+T)/(β+T+t))^(s−1)];
+    times P(alive) it is the conditional expectation (Schmittlein et al. 1987). Broadcasts over x, T and t."""
     r, alpha, s, beta = _values(params)
-    rate = (r + data.x) / (alpha + data.T)
-    return rate * _dropout_window(t, beta + data.T, s) * p_alive(params, data)
+    return (r + x) / (alpha + age) * _dropout_window(t, beta + age, s)
 
 
 def expected_purchases_new(params: dict[str, float], t: np.ndarray) -> np.ndarray:
