@@ -73,14 +73,10 @@ def discounted_purchases(model: TransactionModel, data: Triples, *, horizon: flo
     """Σ_k E[purchases in month k] × discount factor at the month's end, per unique triple."""
     _check_clv_settings(horizon, time_unit_days, discount_rate)
     step = STEP_DAYS / time_unit_days
-    total = np.zeros(len(data.x))
-    previous = np.zeros(len(data.x))
-    for k in range(1, max(1, math.ceil(horizon / step - 1e-9)) + 1):
-        end = min(k * step, horizon)
-        cumulative = model.expected_purchases_on(end, data)
-        total += (cumulative - previous) * (1.0 + discount_rate) ** (-end * time_unit_days / DAYS_PER_YEAR)
-        previous = cumulative
-    return total
+    ends = np.minimum(step * np.arange(1, max(1, math.ceil(horizon / step - 1e-9)) + 1), horizon)
+    factors = (1.0 + discount_rate) ** (-ends * time_unit_days / DAYS_PER_YEAR)
+    # Σ_k (E[Y(end_k)] − E[Y(end_k−1)]) · factor_k = Σ_k E[Y(end_k)] · (factor_k − factor_k+1): one weighted sum.
+    return model.weighted_purchases_on(ends, factors - np.append(factors[1:], 0.0), data)
 
 
 def clv(model: TransactionModel, gg: GammaGammaModel, frequency, recency, T, monetary, *, horizon: float,
