@@ -113,7 +113,7 @@ def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.
         "churn_band": vocabulary_column(band, CHURN_BANDS),
         "expected_next_purchase": next_purchase.to_numpy(),
         "value_at_risk": np.where(buyer, risk * value, np.nan),
-    }, index=table.index)
+    }, index=table.index, copy=False)
 
 
 def at_risk(customers: pd.DataFrame, *, top: int | None = None, min_tier: str | None = None) -> pd.DataFrame:

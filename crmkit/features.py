@@ -196,7 +196,7 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
         "total_revenue": revenue,
         "avg_order_value": revenue / np.maximum(n_orders, 1),
         "monetary": np.divide(repeat_spend, frequency, out=np.zeros(n_cust), where=frequency > 0),
-    })
+    }, copy=False)      # fresh arrays: no need to stack them into one block (a copy of every column)
     margin = _row_margin(tx)
     if margin is not None:
         summary["total_margin"] = money_sums(all_codes[known], margin[known], n_cust)

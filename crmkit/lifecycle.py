@@ -146,7 +146,7 @@ def activity_windows(tx: pd.DataFrame, *, as_of: pd.Timestamp, window_days: floa
         "previous_revenue": money_sums(codes[~recent], amount[~recent], n),
         "recent_days": np.bincount(key_code[key_recent], minlength=n),
         "previous_days": np.bincount(key_code[~key_recent], minlength=n),
-    }).loc[active].reset_index(drop=True)
+    }, copy=False).loc[active].reset_index(drop=True)
 
 
 def assign_stages(table: pd.DataFrame, activity: pd.DataFrame, *,
@@ -214,7 +214,7 @@ def assign_stages(table: pd.DataFrame, activity: pd.DataFrame, *,
         "lifecycle_stage": vocabulary_column(stage, STAGES),
         "usual_gap_days": gap,
         "days_overdue": np.maximum(days_since - gap, 0.0),
-    }, index=table.index)
+    }, index=table.index, copy=False)
 
 
 def _usual_gaps(table: pd.DataFrame, frequency: np.ndarray, rules: LifecycleRules) -> np.ndarray:

@@ -93,6 +93,8 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
         scores = rfm_scores(summary)
         table = _attach(summary, scores)
         table["segment"] = rfm_segments(summary, scores, scheme=options.rfm_scheme).array
+        if options.tier_by != "clv":            # tiers by revenue or profit need not wait for the model
+            table = _with_tiers(table, options)
 
         value_fit, warnings = None, []
         if value_job is not None:
@@ -104,9 +106,9 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
                     raise
                 warnings.append(f"value model skipped: {error.message}; churn risk comes from each "
                                 "customer's own rhythm and there is no CLV")
-
+        if options.tier_by == "clv":
+            table = _with_tiers(table, options)
         tier_values = _tier_values(table, options.tier_by)
-        table = table.join(assign_tiers(tier_values, table[CUSTOMER_ID], options.tier_rule))
         table = _with_attributes(table, tx, customers, as_of, options.delivered_weights)
 
     table = _attach(table, lifecycle.assign_stages(table, activity, rules=rules))
@@ -201,6 +203,17 @@ def _count_by(table: pd.DataFrame, column: str, order: tuple[str, ...], *, key: 
 
 def _segment_order(scheme: str) -> tuple[str, ...]:
     return CLASSIC_SEGMENTS if scheme == "classic" else CN8_SEGMENTS
+
+
+def _with_tiers(table: pd.DataFrame, options: SegmentOptions) -> pd.DataFrame:
+    """The table with ``value_rank`` and ``tier`` by the chosen value, placed after ``segment`` whenever they
+    are computed (so the columns come in one order whatever ``--tier-by``)."""
+    tiers = assign_tiers(_tier_values(table, options.tier_by), table[CUSTOMER_ID], options.tier_rule)
+    table = table.copy(deep=False)
+    after_segment = table.columns.get_loc("segment") + 1
+    for offset, column in enumerate(tiers.columns):
+        table.insert(after_segment + offset, column, tiers[column].array)
+    return table
 
 
 def _tier_values(table: pd.DataFrame, tier_by: str) -> pd.Series:

@@ -447,6 +447,11 @@ def test_tier_by_clv_ranks_by_clv(data: SimpleNamespace, tmp_path: Path) -> None
     assert clv.size().to_dict() == {"platinum": 10, "gold": 30, "iron": 160}
     assert clv.min()["platinum"] >= clv.max()["gold"] and clv.min()["gold"] >= clv.max()["iron"]
     assert (frame.sort_values("value_rank")["clv"].diff().dropna() <= 1e-9).all()
+    by_revenue = tmp_path / "revenue.csv"
+    ok("segment", data.csv, "--out", by_revenue)
+    columns = list(frame.columns)
+    assert columns == list(pd.read_csv(by_revenue, nrows=0, encoding="utf-8-sig").columns)   # one column order
+    assert columns.index("tier") == columns.index("segment") + 2 < columns.index("clv")
 
 
 def test_tier_mode_share(data: SimpleNamespace, tmp_path: Path) -> None:
