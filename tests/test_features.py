@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkit.errors import OptionError
-from crmkit.features import customer_summary, returns_only_customers, rows_after
+from crmkit.features import PARALLEL_SORT_MIN, customer_summary, distinct_sorted, returns_only_customers, rows_after
 
 
 def _tx(rows: list[tuple]) -> pd.DataFrame:
@@ -112,3 +112,9 @@ def test_summary_invariants(tx):
     assert ((s["frequency"] == 0) == (s["recency"] == 0)).all()
     assert np.allclose(s.loc[s["frequency"] == 0, "monetary"], 0)
     assert s["customer_id"].is_unique and s["customer_id"].is_monotonic_increasing
+
+
+@pytest.mark.parametrize("n", [0, 1, 1000, PARALLEL_SORT_MIN + 12_345])     # the last sorts on two cores
+def test_distinct_sorted_matches_numpy_unique(n):
+    keys = np.random.default_rng(n).integers(-n - 1, n + 1, n) * 1_000_003      # about a third are repeats
+    np.testing.assert_array_equal(distinct_sorted(keys.copy()), np.unique(keys))
