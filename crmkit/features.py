@@ -31,10 +31,16 @@ SUMMARY_COLUMNS = (
 MONEY_STEPS = 10_000
 
 
+def money_steps(codes: np.ndarray, amounts: np.ndarray, length: int) -> np.ndarray:
+    """Amounts summed per code in whole ten-thousandths (exact whole numbers in float64), any row order."""
+    steps = np.multiply(amounts, MONEY_STEPS, dtype=np.float64)
+    np.round(steps, out=steps)
+    return np.bincount(codes, weights=steps, minlength=length)
+
+
 def money_sums(codes: np.ndarray, amounts: np.ndarray, length: int) -> np.ndarray:
     """Sum amounts per code exactly (to 1/10,000 of a unit), independent of row order."""
-    steps = np.round(np.asarray(amounts, dtype=np.float64) * MONEY_STEPS)
-    return np.bincount(codes, weights=steps, minlength=length) / MONEY_STEPS
+    return money_steps(codes, amounts, length) / MONEY_STEPS
 
 
 #: Arrays at least this long are sorted on two cores.
@@ -98,7 +104,7 @@ def unit_days(time_unit: str) -> float:
 
 
 def customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes for customer ids, numbered in sorted id order (so results never depend on row order).
+    """int32 codes for customer ids, numbered in sorted id order (so results never depend on row order).
 
     A categorical column (ids dictionary-encoded at read time) is only re-sorted
     on its categories, which skips hashing every row's string.
@@ -108,13 +114,13 @@ def customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
         if categories.dtype != "str":
             categories = pd.Index(categories.astype("str"))
         if _ascending(categories):      # ingest sorts them already
-            return ids.cat.codes.to_numpy().astype(np.int64), categories.rename(CUSTOMER_ID)
+            return ids.cat.codes.to_numpy().astype(np.int32, copy=False), categories.rename(CUSTOMER_ID)
         order = categories.argsort()
-        position = np.empty(len(order), dtype=np.int64)
+        position = np.empty(len(order), dtype=np.int32)
         position[order] = np.arange(len(order))
         return position[ids.cat.codes.to_numpy()], pd.Index(categories[order], name=CUSTOMER_ID)
     codes, uniques = pd.factorize(ids, sort=True)
-    return codes.astype(np.int64), pd.Index(uniques, dtype="str", name=CUSTOMER_ID)
+    return codes.astype(np.int32), pd.Index(uniques, dtype="str", name=CUSTOMER_ID)
 
 
 def _ascending(index: pd.Index) -> bool:
@@ -178,32 +184,44 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
         tx, day = tx.loc[keep], day[keep]
     amount = tx[AMOUNT].to_numpy(dtype=np.float64)
     buy = amount >= 0
+    every_row_buys = bool(buy.all())        # no returns: the purchase rows are all rows, no copies needed
     all_codes, all_ids = customer_codes(tx[CUSTOMER_ID])
+    codes = all_codes if every_row_buys else all_codes[buy]
     # Customers with only returns have no purchase history: leave them out.
-    is_buyer = np.bincount(all_codes[buy], minlength=len(all_ids)) > 0
-    buyer_code = np.cumsum(is_buyer) - 1
-    known = is_buyer[all_codes]
-    all_codes = buyer_code[all_codes]
+    is_buyer = np.bincount(codes, minlength=len(all_ids)) > 0
+    buyer_code = None if is_buyer.all() else (np.cumsum(is_buyer) - 1).astype(all_codes.dtype)
+    if buyer_code is not None:
+        codes = buyer_code[codes]
     ids = all_ids[is_buyer]
-    codes = all_codes[buy]
     n_cust = len(ids)
-    buy_day, buy_amount = day[buy], amount[buy]
+    buy_day, buy_amount = (day, amount) if every_row_buys else (day[buy], amount[buy])
 
     # Purchase occasions: distinct (customer, day) keys. Sorting the keys alone (not the rows) is enough:
     # runs of equal keys are one occasion, and keys are ordered by customer, then day.
     day0 = int(buy_day.min()) if len(buy_day) else 0
     span = int(buy_day.max()) - day0 + 1 if len(buy_day) else 1
-    distinct = distinct_sorted(pair_keys(codes, buy_day - day0, span))
-    occasion_cust = distinct // span
-    n_occasions = np.bincount(occasion_cust, minlength=n_cust)
+    keys = pair_keys(codes, buy_day, span)
+    keys -= day0
+    distinct = distinct_sorted(keys)
+    n_occasions = np.bincount(distinct // span, minlength=n_cust)
     ends = np.cumsum(n_occasions) - 1
     starts = ends - n_occasions + 1
     first_day, last_day = distinct[starts] % span + day0, distinct[ends] % span + day0
+    del keys, distinct
+    # Repeat spend = all purchase spend − first-day spend, subtracted in whole steps (exact).
+    purchase_steps = money_steps(codes, buy_amount, n_cust)
     on_first_day = buy_day == first_day[codes]
-    repeat_spend = money_sums(codes, np.where(on_first_day, 0.0, buy_amount), n_cust)
+    repeat_spend = (purchase_steps - money_steps(codes[on_first_day], buy_amount[on_first_day], n_cust)) / MONEY_STEPS
 
     frequency = n_occasions - 1
-    revenue = money_sums(all_codes[known], amount[known], n_cust)
+    # Revenue counts a buyer's returns too.
+    if every_row_buys:
+        row_codes, rows = codes, slice(None)
+        revenue = purchase_steps / MONEY_STEPS
+    else:
+        rows = is_buyer[all_codes]
+        row_codes = all_codes[rows] if buyer_code is None else buyer_code[all_codes[rows]]
+        revenue = money_sums(row_codes, amount[rows], n_cust)
     n_orders = _order_count(tx[ORDER_ID].to_numpy()[buy] if ORDER_ID in tx.columns else None, codes, n_cust)
 
     summary = pd.DataFrame({
@@ -221,7 +239,7 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
     }, copy=False)      # fresh arrays: no need to stack them into one block (a copy of every column)
     margin = _row_margin(tx)
     if margin is not None:
-        summary["total_margin"] = money_sums(all_codes[known], margin[known], n_cust)
+        summary["total_margin"] = money_sums(row_codes, margin[rows], n_cust)
     return summary
 
 

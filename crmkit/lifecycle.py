@@ -186,9 +186,12 @@ def assign_stages(table: pd.DataFrame, activity: pd.DataFrame, *,
     gap = _usual_gaps(table, frequency, rules)
 
     rows = align(activity[CUSTOMER_ID], table[CUSTOMER_ID])
-    found = np.vstack([activity[list(ACTIVITY_COLUMNS[1:])].to_numpy(dtype=np.float64),
-                       np.zeros((1, len(ACTIVITY_COLUMNS) - 1))])      # the last row stands for "no activity"
-    windows = found[np.where(rows >= 0, rows, len(found) - 1)].T
+    active = rows >= 0
+    windows = []
+    for column in ACTIVITY_COLUMNS[1:]:             # 0 for customers without activity in the windows
+        values = np.zeros(len(table))
+        values[active] = activity[column].to_numpy(dtype=np.float64)[rows[active]]
+        windows.append(values)
     recent_revenue, previous_revenue, recent_days, previous_days = windows
     evidence = recent_days + previous_days >= rules.min_purchases_for_trend
     revenue_ratio = _ratio(recent_revenue, previous_revenue)
@@ -206,9 +209,9 @@ def assign_stages(table: pd.DataFrame, activity: pd.DataFrame, *,
         "acquisition": ~buyer | (frequency == 0),
         "growth": growing,
     }
-    stage = np.select([conditions[name] for name in STAGE_PRECEDENCE[:-1]],
-                      [STAGES.index(name) for name in STAGE_PRECEDENCE[:-1]],
-                      default=STAGES.index(STAGE_PRECEDENCE[-1]))
+    stage = np.full(len(table), STAGES.index(STAGE_PRECEDENCE[-1]), dtype=np.int8)
+    for name in reversed(STAGE_PRECEDENCE[:-1]):        # the first match wins: it is written last
+        stage[conditions[name]] = STAGES.index(name)
     return pd.DataFrame({
         CUSTOMER_ID: table[CUSTOMER_ID].array,
         "lifecycle_stage": vocabulary_column(stage, STAGES),
