@@ -63,17 +63,38 @@ def rfm_scores(summary: pd.DataFrame, *, bins: int = 5) -> pd.DataFrame:
     r_score, f_score, m_score, rfm_score`` (e.g. ``"545"``).
     """
     out = pd.DataFrame({CUSTOMER_ID: summary[CUSTOMER_ID]})
-    n = len(summary)
     for score, (column, larger_is_better) in RFM_INPUTS.items():
         values = summary[column].to_numpy(dtype=np.float64)
-        ranks = average_ranks(values if larger_is_better else -values)
-        out[score] = np.clip(np.ceil(bins * ranks / max(n, 1)), 1, bins).astype(np.int8)
+        out[score] = rank_scores(values if larger_is_better else -values, bins)
     combined = (out["r_score"].to_numpy(np.int16) * 100 + out["f_score"].to_numpy(np.int16) * 10
                 + out["m_score"].to_numpy(np.int16))
     codes = np.searchsorted(RFM_CODES_NUMERIC, combined) if bins == 5 else None
     out["rfm_score"] = (vocabulary_column(codes, RFM_CODES) if codes is not None
                         else pd.Series(combined, index=out.index).astype("str").to_numpy())
     return out
+
+
+def rank_scores(values: np.ndarray, bins: int) -> np.ndarray:
+    """``ceil(bins × average rank / n)`` per value, as int8 in 1..bins (ties share their average rank).
+
+    The score never falls as the value rises, so it is set by bins − 1 threshold
+    values, found with one ``np.partition``, instead of ranking every value (a
+    full sort): for k = 1 … bins − 1, with c the ⌈k·n/bins⌉-th smallest value,
+    every value above c scores above k, none below c does, and c itself does
+    when its average rank exceeds k·n/bins.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    scores = np.ones(n, dtype=np.int8)
+    if n == 0:
+        return scores
+    positions = [math.ceil(k * n / bins) for k in range(1, bins)]
+    ordered = np.partition(values, [p - 1 for p in positions])
+    for k, position in enumerate(positions, start=1):
+        candidate = ordered[position - 1]
+        below, ties = np.count_nonzero(values < candidate), np.count_nonzero(values == candidate)
+        scores += (values >= candidate) if bins * (below + (ties + 1) / 2) > k * n else (values > candidate)
+    return scores
 
 
 def average_ranks(values: np.ndarray) -> np.ndarray:

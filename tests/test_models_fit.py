@@ -25,6 +25,15 @@ def test_softplus_is_logaddexp_with_zero(values):
     np.testing.assert_allclose(_fit.softplus(d), np.logaddexp(0.0, d), rtol=1e-15, atol=1e-300)
 
 
+@given(st.lists(st.one_of(st.integers(-3, 3).map(float), st.floats(-1e3, 1e3, allow_nan=False)), min_size=1,
+                max_size=40), st.booleans())
+def test_factorize_gives_sorted_uniques_and_positions(values, whole):
+    values = np.round(values) if whole else np.array(values)       # whole numbers take the counting path
+    uniques, codes = _fit._factorize(np.asarray(values, dtype=np.float64))
+    np.testing.assert_array_equal(uniques, np.unique(values))
+    np.testing.assert_array_equal(uniques[codes], values)
+
+
 class TestCompress:
     def test_unique_rows_scatter_back_to_every_customer(self):
         x = np.array([2, 0, 2, 1, 0, 2.0])

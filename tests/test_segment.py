@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from crmkit.errors import OptionError
 from crmkit.segment import (
-    CLASSIC_GRID, CLASSIC_SEGMENTS, TierRule, assign_tiers, average_ranks, pareto_figures, rfm_scores,
+    CLASSIC_GRID, CLASSIC_SEGMENTS, TierRule, assign_tiers, average_ranks, pareto_figures, rank_scores, rfm_scores,
     rfm_segments, score_thresholds,
 )
 
@@ -151,3 +151,14 @@ class TestPareto:
 def test_average_ranks_match_pandas(values):
     expected = pd.Series(values).rank(method="average").to_numpy()
     np.testing.assert_allclose(average_ranks(np.array(values)), expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.one_of(st.lists(st.integers(-5, 5), min_size=0, max_size=300).map(lambda v: [float(x) for x in v]),
+                 st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=0, max_size=300)),
+       st.integers(2, 10))
+def test_rank_scores_are_quantiles_of_the_average_rank(values, bins):
+    """The threshold shortcut gives exactly ceil(bins × average rank / n) for every value, ties included."""
+    ranks = pd.Series(values, dtype="float64").rank(method="average").to_numpy()
+    expected = np.clip(np.ceil(bins * ranks / max(len(values), 1)), 1, bins)
+    np.testing.assert_array_equal(rank_scores(np.array(values, dtype=np.float64), bins), expected)
