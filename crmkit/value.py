@@ -159,8 +159,8 @@ def score_value(summary: pd.DataFrame, *, model: str = "mbgnbd", horizon: str = 
     if margin is not None and not 0 < _check_margin(margin) <= 1:
         raise OptionError(f"--margin is a share of revenue between 0 and 1 (e.g. 0.3), got {margin}")
     buyers = summary["frequency"].notna().to_numpy()
-    rows = summary.loc[buyers]
-    f, r, age, m = (rows[c].to_numpy(dtype=np.float64) for c in ("frequency", "recency", "T", "monetary"))
+    f, r, age, m = (_select(summary[c].to_numpy(dtype=np.float64), buyers)
+                    for c in ("frequency", "recency", "T", "monetary"))
     data = compress(f, r, age)
     transactions = fit_transaction_model_on(model, data, penalizer=penalizer)
     spend = fit_gamma_gamma(f, m, penalizer=penalizer)
@@ -169,23 +169,38 @@ def score_value(summary: pd.DataFrame, *, model: str = "mbgnbd", horizon: str = 
     if margin is not None:
         share, historic = float(margin), revenue * float(margin)
     elif "total_margin" in summary.columns:
-        share, historic = _margin_share(rows), summary["total_margin"].to_numpy(dtype=np.float64)
+        share, historic = _margin_share(summary.loc[buyers]), summary["total_margin"].to_numpy(dtype=np.float64)
     else:
         share, historic = 1.0, revenue
-    out = pd.DataFrame({CUSTOMER_ID: summary[CUSTOMER_ID].array})
-    for column in VALUE_OUTPUT_COLUMNS[1:-1]:
-        out[column] = np.nan
-    out.loc[buyers, "expected_purchases"] = transactions.expected_purchases_on(units, data)[data.inverse]
-    out.loc[buyers, "p_alive"] = transactions.p_alive_on(data)[data.inverse]
     expected_spend = spend.expected_spend(f, m)
-    out.loc[buyers, "expected_spend"] = expected_spend
     purchases = discounted_purchases(transactions, data, horizon=units, time_unit_days=_unit_days(time_unit),
                                      discount_rate=discount_rate)
-    out.loc[buyers, "clv"] = share * expected_spend * purchases[data.inverse]
-    out["historic_value"] = historic
+    out = pd.DataFrame({
+        CUSTOMER_ID: summary[CUSTOMER_ID].array,
+        "expected_purchases": _spread(transactions.expected_purchases_on(units, data)[data.inverse], buyers),
+        "p_alive": _spread(transactions.p_alive_on(data)[data.inverse], buyers),
+        "expected_spend": _spread(expected_spend, buyers),
+        "clv": _spread(share * expected_spend * purchases[data.inverse], buyers),
+        "historic_value": historic,
+    }, copy=False)
     fit = ValueFit(transactions, spend, time_unit, str(horizon), units, float(discount_rate),
                    None if isinstance(share, np.ndarray) else share, int((~buyers).sum()))
     return out, fit
+
+
+def _select(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The selected rows' values; the array itself when every row is selected (no copy)."""
+    return values if rows.all() else values[rows]
+
+
+def _spread(values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Values of the selected rows as a full column, missing elsewhere; the values themselves when every row
+    is selected."""
+    if rows.all():
+        return values
+    column = np.full(len(rows), np.nan)
+    column[rows] = values
+    return column
 
 
 def missing_delivered_components(columns) -> list[str]:
