@@ -435,7 +435,7 @@ def _canonical_transactions(raw: _Raw, date_order: str | None) -> tuple[pd.DataF
     if dates.order_evidence:
         report.warnings.append(f"{report.path}: dates read as {dates.date_order} ({dates.order_evidence})")
     amounts = parse_numbers(cols[AMOUNT].reset_index(drop=True))
-    frame = pd.DataFrame({CUSTOMER_ID: ids, ORDER_DATE: dates.values, AMOUNT: amounts.values})
+    frame = pd.DataFrame({CUSTOMER_ID: ids, ORDER_DATE: dates.values, AMOUNT: amounts.values}, copy=False)
     if ORDER_ID in cols:
         frame[ORDER_ID] = clean_ids(cols[ORDER_ID].reset_index(drop=True), zero_pad=raw.zero_pad.get(ORDER_ID, 0))
     for column in NUMBER_COLUMNS:
