@@ -94,7 +94,7 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
         table = _attach(summary, scores)
         table["segment"] = rfm_segments(summary, scores, scheme=options.rfm_scheme).array
         if options.tier_by != "clv":            # tiers by revenue or profit need not wait for the model
-            table = _with_tiers(table, options)
+            table, pareto = _with_tiers(table, options)
 
         value_fit, warnings = None, []
         if value_job is not None:
@@ -107,8 +107,7 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
                 warnings.append(f"value model skipped: {error.message}; churn risk comes from each "
                                 "customer's own rhythm and there is no CLV")
         if options.tier_by == "clv":
-            table = _with_tiers(table, options)
-        tier_values = _tier_values(table, options.tier_by)
+            table, pareto = _with_tiers(table, options)
         table = _with_attributes(table, tx, customers, as_of, options.delivered_weights)
 
     table = _attach(table, lifecycle.assign_stages(table, activity, rules=rules))
@@ -126,7 +125,7 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
             "time_unit": options.time_unit,
         },
         "tiers": tier_table(table),
-        "pareto": pareto_figures(tier_values),
+        "pareto": pareto,
         "segments": _count_by(table, "segment", _segment_order(options.rfm_scheme)),
         "lifecycle": _count_by(table, "lifecycle_stage", STAGES, key="stage"),
         "churn": churn_table(table),
@@ -205,15 +204,16 @@ def _segment_order(scheme: str) -> tuple[str, ...]:
     return CLASSIC_SEGMENTS if scheme == "classic" else CN8_SEGMENTS
 
 
-def _with_tiers(table: pd.DataFrame, options: SegmentOptions) -> pd.DataFrame:
+def _with_tiers(table: pd.DataFrame, options: SegmentOptions) -> tuple[pd.DataFrame, dict]:
     """The table with ``value_rank`` and ``tier`` by the chosen value, placed after ``segment`` whenever they
-    are computed (so the columns come in one order whatever ``--tier-by``)."""
-    tiers = assign_tiers(_tier_values(table, options.tier_by), table[CUSTOMER_ID], options.tier_rule)
+    are computed (so the columns come in one order whatever ``--tier-by``), and the Pareto figures."""
+    values = _tier_values(table, options.tier_by)
+    tiers = assign_tiers(values, table[CUSTOMER_ID], options.tier_rule)
     table = table.copy(deep=False)
     after_segment = table.columns.get_loc("segment") + 1
     for offset, column in enumerate(tiers.columns):
         table.insert(after_segment + offset, column, tiers[column].array)
-    return table
+    return table, pareto_figures(values, rank=tiers["value_rank"].to_numpy())
 
 
 def _tier_values(table: pd.DataFrame, tier_by: str) -> pd.Series:

@@ -208,12 +208,18 @@ def assign_tiers(values: pd.Series, ids: pd.Series, rule: TierRule = TierRule())
     return pd.DataFrame({"value_rank": rank, "tier": vocabulary_column(tier, TIERS)}, index=values.index)
 
 
-def pareto_figures(values: pd.Series, *, curve_points: int = 101) -> dict:
+def pareto_figures(values: pd.Series, *, rank: np.ndarray | None = None, curve_points: int = 101) -> dict:
     """Concentration of value: top-20% share, customers making 80%, Gini, and the Lorenz-style curve.
 
-    Negative values (net returns) count as zero: concentration is about who brings value.
+    Negative values (net returns) count as zero: concentration is about who brings value. ``rank``, the
+    1-based value ranks from :func:`assign_tiers`, puts the values in order without sorting them again.
     """
-    v = np.sort(np.clip(values.to_numpy(dtype=float), 0, None))[::-1]
+    clipped = np.clip(values.to_numpy(dtype=float), 0, None)
+    if rank is None:
+        v = np.sort(clipped)[::-1]
+    else:
+        v = np.empty(len(clipped))
+        v[np.asarray(rank) - 1] = clipped
     n, total = len(v), float(v.sum())
     if n == 0 or total <= 0:
         return {"top20_revenue_share": None, "customers_for_80pct": None,

@@ -162,3 +162,11 @@ def test_rank_scores_are_quantiles_of_the_average_rank(values, bins):
     ranks = pd.Series(values, dtype="float64").rank(method="average").to_numpy()
     expected = np.clip(np.ceil(bins * ranks / max(len(values), 1)), 1, bins)
     np.testing.assert_array_equal(rank_scores(np.array(values, dtype=np.float64), bins), expected)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(-20, 50).map(float), min_size=1, max_size=80), st.sampled_from(["rank", "share"]))
+def test_pareto_figures_from_tier_ranks_match_the_sorted_values(values, mode):
+    values = pd.Series(values)
+    ranks = assign_tiers(values, pd.Series([f"C{i:03d}" for i in range(len(values))]), TierRule(mode))["value_rank"]
+    assert pareto_figures(values, rank=ranks.to_numpy()) == pareto_figures(values)
