@@ -10,11 +10,14 @@ lifecycle, churn), from CSV and from Parquet. lifetimes runs
 fit, predictions, 12-month CLV) in the interpreter given (its own venv, see
 ../shared/bench/README.md). Wall time and peak RSS of each child process are
 reported, one configuration at a time, so the two never compete for the cores.
+With ``--repeat N`` every configuration runs N times (interleaved) and the
+median is compared: on a shared virtual machine single runs vary by ±20%.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -43,22 +46,32 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lifetimes-python", type=Path, help="python of a venv with lifetimes 0.11.3 installed")
     parser.add_argument("--rows", choices=sorted(CUSTOMERS), action="append")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per configuration (the median is compared)")
     parser.add_argument("--json", type=Path, help="append results as JSON lines")
     args = parser.parse_args(argv)
     crmkit = [sys.executable, "-m", "crmkit", "segment"]
     for rows in args.rows or ["1m", "10m"]:
-        result: dict[str, object] = {"rows": rows}
-        for fmt in ("parquet", "csv"):
-            wall, peak = timed([*crmkit, str(data_file(rows, fmt)), "--format", "json"])
-            result[f"crmkit_{fmt}"] = {"seconds": round(wall, 2), "peak_mib": round(peak)}
-            print(f"{rows:>4} crmkit segment ({fmt:7}) {wall:7.2f} s  peak {peak:7,.0f} MiB", flush=True)
+        commands = {f"crmkit_{fmt}": [*crmkit, str(data_file(rows, fmt)), "--format", "json"]
+                    for fmt in ("parquet", "csv")}
         if args.lifetimes_python:
-            wall, peak = timed([str(args.lifetimes_python), str(LIFETIMES_PIPELINE), str(data_file(rows, "csv"))])
-            result["lifetimes_csv"] = {"seconds": round(wall, 2), "peak_mib": round(peak)}
-            ratio = wall / result["crmkit_csv"]["seconds"]
-            print(f"{rows:>4} lifetimes pipeline (csv) {wall:7.2f} s  peak {peak:7,.0f} MiB  "
-                  f"→ crmkit is {ratio:.1f}× faster from the same CSV, "
-                  f"{wall / result['crmkit_parquet']['seconds']:.1f}× from Parquet", flush=True)
+            commands["lifetimes_csv"] = [str(args.lifetimes_python), str(LIFETIMES_PIPELINE), str(data_file(rows, "csv"))]
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+        for _ in range(args.repeat):
+            for name, command in commands.items():
+                wall, peak = timed(command)
+                runs[name].append((wall, peak))
+                print(f"{rows:>4} {name:15} {wall:7.2f} s  peak {peak:7,.0f} MiB", flush=True)
+        result: dict[str, object] = {"rows": rows}
+        for name, measured in runs.items():
+            walls = [wall for wall, _ in measured]
+            result[name] = {"seconds": round(statistics.median(walls), 2), "runs": [round(w, 2) for w in walls],
+                            "peak_mib": round(max(peak for _, peak in measured))}
+        medians = {name: result[name]["seconds"] for name in runs}
+        summary = "  ".join(f"{name} median {seconds:.2f} s" for name, seconds in medians.items())
+        print(f"{rows:>4} {summary}", flush=True)
+        if "lifetimes_csv" in medians:
+            print(f"{rows:>4} → crmkit is {medians['lifetimes_csv'] / medians['crmkit_csv']:.1f}× faster from the same "
+                  f"CSV, {medians['lifetimes_csv'] / medians['crmkit_parquet']:.1f}× from Parquet", flush=True)
         append_json(args.json, result)
 
 
