@@ -262,7 +262,7 @@ def _read_csv(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: Map
     headers, delimiter = _csv_header(path, encoding)
     mapping = _mapping_or_fail(path, headers, aliases, overrides, required)
     text = {mapping[c]: pa.string() for c in text_columns if c in mapping}
-    table = _arrow_csv(path, encoding, delimiter, list(dict.fromkeys(mapping.values())), text)
+    table, encoding = _arrow_csv(path, encoding, delimiter, list(dict.fromkeys(mapping.values())), text)
     columns = {c: _arrow_column(table.column(h)) for c, h in mapping.items()}
     report = FileReport(str(path), "tsv" if delimiter == "\t" else "csv",
                         encoding="utf-8 (BOM)" if encoding == "utf-8-sig" else encoding,
@@ -270,27 +270,37 @@ def _read_csv(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: Map
     return _Raw(columns, report, first_row=2)
 
 
+#: Bytes per block of Arrow's CSV reader; column types are inferred from the first block.
+CSV_BLOCK_BYTES = 1 << 24
+
+
 def _arrow_csv(path: Path, encoding: str, delimiter: str, include: list[str],
-               text: dict[str, pa.DataType]) -> pa.Table:
-    """pyarrow's multithreaded reader; a column whose type guess fails part-way is re-read as text."""
-    # Arrow reads UTF-8 natively and skips a BOM; other encodings are transcoded while reading.
-    read = pa_csv.ReadOptions(encoding="utf8" if encoding.startswith("utf-8") else encoding, block_size=1 << 24)
+               text: dict[str, pa.DataType]) -> tuple[pa.Table, str]:
+    """pyarrow's multithreaded reader, and the encoding it read. A column whose type guess fails part-way is
+    re-read as text; a file that turns out not to be UTF-8 after its first megabyte is re-read as GB18030."""
     parse = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
 
-    def attempt(types: dict[str, pa.DataType]) -> pa.Table:
+    def attempt(arrow_encoding: str, types: dict[str, pa.DataType]) -> pa.Table:
+        read = pa_csv.ReadOptions(encoding=arrow_encoding, block_size=CSV_BLOCK_BYTES)
         convert = pa_csv.ConvertOptions(include_columns=include, column_types=types, strings_can_be_null=True,
                                         null_values=[""], quoted_strings_can_be_null=True)
         return pa_csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
 
+    def typed_else_text(arrow_encoding: str) -> pa.Table:
+        try:
+            return attempt(arrow_encoding, text)
+        except pa.ArrowInvalid as error:
+            if "invalid UTF8" in str(error) or "conversion error" not in str(error).lower():
+                raise
+        return attempt(arrow_encoding, {h: pa.string() for h in include})
+
+    # Arrow reads UTF-8 natively and skips a BOM; other encodings are transcoded while reading.
     try:
-        return attempt(text)
+        return typed_else_text("utf8" if encoding.startswith("utf-8") else encoding), encoding
     except pa.ArrowInvalid as error:
-        if "invalid UTF8" in str(error) and encoding == "utf-8":
-            read = pa_csv.ReadOptions(encoding="gb18030", block_size=1 << 24)
-            return attempt(text)
-        if "conversion error" not in str(error).lower() and "CSV conversion" not in str(error):
+        if "invalid UTF8" not in str(error) or encoding != "utf-8":
             raise
-    return attempt({h: pa.string() for h in include})
+    return typed_else_text("gb18030"), "gb18030"
 
 
 def _arrow_column(column: pa.ChunkedArray) -> pd.Series:

@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
+from crmkit import ingest
 from crmkit.errors import BadValueError, CrmkitError, InputFileError, MissingColumnsError, OptionError
 from crmkit.ingest import (
     expand_paths, inspect_transactions, load_config, load_customers, load_transactions,
@@ -124,6 +125,30 @@ class TestCsvFormats:
         data = load_transactions([write_csv(tmp_path / "eu.csv", rows, delimiter=";")])
         assert records(data.frame) == [("A2", pd.Timestamp("2024-01-06"), 7.0)]
         assert [(e["row"], e["value"]) for e in data.report.examples] == [(2, "12,50")]
+
+
+class TestLateSurprises:
+    """What the CSV reader meets after its first block or after the first megabyte (where the encoding was
+    guessed): nothing is dropped or misread, and the report names the encoding actually read."""
+
+    @staticmethod
+    def _big_csv(tmp_path: Path, tail: list[list[str]]) -> Path:
+        head = "customer_id,order_date,amount,region\n" + "".join(
+            f"C{i:05d},2024-01-05,10.5,east\n" for i in range(40_000))          # 1.2 MB of plain ASCII
+        path = tmp_path / "big.csv"
+        path.write_bytes(head.encode() + "".join(",".join(row) + "\n" for row in tail).encode("gb18030"))
+        return path
+
+    @pytest.mark.parametrize("late_text, late_chinese", [(True, False), (False, True), (True, True)])
+    def test_late_text_amounts_and_late_gb18030(self, tmp_path, monkeypatch, late_text, late_chinese):
+        monkeypatch.setattr(ingest, "CSV_BLOCK_BYTES", 1 << 16)       # many blocks
+        tail = [["C99999", "2024-01-06", "(35.00)" if late_text else "12.5", "华东" if late_chinese else "west"]]
+        data = load_transactions([self._big_csv(tmp_path, tail)])
+        assert len(data.frame) == 40_001 and data.report.drop_counts == {}
+        last = data.frame.loc[data.frame["customer_id"] == "C99999"].iloc[0]
+        assert last["amount"] == (-35.0 if late_text else 12.5)
+        assert last["region"] == ("华东" if late_chinese else "west")
+        assert data.report.files[0].encoding == ("gb18030" if late_chinese else "utf-8")
 
 
 class TestExcel:
