@@ -171,6 +171,7 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
     "yes": ("Yes", "是"),
     "no": ("No", "否"),
     "item": ("Item", "项目"),
+    "detail": ("Detail", "明细"),
     "value": ("Value", "数值"),
     "term": ("Term", "名称"),
     "key": ("Field", "字段名"),

@@ -71,8 +71,9 @@ def make_summary(customers: pd.DataFrame) -> dict:
     }
 
 
-DATA_QUALITY = pd.DataFrame({"item": ["rows read", "dropped: unparseable date", "file: sales.csv"],
-                             "value": ["1000", "10", "1,000 rows, csv"]})
+DATA_QUALITY = pd.DataFrame({"item": ["rows_read", "dropped", "file"],
+                             "detail": [None, "unparseable date", "sales.csv (csv, utf-8)"],
+                             "value": ["1000", "10", "1000"]})
 
 
 @pytest.fixture(scope="module")
@@ -206,8 +207,10 @@ def test_summary_sheet_figures_and_charts(book):
 def test_data_quality_and_definitions(book, customers):
     lang, wb = book
     dq = wb[SHEETS[lang][6]]
-    assert [c.value for c in dq[1]] == {"en": ["Item", "Value"], "zh": ["项目", "数值"]}[lang]
-    assert [c.value for c in dq["B"][1:]] == [1000, 10, "1,000 rows, csv"]
+    assert [c.value for c in dq[1]] == {"en": ["Item", "Detail", "Value"], "zh": ["项目", "明细", "数值"]}[lang]
+    assert [c.value for c in dq["A"][1:]] == {"en": ["Rows read", "Dropped", "File"], "zh": ["读取行数", "剔除", "文件"]}[lang]
+    assert [c.value for c in dq["B"][1:]] == [None, "unparseable date", "sales.csv (csv, utf-8)"]
+    assert [c.value for c in dq["C"][1:]] == [1000, 10, 1000]
     definitions = wb[SHEETS[lang][7]]
     keys = [c.value for c in definitions["B"][1:]]
     for col in customers.columns:
@@ -331,12 +334,13 @@ def test_every_sheet_prints_a4_landscape_with_name_and_page_numbers(book):
 
 
 def test_data_quality_items_are_labelled_and_reasons_kept():
-    frame = pd.DataFrame({"item": ["rows read", "dropped: empty customer_id", "file: 销售.xlsx", "note", "other"],
-                          "value": ["10", "2", "10 rows, xlsx", "dates read as day first", "x"]})
+    frame = pd.DataFrame({"item": ["rows_read", "dropped", "file", "note"],
+                          "detail": [None, "empty customer_id", "销售.xlsx (xlsx)", None],
+                          "value": ["10", "2", "10", "dates read as day first"]})
     out = excel.localise_quality(frame, "zh")
-    assert out["item"].tolist() == ["读取行数", "剔除: empty customer_id", "文件: 销售.xlsx", "备注", "other"]
-    assert out["value"].tolist() == frame["value"].tolist()
-    assert frame["item"].iloc[0] == "rows read"
+    assert out["item"].tolist() == ["读取行数", "剔除", "文件", "备注"]
+    assert out[["detail", "value"]].equals(frame[["detail", "value"]])
+    assert frame["item"].iloc[0] == "rows_read"
 
 
 def test_summary_shows_groups_below_the_charts_and_defines_their_columns(tmp_path, customers):

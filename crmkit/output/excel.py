@@ -53,10 +53,6 @@ HEADER_FORMAT: Final = {"bold": True, "text_wrap": True, "valign": "top", "font_
 TEXT_INDENT: Final = 1
 #: Headers over figures are right-aligned, indented clear of the autofilter button that covers the cell's right end.
 FIGURE_HEADER_INDENT: Final = 2
-#: Item names of the data-quality table (:func:`crmkit.output.terminal.data_quality_frame`) → label keys.
-QUALITY_ITEMS: Final = {"rows read": "rows_read", "rows used": "rows_used", "rows dropped": "rows_dropped",
-                        "note": "note"}
-QUALITY_PREFIXES: Final = {"dropped: ": "dropped", "file: ": "file"}
 #: Header rows hold one or two lines of bold text, Chinese included (CJK fonts set taller lines than Calibri).
 HEADER_HEIGHT: Final = 20
 WRAPPED_HEADER_HEIGHT: Final = 34
@@ -287,18 +283,11 @@ def at_risk_list(customers: pd.DataFrame) -> pd.DataFrame:
 
 
 def localise_quality(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The data-quality table with its item names ("rows read", "dropped: <reason>", "file: <path>") in ``lang``.
-
-    The reasons and file names themselves are kept as they are.
-    """
+    """The data-quality table (:func:`crmkit.output.terminal.data_quality_frame`) with its item keys as labels
+    in ``lang``; details (reasons, file names) and values are kept as they are."""
     if "item" not in frame.columns:
         return frame
-    items = frame["item"].astype("str")
-    shown = items.map({text: label(key, lang) for text, key in QUALITY_ITEMS.items()})
-    for prefix, key in QUALITY_PREFIXES.items():
-        starts = items.str.startswith(prefix).fillna(False).astype(bool)
-        shown = shown.where(~starts, label(key, lang) + ": " + items.str.slice(len(prefix)))
-    return frame.assign(item=shown.where(shown.notna(), items))
+    return frame.assign(item=[label(str(key), lang) for key in frame["item"]])
 
 
 def numbers_as_numbers(frame: pd.DataFrame) -> pd.DataFrame:

@@ -288,13 +288,15 @@ def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path |
 
 
 def data_quality_frame(report: Any) -> pd.DataFrame:
-    """What was read, dropped and why, as item/value rows for the workbook."""
-    rows = [("rows read", report.rows_read), ("rows used", report.rows_used), ("rows dropped", report.rows_dropped)]
-    rows += [(f"dropped: {reason}", n) for reason, n in report.drop_counts.items()]
-    rows += [(f"file: {f.path}", f"{f.rows:,} rows, {f.format}" + (f", {f.encoding}" if f.encoding else ""))
+    """What was read, dropped and why, as (item, detail, value) rows for the workbook. ``item`` is a label key
+    (rows_read, rows_used, rows_dropped, dropped, file, note); ``detail`` the reason or file it is about."""
+    rows = [("rows_read", None, report.rows_read), ("rows_used", None, report.rows_used),
+            ("rows_dropped", None, report.rows_dropped)]
+    rows += [("dropped", reason, n) for reason, n in report.drop_counts.items()]
+    rows += [("file", f"{f.path} ({f.format}" + (f", {f.encoding})" if f.encoding else ")"), f.rows)
              for f in report.files]
-    rows += [("note", warning) for warning in report.warnings]
-    return pd.DataFrame(rows, columns=["item", "value"]).astype({"value": "str"})
+    rows += [("note", None, warning) for warning in report.warnings]
+    return pd.DataFrame(rows, columns=["item", "detail", "value"]).astype({"value": "str"})
 
 
 # --- segment ----------------------------------------------------------------------
