@@ -54,7 +54,8 @@ def main(argv: list[str] | None = None) -> None:
         commands = {f"crmkit_{fmt}": [*crmkit, str(data_file(rows, fmt)), "--format", "json"]
                     for fmt in ("parquet", "csv")}
         if args.lifetimes_python:
-            commands["lifetimes_csv"] = [str(args.lifetimes_python), str(LIFETIMES_PIPELINE), str(data_file(rows, "csv"))]
+            commands["lifetimes_csv"] = [str(args.lifetimes_python), str(LIFETIMES_PIPELINE),
+                                         str(data_file(rows, "csv"))]
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(args.repeat):
             for name, command in commands.items():
@@ -70,8 +71,9 @@ def main(argv: list[str] | None = None) -> None:
         summary = "  ".join(f"{name} median {seconds:.2f} s" for name, seconds in medians.items())
         print(f"{rows:>4} {summary}", flush=True)
         if "lifetimes_csv" in medians:
-            print(f"{rows:>4} → crmkit is {medians['lifetimes_csv'] / medians['crmkit_csv']:.1f}× faster from the same "
-                  f"CSV, {medians['lifetimes_csv'] / medians['crmkit_parquet']:.1f}× from Parquet", flush=True)
+            lifetimes = medians["lifetimes_csv"]
+            print(f"{rows:>4} → crmkit is {lifetimes / medians['crmkit_csv']:.1f}× faster from the same CSV, "
+                  f"{lifetimes / medians['crmkit_parquet']:.1f}× from Parquet", flush=True)
         append_json(args.json, result)
 
 

@@ -189,7 +189,8 @@ def _fixed_width_ids(arrow: pa.ChunkedArray) -> tuple[np.ndarray, pd.Index] | No
         codes = rank[numbers]
     else:
         distinct, codes = np.unique(numbers, return_inverse=True)
-    return codes.astype(np.int32, copy=False), pd.Index(_fixed_width_text(head, distinct, width).to_pandas(), dtype="str")
+    categories = pd.Index(_fixed_width_text(head, distinct, width).to_pandas(), dtype="str")
+    return codes.astype(np.int32, copy=False), categories
 
 
 def _fixed_width_numbers(chunk: pa.Array, head: bytes, width: int) -> np.ndarray | None:

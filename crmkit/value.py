@@ -75,7 +75,8 @@ def discounted_purchases(model: TransactionModel, data: Triples, *, horizon: flo
     step = STEP_DAYS / time_unit_days
     ends = np.minimum(step * np.arange(1, max(1, math.ceil(horizon / step - 1e-9)) + 1), horizon)
     factors = (1.0 + discount_rate) ** (-ends * time_unit_days / DAYS_PER_YEAR)
-    # Σ_k (E[Y(end_k)] − E[Y(end_k−1)]) · factor_k = Σ_k E[Y(end_k)] · (factor_k − factor_k+1): one weighted sum.
+    # Σ_k (E[Y(end_k)] − E[Y(end_k−1)]) · factor_k = Σ_k E[Y(end_k)] · (factor_k − factor_k+1),
+    # one weighted sum of expected purchases.
     return model.weighted_purchases_on(ends, factors - np.append(factors[1:], 0.0), data)
 
 

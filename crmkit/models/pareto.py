@@ -217,8 +217,9 @@ def _dropout_window(t: float | np.ndarray, scale: np.ndarray, s: float) -> np.nd
 
 
 def alive_expectation(params: dict[str, float], x: np.ndarray, age: np.ndarray, t: float | np.ndarray) -> np.ndarray:
-    """E[purchases in (T, T+t] | x, T, alive at T] = (r+x)/(α+T) · (β+T)/(s−1) · [1 − ((β+T)/(β+T+t))^(s−1)];
-    times P(alive) it is the conditional expectation (Schmittlein et al. 1987). Broadcasts over x, T and t."""
+    """E[purchases in (T, T+t] | x, T, alive at T]
+    = (r+x)/(α+T) · (β+T)/(s−1) · [1 − ((β+T)/(β+T+t))^(s−1)]; times P(alive) it is the conditional
+    expectation (Schmittlein et al. 1987). Broadcasts over x, T and t."""
     r, alpha, s, beta = _values(params)
     return (r + x) / (alpha + age) * _dropout_window(t, beta + age, s)
 
