@@ -13,7 +13,8 @@ import pandas as pd
 
 from crmkit.errors import OptionError
 from crmkit.schema import (
-    CHANNEL, CUSTOMER_ID, EMAIL, NAME, PHONE, REGION, SALESPERSON, SIGNUP_DATE,
+    CHANNEL, CUSTOMER_ID, EMAIL, NAME, PHONE, REASON_AMOUNT, REASON_DATE, REASON_ID, REASON_REPEAT, REGION,
+    SALESPERSON, SIGNUP_DATE,
 )
 
 LANGUAGES: Final = ("en", "zh")
@@ -278,9 +279,16 @@ VALUE_COLUMNS: Final[dict[str, dict[str, tuple[str, str]]]] = {
 }
 #: What the ``reason`` of a compare list calls the tier and the stage ("tier gold → iron; stage growth → decline").
 REASON_SUBJECTS: Final[dict[str, tuple[str, str]]] = {"tier": ("Tier", "等级"), "stage": ("Stage", "阶段")}
+#: Why ingest dropped a row (the data-quality sheet's details).
+DROP_REASON_LABELS: Final[dict[str, tuple[str, str]]] = {
+    REASON_ID: (REASON_ID, "客户编号为空"),
+    REASON_DATE: (REASON_DATE, "下单日期缺失或无法识别"),
+    REASON_AMOUNT: (REASON_AMOUNT, "金额缺失或不是数字"),
+    REASON_REPEAT: (REASON_REPEAT, "重复的订单行"),
+}
 _VOCABULARY: Final = {**TIER_LABELS, **STAGE_LABELS, **CHURN_BAND_LABELS, **SEGMENT_LABELS, **MISSING_LABELS}
 #: Lookup order: a vocabulary value first for label(), a column first for column_label().
-_VALUE_FIRST: Final = {**SUMMARY_LABELS, **COLUMN_LABELS, **_VOCABULARY}
+_VALUE_FIRST: Final = {**SUMMARY_LABELS, **COLUMN_LABELS, **_VOCABULARY, **DROP_REASON_LABELS}
 _COLUMN_FIRST: Final = {**_VOCABULARY, **SUMMARY_LABELS, **COLUMN_LABELS}
 
 DEFINITIONS: Final[dict[str, tuple[str, str]]] = {

@@ -30,6 +30,12 @@ OPTIONAL_TRANSACTION_COLUMNS: Final = (
     ORDER_ID, QUANTITY, COST, MARGIN, PRODUCT, CHANNEL, SALESPERSON, REGION,
 )
 
+# Why ingest drops a row: canonical English, as in --rejects files (labels in crmkit.labels).
+REASON_ID: Final = "empty customer_id"
+REASON_DATE: Final = "missing or unparseable order_date"
+REASON_AMOUNT: Final = "missing or non-numeric amount"
+REASON_REPEAT: Final = "repeated order line"
+
 # --- customer master file ---------------------------------------------------
 NAME: Final = "name"
 SIGNUP_DATE: Final = "signup_date"

@@ -340,8 +340,10 @@ def test_data_quality_items_are_labelled_and_reasons_kept():
                           "value": ["10", "2", "10", "dates read as day first"]})
     out = excel.localise_quality(frame, "zh")
     assert out["item"].tolist() == ["读取行数", "剔除", "文件", "备注"]
-    assert out[["detail", "value"]].equals(frame[["detail", "value"]])
+    assert [None if pd.isna(d) else d for d in out["detail"]] == [None, "客户编号为空", "销售.xlsx (xlsx)", None]
+    assert out["value"].equals(frame["value"])
     assert frame["item"].iloc[0] == "rows_read"
+    assert excel.localise_quality(frame, "en")["detail"].equals(frame["detail"])
 
 
 def test_summary_shows_groups_below_the_charts_and_defines_their_columns(tmp_path, customers):

@@ -283,11 +283,16 @@ def at_risk_list(customers: pd.DataFrame) -> pd.DataFrame:
 
 
 def localise_quality(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """The data-quality table (:func:`crmkit.output.terminal.data_quality_frame`) with its item keys as labels
-    in ``lang``; details (reasons, file names) and values are kept as they are."""
+    """The data-quality table (:func:`crmkit.output.terminal.data_quality_frame`) with its item keys and drop
+    reasons as labels in ``lang``; file names and values are kept as they are."""
     if "item" not in frame.columns:
         return frame
-    return frame.assign(item=[label(str(key), lang) for key in frame["item"]])
+    items = frame["item"].astype("str")
+    shown = frame.assign(item=[label(key, lang) for key in items])
+    if "detail" in frame.columns:
+        shown["detail"] = [label(detail, lang) if key == "dropped" else detail
+                           for key, detail in zip(items, frame["detail"])]
+    return shown
 
 
 def numbers_as_numbers(frame: pd.DataFrame) -> pd.DataFrame:
