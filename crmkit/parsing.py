@@ -317,9 +317,13 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
     """Numbers from numbers or text such as '¥1,234.50', '$12', '(35.00)' (accounting negative), '1 200'."""
     if pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype(object)
-    if pd.api.types.is_numeric_dtype(values.dtype):
+    if pd.api.types.is_numeric_dtype(values.dtype) or (
+            values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("integer", "floating",
+                                                                                          "mixed-integer-float")):
+        # Numbers already (a typed column, or spreadsheet cells holding numbers): no text to clean.
         numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
-        return ParsedNumbers(numbers, np.zeros(len(numbers), dtype=bool))
+        bad = ~np.isfinite(numbers) & ~values.isna().to_numpy()
+        return ParsedNumbers(np.where(bad, np.nan, numbers), bad)
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=object)
     # NFKC folds full-width digits and signs (１２３, （35.00）, ￥) into their ASCII forms.

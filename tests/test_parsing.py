@@ -287,6 +287,16 @@ def test_full_width_numbers_are_read_and_infinity_is_not_an_amount():
     assert parsed.bad.tolist() == [False, False, False, True, True]
 
 
+@pytest.mark.parametrize("cells, numbers, bad", [
+    ([4, 2.5, None, float("inf")], [4.0, 2.5, np.nan, np.nan], [False, False, False, True]),   # spreadsheet numbers
+    ([4.0, "¥3", None, True], [4.0, 3.0, np.nan, np.nan], [False, False, False, True]),       # mixed: read as text
+])
+def test_cells_holding_numbers_are_taken_as_they_are(cells, numbers, bad):
+    parsed = parse_numbers(pd.Series(cells, dtype=object))
+    np.testing.assert_array_equal(parsed.values, numbers)
+    assert parsed.bad.tolist() == bad
+
+
 def test_canonical_name_maps_known_headers_and_keeps_others():
     assert [canonical_name(h) for h in ("区域", "Sales Rep", "销售员", "VIP等级", "region")] == \
         ["region", "salesperson", "salesperson", "VIP等级", "region"]
