@@ -319,6 +319,9 @@ def _read_excel(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: M
     try:
         book = CalamineWorkbook.from_path(str(path))
         worksheets = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
+        if not worksheets:
+            raise InputFileError(f"{path} has no worksheet (only charts or macros)",
+                                 hint="save the data sheet as .xlsx or CSV")
         if sheet is not None and sheet not in worksheets:
             raise InputFileError(f"{path} has no sheet {sheet!r}; sheets: {', '.join(worksheets)}",
                                  hint="pick one with --sheet NAME")
@@ -346,10 +349,11 @@ def _read_excel(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: M
 
 
 def _blank(value: object) -> bool:
+    """An empty cell (calamine gives "")."""
     return value is None or value == ""
 
 
-def _header_row(rows: list[tuple], aliases: Mapping[str, tuple[str, ...]],
+def _header_row(rows: Sequence[Sequence[object]], aliases: Mapping[str, tuple[str, ...]],
                 overrides: Mapping[str, str] | None = None) -> int | None:
     """The header row: the first of the first 10 rows that names at least two known or ``--col`` columns (one when
     only one is asked for; title rows above a table are common in exports), else the first non-empty row."""

@@ -543,6 +543,14 @@ class TestUnreadable:
         with pytest.raises(InputFileError, match="no input files"):
             load_transactions([])
 
+    def test_workbook_of_charts_only(self, tmp_path):
+        book = Workbook()
+        book.create_chartsheet("Chart")
+        book.remove(book.active)
+        book.save(tmp_path / "charts.xlsx")
+        with pytest.raises(InputFileError, match="no worksheet"):
+            load_transactions([tmp_path / "charts.xlsx"])
+
 
 # --- config ----------------------------------------------------------------------------
 class TestConfig:
