@@ -14,7 +14,7 @@ import io
 import tomllib
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -152,6 +152,7 @@ class _Raw:
     columns: dict[str, pd.Series]
     report: FileReport
     first_row: int          # the file row number of the first data row (header is row first_row - 1)
+    headers: list[str]      # every header of the file, mapped or not
     zero_pad: dict[str, int] = field(default_factory=dict)
 
 
@@ -264,10 +265,10 @@ def _read_csv(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: Map
     report = FileReport(str(path), "tsv" if delimiter == "\t" else "csv",
                         encoding="utf-8 (BOM)" if encoding == "utf-8-sig" else encoding,
                         rows=table.num_rows, mapping=dict(mapping))
-    return _Raw(columns, report, first_row=2)
+    return _Raw(columns, report, first_row=2, headers=headers)
 
 
-#: Bytes per block of Arrow's CSV reader; column types are inferred from the first block.
+#: Bytes per block of Arrow's CSV reader.
 CSV_BLOCK_BYTES = 1 << 24
 
 
@@ -345,7 +346,7 @@ def _read_excel(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: M
     zero_pad = _zero_padding(path, title, header_at + 2, {c: position[h] for c, h in mapping.items()
                                                          if c in (CUSTOMER_ID, ORDER_ID)})
     report = FileReport(str(path), "xlsx", sheet=title, rows=len(frame), mapping=dict(mapping))
-    return _Raw(columns, report, first_row=header_at + 2, zero_pad=zero_pad)
+    return _Raw(columns, report, first_row=header_at + 2, headers=headers, zero_pad=zero_pad)
 
 
 def _blank(value: object) -> bool:
@@ -395,7 +396,8 @@ def _read_parquet(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides:
     mapping = _mapping_or_fail(path, schema.names, aliases, overrides, required)
     table = pq.read_table(path, columns=list(dict.fromkeys(mapping.values())))
     columns = {c: _arrow_column(table.column(h)) for c, h in mapping.items()}
-    return _Raw(columns, FileReport(str(path), "parquet", rows=table.num_rows, mapping=dict(mapping)), first_row=1)
+    return _Raw(columns, FileReport(str(path), "parquet", rows=table.num_rows, mapping=dict(mapping)), first_row=1,
+                headers=list(schema.names))
 
 
 # --- transactions ------------------------------------------------------------------------
@@ -614,29 +616,11 @@ def _read_master(path: Path, overrides: Mapping[str, str], sheet: str | None) ->
 
 def _with_unmapped_columns(path: Path, raw: _Raw, sheet: str | None) -> _Raw:
     """Re-read the columns the aliases did not claim (master files carry free-form attributes)."""
-    everything = {h: h for h in _all_headers(path, sheet) if h and h not in raw.report.mapping.values()}
+    everything = {h: h for h in raw.headers if h and h not in raw.report.mapping.values()}
     if not everything:
         return raw
     extra = _read_mapped(path, {}, everything, (), sheet, text_columns=tuple(everything))
-    return _Raw({**raw.columns, **extra.columns}, raw.report, raw.first_row, raw.zero_pad)
-
-
-def _all_headers(path: Path, sheet: str | None) -> list[str]:
-    kind = _file_format(path)
-    if kind == "csv":
-        return _csv_header(path, _detect_encoding(path))[0]
-    if kind == "parquet":
-        return list(pq.read_schema(path).names)
-    from openpyxl import load_workbook
-
-    book = load_workbook(path, read_only=True, data_only=True)
-    try:
-        ws = book[sheet] if sheet in book.sheetnames else book.worksheets[0]
-        rows = list(ws.iter_rows(values_only=True, max_row=10))
-    finally:
-        book.close()
-    at = _header_row(rows, CUSTOMER_ALIASES)
-    return [] if at is None else [str(v).strip() for v in rows[at] if v is not None]
+    return replace(raw, columns={**raw.columns, **extra.columns})
 
 
 # --- inspect -----------------------------------------------------------------------------
