@@ -223,10 +223,12 @@ def _tier_rule(inputs: _Inputs, tiers: str | None, mode: TierMode | None) -> Tie
     return TierRule(mode=tier_mode, platinum=float(cuts[0]), gold=float(cuts[1]))
 
 
-def _segment_options(inputs: _Inputs, *, as_of: str | None, time_unit: TimeUnit, rfm_scheme: Scheme | None,
-                     tier_by: TierBy | None, tiers: str | None, tier_mode: TierMode | None,
-                     model: ModelName | None, no_model: bool, horizon: str | None, margin: float | None,
-                     discount_rate: float | None) -> pipeline.SegmentOptions:
+def _segment_options(inputs: _Inputs, *, as_of: str | None, time_unit: TimeUnit = TimeUnit.day,
+                     rfm_scheme: Scheme | None = None, tier_by: TierBy | None = None, tiers: str | None = None,
+                     tier_mode: TierMode | None = None, model: ModelName | None = None, no_model: bool = False,
+                     horizon: str | None = None, margin: float | None = None,
+                     discount_rate: float | None = None) -> pipeline.SegmentOptions:
+    """Options from the command line, else crmkit.toml, else the defaults; a command passes the ones it offers."""
     default = pipeline.SegmentOptions()
     return pipeline.SegmentOptions(
         as_of=ingest.parse_date(as_of) if as_of else None,
@@ -382,8 +384,7 @@ def value(
     inputs = _Inputs(files, customers=customers, col=col, config=config, sheet=sheet, strict=strict,
                      date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json,
                      outputs=(out, model_out))
-    options = _segment_options(inputs, as_of=as_of, time_unit=time_unit, rfm_scheme=None, tier_by=None,
-                               tiers=None, tier_mode=None, model=model, no_model=False, horizon=horizon,
+    options = _segment_options(inputs, as_of=as_of, time_unit=time_unit, model=model, horizon=horizon,
                                margin=margin, discount_rate=discount_rate)
     options = dataclasses.replace(options, model_required=True)     # the model is this command's purpose
     result = _score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
@@ -448,9 +449,7 @@ def lifecycle(
     inputs = _Inputs(files, customers=customers, col=col, config=config, sheet=sheet, strict=strict,
                      date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json,
                      outputs=(out,))
-    options = _segment_options(inputs, as_of=as_of, time_unit=TimeUnit.day, rfm_scheme=None, tier_by=None,
-                               tiers=None, tier_mode=None, model=None, no_model=no_model, horizon=None,
-                               margin=None, discount_rate=None)
+    options = _segment_options(inputs, as_of=as_of, no_model=no_model)
     result = _score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
     language = inputs.lang(lang)
     _write(result.customers, out, inputs, language)
@@ -484,9 +483,7 @@ def churn(
     inputs = _Inputs(files, customers=customers, col=col, config=config, sheet=sheet, strict=strict,
                      date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json,
                      outputs=(out,))
-    options = _segment_options(inputs, as_of=as_of, time_unit=TimeUnit.day, rfm_scheme=None, tier_by=None,
-                               tiers=None, tier_mode=None, model=model, no_model=False, horizon=None,
-                               margin=None, discount_rate=None)
+    options = _segment_options(inputs, as_of=as_of, model=model)
     result = _score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
     saving = at_risk(result.customers, min_tier=min_tier)
     language = inputs.lang(lang)
@@ -527,9 +524,7 @@ def compare(
                                            strict=strict, outputs=(out,), date_order=date_order, rejects=None,
                                            quiet=quiet or output_format is OutputFormat.json)
         inputs = loaded[tuple(paths)]
-        options = _segment_options(inputs, as_of=date, time_unit=TimeUnit.day, rfm_scheme=None, tier_by=None,
-                                   tiers=None, tier_mode=None, model=None, no_model=no_model, horizon=None,
-                                   margin=None, discount_rate=None)
+        options = _segment_options(inputs, as_of=date, no_model=no_model)
         results.append(_score(inputs, options, pseudonymize=pseudonymize))
     comparison = compare_snapshots(results[0].customers, results[1].customers)
     language = inputs.lang(lang)
