@@ -22,7 +22,7 @@ from crmkit.errors import BadValueError, OptionError
 from crmkit.features import (
     customer_codes, customer_summary, day_numbers, distinct_sorted, money_sums, pair_keys, unit_days,
 )
-from crmkit.models import fit_gamma_gamma, fit_transaction_model
+from crmkit.models import compress, fit_gamma_gamma, fit_transaction_model_on
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE
 from crmkit.segment import average_ranks
 from crmkit.value import clv
@@ -127,10 +127,11 @@ def backtest(tx: pd.DataFrame, *, calibration_end: pd.Timestamp, holdout_end: pd
     except BadValueError as error:
         raise BadValueError(f"{error.message} by --calibration-end {calibration_end:%Y-%m-%d}",
                             hint=_LATER_CALIBRATION_END) from None
+    data = compress(f, r, T)            # the unique (x, t_x, T) rows, shared by every model's fit and predictions
     reports = []
     for name in models:
-        model = fit_transaction_model(name, f, r, T)
-        predicted = model.expected_purchases(horizon, f, r, T)
+        model = fit_transaction_model_on(name, data)
+        predicted = model.expected_purchases_on(horizon, data)[data.inverse]
         value = clv(model, gamma_gamma, f, r, T, m, horizon=horizon, time_unit_days=unit, margin=1.0,
                     discount_rate=0.0)
         reports.append({
@@ -145,7 +146,7 @@ def backtest(tx: pd.DataFrame, *, calibration_end: pd.Timestamp, holdout_end: pd
                 "rmse": float(np.sqrt(np.mean((predicted - actual) ** 2))),
                 "correlation": _correlation(predicted, actual),
             },
-            "p_alive_auc": auc(model.p_alive(f, r, T), actual > 0),
+            "p_alive_auc": auc(model.p_alive_on(data)[data.inverse], actual > 0),
             "by_frequency": by_frequency(f, actual, predicted),
             "clv": {"correlation": _correlation(value, spend), "top20_capture": top_share(value, spend)},
         })
