@@ -153,3 +153,15 @@ def test_write_json_documents(tmp_path):
     assert json.loads(path.read_text(encoding="utf-8")) == {
         "model": "bgnbd", "params": {"r": 0.25, "alpha": None}, "n": 3, "as_of": "2024-03-01",
         "at": "2024-03-01T08:30:00", "notes": ["是", None], "missing": None}
+
+
+def test_json_text_turns_every_missing_value_into_null():
+    """NaN, NaT and pd.NA (a missing count read straight from an Int64 column) come out null, never '<NA>'."""
+    frame = pd.DataFrame({"customer_id": ["A", "P"], "n_orders": pd.array([3, None], dtype="Int64"),
+                          "clv": [np.float64(12.5), np.nan], "active": [np.bool_(True), False],
+                          "last_purchase": [pd.Timestamp("2024-03-01"), pd.NaT]})
+    payload = {"records": frame.to_dict(orient="records"), "prospect_orders": frame.at[1, "n_orders"]}
+    assert json.loads(tables.json_text(payload)) == {"records": [
+        {"customer_id": "A", "n_orders": 3, "clv": 12.5, "active": True, "last_purchase": "2024-03-01"},
+        {"customer_id": "P", "n_orders": None, "clv": None, "active": False, "last_purchase": None}],
+        "prospect_orders": None}

@@ -111,16 +111,21 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *,
 def write_json(obj: Any, path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
     """Write a JSON document (a fitted model, a summary): ISO dates, null for NaN/inf, UTF-8 as is."""
     with atomic_write(path, inputs=inputs) as temporary:
-        temporary.write_text(json.dumps(jsonable(obj), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        temporary.write_text(json_text(obj) + "\n", encoding="utf-8")
+
+
+def json_text(obj: Any) -> str:
+    """Canonical JSON text of ``obj`` (see :func:`jsonable`), non-ASCII kept, indented."""
+    return json.dumps(jsonable(obj), ensure_ascii=False, indent=2)
 
 
 def jsonable(obj: Any) -> Any:
-    """``obj`` with numpy scalars as Python numbers, dates as ISO text and NaN/inf as None."""
+    """``obj`` with numpy scalars as Python numbers, dates as ISO text and NaN/inf/missing as None."""
     if isinstance(obj, dict):
         return {str(key): jsonable(value) for key, value in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [jsonable(value) for value in obj]
-    if obj is pd.NaT:
+    if obj is pd.NaT or obj is pd.NA:
         return None
     if isinstance(obj, np.generic):
         obj = obj.item()

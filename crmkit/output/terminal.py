@@ -9,16 +9,12 @@ Colour follows rich: none when output is not a terminal or ``NO_COLOR`` is set.
 """
 from __future__ import annotations
 
-import json
-import math
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
 
-import numpy as np
 import pandas as pd
 from rich import box
 from rich.cells import cell_len
@@ -27,6 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from crmkit.labels import check_lang, column_label, label, sheet_name
+from crmkit.output.tables import json_text, jsonable
 from crmkit.schema import CUSTOMER_ID, REGION, SALESPERSON
 
 MONEY = "{:,.0f}"
@@ -85,37 +82,14 @@ def short_label(key: str, lang: str) -> str:
 
 
 # --- JSON -----------------------------------------------------------------------
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, (pd.Timestamp, datetime, date)):
-        return None if pd.isna(value) else value.strftime("%Y-%m-%d")
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    if value is pd.NaT or (not isinstance(value, (str, bool, int)) and value is not None and pd.isna(value)):
-        return None
-    return value
-
-
-def json_text(payload: Any) -> str:
-    """Canonical JSON: NaN/inf → null, dates as YYYY-MM-DD, non-ASCII kept."""
-    return json.dumps(_json_safe(payload), ensure_ascii=False, indent=2)
-
-
 def emit_json(payload: Any) -> None:
-    """Print one JSON object on stdout."""
+    """Print one JSON object on stdout (canonical: NaN/inf → null, ISO dates, non-ASCII kept)."""
     sys.stdout.write(json_text(payload) + "\n")
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
     """A frame as JSON-ready records."""
-    return _json_safe(frame.to_dict(orient="records"))
+    return jsonable(frame.to_dict(orient="records"))
 
 
 # --- cell formats -------------------------------------------------------------------
