@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import BadValueError, MissingColumnsError, OptionError
+from crmkit.features import unit_days
 from crmkit.models import (
     GammaGammaModel, TransactionModel, Triples, compress, fit_gamma_gamma, fit_transaction_model_on,
 )
-from crmkit.schema import COST_COMPONENTS, CUSTOMER_ID, DAYS_PER_YEAR, TIME_UNIT_DAYS, VALUE_COMPONENTS
+from crmkit.schema import COST_COMPONENTS, CUSTOMER_ID, DAYS_PER_YEAR, VALUE_COMPONENTS
 
 #: Length of one discounting step (a month) in days.
 STEP_DAYS = DAYS_PER_YEAR / 12
@@ -31,13 +32,6 @@ SUMMARY_INPUTS = (CUSTOMER_ID, "frequency", "recency", "T", "monetary", "total_r
 VALUE_OUTPUT_COLUMNS = (CUSTOMER_ID, "expected_purchases", "p_alive", "expected_spend", "clv", "historic_value")
 DELIVERED_COLUMNS = ("total_customer_value", "total_customer_cost", "delivered_value", "delivered_value_ratio")
 PER_CUSTOMER_MARGIN = "per customer (total_margin / total_revenue)"
-
-
-def _unit_days(time_unit: str) -> float:
-    try:
-        return TIME_UNIT_DAYS[time_unit]
-    except KeyError:
-        raise OptionError(f"unknown time unit {time_unit!r}; choose one of {', '.join(TIME_UNIT_DAYS)}") from None
 
 
 def parse_horizon(text: str, time_unit: str) -> float:
@@ -49,7 +43,7 @@ def parse_horizon(text: str, time_unit: str) -> float:
     if not match or float(match.group(1)) <= 0:
         raise OptionError(f"cannot read the horizon {text!r}; write a positive number and a unit, "
                           "like 12m, 52w, 365d or 1y")
-    return float(match.group(1)) * HORIZON_UNIT_DAYS[match.group(2)] / _unit_days(time_unit)
+    return float(match.group(1)) * HORIZON_UNIT_DAYS[match.group(2)] / unit_days(time_unit)
 
 
 def _check_margin(margin) -> np.ndarray | float:
@@ -156,7 +150,7 @@ def score_value(summary: pd.DataFrame, *, model: str = "mbgnbd", horizon: str = 
     if missing:
         raise MissingColumnsError(f"the customer summary lacks column(s) {', '.join(missing)}")
     units = parse_horizon(horizon, time_unit)
-    _check_clv_settings(units, _unit_days(time_unit), discount_rate)
+    _check_clv_settings(units, unit_days(time_unit), discount_rate)
     if margin is not None and not 0 < _check_margin(margin) <= 1:
         raise OptionError(f"--margin is a share of revenue between 0 and 1 (e.g. 0.3), got {margin}")
     buyers = summary["frequency"].notna().to_numpy()
@@ -174,7 +168,7 @@ def score_value(summary: pd.DataFrame, *, model: str = "mbgnbd", horizon: str = 
     else:
         share, historic = 1.0, revenue
     expected_spend = spend.expected_spend(f, m)
-    purchases = discounted_purchases(transactions, data, horizon=units, time_unit_days=_unit_days(time_unit),
+    purchases = discounted_purchases(transactions, data, horizon=units, time_unit_days=unit_days(time_unit),
                                      discount_rate=discount_rate)
     out = pd.DataFrame({
         CUSTOMER_ID: summary[CUSTOMER_ID].array,
