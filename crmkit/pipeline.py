@@ -14,7 +14,7 @@ import pandas as pd
 
 from crmkit import churn, lifecycle
 from crmkit.errors import BadValueError, OptionError
-from crmkit.features import customer_summary, default_as_of, rows_after, unit_days
+from crmkit.features import customer_summary, default_as_of, latest_values, rows_after, unit_days
 from crmkit.schema import (
     CHANNEL, CHURN_BANDS, COST_COMPONENTS, CUSTOMER_ID, ORDER_DATE, REGION, SALESPERSON, STAGES, TIERS,
     VALUE_COMPONENTS,
@@ -237,10 +237,7 @@ def _with_attributes(table: pd.DataFrame, tx: pd.DataFrame, customers: pd.DataFr
     """Add master-file attributes and prospects; fill salesperson/region/channel from the latest transaction."""
     carried = [c for c in CARRIED_ATTRIBUTES if c in tx.columns]
     if carried:
-        upto = tx.loc[tx[ORDER_DATE] < as_of + pd.Timedelta(days=1), [CUSTOMER_ID, ORDER_DATE, *carried]]
-        latest = (upto.sort_values([CUSTOMER_ID, ORDER_DATE], kind="stable")
-                  .drop_duplicates(CUSTOMER_ID, keep="last").drop(columns=ORDER_DATE))
-        table = table.merge(latest, on=CUSTOMER_ID, how="left")
+        table = table.merge(latest_values(tx, carried, as_of=as_of), on=CUSTOMER_ID, how="left")
     if customers is None:
         return table
     master = customers.drop(columns=[c for c in table.columns if c in customers.columns and c != CUSTOMER_ID

@@ -8,7 +8,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkit.errors import OptionError
-from crmkit.features import PARALLEL_SORT_MIN, customer_summary, distinct_sorted, returns_only_customers, rows_after
+from crmkit.features import (
+    PARALLEL_SORT_MIN, customer_summary, distinct_sorted, latest_values, returns_only_customers, rows_after,
+)
+from crmkit.parsing import clean_ids
 
 
 def _tx(rows: list[tuple]) -> pd.DataFrame:
@@ -118,3 +121,26 @@ def test_summary_invariants(tx):
 def test_distinct_sorted_matches_numpy_unique(n):
     keys = np.random.default_rng(n).integers(-n - 1, n + 1, n) * 1_000_003      # about a third are repeats
     np.testing.assert_array_equal(distinct_sorted(keys.copy()), np.unique(keys))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["C1", "C2", "C3", "C10"]), st.integers(0, 6), st.sampled_from([0, 9]),
+                          st.sampled_from(["north", "south", None])), min_size=1, max_size=40),
+       st.integers(0, 6))
+def test_latest_values_match_a_stable_sort_by_customer_and_time(rows, as_of_day):
+    """The row kept is the one a stable sort by (customer, time) puts last, among rows up to the as-of day."""
+    start = pd.Timestamp("2024-01-01")
+    tx = pd.DataFrame({
+        "customer_id": clean_ids(pd.Series([r[0] for r in rows], dtype=object)),
+        "order_date": [start + pd.Timedelta(days=d, hours=h) for _, d, h, _ in rows],
+        "region": pd.Series([r[3] for r in rows], dtype=object),
+        "row": np.arange(len(rows)),
+    })
+    as_of = start + pd.Timedelta(days=as_of_day)
+    upto = tx.loc[tx["order_date"] < as_of + pd.Timedelta(days=1)]
+    expected = (upto.sort_values(["customer_id", "order_date"], kind="stable")
+                .drop_duplicates("customer_id", keep="last").drop(columns="order_date").reset_index(drop=True))
+    got = latest_values(tx, ["region", "row"], as_of=as_of)
+    assert got["customer_id"].astype(str).tolist() == expected["customer_id"].astype(str).tolist()
+    assert got["row"].tolist() == expected["row"].tolist()
+    assert got["region"].tolist() == expected["region"].tolist()
