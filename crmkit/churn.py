@@ -9,13 +9,14 @@ rhythm (days since the last purchase against their usual gap, from
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
 
 from crmkit.errors import OptionError
 from crmkit.schema import CHURN_BANDS, CUSTOMER_ID, NAME, SALESPERSON, TIERS, vocabulary_column
+from crmkit.settings import config_hint, with_config
 
 #: Without a model, risk = x^k / (m^k + x^k) with x = days since last purchase ÷ usual gap:
 #: about 0.11 when just due (x = 1), 0.30 at 1.5 × the gap, 0.5 at RHYTHM_MIDPOINT × the gap, 0.89 at 4 ×.
@@ -28,7 +29,7 @@ AT_RISK_COLUMNS = (CUSTOMER_ID, "tier", "lifecycle_stage", "last_purchase", "usu
                    "churn_risk", "value_at_risk", SALESPERSON, NAME)
 #: Tiers a --min-tier admits, best first (prospects never bought, so they are never at risk).
 RANKED_TIERS = tuple(tier for tier in TIERS if tier != "prospect")
-_HINT = "fix the [churn] table in crmkit.toml"
+_HINT = config_hint("churn")
 
 
 @dataclass(frozen=True)
@@ -50,21 +51,7 @@ class ChurnBands:
 
 def bands_from_config(config: Mapping[str, object]) -> ChurnBands:
     """The default bands with the ``[churn]`` table's cut-offs on top; unknown keys and bad values raise."""
-    valid = [item.name for item in fields(ChurnBands)]
-    unknown = sorted(set(config) - set(valid))
-    if unknown:
-        raise OptionError(f"unknown [churn] setting(s) {', '.join(unknown)}; valid: {', '.join(valid)}", hint=_HINT)
-    return replace(ChurnBands(), **{key: _number(key, value) for key, value in config.items()})
-
-
-def _number(key: str, value: object) -> object:
-    """Numeric text as a float; anything else is checked by :class:`ChurnBands`."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            raise OptionError(f"[churn] {key} must be a number, got {value!r}", hint=_HINT) from None
-    return value
+    return with_config(ChurnBands(), config, "churn")
 
 
 def rhythm_risk(days_since_last: np.ndarray, usual_gap_days: np.ndarray) -> np.ndarray:

@@ -25,12 +25,13 @@ from crmkit.features import (
     align, customer_codes, day_numbers, distinct_sorted, id_column, id_dtype, money_sums, pair_keys,
 )
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, STAGES, vocabulary_column
+from crmkit.settings import config_hint, with_config
 
 #: Which rule wins when several match: the first stage in this tuple whose rule holds.
 STAGE_PRECEDENCE = ("termination", "decline", "acquisition", "growth", "maturity")
 #: Columns of :func:`activity_windows`.
 ACTIVITY_COLUMNS = (CUSTOMER_ID, "recent_revenue", "previous_revenue", "recent_days", "previous_days")
-_HINT = "fix the [lifecycle] table in crmkit.toml"
+_HINT = config_hint("lifecycle")
 
 
 @dataclass(frozen=True)
@@ -92,26 +93,8 @@ DEFAULT_RULES = LifecycleRules()
 
 def rules_from_config(config: Mapping[str, object]) -> LifecycleRules:
     """The default rules with the ``[lifecycle]`` table's values on top; unknown keys and bad values raise."""
-    valid = [item.name for item in fields(LifecycleRules)]
-    unknown = sorted(set(config) - set(valid))
-    if unknown:
-        raise OptionError(f"unknown [lifecycle] setting(s) {', '.join(unknown)}; valid: {', '.join(valid)}",
-                          hint=_HINT)
-    return replace(DEFAULT_RULES, **{key: _number(key, value) for key, value in config.items()})
-
-
-def _number(key: str, value: object) -> float | int:
-    """A config value as a number (numeric text accepted); booleans and other text are errors."""
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            raise OptionError(f"[lifecycle] {key} must be a number, got {value!r}", hint=_HINT) from None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise OptionError(f"[lifecycle] {key} must be a number, got {value!r}", hint=_HINT)
-    if key == "min_purchases_for_trend" and float(value).is_integer():
-        return int(value)
-    return float(value)
+    rules = with_config(DEFAULT_RULES, config, "lifecycle")
+    return replace(rules, min_purchases_for_trend=int(rules.min_purchases_for_trend))     # checked whole above
 
 
 def activity_windows(tx: pd.DataFrame, *, as_of: pd.Timestamp, window_days: float) -> pd.DataFrame:

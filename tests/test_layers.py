@@ -8,7 +8,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "crmkit"
 SCORERS = ["features", "segment", "lifecycle", "churn", "compare", "rollup", "value", "backtest", "pipeline",
-           "simulate", "models", "privacy", "parsing"]
+           "settings", "simulate", "models", "privacy", "parsing"]
 READERS = {"read_csv", "read_excel", "read_parquet", "read_table", "read_json", "load_workbook", "open"}
 
 
