@@ -17,9 +17,9 @@ import openpyxl
 import pandas as pd
 import xlsxwriter
 
-from crmkit.labels import localise_frame
 from crmkit.output.excel import write_workbook
 from crmkit.output.excel_style import number_format
+from crmkit.output.labels import localise_frame
 from crmkit.schema import CHURN_BANDS, STAGES
 
 OUT = Path(__file__).parent / "out"

@@ -33,9 +33,9 @@ from pathlib import Path
 
 import numpy as np
 
+from crmkit.datasets.btyd import simulate_bgnbd, simulate_spend
 from crmkit.models import compress, fit_gamma_gamma, fit_transaction_model_on
-from crmkit.models.simulate import simulate_bgnbd, simulate_spend
-from crmkit.value import clv
+from crmkit.scoring.value import clv
 
 PURCHASES = {"r": 0.25, "alpha": 28.0, "a": 0.8, "b": 2.4}
 SPEND = {"p": 6.0, "q": 4.0, "v": 15.0}

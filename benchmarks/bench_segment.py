@@ -43,8 +43,9 @@ def data_file(rows: str, fmt: str) -> Path:
 def run_one(rows: str, fmt: str, with_model: bool) -> dict:
     """One configuration, in this process."""
     from crmkit import ingest, pipeline
-    from crmkit.features import customer_summary, default_as_of
-    from crmkit.segment import assign_tiers, pareto_figures, rfm_scores, rfm_segments
+    from crmkit.scoring.rfm import rfm_scores, rfm_segments
+    from crmkit.scoring.summary import customer_summary, default_as_of
+    from crmkit.scoring.tiers import assign_tiers, pareto_figures
 
     path = data_file(rows, fmt)
     stages: dict[str, float] = {}

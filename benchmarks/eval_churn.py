@@ -28,10 +28,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from crmkit.backtest import auc
-from crmkit.pipeline import SegmentOptions, segment
+from crmkit.datasets.sample import simulate_sales
+from crmkit.pipeline.run import SegmentOptions, segment
 from crmkit.schema import CHURN_BANDS, CUSTOMER_ID, STAGES
-from crmkit.simulate import simulate_sales
+from crmkit.scoring.backtest import auc
 
 #: Configurations scored: a name and the purchase model (None = no model, rhythm-based risk).
 CONFIGURATIONS = (("mbgnbd", "mbgnbd"), ("bgnbd", "bgnbd"), ("pareto", "pareto"), ("no model", None))

@@ -10,6 +10,8 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from crmkit.errors import OptionError
+
 # --- transactions -----------------------------------------------------------
 CUSTOMER_ID: Final = "customer_id"
 ORDER_DATE: Final = "order_date"
@@ -30,7 +32,7 @@ OPTIONAL_TRANSACTION_COLUMNS: Final = (
     ORDER_ID, QUANTITY, COST, MARGIN, PRODUCT, CHANNEL, SALESPERSON, REGION,
 )
 
-# Why ingest drops a row: canonical English, as in --rejects files (labels in crmkit.labels).
+# Why ingest drops a row: canonical English, as in --rejects files (labels in crmkit.output.labels).
 REASON_ID: Final = "empty customer_id"
 REASON_DATE: Final = "missing or unparseable order_date"
 REASON_AMOUNT: Final = "missing or non-numeric amount"
@@ -54,7 +56,7 @@ TIME_UNIT_DAYS: Final[dict[str, float]] = {
     "month": DAYS_PER_YEAR / 12.0,
 }
 
-# --- vocabularies (canonical English keys; labels live in crmkit.labels) -----
+# --- vocabularies (canonical English keys; labels live in crmkit.output.labels) -----
 TIERS: Final = ("platinum", "gold", "iron", "prospect")
 STAGES: Final = ("acquisition", "growth", "maturity", "decline", "termination")
 CHURN_BANDS: Final = ("low", "medium", "high")
@@ -64,3 +66,13 @@ def vocabulary_column(codes: np.ndarray, vocabulary: tuple[str, ...]) -> pd.Cate
     """Positions in ``vocabulary`` (−1 = missing) as a categorical in that order: tiers, stages and bands
     then sort in their natural order and cost one byte per customer instead of a string."""
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int8), categories=pd.Index(vocabulary, dtype="str"))
+
+
+LANGUAGES: Final = ("en", "zh")
+
+
+def check_lang(lang: str) -> int:
+    """Position of ``lang`` in :data:`LANGUAGES`; :class:`OptionError` naming the valid ones otherwise."""
+    if lang not in LANGUAGES:
+        raise OptionError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
+    return LANGUAGES.index(lang)

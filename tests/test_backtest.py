@@ -9,10 +9,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmkit.backtest import auc, backtest, by_frequency, holdout_actuals, top_share
+from crmkit.datasets.sample import simulate_sales
 from crmkit.errors import BadValueError, OptionError
-from crmkit.features import customer_summary
-from crmkit.simulate import simulate_sales
+from crmkit.scoring.backtest import (
+    auc,
+    backtest,
+    by_frequency,
+    holdout_actuals,
+    top_share,
+)
+from crmkit.scoring.summary import customer_summary
 
 CAL_END = pd.Timestamp("2024-01-31")
 HOLDOUT_END = pd.Timestamp("2024-02-29")

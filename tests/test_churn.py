@@ -7,11 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crmkit.churn import (
-    AT_RISK_COLUMNS, CHURN_COLUMNS, ChurnBands, at_risk, bands_from_config, rhythm_risk, score_churn,
-)
 from crmkit.errors import OptionError
 from crmkit.schema import CHURN_BANDS
+from crmkit.scoring.churn import (
+    AT_RISK_COLUMNS,
+    CHURN_COLUMNS,
+    ChurnBands,
+    at_risk,
+    bands_from_config,
+    rhythm_risk,
+    score_churn,
+)
 
 
 def _table(**columns) -> pd.DataFrame:

@@ -24,10 +24,10 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from crmkit.cli import app
-from crmkit.output import terminal
+from crmkit.datasets.sample import localise_sample, simulate_sales
+from crmkit.output import labels, terminal
 from crmkit.output.tables import write_table
 from crmkit.schema import COST_COMPONENTS, VALUE_COMPONENTS
-from crmkit.simulate import localise_sample, simulate_sales
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 COMMANDS = ("segment", "inspect", "sample", "value", "backtest", "lifecycle", "churn", "compare")
@@ -781,12 +781,12 @@ def test_cells_and_headings_are_shown_literally() -> None:
 
 
 def test_short_labels_fall_back_to_the_usual_labels() -> None:
-    assert terminal.short_label("p_alive", "en") == "P(alive)"
-    assert terminal.short_label("p_alive", "zh") == "活跃概率"
-    assert terminal.short_label("first_purchase", "en") == "First purchase"
-    assert terminal.short_label("unknown_column", "zh") == "unknown_column"
+    assert labels.short_label("p_alive", "en") == "P(alive)"
+    assert labels.short_label("p_alive", "zh") == "活跃概率"
+    assert labels.short_label("first_purchase", "en") == "First purchase"
+    assert labels.short_label("unknown_column", "zh") == "unknown_column"
     assert all(cell_len(pair[0]) <= 12 and cell_len(pair[1]) <= 12
-               for key, pair in terminal.SHORT_LABELS.items() if key not in ("left_out", "worth_saving"))
+               for key, pair in labels.SHORT_LABELS.items() if key not in ("left_out", "worth_saving"))
 
 
 def test_delivered_value_weights_come_from_the_config(tmp_path: Path) -> None:

@@ -7,8 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmkit.compare import MOVER_COLUMNS, STAGE_ORDER, TIER_ORDER, compare_snapshots
 from crmkit.errors import OptionError
+from crmkit.scoring.compare import (
+    MOVER_COLUMNS,
+    STAGE_ORDER,
+    TIER_ORDER,
+    compare_snapshots,
+)
 
 
 def _snapshot(rows: list[tuple]) -> pd.DataFrame:

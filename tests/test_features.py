@@ -8,10 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkit.errors import OptionError
-from crmkit.features import (
-    PARALLEL_SORT_MIN, customer_summary, distinct_sorted, latest_values, returns_only_customers, rows_after,
+from crmkit.ingest.ids import clean_ids
+from crmkit.scoring.kernels import PARALLEL_SORT_MIN, distinct_sorted
+from crmkit.scoring.summary import (
+    customer_summary,
+    latest_values,
+    returns_only_customers,
+    rows_after,
 )
-from crmkit.parsing import clean_ids
 
 
 def _tx(rows: list[tuple]) -> pd.DataFrame:

@@ -18,11 +18,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from crmkit import ingest
-from crmkit.errors import BadValueError, CrmkitError, InputFileError, MissingColumnsError, OptionError
-from crmkit.ingest import (
-    expand_paths, inspect_transactions, load_config, load_customers, load_transactions,
+from crmkit.errors import (
+    BadValueError,
+    CrmkitError,
+    InputFileError,
+    MissingColumnsError,
+    OptionError,
 )
+from crmkit.ingest import readers
+from crmkit.ingest.config import load_config
+from crmkit.ingest.customers import load_customers
+from crmkit.ingest.files import expand_paths
+from crmkit.ingest.inspect import inspect_transactions
+from crmkit.ingest.transactions import load_transactions
 
 JAN_5 = pd.Timestamp("2024-01-05")
 
@@ -141,7 +149,7 @@ class TestLateSurprises:
 
     @pytest.mark.parametrize("late_text, late_chinese", [(True, False), (False, True), (True, True)])
     def test_late_text_amounts_and_late_gb18030(self, tmp_path, monkeypatch, late_text, late_chinese):
-        monkeypatch.setattr(ingest, "CSV_BLOCK_BYTES", 1 << 16)       # many blocks
+        monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 1 << 16)       # many blocks
         tail = [["C99999", "2024-01-06", "(35.00)" if late_text else "12.5", "华东" if late_chinese else "west"]]
         data = load_transactions([self._big_csv(tmp_path, tail)])
         assert len(data.frame) == 40_001 and data.report.drop_counts == {}

@@ -7,18 +7,26 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from crmkit import labels, pipeline
-from crmkit.churn import at_risk
-from crmkit.compare import compare_snapshots
+from crmkit import pipeline
+from crmkit.datasets.sample import simulate_sales
 from crmkit.errors import OptionError
-from crmkit.labels import (
-    column_definition, column_label, definition, label, localise_frame, reason_label, sheet_name, value_label,
-)
+from crmkit.output import labels
 from crmkit.output.excel_summary import MODEL_FIELDS
-from crmkit.rollup import rollup
-from crmkit.schema import CHURN_BANDS, STAGES, TIERS
-from crmkit.segment import CLASSIC_SEGMENTS, CN8_TABLE
-from crmkit.simulate import simulate_sales
+from crmkit.output.labels import (
+    column_definition,
+    column_label,
+    definition,
+    label,
+    localise_frame,
+    reason_label,
+    sheet_name,
+    value_label,
+)
+from crmkit.schema import CHURN_BANDS, LANGUAGES, STAGES, TIERS
+from crmkit.scoring.churn import at_risk
+from crmkit.scoring.compare import compare_snapshots
+from crmkit.scoring.rfm import CLASSIC_SEGMENTS, CN8_TABLE
+from crmkit.scoring.rollup import rollup
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 VOCABULARY = [*TIERS, *STAGES, *CHURN_BANDS, *CLASSIC_SEGMENTS, *CN8_TABLE.values()]
@@ -65,7 +73,7 @@ def test_unknown_names_pass_through_and_have_no_definition():
 
 def test_sheet_names_fit_excel_rules():
     for key in labels.SHEET_LABELS:
-        for lang in labels.LANGUAGES:
+        for lang in LANGUAGES:
             name = sheet_name(key, lang)
             assert 0 < len(name) <= 31 and not set(name) & set("[]:*?/\\")
     assert [sheet_name(k, "zh") for k in ("summary", "customers", "platinum", "gold", "iron", "at_risk",

@@ -8,12 +8,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkit.errors import OptionError
-from crmkit.features import customer_summary
-from crmkit.lifecycle import (
-    ACTIVITY_COLUMNS, DEFAULT_RULES, STAGE_PRECEDENCE, LifecycleRules, activity_windows, assign_stages,
-    explain_rules, rules_from_config,
-)
+from crmkit.output.labels import explain_rules
 from crmkit.schema import STAGES
+from crmkit.scoring.lifecycle import (
+    ACTIVITY_COLUMNS,
+    DEFAULT_RULES,
+    STAGE_PRECEDENCE,
+    LifecycleRules,
+    activity_windows,
+    assign_stages,
+    rules_from_config,
+)
+from crmkit.scoring.summary import customer_summary
 
 AS_OF = pd.Timestamp("2024-12-31")
 

@@ -11,8 +11,8 @@ from scipy.special import beta as beta_fn
 from scipy.special import gamma as gamma_fn
 from scipy.special import hyp2f1
 
+from crmkit.datasets.btyd import simulate_bgnbd
 from crmkit.models import TransactionModel, bgnbd, compress, fit_transaction_model
-from crmkit.models.simulate import simulate_bgnbd
 
 CDNOW_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}   # Fader, Hardie & Lee 2005, weeks
 CASES = [(0, 0.0, 38.86), (1, 1.71, 38.86), (2, 30.43, 38.86), (5, 20.0, 30.0), (3, 10.0, 10.0)]

@@ -9,9 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from scipy.optimize import OptimizeResult
 
+from crmkit.datasets.btyd import simulate_bgnbd
 from crmkit.errors import BadValueError, OptionError
-from crmkit.models import MODEL_NAMES, TransactionModel, _fit, compress, fit_transaction_model
-from crmkit.models.simulate import simulate_bgnbd
+from crmkit.models import (
+    MODEL_NAMES,
+    TransactionModel,
+    _fit,
+    compress,
+    fit_transaction_model,
+)
 
 
 def _customers(n: int = 5000, seed: int = 0):

@@ -6,9 +6,9 @@ import pytest
 from scipy.optimize import check_grad
 from scipy.special import gammaln
 
+from crmkit.datasets.btyd import simulate_spend
 from crmkit.errors import BadValueError
 from crmkit.models import GammaGammaModel, fit_gamma_gamma, gammagamma
-from crmkit.models.simulate import simulate_spend
 
 TRUTH = {"p": 6.0, "q": 4.0, "v": 15.0}
 

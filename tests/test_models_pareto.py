@@ -9,8 +9,8 @@ from scipy import integrate
 from scipy.optimize import check_grad
 from scipy.special import gammaln
 
+from crmkit.datasets.btyd import simulate_pareto
 from crmkit.models import TransactionModel, compress, fit_transaction_model, pareto
-from crmkit.models.simulate import simulate_pareto
 
 CDNOW_PARETO = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}   # Fader, Hardie & Lee 2005, weeks
 CASES = [(0, 0.0, 38.86), (1, 1.71, 38.86), (2, 30.43, 38.86), (5, 20.0, 30.0), (3, 10.0, 10.0)]

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from openpyxl.utils import get_column_letter
 
-from crmkit.churn import at_risk
 from crmkit.errors import OptionError, OutputError
 from crmkit.output import excel, xlsx_rows
 from crmkit.output.excel import at_risk_list, tier_list, write_sheets, write_workbook
+from crmkit.scoring.churn import at_risk
 
 INJECTED = ['=HYPERLINK("http://evil")', "+1", "-2", "@SUM(A1)"]
 

@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 
 from crmkit.output import xlsx_rows
 from crmkit.output.excel import write_sheet
-from crmkit.output.xlsx_rows import MAX_CELL_CHARS, column_styles, normalise_column, row_xml
+from crmkit.output.xlsx_rows import (
+    MAX_CELL_CHARS,
+    column_styles,
+    normalise_column,
+    row_xml,
+)
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 

@@ -9,11 +9,17 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from crmkit.errors import BadValueError, CrmkitError, OptionError
-from crmkit.parsing import (
-    CUSTOMER_ALIASES, TRANSACTION_ALIASES, canonical_name, check_override_keys, clean_ids, match_columns,
-    normalise_header, parse_date, parse_dates, parse_numbers,
+from crmkit.ingest.columns import (
+    CUSTOMER_ALIASES,
+    TRANSACTION_ALIASES,
+    canonical_name,
+    check_override_keys,
+    match_columns,
+    normalise_header,
 )
-from crmkit.parsing import _fixed_width_ids
+from crmkit.ingest.dates import parse_date, parse_dates
+from crmkit.ingest.ids import _fixed_width_ids, clean_ids
+from crmkit.ingest.numbers import parse_numbers
 
 JAN_5 = pd.Timestamp("2024-01-05")
 

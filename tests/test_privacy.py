@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from crmkit.errors import OptionError
-from crmkit.pipeline import master_attributes
-from crmkit.privacy import pseudonym_map, pseudonymize, without_attributes
+from crmkit.pipeline.privacy import pseudonym_map, pseudonymize, without_attributes
+from crmkit.pipeline.run import master_attributes
 
 KEY = "secret-key-1"
 

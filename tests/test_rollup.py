@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkit.errors import OptionError
-from crmkit.rollup import ROLLUP_COLUMNS, rollup
+from crmkit.scoring.rollup import ROLLUP_COLUMNS, rollup
 
 ROWS = [
     # customer_id, salesperson, tier, lifecycle_stage, total_revenue, value_at_risk

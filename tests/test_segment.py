@@ -10,10 +10,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkit.errors import OptionError
-from crmkit.segment import (
-    CLASSIC_GRID, CLASSIC_SEGMENTS, TierRule, assign_tiers, average_ranks, pareto_figures, rank_scores, rfm_scores,
-    rfm_segments, score_thresholds,
+from crmkit.scoring.rfm import (
+    CLASSIC_GRID,
+    CLASSIC_SEGMENTS,
+    average_ranks,
+    rank_scores,
+    rfm_scores,
+    rfm_segments,
+    score_thresholds,
 )
+from crmkit.scoring.tiers import TierRule, assign_tiers, pareto_figures
 
 
 def _summary(days_since_last, frequency, revenue) -> pd.DataFrame:

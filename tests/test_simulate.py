@@ -10,12 +10,29 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from crmkit.datasets.sample import (
+    CHANNEL_ZH,
+    PRODUCTS,
+    REGION_ZH,
+    SampleData,
+    localise_sample,
+    simulate_sales,
+)
 from crmkit.errors import OptionError
 from crmkit.schema import (
-    AMOUNT, CHANNEL, COST, COST_COMPONENTS, CUSTOMER_ID, ORDER_DATE, ORDER_ID, PRODUCT, QUANTITY, REGION,
-    SALESPERSON, VALUE_COMPONENTS,
+    AMOUNT,
+    CHANNEL,
+    COST,
+    COST_COMPONENTS,
+    CUSTOMER_ID,
+    ORDER_DATE,
+    ORDER_ID,
+    PRODUCT,
+    QUANTITY,
+    REGION,
+    SALESPERSON,
+    VALUE_COMPONENTS,
 )
-from crmkit.simulate import CHANNEL_ZH, PRODUCTS, REGION_ZH, SampleData, localise_sample, simulate_sales
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 EN_TX = ["Order ID", "Order Date", "Customer ID", "Product", "Channel", "Region", "Salesperson", "Quantity",

@@ -5,12 +5,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from crmkit.datasets.btyd import simulate_bgnbd, simulate_spend
 from crmkit.errors import BadValueError, MissingColumnsError, OptionError
 from crmkit.models import GammaGammaModel, TransactionModel
-from crmkit.models.simulate import simulate_bgnbd, simulate_spend
 from crmkit.schema import COST_COMPONENTS, CUSTOMER_ID, TIME_UNIT_DAYS, VALUE_COMPONENTS
-from crmkit.value import (
-    DELIVERED_COLUMNS, VALUE_OUTPUT_COLUMNS, clv, delivered_value, missing_delivered_components, parse_horizon,
+from crmkit.scoring.value import (
+    DELIVERED_COLUMNS,
+    VALUE_OUTPUT_COLUMNS,
+    clv,
+    delivered_value,
+    missing_delivered_components,
+    parse_horizon,
     score_value,
 )
 

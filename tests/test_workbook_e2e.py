@@ -18,8 +18,8 @@ from openpyxl.utils import get_column_letter
 from typer.testing import CliRunner, Result
 
 from crmkit.cli import app
+from crmkit.datasets.sample import simulate_sales
 from crmkit.output import excel, xlsx_rows
-from crmkit.simulate import simulate_sales
 
 INJECTED_IDS = ['=HYPERLINK("http://evil.example")', "+1", "-2", "@x", "=1+1"]
 INJECTED_NAME = '=cmd|" /C calc"!A0'

@@ -20,16 +20,40 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.format import Format
 
-from crmkit.churn import at_risk
-from crmkit.labels import (
-    CHURN_BAND_LABELS, SEGMENT_LABELS, STAGE_LABELS, TIER_LABELS, check_lang, column_definition, column_label,
-    definition, label, localise_frame, sheet_name, value_label,
-)
 from crmkit.output.atomic import atomic_write, check_not_input
-from crmkit.output.excel_style import VALUE_COLOURS, column_width, number_format, print_setup, text_width
+from crmkit.output.excel_style import (
+    VALUE_COLOURS,
+    column_width,
+    number_format,
+    print_setup,
+    text_width,
+)
 from crmkit.output.excel_summary import write_summary
+from crmkit.output.labels import (
+    CHURN_BAND_LABELS,
+    SEGMENT_LABELS,
+    STAGE_LABELS,
+    TIER_LABELS,
+    column_definition,
+    column_label,
+    definition,
+    label,
+    localise_frame,
+    sheet_name,
+    value_label,
+)
 from crmkit.output.xlsx_rows import normalise_column, splice_rows
-from crmkit.schema import CHANNEL, CUSTOMER_ID, EMAIL, NAME, PHONE, REGION, SALESPERSON
+from crmkit.schema import (
+    CHANNEL,
+    CUSTOMER_ID,
+    EMAIL,
+    NAME,
+    PHONE,
+    REGION,
+    SALESPERSON,
+    check_lang,
+)
+from crmkit.scoring.churn import at_risk
 
 #: Rows in one Excel sheet, header included; longer tables continue on "Customers (2)", ...
 EXCEL_MAX_ROWS: Final = 1_048_576

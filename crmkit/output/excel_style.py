@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from xlsxwriter.worksheet import Worksheet
 
-from crmkit.labels import label
+from crmkit.output.labels import label
 from crmkit.schema import COST_COMPONENTS, SIGNUP_DATE, STAGES, TIERS, VALUE_COMPONENTS
 
 MONEY: Final = "#,##0.00"

@@ -17,10 +17,18 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from crmkit.labels import column_label, label, sheet_name, value_label
-from crmkit.output.excel_style import COUNT, DATE, MONEY, PERCENT, VALUE_COLOURS, print_setup, text_width
-from crmkit.rollup import NO_GROUP
-from crmkit.value import PER_CUSTOMER_MARGIN
+from crmkit.output.excel_style import (
+    COUNT,
+    DATE,
+    MONEY,
+    PERCENT,
+    VALUE_COLOURS,
+    print_setup,
+    text_width,
+)
+from crmkit.output.labels import column_label, label, sheet_name, value_label
+from crmkit.scoring.rollup import NO_GROUP
+from crmkit.scoring.value import PER_CUSTOMER_MARGIN
 
 FormatFactory = Callable[..., Format]
 

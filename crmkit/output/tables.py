@@ -19,10 +19,10 @@ import pandas as pd
 import pyarrow as pa
 
 from crmkit.errors import OutputError
-from crmkit.labels import check_lang
 from crmkit.output.atomic import atomic_write
 from crmkit.output.excel import write_sheet
 from crmkit.output.xlsx_rows import normalise_column
+from crmkit.schema import check_lang
 
 #: Twelve significant digits: 285.3, not 285.29999999999995 (binary float noise), when a CSV is opened in
 #: a spreadsheet; money to the cent stays exact up to 10 billion. Parquet and JSON keep full precision.

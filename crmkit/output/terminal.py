@@ -22,63 +22,22 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from crmkit.labels import check_lang, column_label, label, sheet_name
+from crmkit.output.labels import (
+    BACKTEST_WORDS,
+    UNIT_WORDS,
+    column_label,
+    label,
+    sheet_name,
+    short_label,
+)
 from crmkit.output.tables import json_text, jsonable
-from crmkit.schema import CUSTOMER_ID, REGION, SALESPERSON
+from crmkit.schema import CUSTOMER_ID, SALESPERSON, check_lang
 
 MONEY = "{:,.0f}"
 #: Cells between two columns (one padding cell and the blank rule of ``box.SIMPLE_HEAD``).
 COLUMN_GAP: Final = 2
 #: Movers listed under each migration of ``crmkit compare`` (all of them go to ``--out``).
 COMPARE_TOP: Final = 10
-
-#: Short headers for the terminal, where a table has many columns; other keys use :func:`column_label`.
-SHORT_LABELS: Final[dict[str, tuple[str, str]]] = {
-    CUSTOMER_ID: ("Customer", "客户编号"),
-    "tier": ("Tier", "等级"),
-    "lifecycle_stage": ("Stage", "阶段"),
-    "churn_band": ("Churn", "流失风险"),
-    "segment": ("Segment", "客户细分"),
-    "total_revenue": ("Revenue", "销售额"),
-    "revenue": ("Revenue", "收入"),
-    "n_orders": ("Orders", "订单数"),
-    "clv": ("CLV", "CLV"),
-    "frequency": ("Repeats", "复购次数"),
-    "p_alive": ("P(alive)", "活跃概率"),
-    "expected_purchases": ("Exp. buys", "预计购买"),
-    "expected_spend": ("Per buy", "单次消费"),
-    "historic_value": ("Historic", "历史价值"),
-    "last_purchase": ("Last buy", "最近购买"),
-    "usual_gap_days": ("Gap (d)", "间隔天数"),
-    "days_overdue": ("Overdue", "逾期天数"),
-    "churn_risk": ("Risk", "流失概率"),
-    "value_at_risk": ("At stake", "风险金额"),
-    SALESPERSON: ("Sales rep", "销售员"),
-    REGION: ("Region", "区域"),
-    "name": ("Name", "客户名称"),
-    "customers": ("Customers", "客户数"),
-    "customer_share": ("Cust. %", "客户占比"),
-    "revenue_share": ("Rev. %", "收入占比"),
-    "average_value": ("Average", "平均价值"),
-    "at_risk": ("At risk", "风险客户"),
-    "top5_share": ("Top-5 %", "前5占比"),
-    "rule": ("Rule", "规则"),
-    "input": ("Based on", "依据"),
-    "order": ("#", "#"),
-    "absent": ("Absent", "未出现"),
-    "before": ("Before", "之前"),
-    "after": ("After", "之后"),
-    "fell": ("Fell", "下降"),
-    "rose": ("Rose", "上升"),
-    "left_out": ("Left out to fit the terminal width: {columns}", "为适应终端宽度未显示：{columns}"),
-    "worth_saving": ("Worth saving, by value at risk", "值得挽回的客户 (按风险金额)"),
-}
-
-
-def short_label(key: str, lang: str) -> str:
-    """The terminal header for ``key``: a short form when there is one, else its usual label."""
-    pair = SHORT_LABELS.get(key)
-    return pair[check_lang(lang)] if pair else column_label(key, lang)
 
 
 # --- JSON -----------------------------------------------------------------------
@@ -488,29 +447,17 @@ _BACKTEST_ROWS: Final = (
     (("holdout spend of the top 20% by CLV", "CLV 前 20% 客户的验证期消费占比"),
      lambda m: _pct(m.get("clv", {}).get("top20_capture"))),
 )
-_BACKTEST_WORDS: Final = {
-    "period": ("calibration to {c}, holdout to {h} ({n} {unit}s{customers})", "校准期至 {c}，验证期至 {h}（{n} {unit}{customers}）"),
-    "customers": (", {n:,} customers", "，{n:,} 位客户"),
-    "models": ("models", "模型"),
-    "measure": ("measure", "指标"),
-    "by_frequency": ("mean repeat purchases in the holdout, by calibration frequency",
-                     "验证期平均复购次数（按校准期复购次数分组）"),
-    "frequency": ("frequency", "复购次数"),
-    "customers_column": ("customers", "客户数"),
-    "actual": ("actual", "实际"),
-}
-_UNIT_WORDS: Final = {"day": "天", "week": "周", "month": "个月"}
 
 
 def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None:
     """Calibration vs holdout: one column per model, then mean holdout purchases by calibration frequency."""
-    words = {key: pair[check_lang(lang)] for key, pair in _BACKTEST_WORDS.items()}
+    words = {key: pair[check_lang(lang)] for key, pair in BACKTEST_WORDS.items()}
     models = report["models"]
     unit = report.get("time_unit", "")
     customers = report.get("customers")
     console.print(Text(words["period"].format(
         c=report["calibration_end"], h=report["holdout_end"], n=_num(report.get("holdout_length"), 1),
-        unit=_UNIT_WORDS.get(unit, unit) if lang == "zh" else unit,
+        unit=UNIT_WORDS.get(unit, unit) if lang == "zh" else unit,
         customers=words["customers"].format(n=customers) if customers is not None else "")))
     print_table(console, words["models"], [Column(words["measure"]), *[Column(m["model"], numeric=True) for m in models]],
                 [(names[check_lang(lang)], *[read(m) for m in models]) for names, read in _BACKTEST_ROWS])

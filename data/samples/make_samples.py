@@ -13,7 +13,7 @@ import openpyxl
 import pandas as pd
 
 from crmkit.output.tables import write_table
-from crmkit.simulate import localise_sample, simulate_sales
+from crmkit.datasets.sample import localise_sample, simulate_sales
 
 HERE = Path(__file__).resolve().parent
 CUSTOMERS = 2000

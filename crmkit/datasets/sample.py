@@ -23,12 +23,25 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from crmkit.datasets.btyd import purchase_traits, repeats_before_dropout
 from crmkit.errors import OptionError
-from crmkit.labels import check_lang
-from crmkit.models.simulate import MIN_DROPOUT
 from crmkit.schema import (
-    AMOUNT, CHANNEL, COST, COST_COMPONENTS, CUSTOMER_ID, NAME, ORDER_DATE, ORDER_ID, PHONE, PRODUCT, QUANTITY,
-    REGION, SALESPERSON, SIGNUP_DATE, VALUE_COMPONENTS,
+    AMOUNT,
+    CHANNEL,
+    COST,
+    COST_COMPONENTS,
+    CUSTOMER_ID,
+    NAME,
+    ORDER_DATE,
+    ORDER_ID,
+    PHONE,
+    PRODUCT,
+    QUANTITY,
+    REGION,
+    SALESPERSON,
+    SIGNUP_DATE,
+    VALUE_COMPONENTS,
+    check_lang,
 )
 
 # --- model parameters (time unit: day) ----------------------------------------------------------
@@ -155,7 +168,7 @@ def simulate_sales(n_customers: int, *, seed: int = 7, start: str = "2023-01-01"
     acquired = span * rng.beta(*ACQUISITION_BETA, n_customers)
     window = span - acquired
     rate, dropout = traits.rate[:n_customers], traits.dropout[:n_customers]
-    repeats_before_leaving = rng.geometric(dropout) - 1
+    repeats_before_leaving = repeats_before_dropout(dropout, rng, modified=True)
     arrivals = rng.poisson(rate * window)
     alive = repeats_before_leaving > arrivals
     owner, times = _purchase_times(rng, acquired, window, arrivals, np.minimum(arrivals, repeats_before_leaving))
@@ -267,8 +280,7 @@ def _check_counts(n_customers: int, n_prospects: int) -> None:
 
 def _draw_traits(rng: np.random.Generator, n: int) -> _Customers:
     """Latent purchase rate, dropout and spend scale plus region, salesperson and usual channel of ``n`` customers."""
-    rate = rng.gamma(PURCHASE_PARAMS["r"], 1.0 / PURCHASE_PARAMS["alpha"], n)
-    dropout = np.clip(rng.beta(PURCHASE_PARAMS["a"], PURCHASE_PARAMS["b"], n), MIN_DROPOUT, 1.0)
+    rate, dropout = purchase_traits(PURCHASE_PARAMS, n, rng)
     spend_scale = rng.gamma(SPEND_PARAMS["q"], 1.0 / SPEND_PARAMS["v"], n)
     region = rng.choice(len(REGIONS), n, p=REGION_WEIGHTS)
     salesperson = _salesperson_in_region(rng, region)

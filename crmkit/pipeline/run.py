@@ -12,20 +12,43 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from crmkit import churn, lifecycle
 from crmkit.errors import BadValueError, OptionError
-from crmkit.features import customer_summary, default_as_of, latest_values, rows_after, unit_days
+from crmkit.models import MODEL_NAMES
 from crmkit.schema import (
-    CHANNEL, CHURN_BANDS, COST_COMPONENTS, CUSTOMER_ID, ORDER_DATE, REGION, SALESPERSON, STAGES, TIERS,
+    CHANNEL,
+    CHURN_BANDS,
+    COST_COMPONENTS,
+    CUSTOMER_ID,
+    ORDER_DATE,
+    REGION,
+    SALESPERSON,
+    STAGES,
+    TIERS,
     VALUE_COMPONENTS,
 )
-from crmkit.segment import (
-    CLASSIC_SEGMENTS, CN8_SEGMENTS, TierRule, assign_tiers, pareto_figures, rfm_scores, rfm_segments,
+from crmkit.scoring import churn, lifecycle
+from crmkit.scoring.compare import Comparison
+from crmkit.scoring.rfm import (
+    CLASSIC_SEGMENTS,
+    CN8_SEGMENTS,
+    rfm_scores,
+    rfm_segments,
     score_thresholds,
 )
-from crmkit.compare import Comparison
-from crmkit.models import MODEL_NAMES
-from crmkit.value import DELIVERED_COLUMNS, ValueFit, delivered_value, score_value
+from crmkit.scoring.summary import (
+    customer_summary,
+    default_as_of,
+    latest_values,
+    rows_after,
+    unit_days,
+)
+from crmkit.scoring.tiers import TierRule, assign_tiers, pareto_figures
+from crmkit.scoring.value import (
+    DELIVERED_COLUMNS,
+    ValueFit,
+    delivered_value,
+    score_value,
+)
 
 TIER_BY = ("revenue", "profit", "clv")
 #: Attributes carried from transactions to customers (the latest value wins) when the master file lacks them.

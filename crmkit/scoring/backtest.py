@@ -19,13 +19,17 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import BadValueError, OptionError
-from crmkit.features import (
-    customer_codes, customer_summary, day_numbers, distinct_sorted, money_sums, pair_keys, unit_days,
-)
 from crmkit.models import compress, fit_gamma_gamma, fit_transaction_model_on
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE
-from crmkit.segment import average_ranks
-from crmkit.value import clv
+from crmkit.scoring.kernels import (
+    customer_codes,
+    distinct_sorted,
+    money_sums,
+    pair_keys,
+)
+from crmkit.scoring.rfm import average_ranks
+from crmkit.scoring.summary import customer_summary, day_numbers, unit_days
+from crmkit.scoring.value import clv
 
 #: Calibration frequencies from this one up share the last row ("7+") of the by-frequency table.
 FREQUENCY_CAP = 7

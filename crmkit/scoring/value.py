@@ -19,11 +19,16 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import BadValueError, MissingColumnsError, OptionError
-from crmkit.features import unit_days
 from crmkit.models import (
-    GammaGammaModel, TransactionModel, Triples, compress, fit_gamma_gamma, fit_transaction_model_on,
+    GammaGammaModel,
+    TransactionModel,
+    Triples,
+    compress,
+    fit_gamma_gamma,
+    fit_transaction_model_on,
 )
 from crmkit.schema import COST_COMPONENTS, CUSTOMER_ID, DAYS_PER_YEAR, VALUE_COMPONENTS
+from crmkit.scoring.summary import unit_days
 
 #: Length of one discounting step (a month) in days.
 STEP_DAYS = DAYS_PER_YEAR / 12

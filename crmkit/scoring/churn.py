@@ -15,7 +15,14 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import OptionError
-from crmkit.schema import CHURN_BANDS, CUSTOMER_ID, NAME, SALESPERSON, TIERS, vocabulary_column
+from crmkit.schema import (
+    CHURN_BANDS,
+    CUSTOMER_ID,
+    NAME,
+    SALESPERSON,
+    TIERS,
+    vocabulary_column,
+)
 from crmkit.settings import config_hint, with_config
 
 #: Without a model, risk = x^k / (m^k + x^k) with x = days since last purchase ÷ usual gap:

@@ -37,6 +37,19 @@ def _recency(x: np.ndarray, arrivals: np.ndarray, window: np.ndarray, rng: np.ra
     return np.where(has, window * draw, 0.0)
 
 
+def purchase_traits(params: Mapping[str, float], n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Each of ``n`` customers' latent purchase rate λ ~ Gamma(r, α) and dropout probability p ~ Beta(a, b)."""
+    rate = rng.gamma(params["r"], 1.0 / params["alpha"], n)
+    dropout = np.clip(rng.beta(params["a"], params["b"], n), MIN_DROPOUT, 1.0)
+    return rate, dropout
+
+
+def repeats_before_dropout(dropout: np.ndarray, rng: np.random.Generator, *, modified: bool) -> np.ndarray:
+    """How many repeat purchases each customer makes before leaving: Geometric(p) on {1, 2, …} (BG/NBD), or on
+    {0, 1, …} (MBG/NBD: a customer may leave right after the first purchase)."""
+    return rng.geometric(dropout) - (1 if modified else 0)
+
+
 def simulate_bgnbd(params: Mapping[str, float], T, *, seed: int | np.random.Generator = 0,
                    modified: bool = False) -> SimulatedCustomers:
     """Customers from BG/NBD (or MBG/NBD with ``modified=True``), each observed for ``T`` after a first purchase.
@@ -49,10 +62,9 @@ def simulate_bgnbd(params: Mapping[str, float], T, *, seed: int | np.random.Gene
     rng = _generator(seed)
     age = np.asarray(T, dtype=np.float64)
     n = age.size
-    rate = rng.gamma(params["r"], 1.0 / params["alpha"], n)
-    dropout = np.clip(rng.beta(params["a"], params["b"], n), MIN_DROPOUT, 1.0)
+    rate, dropout = purchase_traits(params, n, rng)
     arrivals = rng.poisson(rate * age)
-    last = rng.geometric(dropout) - (1 if modified else 0)
+    last = repeats_before_dropout(dropout, rng, modified=modified)
     x = np.minimum(arrivals, last)
     return SimulatedCustomers(x.astype(np.float64), _recency(x, arrivals, age, rng), age, last > arrivals)
 

@@ -9,15 +9,26 @@ from __future__ import annotations
 
 from typing import Final
 
+import numpy as np
 import pandas as pd
 
 from crmkit.errors import OptionError
 from crmkit.schema import (
-    CHANNEL, CUSTOMER_ID, EMAIL, NAME, PHONE, REASON_AMOUNT, REASON_DATE, REASON_ID, REASON_REPEAT, REGION,
-    SALESPERSON, SIGNUP_DATE,
+    CHANNEL,
+    CUSTOMER_ID,
+    EMAIL,
+    NAME,
+    PHONE,
+    REASON_AMOUNT,
+    REASON_DATE,
+    REASON_ID,
+    REASON_REPEAT,
+    REGION,
+    SALESPERSON,
+    SIGNUP_DATE,
+    check_lang,
 )
-
-LANGUAGES: Final = ("en", "zh")
+from crmkit.scoring.lifecycle import DEFAULT_RULES, STAGE_PRECEDENCE, LifecycleRules
 
 TIER_LABELS: Final[dict[str, tuple[str, str]]] = {
     "platinum": ("Platinum", "铂金"),
@@ -422,13 +433,6 @@ COLUMN_DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
 }
 
 
-def check_lang(lang: str) -> int:
-    """Position of ``lang`` in :data:`LANGUAGES`; :class:`OptionError` naming the valid ones otherwise."""
-    if lang not in LANGUAGES:
-        raise OptionError(f"unknown language {lang!r}; choose one of: {', '.join(LANGUAGES)}")
-    return LANGUAGES.index(lang)
-
-
 def label(key: str, lang: str) -> str:
     """The label of any vocabulary value, column or summary field; unknown keys pass through."""
     pair = _VALUE_FIRST.get(key)
@@ -511,3 +515,115 @@ def localise_frame(df: pd.DataFrame, lang: str) -> pd.DataFrame:
 def _passthrough(text: str, lang: str) -> str:
     check_lang(lang)
     return text
+
+
+#: The rule table's wording per language; numbers are filled in from the rules in force.
+RULE_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "trend": "with at least {n} purchase day(s) across the last {w2} days",
+        "median_cycle": "the median usual gap of repeat buyers",
+        "fixed_cycle": "{d} days",
+        "termination": "bought before, and no purchase for more than {tf} × the usual gap, "
+                       "or P(alive) below {p} while past the usual gap",
+        "decline": "no purchase for more than {of} × the usual gap, or revenue or purchase days in the last {w} "
+                   "days at most {dr} × the {w} days before ({trend})",
+        "acquisition": "never bought (prospect), or bought on one day only; their usual gap is {cycle}",
+        "growth": "revenue or purchase days in the last {w} days at least {gr} × the {w} days before ({trend})",
+        "maturity": "everyone else: buying steadily at their own usual gap",
+    },
+    "zh": {
+        "trend": "近 {w2} 天内至少 {n} 个购买日",
+        "median_cycle": "复购客户常规间隔的中位数",
+        "fixed_cycle": "{d} 天",
+        "termination": "曾购买，且超过 {tf} 倍常规间隔未再购买；或已过常规间隔且存活概率 P(alive) 低于 {p}",
+        "decline": "超过 {of} 倍常规间隔未购买；或近 {w} 天的收入或购买天数不高于前 {w} 天的 {dr} 倍（{trend}）",
+        "acquisition": "从未购买（潜在客户），或只在一天购买过；其常规间隔取{cycle}",
+        "growth": "近 {w} 天的收入或购买天数至少为前 {w} 天的 {gr} 倍（{trend}）",
+        "maturity": "其他客户：按自身常规间隔稳定购买",
+    },
+}
+
+
+def explain_rules(rules: LifecycleRules = DEFAULT_RULES, *, lang: str = "en") -> pd.DataFrame:
+    """The stage rules with the thresholds in use: *stage, rule, order* (1 = checked first), in ``lang``."""
+    if lang not in RULE_TEXT:
+        raise OptionError(f"unknown language {lang!r}; choose one of {', '.join(RULE_TEXT)}")
+    words = RULE_TEXT[lang]
+    numbers = {"w": f"{rules.window_days:g}", "w2": f"{2 * rules.window_days:g}",
+               "n": rules.min_purchases_for_trend, "tf": f"{rules.termination_factor:g}",
+               "p": f"{rules.termination_p_alive:g}", "of": f"{rules.overdue_factor:g}",
+               "dr": f"{rules.decline_ratio:g}", "gr": f"{rules.growth_ratio:g}"}
+    numbers["trend"] = words["trend"].format(**numbers)
+    numbers["cycle"] = (words["median_cycle"] if rules.new_customer_cycle_days is None
+                        else words["fixed_cycle"].format(d=f"{rules.new_customer_cycle_days:g}"))
+    text = {stage: words[stage].format(**numbers) for stage in STAGE_PRECEDENCE}
+    return pd.DataFrame({
+        "stage": list(STAGE_PRECEDENCE),
+        "rule": [text[stage] for stage in STAGE_PRECEDENCE],
+        "order": np.arange(1, len(STAGE_PRECEDENCE) + 1),
+    })
+
+
+#: Short headers for the terminal, where a table has many columns; other keys use :func:`column_label`.
+SHORT_LABELS: Final[dict[str, tuple[str, str]]] = {
+    CUSTOMER_ID: ("Customer", "客户编号"),
+    "tier": ("Tier", "等级"),
+    "lifecycle_stage": ("Stage", "阶段"),
+    "churn_band": ("Churn", "流失风险"),
+    "segment": ("Segment", "客户细分"),
+    "total_revenue": ("Revenue", "销售额"),
+    "revenue": ("Revenue", "收入"),
+    "n_orders": ("Orders", "订单数"),
+    "clv": ("CLV", "CLV"),
+    "frequency": ("Repeats", "复购次数"),
+    "p_alive": ("P(alive)", "活跃概率"),
+    "expected_purchases": ("Exp. buys", "预计购买"),
+    "expected_spend": ("Per buy", "单次消费"),
+    "historic_value": ("Historic", "历史价值"),
+    "last_purchase": ("Last buy", "最近购买"),
+    "usual_gap_days": ("Gap (d)", "间隔天数"),
+    "days_overdue": ("Overdue", "逾期天数"),
+    "churn_risk": ("Risk", "流失概率"),
+    "value_at_risk": ("At stake", "风险金额"),
+    SALESPERSON: ("Sales rep", "销售员"),
+    REGION: ("Region", "区域"),
+    "name": ("Name", "客户名称"),
+    "customers": ("Customers", "客户数"),
+    "customer_share": ("Cust. %", "客户占比"),
+    "revenue_share": ("Rev. %", "收入占比"),
+    "average_value": ("Average", "平均价值"),
+    "at_risk": ("At risk", "风险客户"),
+    "top5_share": ("Top-5 %", "前5占比"),
+    "rule": ("Rule", "规则"),
+    "input": ("Based on", "依据"),
+    "order": ("#", "#"),
+    "absent": ("Absent", "未出现"),
+    "before": ("Before", "之前"),
+    "after": ("After", "之后"),
+    "fell": ("Fell", "下降"),
+    "rose": ("Rose", "上升"),
+    "left_out": ("Left out to fit the terminal width: {columns}", "为适应终端宽度未显示：{columns}"),
+    "worth_saving": ("Worth saving, by value at risk", "值得挽回的客户 (按风险金额)"),
+}
+
+
+def short_label(key: str, lang: str) -> str:
+    """The terminal header for ``key``: a short form when there is one, else its usual label."""
+    pair = SHORT_LABELS.get(key)
+    return pair[check_lang(lang)] if pair else column_label(key, lang)
+
+
+BACKTEST_WORDS: Final = {
+    "period": ("calibration to {c}, holdout to {h} ({n} {unit}s{customers})", "校准期至 {c}，验证期至 {h}（{n} {unit}{customers}）"),
+    "customers": (", {n:,} customers", "，{n:,} 位客户"),
+    "models": ("models", "模型"),
+    "measure": ("measure", "指标"),
+    "by_frequency": ("mean repeat purchases in the holdout, by calibration frequency",
+                     "验证期平均复购次数（按校准期复购次数分组）"),
+    "frequency": ("frequency", "复购次数"),
+    "customers_column": ("customers", "客户数"),
+    "actual": ("actual", "实际"),
+}
+
+
+UNIT_WORDS: Final = {"day": "天", "week": "周", "month": "个月"}

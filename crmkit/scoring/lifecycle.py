@@ -21,10 +21,17 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import OptionError
-from crmkit.features import (
-    align, customer_codes, day_numbers, distinct_sorted, id_column, id_dtype, money_sums, pair_keys,
-)
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, STAGES, vocabulary_column
+from crmkit.scoring.kernels import (
+    align,
+    customer_codes,
+    distinct_sorted,
+    id_column,
+    id_dtype,
+    money_sums,
+    pair_keys,
+)
+from crmkit.scoring.summary import day_numbers
 from crmkit.settings import config_hint, with_config
 
 #: Which rule wins when several match: the first stage in this tuple whose rule holds.
@@ -220,48 +227,3 @@ def _ratio(recent: np.ndarray, previous: np.ndarray) -> np.ndarray:
     return np.divide(recent, previous, out=out, where=previous > 0)
 
 
-#: The rule table's wording per language; numbers are filled in from the rules in force.
-RULE_TEXT: dict[str, dict[str, str]] = {
-    "en": {
-        "trend": "with at least {n} purchase day(s) across the last {w2} days",
-        "median_cycle": "the median usual gap of repeat buyers",
-        "fixed_cycle": "{d} days",
-        "termination": "bought before, and no purchase for more than {tf} × the usual gap, "
-                       "or P(alive) below {p} while past the usual gap",
-        "decline": "no purchase for more than {of} × the usual gap, or revenue or purchase days in the last {w} "
-                   "days at most {dr} × the {w} days before ({trend})",
-        "acquisition": "never bought (prospect), or bought on one day only; their usual gap is {cycle}",
-        "growth": "revenue or purchase days in the last {w} days at least {gr} × the {w} days before ({trend})",
-        "maturity": "everyone else: buying steadily at their own usual gap",
-    },
-    "zh": {
-        "trend": "近 {w2} 天内至少 {n} 个购买日",
-        "median_cycle": "复购客户常规间隔的中位数",
-        "fixed_cycle": "{d} 天",
-        "termination": "曾购买，且超过 {tf} 倍常规间隔未再购买；或已过常规间隔且存活概率 P(alive) 低于 {p}",
-        "decline": "超过 {of} 倍常规间隔未购买；或近 {w} 天的收入或购买天数不高于前 {w} 天的 {dr} 倍（{trend}）",
-        "acquisition": "从未购买（潜在客户），或只在一天购买过；其常规间隔取{cycle}",
-        "growth": "近 {w} 天的收入或购买天数至少为前 {w} 天的 {gr} 倍（{trend}）",
-        "maturity": "其他客户：按自身常规间隔稳定购买",
-    },
-}
-
-
-def explain_rules(rules: LifecycleRules = DEFAULT_RULES, *, lang: str = "en") -> pd.DataFrame:
-    """The stage rules with the thresholds in use: *stage, rule, order* (1 = checked first), in ``lang``."""
-    if lang not in RULE_TEXT:
-        raise OptionError(f"unknown language {lang!r}; choose one of {', '.join(RULE_TEXT)}")
-    words = RULE_TEXT[lang]
-    numbers = {"w": f"{rules.window_days:g}", "w2": f"{2 * rules.window_days:g}",
-               "n": rules.min_purchases_for_trend, "tf": f"{rules.termination_factor:g}",
-               "p": f"{rules.termination_p_alive:g}", "of": f"{rules.overdue_factor:g}",
-               "dr": f"{rules.decline_ratio:g}", "gr": f"{rules.growth_ratio:g}"}
-    numbers["trend"] = words["trend"].format(**numbers)
-    numbers["cycle"] = (words["median_cycle"] if rules.new_customer_cycle_days is None
-                        else words["fixed_cycle"].format(d=f"{rules.new_customer_cycle_days:g}"))
-    text = {stage: words[stage].format(**numbers) for stage in STAGE_PRECEDENCE}
-    return pd.DataFrame({
-        "stage": list(STAGE_PRECEDENCE),
-        "rule": [text[stage] for stage in STAGE_PRECEDENCE],
-        "order": np.arange(1, len(STAGE_PRECEDENCE) + 1),
-    })

@@ -1,0 +1,197 @@
+"""Dates as exports write them, read per distinct value; day/month order decided from the whole file."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from crmkit.errors import BadValueError, OptionError
+
+# --- dates ------------------------------------------------------------------------
+_TIME = r"(?:[T ]+(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?"
+
+
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})?"
+
+
+DATE_STYLES: dict[str, re.Pattern[str]] = {
+    "iso": re.compile(rf"^(\d{{4}})-(\d{{1,2}})-(\d{{1,2}}){_TIME}{_OFFSET}$"),
+    "y/m/d": re.compile(rf"^(\d{{4}})[/.](\d{{1,2}})[/.](\d{{1,2}}){_TIME}$"),
+    "年月日": re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"
+                        r"(?:\s*(\d{1,2}[:：]\d{2}(?:[:：]\d{2})?))?$"),
+    "day/month": re.compile(rf"^(\d{{1,2}})[/.-](\d{{1,2}})[/.-](\d{{4}}){_TIME}$"),
+    "yyyymmdd": re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+    "excel serial": re.compile(r"^(\d{1,7})(?:\.\d+)?$"),
+}
+
+
+#: Day/month orders for dates like 05/03/2024: day first, month first.
+DATE_ORDERS = ("dmy", "mdy")
+
+
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+#: Excel serial numbers accepted as dates: 1950-01-01 .. 2199-12-31 (a wider range is more likely an id).
+SERIAL_RANGE = (18264, 109939)
+
+
+@dataclass
+class ParsedDates:
+    """Parsed dates (NaT where missing or unparseable) with what was seen, for the ingest report."""
+
+    values: pd.Series
+    bad: np.ndarray
+    styles: dict[str, int] = field(default_factory=dict)
+    date_order: str | None = None
+    order_evidence: str | None = None
+
+
+def parse_dates(values: pd.Series, *, date_order: str | None = None, where: str = "") -> ParsedDates:
+    """Dates from real dates, Excel serials, ISO, 2024/1/5, 2024年1月5日, 20240105 and dd/mm/yyyy or mm/dd/yyyy.
+
+    Day/month order for a/b/yyyy dates is decided once per column: from a value
+    that only fits one order (13/01/2024 is day first), else from ``date_order``,
+    else a :class:`BadValueError` asks for ``--date-order`` — never a silent guess.
+    Time of day and UTC offsets are kept as local wall-clock time.
+    """
+    if date_order is not None and date_order not in DATE_ORDERS:
+        raise OptionError(f"date order {date_order!r} is not dmy or mdy", hint="use --date-order dmy or mdy")
+    n = len(values)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        values = values.dt.tz_localize(None)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        parsed = values.astype("datetime64[ns]")
+        return ParsedDates(parsed.reset_index(drop=True), np.zeros(n, dtype=bool),
+                           {"date": int(parsed.notna().sum())})
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    uniques = np.asarray(uniques, dtype=object)
+    result, style = _parse_unique_dates(pd.Series(uniques, dtype=object), date_order, where)
+    out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    present = codes >= 0
+    out[present] = result.values[codes[present]]
+    # Blank text is missing, not unparseable; the trailing False is what code -1 (missing) picks.
+    blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [False], dtype=bool)
+    bad = present & np.isnat(out) & ~blank[codes]
+    style_of_row = style.to_numpy(dtype=object)[codes[~np.isnat(out)]]
+    counts = pd.Series(style_of_row).value_counts()
+    styles = {str(k): int(v) for k, v in counts.items()}
+    return ParsedDates(pd.Series(out), bad, styles, result.attrs.get("order"), result.attrs.get("evidence"))
+
+
+def _parse_unique_dates(uniques: pd.Series, date_order: str | None, where: str) -> tuple[pd.Series, pd.Series]:
+    """Parse distinct raw values; returns (datetime64 values, style name per value)."""
+    out = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[ns]")
+    style = pd.Series("", index=uniques.index, dtype=object)
+    is_datetime = uniques.map(lambda v: isinstance(v, (pd.Timestamp, np.datetime64)) or hasattr(v, "year"))
+    if is_datetime.any():
+        out[is_datetime] = pd.to_datetime(uniques[is_datetime].map(_naive), errors="coerce")
+        style[is_datetime] = "date"
+    is_number = uniques.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool))
+    if is_number.any():
+        numbers = uniques[is_number].astype("float64")
+        _set_numeric_dates(out, style, numbers)
+    text = uniques[~is_datetime & ~is_number].astype("str").str.strip()
+    if len(text):
+        _set_text_dates(out, style, text, date_order, where, out.attrs)
+    return out, style
+
+
+def _naive(value: object) -> object:
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
+
+
+def _set_numeric_dates(out: pd.Series, style: pd.Series, numbers: pd.Series) -> None:
+    serial = numbers.between(*SERIAL_RANGE)
+    out[serial[serial].index] = EXCEL_EPOCH + pd.to_timedelta(numbers[serial], unit="D")
+    style[serial[serial].index] = "excel serial"
+    compact = ~serial & numbers.between(19000101, 21991231) & (numbers == np.floor(numbers))
+    if compact.any():
+        stamps = pd.to_datetime(numbers[compact].astype("int64").astype("str"), format="%Y%m%d", errors="coerce")
+        out[compact[compact].index] = stamps
+        style[compact[compact].index] = "yyyymmdd"
+
+
+def _set_text_dates(out: pd.Series, style: pd.Series, text: pd.Series, date_order: str | None, where: str,
+                    attrs: dict) -> None:
+    remaining = pd.Series(True, index=text.index)
+    for name, pattern in DATE_STYLES.items():
+        parts = text[remaining].str.extract(pattern)
+        hit = parts[0].notna()
+        if not hit.any():
+            continue
+        parts = parts[hit]
+        if name == "excel serial":
+            _set_numeric_dates(out, style, pd.to_numeric(text[parts.index], errors="coerce"))
+        else:
+            if name == "day/month":
+                order, evidence = _day_month_order(parts, date_order, where)
+                attrs["order"], attrs["evidence"] = order, evidence
+                day, month = (parts[0], parts[1]) if order == "dmy" else (parts[1], parts[0])
+                year, clock = parts[2], parts[3]
+            elif name == "yyyymmdd":
+                no_clock = pd.Series(None, index=parts.index, dtype="str")
+                year, month, day, clock = parts[0], parts[1], parts[2], no_clock
+            else:
+                year, month, day, clock = parts[0], parts[1], parts[2], parts[3]
+            iso = (year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
+                   + (" " + clock.fillna("").str.replace("：", ":")).where(clock.notna(), ""))
+            out[parts.index] = pd.to_datetime(iso, format="ISO8601", errors="coerce")
+            style[parts.index] = name
+        remaining[parts.index] = False
+    if remaining.any():
+        # Month names and other spelled-out dates ('5 Jan 2024', 'January 5, 2024'): only when a letter is present.
+        worded = text[remaining & text.str.contains(r"[A-Za-z]{3}", regex=True)]
+        if len(worded):
+            stamps = pd.to_datetime(worded, format="mixed", errors="coerce", dayfirst=date_order == "dmy")
+            out[worded.index] = stamps
+            style[worded.index] = "text"
+
+
+def _day_month_order(parts: pd.DataFrame, date_order: str | None, where: str) -> tuple[str, str | None]:
+    """dmy or mdy for a/b/yyyy dates: from the data when it tells, else ``date_order``, else an error."""
+    first, second = parts[0].astype(int), parts[1].astype(int)
+    day_first = parts.index[(first > 12) & (second <= 12)]
+    month_first = parts.index[(second > 12) & (first <= 12)]
+    if len(day_first) and len(month_first):
+        raise BadValueError(
+            f"{where}dates mix day/month orders: {_sample(parts, day_first)} only fits day first but "
+            f"{_sample(parts, month_first)} only fits month first",
+            hint="fix the export so one order is used, or split the file",
+        )
+    detected = "dmy" if len(day_first) else "mdy" if len(month_first) else None
+    if detected and date_order and detected != date_order:
+        raise BadValueError(
+            f"{where}--date-order {date_order} contradicts the data: "
+            f"{_sample(parts, day_first if detected == 'dmy' else month_first)} only fits {detected}",
+            hint=f"use --date-order {detected} or leave it out",
+        )
+    if detected:
+        example = _sample(parts, day_first if detected == "dmy" else month_first)
+        return detected, f"{example} only fits {'day/month' if detected == 'dmy' else 'month/day'}"
+    if date_order:
+        return date_order, None
+    raise BadValueError(
+        f"{where}dates like {_sample(parts, parts.index)} could be day/month or month/day, "
+        "and no date in the file settles it",
+        hint="say which with --date-order dmy (5 March) or --date-order mdy (May 3)",
+    )
+
+
+def _sample(parts: pd.DataFrame, index: pd.Index) -> str:
+    row = parts.loc[index[0]]
+    return f"{row[0]}/{row[1]}/{row[2]}"
+
+
+def parse_date(text: str, *, option: str = "--as-of") -> pd.Timestamp:
+    """One date typed on the command line (any style :func:`parse_dates` reads, day/month must be unambiguous)."""
+    try:
+        parsed = parse_dates(pd.Series([text], dtype=object), where=f"{option} ")
+    except BadValueError as error:
+        raise OptionError(str(error.message), hint="write the date as YYYY-MM-DD") from None
+    if parsed.bad.any() or pd.isna(parsed.values.iloc[0]):
+        raise OptionError(f"{option} {text!r} is not a date", hint="write the date as YYYY-MM-DD, e.g. 2024-06-30")
+    return pd.Timestamp(parsed.values.iloc[0])

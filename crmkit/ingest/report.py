@@ -1,0 +1,53 @@
+"""What ingest hands on: canonical frames, and a report of what was read, used and dropped, and why."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+
+# --- reports --------------------------------------------------------------------------
+@dataclass
+class FileReport:
+    """How one file was read: format, encoding, sheet, rows, header mapping and date styles seen."""
+
+    path: str
+    format: str
+    encoding: str | None = None
+    sheet: str | None = None
+    rows: int = 0
+    mapping: dict[str, str] = field(default_factory=dict)
+    date_styles: dict[str, int] = field(default_factory=dict)
+    date_order: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    """Everything read, used and dropped (count per reason, a few examples with row numbers)."""
+
+    files: list[FileReport]
+    rows_read: int
+    rows_used: int
+    rows_dropped: int
+    drop_counts: dict[str, int]
+    examples: list[dict[str, Any]]
+    warnings: list[str]
+
+
+@dataclass
+class TransactionData:
+    """Canonical transactions (``frame``), every dropped row with its reason (``rejects``), and the report."""
+
+    frame: pd.DataFrame
+    rejects: pd.DataFrame
+    report: IngestReport
+
+
+@dataclass
+class CustomerData:
+    """The canonical customer master (one row per customer_id) and how it was read."""
+
+    frame: pd.DataFrame
+    report: FileReport
