@@ -6,6 +6,7 @@
 Writes to benchmarks/out/ (git-ignored). The baselines write only the Customers
 sheet (values, number formats, header) cell by cell, the best case for them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,19 @@ SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗")
 GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚")
 REGIONS = ["华东", "华北", "华南", "华中", "西南", "西北", "东北"]
 CHANNELS = ["门店", "线上商城", "经销商", "电话销售"]
-SEGMENTS = ["champions", "loyal", "potential_loyalist", "new", "promising", "need_attention",
-            "about_to_sleep", "at_risk", "cant_lose_them", "hibernating", "lost"]
+SEGMENTS = [
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cant_lose_them",
+    "hibernating",
+    "lost",
+]
 
 
 def make_customers(n: int, seed: int = 7) -> pd.DataFrame:
@@ -49,45 +61,48 @@ def make_customers(n: int, seed: int = 7) -> pd.DataFrame:
     clv = np.round(revenue * rng.uniform(0.2, 1.5, n), 2)
     scores = rng.integers(1, 6, (n, 3))
     gap = np.maximum(age / n_orders, 1.0)
-    names = (pd.Series(rng.choice(SURNAMES, n)) + pd.Series(rng.choice(GIVEN, n))
-             + pd.Series(rng.choice(GIVEN, n)))
-    frame = pd.DataFrame({
-        "customer_id": pd.Series(np.arange(1, n + 1)).map("C{:07d}".format).astype("str"),
-        "name": names.astype("str"),
-        "region": pd.Series(rng.choice(REGIONS, n), dtype="str"),
-        "salesperson": pd.Series(rng.choice(SURNAMES, n), dtype="str") + "经理",
-        "channel": pd.Series(rng.choice(CHANNELS, n), dtype="str"),
-        "phone": pd.Series(rng.integers(13_000_000_000, 13_999_999_999, n)).astype("str"),
-        "email": pd.Series(np.arange(1, n + 1)).map("customer{}@example.com".format).astype("str"),
-        "first_purchase": first,
-        "last_purchase": last,
-        "n_orders": n_orders,
-        "frequency": n_orders - 1,
-        "recency": (last - first).days.to_numpy() / 1.0,
-        "T": age / 1.0,
-        "days_since_last": (as_of - last).days.to_numpy(),
-        "total_revenue": revenue,
-        "total_margin": np.round(revenue * rng.uniform(0.1, 0.4, n), 2),
-        "avg_order_value": revenue / n_orders,
-        "monetary": revenue / np.maximum(n_orders - 1, 1),
-        "r_score": scores[:, 0], "f_score": scores[:, 1], "m_score": scores[:, 2],
-        "rfm_score": pd.Series([f"{a}{b}{c}" for a, b, c in scores], dtype="str"),
-        "segment": pd.Series(rng.choice(SEGMENTS, n), dtype="str"),
-        "tier": pd.Series(tier, dtype="str"),
-        "value_rank": rank,
-        "expected_purchases": rng.gamma(2.0, 1.5, n),
-        "p_alive": rng.beta(5, 2, n),
-        "expected_spend": revenue / n_orders * rng.uniform(0.8, 1.2, n),
-        "clv": clv,
-        "historic_value": revenue,
-        "lifecycle_stage": pd.Series(rng.choice(STAGES, n, p=[0.15, 0.25, 0.3, 0.2, 0.1]), dtype="str"),
-        "churn_risk": churn_risk,
-        "churn_band": pd.Series(np.array(CHURN_BANDS)[np.digitize(churn_risk, [0.3, 0.6])], dtype="str"),
-        "expected_next_purchase": last + pd.to_timedelta(gap.astype(int), unit="D"),
-        "usual_gap_days": gap,
-        "days_overdue": np.maximum((as_of - last).days.to_numpy() - gap, 0).astype(np.int64),
-        "value_at_risk": np.round(clv * churn_risk, 2),
-    })
+    names = pd.Series(rng.choice(SURNAMES, n)) + pd.Series(rng.choice(GIVEN, n)) + pd.Series(rng.choice(GIVEN, n))
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.Series(np.arange(1, n + 1)).map("C{:07d}".format).astype("str"),
+            "name": names.astype("str"),
+            "region": pd.Series(rng.choice(REGIONS, n), dtype="str"),
+            "salesperson": pd.Series(rng.choice(SURNAMES, n), dtype="str") + "经理",
+            "channel": pd.Series(rng.choice(CHANNELS, n), dtype="str"),
+            "phone": pd.Series(rng.integers(13_000_000_000, 13_999_999_999, n)).astype("str"),
+            "email": pd.Series(np.arange(1, n + 1)).map("customer{}@example.com".format).astype("str"),
+            "first_purchase": first,
+            "last_purchase": last,
+            "n_orders": n_orders,
+            "frequency": n_orders - 1,
+            "recency": (last - first).days.to_numpy() / 1.0,
+            "T": age / 1.0,
+            "days_since_last": (as_of - last).days.to_numpy(),
+            "total_revenue": revenue,
+            "total_margin": np.round(revenue * rng.uniform(0.1, 0.4, n), 2),
+            "avg_order_value": revenue / n_orders,
+            "monetary": revenue / np.maximum(n_orders - 1, 1),
+            "r_score": scores[:, 0],
+            "f_score": scores[:, 1],
+            "m_score": scores[:, 2],
+            "rfm_score": pd.Series([f"{a}{b}{c}" for a, b, c in scores], dtype="str"),
+            "segment": pd.Series(rng.choice(SEGMENTS, n), dtype="str"),
+            "tier": pd.Series(tier, dtype="str"),
+            "value_rank": rank,
+            "expected_purchases": rng.gamma(2.0, 1.5, n),
+            "p_alive": rng.beta(5, 2, n),
+            "expected_spend": revenue / n_orders * rng.uniform(0.8, 1.2, n),
+            "clv": clv,
+            "historic_value": revenue,
+            "lifecycle_stage": pd.Series(rng.choice(STAGES, n, p=[0.15, 0.25, 0.3, 0.2, 0.1]), dtype="str"),
+            "churn_risk": churn_risk,
+            "churn_band": pd.Series(np.array(CHURN_BANDS)[np.digitize(churn_risk, [0.3, 0.6])], dtype="str"),
+            "expected_next_purchase": last + pd.to_timedelta(gap.astype(int), unit="D"),
+            "usual_gap_days": gap,
+            "days_overdue": np.maximum((as_of - last).days.to_numpy() - gap, 0).astype(np.int64),
+            "value_at_risk": np.round(clv * churn_risk, 2),
+        }
+    )
     return frame
 
 
@@ -103,40 +118,80 @@ def make_summary(customers: pd.DataFrame) -> dict:
     tiers = []
     for tier in ("platinum", "gold", "iron"):
         members = customers.loc[customers["tier"] == tier, "total_revenue"]
-        tiers.append({"tier": tier, "customers": len(members), "customer_share": len(members) / len(customers),
-                      "revenue": float(members.sum()), "revenue_share": float(members.sum() / total),
-                      "average_value": float(members.mean())})
+        tiers.append(
+            {
+                "tier": tier,
+                "customers": len(members),
+                "customer_share": len(members) / len(customers),
+                "revenue": float(members.sum()),
+                "revenue_share": float(members.sum() / total),
+                "average_value": float(members.mean()),
+            }
+        )
 
     def count_by(column: str, key: str, order: tuple[str, ...]) -> list[dict]:
         grouped = customers.groupby(column)["total_revenue"].agg(["size", "sum"])
-        return [{key: name, "customers": int(grouped.at[name, "size"]), "revenue": float(grouped.at[name, "sum"])}
-                for name in order if name in grouped.index]
+        return [
+            {key: name, "customers": int(grouped.at[name, "size"]), "revenue": float(grouped.at[name, "sum"])}
+            for name in order
+            if name in grouped.index
+        ]
 
     return {
-        "data": {"rows_read": len(customers) * 12, "rows_used": len(customers) * 12 - 37, "rows_dropped": 37,
-                 "customers": len(customers), "first_date": "2020-11-22", "last_date": "2024-12-31",
-                 "as_of": "2024-12-31"},
+        "data": {
+            "rows_read": len(customers) * 12,
+            "rows_used": len(customers) * 12 - 37,
+            "rows_dropped": 37,
+            "customers": len(customers),
+            "first_date": "2020-11-22",
+            "last_date": "2024-12-31",
+            "as_of": "2024-12-31",
+        },
         "tiers": tiers,
-        "pareto": {"top20_revenue_share": float(cumulative[int(np.ceil(0.2 * len(ordered)))]),
-                   "customers_for_80pct": for_80, "customers_for_80pct_share": for_80 / len(ordered),
-                   "gini": 0.61,
-                   "curve": [{"customer_share": float(c), "value_share": float(v)} for c, v in zip(shares, curve)]},
+        "pareto": {
+            "top20_revenue_share": float(cumulative[int(np.ceil(0.2 * len(ordered)))]),
+            "customers_for_80pct": for_80,
+            "customers_for_80pct_share": for_80 / len(ordered),
+            "gini": 0.61,
+            "curve": [{"customer_share": float(c), "value_share": float(v)} for c, v in zip(shares, curve)],
+        },
         "segments": count_by("segment", "segment", tuple(SEGMENTS)),
         "lifecycle": count_by("lifecycle_stage", "stage", STAGES),
-        "churn": [{"band": band, "customers": int((customers["churn_band"] == band).sum()),
-                   "value_at_risk": float(customers.loc[customers["churn_band"] == band, "value_at_risk"].sum())}
-                  for band in CHURN_BANDS],
-        "model": {"model": "bgnbd", "time_unit": "week", "params": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
-                  "log_likelihood": -9582.43, "n_customers": len(customers), "converged": True, "warnings": [],
-                  "gamma_gamma": {"p": 6.25, "q": 3.74, "v": 15.45}},
+        "churn": [
+            {
+                "band": band,
+                "customers": int((customers["churn_band"] == band).sum()),
+                "value_at_risk": float(customers.loc[customers["churn_band"] == band, "value_at_risk"].sum()),
+            }
+            for band in CHURN_BANDS
+        ],
+        "model": {
+            "model": "bgnbd",
+            "time_unit": "week",
+            "params": {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426},
+            "log_likelihood": -9582.43,
+            "n_customers": len(customers),
+            "converged": True,
+            "warnings": [],
+            "gamma_gamma": {"p": 6.25, "q": 3.74, "v": 15.45},
+        },
         "warnings": ["37 rows had an unreadable order date and were left out (see the Data quality sheet)."],
     }
 
 
 def make_data_quality() -> pd.DataFrame:
-    return pd.DataFrame({"item": ["rows read", "rows used", "dropped: unparseable date", "dropped: missing amount",
-                                  "file: sales_2024.xlsx"],
-                         "value": ["1200000", "1199963", "25", "12", "1,200,000 rows, xlsx"]})
+    return pd.DataFrame(
+        {
+            "item": [
+                "rows read",
+                "rows used",
+                "dropped: unparseable date",
+                "dropped: missing amount",
+                "file: sales_2024.xlsx",
+            ],
+            "value": ["1200000", "1199963", "25", "12", "1,200,000 rows, xlsx"],
+        }
+    )
 
 
 def xlsxwriter_cells(customers: pd.DataFrame, path: Path) -> None:
@@ -144,13 +199,16 @@ def xlsxwriter_cells(customers: pd.DataFrame, path: Path) -> None:
     book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False})
     ws = book.add_worksheet("Customers")
     shown = localise_frame(customers, "en")
-    formats = [book.add_format({"num_format": f}) if (f := number_format(c, customers[c])) else None
-               for c in customers.columns]
+    formats = [
+        book.add_format({"num_format": f}) if (f := number_format(c, customers[c])) else None for c in customers.columns
+    ]
     for col, header in enumerate(shown.columns):
         ws.write_string(0, col, header)
     columns = [shown[c].tolist() for c in shown.columns]
-    kinds = [("d" if pd.api.types.is_datetime64_any_dtype(t) else "n" if pd.api.types.is_numeric_dtype(t) else "s")
-             for t in shown.dtypes]
+    kinds = [
+        ("d" if pd.api.types.is_datetime64_any_dtype(t) else "n" if pd.api.types.is_numeric_dtype(t) else "s")
+        for t in shown.dtypes
+    ]
     for row in range(len(shown)):
         for col, (values, kind, fmt) in enumerate(zip(columns, kinds, formats)):
             value = values[row]
@@ -185,8 +243,9 @@ def main() -> None:
     summary = make_summary(customers)
     print(f"{len(customers):,} customers × {customers.shape[1]} columns")
     runs = {
-        "crmkit": lambda p: write_workbook(p, customers=customers, summary=summary,
-                                           data_quality=make_data_quality(), lang=args.lang),
+        "crmkit": lambda p: write_workbook(
+            p, customers=customers, summary=summary, data_quality=make_data_quality(), lang=args.lang
+        ),
         "xlsxwriter": lambda p: xlsxwriter_cells(customers, p),
         "openpyxl": lambda p: openpyxl_rows(customers, p),
     }

@@ -21,6 +21,7 @@ With ``--lifetimes-python`` the same summary is handed to lifetimes 0.11.3
 in a subprocess, which times its BG/NBD fit, Gamma-Gamma fit, predictions and
 CLV, so the two can be compared side by side.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -110,13 +111,24 @@ def run(n: int, seed: int) -> dict:
         t = time.perf_counter()
         value = clv(model, spend, f, r, T, m, horizon=365.25, time_unit_days=1.0, discount_rate=0.10)
         mark(f"clv_{name}", t)
-        fits[name] = {"params": model.params, "converged": model.converged, "notes": list(model.notes),
-                      "mean_clv_12m": float(value.mean())}
+        fits[name] = {
+            "params": model.params,
+            "converged": model.converged,
+            "notes": list(model.notes),
+            "mean_clv_12m": float(value.mean()),
+        }
     pair_counts = {"x_T_pairs": len(data.x_T_pairs[0]), "x_tx_pairs": len(data.x_tx_pairs[0])}
-    return {"customers": n, "unique_triples": len(data.x), "unique_x": len(data.x_values), **pair_counts,
-            "stages_s": stages, "peak_rss_mb": memory, "fits": fits,
-            "gamma_gamma": {"p": spend.p, "q": spend.q, "v": spend.v, "n_customers": spend.n_customers},
-            "summary": summary}
+    return {
+        "customers": n,
+        "unique_triples": len(data.x),
+        "unique_x": len(data.x_values),
+        **pair_counts,
+        "stages_s": stages,
+        "peak_rss_mb": memory,
+        "fits": fits,
+        "gamma_gamma": {"p": spend.p, "q": spend.q, "v": spend.v, "n_customers": spend.n_customers},
+        "summary": summary,
+    }
 
 
 def run_lifetimes(python: str, summary: dict[str, np.ndarray]) -> dict:
@@ -124,8 +136,7 @@ def run_lifetimes(python: str, summary: dict[str, np.ndarray]) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "summary.npz"
         np.savez(path, **summary)
-        done = subprocess.run([python, "-c", LIFETIMES_SCRIPT, str(path)], check=True, capture_output=True,
-                              text=True)
+        done = subprocess.run([python, "-c", LIFETIMES_SCRIPT, str(path)], check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -138,9 +149,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     result = run(args.customers, args.seed)
     summary = result.pop("summary")
-    print(f"customers {result['customers']:,}  unique triples {result['unique_triples']:,}  "
-          f"unique x {result['unique_x']}  (x, T) pairs {result['x_T_pairs']:,}  "
-          f"(x, t_x) pairs {result['x_tx_pairs']:,}")
+    print(
+        f"customers {result['customers']:,}  unique triples {result['unique_triples']:,}  "
+        f"unique x {result['unique_x']}  (x, T) pairs {result['x_T_pairs']:,}  "
+        f"(x, t_x) pairs {result['x_tx_pairs']:,}"
+    )
     for name, fit in result["fits"].items():
         print(f"{name:7s} converged={fit['converged']}  " + "  ".join(f"{k}={v:.4g}" for k, v in fit["params"].items()))
     if args.lifetimes_python:
@@ -148,8 +161,10 @@ def main(argv: list[str] | None = None) -> None:
         peer = run_lifetimes(args.lifetimes_python, summary)
         for stage, seconds in peer["stages_s"].items():
             ours = result["stages_s"][stage]
-            print(f"{stage:16s} {seconds:8.2f} s   peak RSS {peer['peak_rss_mb'][stage]:7.0f} MiB   "
-                  f"crmkit {ours:6.2f} s  ({seconds / ours:5.1f}x)")
+            print(
+                f"{stage:16s} {seconds:8.2f} s   peak RSS {peer['peak_rss_mb'][stage]:7.0f} MiB   "
+                f"crmkit {ours:6.2f} s  ({seconds / ours:5.1f}x)"
+            )
         result["lifetimes"] = peer
     if args.json:
         with args.json.open("a", encoding="utf-8") as handle:

@@ -10,6 +10,7 @@ benchmarks/out/). Stages: ingest (read + map + validate), summary, tiers
 (RFM + tiers + Pareto), and with --model the value model (MBG/NBD + Gamma-Gamma
 fit, predictions, 12-month CLV), then lifecycle and churn — the whole `segment`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,9 @@ def data_file(rows: str, fmt: str) -> Path:
     path = OUT / f"tx_{rows}.{fmt}"
     if not path.exists():
         OUT.mkdir(exist_ok=True)
-        subprocess.run([sys.executable, str(GENERATOR), "--customers", str(CUSTOMERS[rows]), "--out", str(path)],
-                       check=True)
+        subprocess.run(
+            [sys.executable, str(GENERATOR), "--customers", str(CUSTOMERS[rows]), "--out", str(path)], check=True
+        )
     return path
 
 
@@ -72,8 +74,14 @@ def run_one(rows: str, fmt: str, with_model: bool) -> dict:
         t = time.perf_counter()
         pipeline.segment(tx, options=pipeline.SegmentOptions())
         mark("segment_full", t)
-    result = {"rows": len(tx), "customers": len(summary), "format": fmt, "stages_s": stages, "peak_rss_mb": memory,
-              "summary_plus_tiers_s": stages["summary"] + stages["rfm_tiers"]}
+    result = {
+        "rows": len(tx),
+        "customers": len(summary),
+        "format": fmt,
+        "stages_s": stages,
+        "peak_rss_mb": memory,
+        "summary_plus_tiers_s": stages["summary"] + stages["rfm_tiers"],
+    }
     result.update(baselines(path))
     return result
 
@@ -82,10 +90,13 @@ def baselines(path: Path) -> dict:
     """The same per-customer aggregation as one DuckDB query and one polars query."""
     out = {}
     reader = "read_parquet" if path.suffix == ".parquet" else "read_csv_auto"
-    query = (f"select customer_id, count(distinct order_date) - 1 as frequency, min(order_date) as first, "
-             f"max(order_date) as last, sum(amount) as revenue from {reader}('{path}') group by customer_id")
+    query = (
+        f"select customer_id, count(distinct order_date) - 1 as frequency, min(order_date) as first, "
+        f"max(order_date) as last, sum(amount) as revenue from {reader}('{path}') group by customer_id"
+    )
     try:
         import duckdb
+
         t = time.perf_counter()
         duckdb.sql(query).arrow()
         out["duckdb_s"] = time.perf_counter() - t
@@ -93,11 +104,15 @@ def baselines(path: Path) -> dict:
         pass
     try:
         import polars as pl
+
         t = time.perf_counter()
         frame = pl.read_parquet(path) if path.suffix == ".parquet" else pl.read_csv(path, try_parse_dates=True)
         frame.group_by("customer_id").agg(
-            pl.col("order_date").n_unique().alias("occasions"), pl.col("order_date").min().alias("first"),
-            pl.col("order_date").max().alias("last"), pl.col("amount").sum().alias("revenue"))
+            pl.col("order_date").n_unique().alias("occasions"),
+            pl.col("order_date").min().alias("first"),
+            pl.col("order_date").max().alias("last"),
+            pl.col("amount").sum().alias("revenue"),
+        )
         out["polars_s"] = time.perf_counter() - t
     except ImportError:
         pass
@@ -125,14 +140,25 @@ def main(argv: list[str] | None = None) -> None:
     for rows in args.rows or ["1m", "10m"]:
         for fmt in args.format or ["parquet", "csv"]:
             data_file(rows, fmt)
-            command = [sys.executable, __file__, "--child", "--rows", rows, "--format", fmt,
-                       *(["--model"] if args.model else [])]
+            command = [
+                sys.executable,
+                __file__,
+                "--child",
+                "--rows",
+                rows,
+                "--format",
+                fmt,
+                *(["--model"] if args.model else []),
+            ]
             line = subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
             result = json.loads(line)
             stages = "  ".join(f"{k} {v:.2f}s" for k, v in result["stages_s"].items())
-            print(f"{rows:>4} {fmt:8} rows={result['rows']:,} customers={result['customers']:,}  {stages}  "
-                  f"peak {max(result['peak_rss_mb'].values()):,.0f} MB  duckdb {result.get('duckdb_s', float('nan')):.2f}s"
-                  f"  polars {result.get('polars_s', float('nan')):.2f}s", flush=True)
+            print(
+                f"{rows:>4} {fmt:8} rows={result['rows']:,} customers={result['customers']:,}  {stages}  "
+                f"peak {max(result['peak_rss_mb'].values()):,.0f} MB  duckdb {result.get('duckdb_s', float('nan')):.2f}s"
+                f"  polars {result.get('polars_s', float('nan')):.2f}s",
+                flush=True,
+            )
             append_json(args.json, result)
 
 

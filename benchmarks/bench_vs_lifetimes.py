@@ -13,6 +13,7 @@ reported, one configuration at a time, so the two never compete for the cores.
 With ``--repeat N`` every configuration runs N times (interleaved) and the
 median is compared: on a shared virtual machine single runs vary by ±20%.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,11 +52,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     crmkit = [sys.executable, "-m", "crmkit", "segment"]
     for rows in args.rows or ["1m", "10m"]:
-        commands = {f"crmkit_{fmt}": [*crmkit, str(data_file(rows, fmt)), "--format", "json"]
-                    for fmt in ("parquet", "csv")}
+        commands = {
+            f"crmkit_{fmt}": [*crmkit, str(data_file(rows, fmt)), "--format", "json"] for fmt in ("parquet", "csv")
+        }
         if args.lifetimes_python:
-            commands["lifetimes_csv"] = [str(args.lifetimes_python), str(LIFETIMES_PIPELINE),
-                                         str(data_file(rows, "csv"))]
+            commands["lifetimes_csv"] = [
+                str(args.lifetimes_python),
+                str(LIFETIMES_PIPELINE),
+                str(data_file(rows, "csv")),
+            ]
         runs: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
         for _ in range(args.repeat):
             for name, command in commands.items():
@@ -65,15 +70,21 @@ def main(argv: list[str] | None = None) -> None:
         result: dict[str, object] = {"rows": rows}
         for name, measured in runs.items():
             walls = [wall for wall, _ in measured]
-            result[name] = {"seconds": round(statistics.median(walls), 2), "runs": [round(w, 2) for w in walls],
-                            "peak_mib": round(max(peak for _, peak in measured))}
+            result[name] = {
+                "seconds": round(statistics.median(walls), 2),
+                "runs": [round(w, 2) for w in walls],
+                "peak_mib": round(max(peak for _, peak in measured)),
+            }
         medians = {name: result[name]["seconds"] for name in runs}
         summary = "  ".join(f"{name} median {seconds:.2f} s" for name, seconds in medians.items())
         print(f"{rows:>4} {summary}", flush=True)
         if "lifetimes_csv" in medians:
             lifetimes = medians["lifetimes_csv"]
-            print(f"{rows:>4} → crmkit is {lifetimes / medians['crmkit_csv']:.1f}× faster from the same CSV, "
-                  f"{lifetimes / medians['crmkit_parquet']:.1f}× from Parquet", flush=True)
+            print(
+                f"{rows:>4} → crmkit is {lifetimes / medians['crmkit_csv']:.1f}× faster from the same CSV, "
+                f"{lifetimes / medians['crmkit_parquet']:.1f}× from Parquet",
+                flush=True,
+            )
         append_json(args.json, result)
 
 

@@ -19,6 +19,7 @@ of the simulation — the day the truth refers to — once per purchase model
 - calibration: mean churn_risk beside the actual dead share per churn band,
   and the Brier score of churn_risk.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,9 +44,11 @@ PERIOD = ("2023-01-01", "2024-12-31")
 def precision_recall(flagged: np.ndarray, dead: np.ndarray) -> dict:
     """Precision and recall of ``flagged`` as a prediction of ``dead``."""
     hits = int((flagged & dead).sum())
-    return {"flagged": int(flagged.sum()),
-            "precision": hits / flagged.sum() if flagged.any() else None,
-            "recall": hits / dead.sum() if dead.any() else None}
+    return {
+        "flagged": int(flagged.sum()),
+        "precision": hits / flagged.sum() if flagged.any() else None,
+        "recall": hits / dead.sum() if dead.any() else None,
+    }
 
 
 def evaluate(table: pd.DataFrame, dead: np.ndarray) -> dict:
@@ -59,12 +62,19 @@ def evaluate(table: pd.DataFrame, dead: np.ndarray) -> dict:
     stage = table["lifecycle_stage"].to_numpy(dtype=object)
     band = table["churn_band"].to_numpy(dtype=object)
     leaving = np.isin(stage, LEAVING_STAGES)
-    confusion = [{"stage": s, "alive": int(((stage == s) & ~dead).sum()), "dead": int(((stage == s) & dead).sum())}
-                 for s in STAGES]
-    calibration = [{"band": b, "customers": int((band == b).sum()),
-                    "mean_risk": float(risk[band == b].mean()) if (band == b).any() else None,
-                    "dead_share": float(dead[band == b].mean()) if (band == b).any() else None}
-                   for b in CHURN_BANDS]
+    confusion = [
+        {"stage": s, "alive": int(((stage == s) & ~dead).sum()), "dead": int(((stage == s) & dead).sum())}
+        for s in STAGES
+    ]
+    calibration = [
+        {
+            "band": b,
+            "customers": int((band == b).sum()),
+            "mean_risk": float(risk[band == b].mean()) if (band == b).any() else None,
+            "dead_share": float(dead[band == b].mean()) if (band == b).any() else None,
+        }
+        for b in CHURN_BANDS
+    ]
     return {
         "auc": auc(risk, dead),
         "stages": confusion,
@@ -92,8 +102,13 @@ def run(n_customers: int, seed: int) -> dict:
     sample = simulate_sales(n_customers, seed=seed, start=PERIOD[0], end=PERIOD[1])
     as_of = pd.Timestamp(PERIOD[1])
     truth = sample.truth.set_index(CUSTOMER_ID)
-    report: dict = {"customers": n_customers, "seed": seed, "as_of": f"{as_of:%Y-%m-%d}",
-                    "dead_share": float((~truth["alive"]).mean()), "configurations": []}
+    report: dict = {
+        "customers": n_customers,
+        "seed": seed,
+        "as_of": f"{as_of:%Y-%m-%d}",
+        "dead_share": float((~truth["alive"]).mean()),
+        "configurations": [],
+    }
     baseline = None
     for name, model in CONFIGURATIONS:
         t = time.perf_counter()
@@ -120,8 +135,10 @@ def print_report(report: dict) -> None:
     """A compact plain-text summary."""
     configs = report["configurations"]
     names = [c["name"] for c in configs]
-    print(f"{report['customers']:,} simulated customers (seed {report['seed']}), as of {report['as_of']}: "
-          f"{_pct(report['dead_share'])} truly dead; {report['seconds']:.1f} s in all")
+    print(
+        f"{report['customers']:,} simulated customers (seed {report['seed']}), as of {report['as_of']}: "
+        f"{_pct(report['dead_share'])} truly dead; {report['seconds']:.1f} s in all"
+    )
     print(f"AUC of days since the last purchase (baseline): {_fmt(report['days_since_last_auc'])}\n")
     rows = [
         ("AUC of churn_risk for dead", [_fmt(c["auc"]) for c in configs]),
@@ -142,14 +159,22 @@ def print_report(report: dict) -> None:
     _table(["measure", *names], [[label, *values] for label, values in rows])
 
     print("\ncustomers per lifecycle stage, alive / dead (dead share)")
-    _table(["stage", *names], [
-        [stage, *(_stage_cell(next(s for s in c["stages"] if s["stage"] == stage)) for c in configs)]
-        for stage in STAGES])
+    _table(
+        ["stage", *names],
+        [
+            [stage, *(_stage_cell(next(s for s in c["stages"] if s["stage"] == stage)) for c in configs)]
+            for stage in STAGES
+        ],
+    )
 
     print("\ncalibration per churn band: customers, mean churn_risk → actual dead share")
-    _table(["band", *names], [
-        [band, *(_band_cell(next(b for b in c["calibration"] if b["band"] == band)) for c in configs)]
-        for band in CHURN_BANDS])
+    _table(
+        ["band", *names],
+        [
+            [band, *(_band_cell(next(b for b in c["calibration"] if b["band"] == band)) for c in configs)]
+            for band in CHURN_BANDS
+        ],
+    )
 
 
 def _stage_cell(row: dict) -> str:

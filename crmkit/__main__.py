@@ -1,4 +1,5 @@
 """Allow ``python -m crmkit``."""
+
 from crmkit.cli import main
 
 main()

@@ -3,6 +3,7 @@
 The CLI catches :class:`CrmkitError` in one place, prints ``Error: <message>`` to
 stderr and exits with code 2 (the input or the options must change).
 """
+
 from __future__ import annotations
 
 

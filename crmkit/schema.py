@@ -3,6 +3,7 @@
 Modules after ingest refer to columns only through these constants, so a
 header rename in an export never reaches the scorers.
 """
+
 from __future__ import annotations
 
 from typing import Final
@@ -29,7 +30,14 @@ SOURCE_ROW: Final = "source_row"
 
 REQUIRED_TRANSACTION_COLUMNS: Final = (CUSTOMER_ID, ORDER_DATE, AMOUNT)
 OPTIONAL_TRANSACTION_COLUMNS: Final = (
-    ORDER_ID, QUANTITY, COST, MARGIN, PRODUCT, CHANNEL, SALESPERSON, REGION,
+    ORDER_ID,
+    QUANTITY,
+    COST,
+    MARGIN,
+    PRODUCT,
+    CHANNEL,
+    SALESPERSON,
+    REGION,
 )
 
 # Why ingest drops a row: canonical English, as in --rejects files (labels in crmkit.output.labels).

@@ -1,4 +1,5 @@
 """A table of crmkit.toml on top of a frozen settings dataclass: [lifecycle] rules, [churn] bands."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -20,8 +21,7 @@ def with_config(defaults: Settings, config: Mapping[str, object], section: str) 
     valid = [item.name for item in fields(defaults)]
     unknown = sorted(set(config) - set(valid))
     if unknown:
-        raise OptionError(f"unknown [{section}] setting(s) {', '.join(unknown)}; valid: {', '.join(valid)}",
-                          hint=hint)
+        raise OptionError(f"unknown [{section}] setting(s) {', '.join(unknown)}; valid: {', '.join(valid)}", hint=hint)
     return replace(defaults, **{key: _numeric_text(section, key, value) for key, value in config.items()})
 
 
@@ -35,6 +35,5 @@ def _numeric_text(section: str, key: str, value: Any) -> Any:
         try:
             return float(value)
         except ValueError:
-            raise OptionError(f"[{section}] {key} must be a number, got {value!r}", hint=config_hint(section)) \
-                from None
+            raise OptionError(f"[{section}] {key} must be a number, got {value!r}", hint=config_hint(section)) from None
     return value

@@ -1,4 +1,5 @@
 """Calibration/holdout backtest: exact holdout actuals, AUC, the by-frequency table, model accuracy, bad options."""
+
 from __future__ import annotations
 
 import json
@@ -27,19 +28,30 @@ HOLDOUT_END = pd.Timestamp("2024-02-29")
 ROWS = [
     # A: three calibration days (the last at 15:30 on the calibration end); holdout: two orders on one day,
     # one more day, and a return; a purchase after the holdout.
-    ("A", "2024-01-01", 100.0), ("A", "2024-01-10", 50.0), ("A", "2024-01-31 15:30", 80.0),
-    ("A", "2024-02-05 09:00", 30.0), ("A", "2024-02-05 17:00", 20.0), ("A", "2024-02-10", 40.0),
-    ("A", "2024-02-12", -25.0), ("A", "2024-03-05", 70.0),
+    ("A", "2024-01-01", 100.0),
+    ("A", "2024-01-10", 50.0),
+    ("A", "2024-01-31 15:30", 80.0),
+    ("A", "2024-02-05 09:00", 30.0),
+    ("A", "2024-02-05 17:00", 20.0),
+    ("A", "2024-02-10", 40.0),
+    ("A", "2024-02-12", -25.0),
+    ("A", "2024-03-05", 70.0),
     # B: two calibration days; only a return in the holdout.
-    ("B", "2024-01-05", 60.0), ("B", "2024-01-15", 90.0), ("B", "2024-02-20", -30.0),
+    ("B", "2024-01-05", 60.0),
+    ("B", "2024-01-15", 90.0),
+    ("B", "2024-02-20", -30.0),
     # C: one calibration day; purchases on the first and (late on) the last holdout day.
-    ("C", "2024-01-03", 45.0), ("C", "2024-02-01", 55.0), ("C", "2024-02-29 23:00", 10.0),
+    ("C", "2024-01-03", 45.0),
+    ("C", "2024-02-01", 55.0),
+    ("C", "2024-02-29 23:00", 10.0),
     # D: first seen in the holdout, so not scored.
     ("D", "2024-02-03", 100.0),
     # E: only a return in the calibration (no purchase history), so not scored.
-    ("E", "2024-01-08", -20.0), ("E", "2024-02-08", 70.0),
+    ("E", "2024-01-08", -20.0),
+    ("E", "2024-02-08", 70.0),
     # G: two orders on one calibration day (frequency 0); nothing in the holdout.
-    ("G", "2024-01-20", 35.0), ("G", "2024-01-20", 15.0),
+    ("G", "2024-01-20", 35.0),
+    ("G", "2024-01-20", 15.0),
 ]
 # Per scored customer A, B, C, G: holdout purchase occasions and net holdout spend, by hand.
 EXPECTED_IDS = ["A", "B", "C", "G"]
@@ -49,8 +61,13 @@ EXPECTED_SPEND = [65.0, -30.0, 65.0, 0.0]
 
 def _tx(rows=ROWS, ids=lambda values: values) -> pd.DataFrame:
     customer, date, amount = zip(*rows)
-    return pd.DataFrame({"customer_id": ids(pd.Series(customer)),
-                         "order_date": pd.to_datetime(list(date), format="mixed"), "amount": list(amount)})
+    return pd.DataFrame(
+        {
+            "customer_id": ids(pd.Series(customer)),
+            "order_date": pd.to_datetime(list(date), format="mixed"),
+            "amount": list(amount),
+        }
+    )
 
 
 def _actuals(tx: pd.DataFrame, holdout_end: pd.Timestamp = HOLDOUT_END) -> pd.DataFrame:
@@ -59,20 +76,26 @@ def _actuals(tx: pd.DataFrame, holdout_end: pd.Timestamp = HOLDOUT_END) -> pd.Da
 
 
 class TestHoldoutActuals:
-    @pytest.mark.parametrize("ids", [
-        lambda s: s,
-        lambda s: s.astype("category"),
-        lambda s: s.map({"A": 3, "B": 1, "C": 4, "D": 5, "E": 9, "G": 2}),
-    ], ids=["text", "categorical", "integer"])
+    @pytest.mark.parametrize(
+        "ids",
+        [
+            lambda s: s,
+            lambda s: s.astype("category"),
+            lambda s: s.map({"A": 3, "B": 1, "C": 4, "D": 5, "E": 9, "G": 2}),
+        ],
+        ids=["text", "categorical", "integer"],
+    )
     def test_hand_computed(self, ids):
         tx = _tx(ids=ids)
         out = _actuals(tx)
         calibration = customer_summary(tx, as_of=CAL_END)
         # One row per calibration customer, in its order (D and E are not calibration customers).
         assert list(out["customer_id"].astype("str")) == list(calibration["customer_id"].astype("str"))
-        expected = pd.DataFrame({"purchases": EXPECTED_PURCHASES, "spend": EXPECTED_SPEND},
-                                index=[str(ids(pd.Series([c])).iloc[0]) for c in EXPECTED_IDS])
-        assert sorted(out["customer_id"].astype("str")) == sorted(expected.index)     # no D, no E
+        expected = pd.DataFrame(
+            {"purchases": EXPECTED_PURCHASES, "spend": EXPECTED_SPEND},
+            index=[str(ids(pd.Series([c])).iloc[0]) for c in EXPECTED_IDS],
+        )
+        assert sorted(out["customer_id"].astype("str")) == sorted(expected.index)  # no D, no E
         got = out.set_axis(out["customer_id"].astype("str").to_numpy())
         np.testing.assert_array_equal(got.loc[expected.index, "actual_purchases"], expected["purchases"])
         np.testing.assert_allclose(got.loc[expected.index, "actual_spend"], expected["spend"])
@@ -104,13 +127,12 @@ class TestHoldoutActuals:
         ids = out["customer_id"].astype("str")
         np.testing.assert_array_equal(out["actual_purchases"], occasions.reindex(ids).fillna(0).to_numpy())
         np.testing.assert_allclose(out["actual_spend"], spend.reindex(ids).fillna(0).to_numpy(), atol=1e-6)
-        assert (holdout["amount"] < 0).any() and (~known).any()     # the data do have returns and new customers
+        assert (holdout["amount"] < 0).any() and (~known).any()  # the data do have returns and new customers
 
 
 class TestBacktestOnHandBuiltData:
     def test_report_counts_the_holdout_exactly(self):
-        report = backtest(_tx(), calibration_end=CAL_END, holdout_end=HOLDOUT_END, models=("mbgnbd",),
-                          time_unit="day")
+        report = backtest(_tx(), calibration_end=CAL_END, holdout_end=HOLDOUT_END, models=("mbgnbd",), time_unit="day")
         assert report["calibration_end"] == "2024-01-31" and report["holdout_end"] == "2024-02-29"
         assert report["holdout_length"] == 29 and report["customers"] == 4
         (model,) = report["models"]
@@ -118,7 +140,10 @@ class TestBacktestOnHandBuiltData:
         assert set(model["params"]) == {"r", "alpha", "a", "b"}
         assert model["aggregate"]["actual"] == 4
         assert [(row["frequency"], row["customers"], row["actual"]) for row in model["by_frequency"]] == [
-            ("0", 2, 1.0), ("1", 1, 0.0), ("2", 1, 2.0)]
+            ("0", 2, 1.0),
+            ("1", 1, 0.0),
+            ("2", 1, 2.0),
+        ]
         predicted = sum(row["customers"] * row["predicted"] for row in model["by_frequency"])
         assert predicted == pytest.approx(model["aggregate"]["predicted"])
         json.dumps(report, allow_nan=False)
@@ -170,7 +195,7 @@ class TestByFrequency:
         actual = np.array([0.0, 1, 2, 3, 4, 5, 9, 0, 1])
         predicted = np.array([0.5, 0.3, 1, 2, 3, 6, 9, 1.4, 0.7])
         rows = by_frequency(frequency, actual, predicted)
-        assert [r["frequency"] for r in rows] == ["0", "1", "3", "6", "7+"]       # empty frequencies have no row
+        assert [r["frequency"] for r in rows] == ["0", "1", "3", "6", "7+"]  # empty frequencies have no row
         assert [r["customers"] for r in rows] == [2, 2, 1, 1, 3]
         assert [r["actual"] for r in rows] == pytest.approx([0.5, 1.0, 3.0, 1.0, 6.0])
         assert [r["predicted"] for r in rows] == pytest.approx([0.4, 1.2, 2.0, 0.7, 6.0])
@@ -240,7 +265,8 @@ class TestOnSimulatedData:
         daily = backtest(simulated, calibration_end="2024-06-30", models=("mbgnbd",), time_unit="day")
         assert daily["holdout_length"] == pytest.approx(report["holdout_length"] * 7)
         assert daily["models"][0]["aggregate"]["predicted"] == pytest.approx(
-            report["models"][0]["aggregate"]["predicted"], rel=1e-4)
+            report["models"][0]["aggregate"]["predicted"], rel=1e-4
+        )
 
 
 class TestBadOptions:
@@ -274,8 +300,12 @@ class TestBadOptions:
         assert "later --calibration-end" in error.value.hint
 
     def test_too_few_repeat_buyers_for_the_spend_model(self):
-        rows = [("A", "2024-01-01", 10.0), ("A", "2024-01-05", 20.0), ("B", "2024-01-02", 20.0),
-                ("A", "2024-02-01", 30.0)]
+        rows = [
+            ("A", "2024-01-01", 10.0),
+            ("A", "2024-01-05", 20.0),
+            ("B", "2024-01-02", 20.0),
+            ("A", "2024-02-01", 30.0),
+        ]
         with pytest.raises(BadValueError, match="spend model .* by --calibration-end 2024-01-15") as error:
             backtest(_tx(rows), calibration_end="2024-01-15")
         assert "--no-model" not in str(error.value) and "later --calibration-end" in error.value.hint

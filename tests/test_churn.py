@@ -1,4 +1,5 @@
 """Churn risk, bands, expected next purchase, value at risk and the list of customers worth saving."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -53,12 +54,13 @@ class TestScoreChurn:
         np.testing.assert_allclose(out["value_at_risk"], [50, 30, 29.5, 6, 950])
 
     def test_without_model_risk_is_rhythm_and_value_is_revenue(self):
-        table = _table(days_since_last=[20.0, 40.0, 40.0], usual_gap_days=[20.0, 20.0, 20.0],
-                       total_revenue=[90.0, 300.0, -50.0])
+        table = _table(
+            days_since_last=[20.0, 40.0, 40.0], usual_gap_days=[20.0, 20.0, 20.0], total_revenue=[90.0, 300.0, -50.0]
+        )
         out = score_churn(table)
         np.testing.assert_allclose(out["churn_risk"], [1 / 9, 0.5, 0.5])
         assert list(out["churn_band"]) == ["low", "medium", "medium"]
-        np.testing.assert_allclose(out["value_at_risk"], [10, 150, 0])     # net returns are no value at risk
+        np.testing.assert_allclose(out["value_at_risk"], [10, 150, 0])  # net returns are no value at risk
 
     def test_missing_p_alive_falls_back_to_rhythm(self):
         out = score_churn(_table(p_alive=[0.9, np.nan], days_since_last=[10.0, 40.0]))
@@ -67,8 +69,7 @@ class TestScoreChurn:
     def test_expected_next_purchase_is_last_plus_the_gap_even_when_overdue(self):
         table = _table(usual_gap_days=[20.0, 10.4, 365.0], days_since_last=[5.0, 100.0, 1.0])
         out = score_churn(table)
-        assert list(out["expected_next_purchase"].dt.strftime("%Y-%m-%d")) == [
-            "2024-06-21", "2024-06-11", "2025-06-01"]
+        assert list(out["expected_next_purchase"].dt.strftime("%Y-%m-%d")) == ["2024-06-21", "2024-06-11", "2025-06-01"]
 
     def test_prospects_get_nothing_and_every_buyer_one_band(self):
         table = _table(p_alive=[0.5, np.nan], clv=[10.0, np.nan])
@@ -88,13 +89,16 @@ class TestScoreChurn:
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 2000), st.floats(1, 400), st.none() | st.floats(0, 1)), min_size=1,
-                max_size=30),
-       st.floats(0.01, 0.49), st.floats(0.5, 0.99))
+@given(
+    st.lists(st.tuples(st.floats(0, 2000), st.floats(1, 400), st.none() | st.floats(0, 1)), min_size=1, max_size=30),
+    st.floats(0.01, 0.49),
+    st.floats(0.5, 0.99),
+)
 def test_every_buyer_gets_exactly_one_band(rows, medium, high):
     days, gaps, p_alive = zip(*rows)
-    table = _table(days_since_last=list(days), usual_gap_days=list(gaps),
-                   p_alive=[np.nan if p is None else p for p in p_alive])
+    table = _table(
+        days_since_last=list(days), usual_gap_days=list(gaps), p_alive=[np.nan if p is None else p for p in p_alive]
+    )
     bands = ChurnBands(medium=medium, high=high)
     out = score_churn(table, bands=bands)
     assert out["churn_band"].isin(CHURN_BANDS).all()
@@ -113,30 +117,49 @@ class TestBandsConfig:
         with pytest.raises(OptionError, match="unknown \\[churn\\] setting\\(s\\) hi; valid: medium, high"):
             bands_from_config({"hi": 0.7})
 
-    @pytest.mark.parametrize("config", [
-        {"medium": 0.7}, {"high": 0.2}, {"medium": 0}, {"high": 1.0}, {"medium": -0.1},
-        {"high": "lots"}, {"high": True}, {"medium": float("nan")},
-    ])
+    @pytest.mark.parametrize(
+        "config",
+        [
+            {"medium": 0.7},
+            {"high": 0.2},
+            {"medium": 0},
+            {"high": 1.0},
+            {"medium": -0.1},
+            {"high": "lots"},
+            {"high": True},
+            {"medium": float("nan")},
+        ],
+    )
     def test_bad_values_raise(self, config):
         with pytest.raises(OptionError, match="\\[churn\\]"):
             bands_from_config(config)
 
 
 def _customers() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": ["A", "B", "C", "D", "E", "F", "G", "H"],
-        "tier": ["platinum", "gold", "iron", "gold", "iron", "platinum", "prospect", "iron"],
-        "lifecycle_stage": ["decline", "termination", "decline", "maturity", "maturity", "growth", "acquisition",
-                            "decline"],
-        "churn_band": ["medium", "high", "high", "low", "high", "low", None, "low"],
-        "last_purchase": pd.to_datetime(["2024-01-01"] * 7 + [None]),
-        "usual_gap_days": [30.0] * 8,
-        "days_overdue": [10.0] * 8,
-        "churn_risk": [0.4, 0.9, 0.7, 0.1, 0.8, 0.05, np.nan, 0.2],
-        "value_at_risk": [500.0, 500.0, 900.0, 5.0, 20.0, 3.0, np.nan, 0.0],
-        "salesperson": ["Li", "Wang", None, "Li", "Wang", "Li", "Li", "Wang"],
-        "total_revenue": [1.0] * 8,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["A", "B", "C", "D", "E", "F", "G", "H"],
+            "tier": ["platinum", "gold", "iron", "gold", "iron", "platinum", "prospect", "iron"],
+            "lifecycle_stage": [
+                "decline",
+                "termination",
+                "decline",
+                "maturity",
+                "maturity",
+                "growth",
+                "acquisition",
+                "decline",
+            ],
+            "churn_band": ["medium", "high", "high", "low", "high", "low", None, "low"],
+            "last_purchase": pd.to_datetime(["2024-01-01"] * 7 + [None]),
+            "usual_gap_days": [30.0] * 8,
+            "days_overdue": [10.0] * 8,
+            "churn_risk": [0.4, 0.9, 0.7, 0.1, 0.8, 0.05, np.nan, 0.2],
+            "value_at_risk": [500.0, 500.0, 900.0, 5.0, 20.0, 3.0, np.nan, 0.0],
+            "salesperson": ["Li", "Wang", None, "Li", "Wang", "Li", "Li", "Wang"],
+            "total_revenue": [1.0] * 8,
+        }
+    )
 
 
 class TestAtRisk:

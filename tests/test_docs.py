@@ -5,6 +5,7 @@ columns, no colour, in a scratch folder that sees data/samples) and its output
 must equal the text pasted under it. After a deliberate change to the report,
 refresh the README with ``CRMKIT_UPDATE_README=1 pytest tests/test_docs.py``.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,15 @@ from crmkit.cli import app
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 BLOCK = re.compile(r"```console\n(.*?)```", re.S)
-ENV = {"COLUMNS": "80", "LINES": "50", "NO_COLOR": "1", "FORCE_COLOR": None, "TTY_COMPATIBLE": None,
-       "TTY_INTERACTIVE": None, "CRMKIT_DEBUG": None}
+ENV = {
+    "COLUMNS": "80",
+    "LINES": "50",
+    "NO_COLOR": "1",
+    "FORCE_COLOR": None,
+    "TTY_COMPATIBLE": None,
+    "TTY_INTERACTIVE": None,
+    "CRMKIT_DEBUG": None,
+}
 
 
 def _examples(text: str) -> list[tuple[str, str]]:
@@ -52,8 +60,10 @@ def test_readme_has_exactly_the_two_setup_commands():
     text = README.read_text(encoding="utf-8")
     setup = text.split("## Set up", 1)[1].split("\n## ", 1)[0]
     commands = re.findall(r"```\n(.*?)\n```", setup, re.S)
-    assert commands == ["pip install -e . && crmkit segment data/samples/sales.xlsx",
-                        "pip install -e '.[test]' && pytest"]
+    assert commands == [
+        "pip install -e . && crmkit segment data/samples/sales.xlsx",
+        "pip install -e '.[test]' && pytest",
+    ]
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert "pip install -e '.[test]'" in ci and "pytest" in ci
 
@@ -79,8 +89,19 @@ def test_tour_output_matches_the_program(scratch: Path):
 
 def test_every_output_column_is_in_the_readme_glossary(tmp_path: Path):
     out = tmp_path / "customers.csv"
-    result = CliRunner().invoke(app, ["segment", str(ROOT / "data/samples/sales.xlsx"), "--customers",
-                                      str(ROOT / "data/samples/customers.csv"), "--out", str(out), "-q"], env=ENV)
+    result = CliRunner().invoke(
+        app,
+        [
+            "segment",
+            str(ROOT / "data/samples/sales.xlsx"),
+            "--customers",
+            str(ROOT / "data/samples/customers.csv"),
+            "--out",
+            str(out),
+            "-q",
+        ],
+        env=ENV,
+    )
     assert result.exit_code == 0, result.output
     columns = out.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
     glossary = README.read_text(encoding="utf-8").split("## Columns", 1)[1].split("\n## ", 1)[0]

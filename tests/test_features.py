@@ -1,4 +1,5 @@
 """Per-customer summary: hand-computed values and invariants."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -24,16 +25,18 @@ def _tx(rows: list[tuple]) -> pd.DataFrame:
     return frame
 
 
-HAND_WORKED = _tx([
-    ("007", "2024-01-01", 10.0),
-    ("007", "2024-01-01 15:30", 5.0),   # same day: one purchase occasion
-    ("007", "2024-01-15", 20.0),
-    ("007", "2024-01-29", 30.0),
-    ("007", "2024-01-30", -8.0),        # a return: reduces revenue, not an occasion
-    ("042", "2024-01-08", 100.0),
-    ("042", "2024-03-01", 50.0),        # after the as-of date: ignored
-    ("099", "2024-01-10", -5.0),        # only a return: no purchase history
-])
+HAND_WORKED = _tx(
+    [
+        ("007", "2024-01-01", 10.0),
+        ("007", "2024-01-01 15:30", 5.0),  # same day: one purchase occasion
+        ("007", "2024-01-15", 20.0),
+        ("007", "2024-01-29", 30.0),
+        ("007", "2024-01-30", -8.0),  # a return: reduces revenue, not an occasion
+        ("042", "2024-01-08", 100.0),
+        ("042", "2024-03-01", 50.0),  # after the as-of date: ignored
+        ("099", "2024-01-10", -5.0),  # only a return: no purchase history
+    ]
+)
 
 
 class TestCustomerSummary:
@@ -41,13 +44,13 @@ class TestCustomerSummary:
         s = customer_summary(HAND_WORKED, as_of=pd.Timestamp("2024-02-12"), time_unit="day")
         assert list(s["customer_id"]) == ["007", "042"]
         a = s.iloc[0]
-        assert a["frequency"] == 2                     # three purchase days − 1
-        assert a["recency"] == 28                      # Jan 29 − Jan 1
-        assert a["T"] == 42                            # Feb 12 − Jan 1
+        assert a["frequency"] == 2  # three purchase days − 1
+        assert a["recency"] == 28  # Jan 29 − Jan 1
+        assert a["T"] == 42  # Feb 12 − Jan 1
         assert a["days_since_last"] == 14
-        assert a["total_revenue"] == pytest.approx(57.0)   # 65 − 8
-        assert a["monetary"] == pytest.approx(25.0)        # (20 + 30) / 2 repeat days
-        assert a["n_orders"] == 4                          # four purchase rows, no order_id
+        assert a["total_revenue"] == pytest.approx(57.0)  # 65 − 8
+        assert a["monetary"] == pytest.approx(25.0)  # (20 + 30) / 2 repeat days
+        assert a["n_orders"] == 4  # four purchase rows, no order_id
         assert a["first_purchase"] == pd.Timestamp("2024-01-01")
         assert a["last_purchase"] == pd.Timestamp("2024-01-29")
         b = s.iloc[1]
@@ -73,7 +76,9 @@ class TestCustomerSummary:
 
     def test_default_as_of_is_the_last_transaction_day(self):
         s = customer_summary(HAND_WORKED)
-        assert s.loc[s.customer_id == "042", "T"].item() == (pd.Timestamp("2024-03-01") - pd.Timestamp("2024-01-08")).days
+        assert (
+            s.loc[s.customer_id == "042", "T"].item() == (pd.Timestamp("2024-03-01") - pd.Timestamp("2024-01-08")).days
+        )
 
     def test_rows_after_and_returns_only(self):
         assert rows_after(HAND_WORKED, pd.Timestamp("2024-02-12")) == 1
@@ -95,8 +100,9 @@ def transactions(draw) -> pd.DataFrame:
     ids = draw(st.lists(st.sampled_from(["A", "B", "C", "00D", "E1"]), min_size=n, max_size=n))
     days = draw(st.lists(st.integers(0, 60), min_size=n, max_size=n))
     amounts = draw(st.lists(st.floats(-50, 500, allow_nan=False).map(lambda x: round(x, 2)), min_size=n, max_size=n))
-    frame = pd.DataFrame({"customer_id": ids, "order_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(days, "D"),
-                          "amount": amounts})
+    frame = pd.DataFrame(
+        {"customer_id": ids, "order_date": pd.Timestamp("2024-01-01") + pd.to_timedelta(days, "D"), "amount": amounts}
+    )
     if not (frame["amount"] >= 0).any():
         frame.loc[0, "amount"] = 1.0
     return frame
@@ -121,29 +127,45 @@ def test_summary_invariants(tx):
     assert s["customer_id"].is_unique and s["customer_id"].is_monotonic_increasing
 
 
-@pytest.mark.parametrize("n", [0, 1, 1000, PARALLEL_SORT_MIN + 12_345])     # the last sorts on two cores
+@pytest.mark.parametrize("n", [0, 1, 1000, PARALLEL_SORT_MIN + 12_345])  # the last sorts on two cores
 def test_distinct_sorted_matches_numpy_unique(n):
-    keys = np.random.default_rng(n).integers(-n - 1, n + 1, n) * 1_000_003      # about a third are repeats
+    keys = np.random.default_rng(n).integers(-n - 1, n + 1, n) * 1_000_003  # about a third are repeats
     np.testing.assert_array_equal(distinct_sorted(keys.copy()), np.unique(keys))
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["C1", "C2", "C3", "C10"]), st.integers(0, 6), st.sampled_from([0, 9]),
-                          st.sampled_from(["north", "south", None])), min_size=1, max_size=40),
-       st.integers(0, 6))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["C1", "C2", "C3", "C10"]),
+            st.integers(0, 6),
+            st.sampled_from([0, 9]),
+            st.sampled_from(["north", "south", None]),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(0, 6),
+)
 def test_latest_values_match_a_stable_sort_by_customer_and_time(rows, as_of_day):
     """The row kept is the one a stable sort by (customer, time) puts last, among rows up to the as-of day."""
     start = pd.Timestamp("2024-01-01")
-    tx = pd.DataFrame({
-        "customer_id": clean_ids(pd.Series([r[0] for r in rows], dtype=object)),
-        "order_date": [start + pd.Timedelta(days=d, hours=h) for _, d, h, _ in rows],
-        "region": pd.Series([r[3] for r in rows], dtype=object),
-        "row": np.arange(len(rows)),
-    })
+    tx = pd.DataFrame(
+        {
+            "customer_id": clean_ids(pd.Series([r[0] for r in rows], dtype=object)),
+            "order_date": [start + pd.Timedelta(days=d, hours=h) for _, d, h, _ in rows],
+            "region": pd.Series([r[3] for r in rows], dtype=object),
+            "row": np.arange(len(rows)),
+        }
+    )
     as_of = start + pd.Timedelta(days=as_of_day)
     upto = tx.loc[tx["order_date"] < as_of + pd.Timedelta(days=1)]
-    expected = (upto.sort_values(["customer_id", "order_date"], kind="stable")
-                .drop_duplicates("customer_id", keep="last").drop(columns="order_date").reset_index(drop=True))
+    expected = (
+        upto.sort_values(["customer_id", "order_date"], kind="stable")
+        .drop_duplicates("customer_id", keep="last")
+        .drop(columns="order_date")
+        .reset_index(drop=True)
+    )
     got = latest_values(tx, ["region", "row"], as_of=as_of)
     assert got["customer_id"].astype(str).tolist() == expected["customer_id"].astype(str).tolist()
     assert got["row"].tolist() == expected["row"].tolist()

@@ -1,4 +1,5 @@
 """Labels: every vocabulary value and column has an English and a Chinese label and a definition."""
+
 from __future__ import annotations
 
 import re
@@ -40,12 +41,19 @@ def test_every_vocabulary_value_has_distinct_english_and_chinese_labels_and_a_de
     assert definition(key, "en") and CJK.search(definition(key, "zh"))
 
 
-@pytest.mark.parametrize(("key", "en", "zh"), [
-    ("platinum", "Platinum", "铂金"), ("prospect", "Prospect", "潜在客户"),
-    ("acquisition", "Acquisition", "潜在获取期"), ("termination", "Termination", "终止期"),
-    ("high", "High", "高"), ("cant_lose_them", "Can't lose them", "不能失去"),
-    ("important_winback", "Important win-back", "重要挽留客户"), ("general_value", "General value", "一般价值客户"),
-])
+@pytest.mark.parametrize(
+    ("key", "en", "zh"),
+    [
+        ("platinum", "Platinum", "铂金"),
+        ("prospect", "Prospect", "潜在客户"),
+        ("acquisition", "Acquisition", "潜在获取期"),
+        ("termination", "Termination", "终止期"),
+        ("high", "High", "高"),
+        ("cant_lose_them", "Can't lose them", "不能失去"),
+        ("important_winback", "Important win-back", "重要挽留客户"),
+        ("general_value", "General value", "一般价值客户"),
+    ],
+)
 def test_vocabulary_labels(key, en, zh):
     assert (label(key, "en"), label(key, "zh")) == (en, zh)
 
@@ -76,35 +84,51 @@ def test_sheet_names_fit_excel_rules():
         for lang in LANGUAGES:
             name = sheet_name(key, lang)
             assert 0 < len(name) <= 31 and not set(name) & set("[]:*?/\\")
-    assert [sheet_name(k, "zh") for k in ("summary", "customers", "platinum", "gold", "iron", "at_risk",
-                                           "data_quality", "definitions")] == [
-        "摘要", "客户", "铂金客户", "黄金客户", "铁客户", "流失风险", "数据质量", "说明"]
+    assert [
+        sheet_name(k, "zh")
+        for k in ("summary", "customers", "platinum", "gold", "iron", "at_risk", "data_quality", "definitions")
+    ] == ["摘要", "客户", "铂金客户", "黄金客户", "铁客户", "流失风险", "数据质量", "说明"]
 
 
-@pytest.mark.parametrize("call", [
-    lambda: label("gold", "fr"), lambda: column_label("tier", "de"), lambda: sheet_name("summary", "EN"),
-    lambda: definition("tier", ""), lambda: localise_frame(pd.DataFrame(), "jp"),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: label("gold", "fr"),
+        lambda: column_label("tier", "de"),
+        lambda: sheet_name("summary", "EN"),
+        lambda: definition("tier", ""),
+        lambda: localise_frame(pd.DataFrame(), "jp"),
+    ],
+)
 def test_unknown_language_is_an_option_error_naming_the_valid_ones(call):
     with pytest.raises(OptionError, match="en, zh"):
         call()
 
 
 def test_localise_frame_labels_headers_and_vocabulary_values_without_touching_the_input():
-    frame = pd.DataFrame({
-        "customer_id": pd.Series(["A", "B", "C"], dtype="str"),
-        "tier": pd.Series(["platinum", "iron", None], dtype="str"),
-        "lifecycle_stage": pd.Series(["growth", "decline", "mystery"], dtype="str"),
-        "churn_band": pd.Categorical(["low", "high", "low"]),
-        "segment": ["champions", "important_value", np.nan],
-        "total_revenue": [1.0, -2.0, np.nan],
-        "my_column": ["platinum", "x", "y"],
-    })
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.Series(["A", "B", "C"], dtype="str"),
+            "tier": pd.Series(["platinum", "iron", None], dtype="str"),
+            "lifecycle_stage": pd.Series(["growth", "decline", "mystery"], dtype="str"),
+            "churn_band": pd.Categorical(["low", "high", "low"]),
+            "segment": ["champions", "important_value", np.nan],
+            "total_revenue": [1.0, -2.0, np.nan],
+            "my_column": ["platinum", "x", "y"],
+        }
+    )
     before = frame.copy()
     out = localise_frame(frame, "zh")
     pd.testing.assert_frame_equal(frame, before)
-    assert list(out.columns) == ["客户编号", "价值等级", "生命周期阶段", "流失风险等级", "RFM 客户细分", "累计销售额",
-                                 "my_column"]
+    assert list(out.columns) == [
+        "客户编号",
+        "价值等级",
+        "生命周期阶段",
+        "流失风险等级",
+        "RFM 客户细分",
+        "累计销售额",
+        "my_column",
+    ]
     assert out["价值等级"].tolist()[:2] == ["铂金", "铁"] and pd.isna(out["价值等级"].iloc[2])
     assert out["生命周期阶段"].tolist() == ["成长期", "衰退期", "mystery"]
     assert out["流失风险等级"].astype(str).tolist() == ["低", "高", "低"]
@@ -126,12 +150,17 @@ def real_outputs() -> dict:
     """What segment, churn, --group-by and compare produce for 150 simulated customers (plus prospects)."""
     sample = simulate_sales(150, seed=11)
     result = pipeline.segment(sample.transactions, customers=sample.customers)
-    old = pipeline.segment(sample.transactions,
-                           options=pipeline.SegmentOptions(as_of=pd.Timestamp("2024-06-30"), model=None))
+    old = pipeline.segment(
+        sample.transactions, options=pipeline.SegmentOptions(as_of=pd.Timestamp("2024-06-30"), model=None)
+    )
     comparison = compare_snapshots(old.customers, result.customers)
-    return {"segment": result.customers, "churn": at_risk(result.customers),
-            "rollup": rollup(result.customers, "salesperson"), **pipeline.comparison_sheets(comparison),
-            "summary": result.summary}
+    return {
+        "segment": result.customers,
+        "churn": at_risk(result.customers),
+        "rollup": rollup(result.customers, "salesperson"),
+        **pipeline.comparison_sheets(comparison),
+        "summary": result.summary,
+    }
 
 
 @pytest.mark.parametrize("name", ["segment", "churn", "rollup", "tier_migration", "stage_migration", "fell", "rose"])
@@ -161,22 +190,35 @@ def test_the_rollup_counts_are_not_read_as_vocabulary():
 
 def test_every_summary_field_shown_has_a_chinese_label(real_outputs):
     summary = real_outputs["summary"]
-    keys = [*summary["data"], *(k for k in summary["pareto"] if k != "curve"), *MODEL_FIELDS,
-            *(k for k in summary["model"]["gamma_gamma"] if k not in ("p", "q", "v"))]
+    keys = [
+        *summary["data"],
+        *(k for k in summary["pareto"] if k != "curve"),
+        *MODEL_FIELDS,
+        *(k for k in summary["model"]["gamma_gamma"] if k not in ("p", "q", "v")),
+    ]
     for key in keys:
         assert CJK.search(label(key, "zh")), key
     assert value_label("model", summary["model"]["model"], "en") == "MBG/NBD"
     assert label("day", "zh") == "天" and label(summary["data"]["time_unit"], "zh") == "天"
 
 
-@pytest.mark.parametrize(("reason", "en", "zh"), [
-    ("tier gold → iron", "Tier Gold → Iron", "等级 黄金 → 铁"),
-    ("tier platinum → absent; stage growth → decline", "Tier Platinum → Absent; Stage Growth → Decline",
-     "等级 铂金 → 未出现；阶段 成长期 → 衰退期"),
-    ("stage absent → acquisition", "Stage Absent → Acquisition", "阶段 未出现 → 潜在获取期"),
-    ("something the comparison never says", "something the comparison never says",
-     "something the comparison never says"),
-])
+@pytest.mark.parametrize(
+    ("reason", "en", "zh"),
+    [
+        ("tier gold → iron", "Tier Gold → Iron", "等级 黄金 → 铁"),
+        (
+            "tier platinum → absent; stage growth → decline",
+            "Tier Platinum → Absent; Stage Growth → Decline",
+            "等级 铂金 → 未出现；阶段 成长期 → 衰退期",
+        ),
+        ("stage absent → acquisition", "Stage Absent → Acquisition", "阶段 未出现 → 潜在获取期"),
+        (
+            "something the comparison never says",
+            "something the comparison never says",
+            "something the comparison never says",
+        ),
+    ],
+)
 def test_compare_reasons_are_labelled(reason, en, zh):
     assert (reason_label(reason, "en"), reason_label(reason, "zh")) == (en, zh)
 

@@ -4,6 +4,7 @@ The package's folders are its layers. Each may import only the layers below it (
 imports point downward; scorers, models and the pipeline do no I/O; the output layer never reads input
 files; the command line does no pandas work of its own.
 """
+
 from __future__ import annotations
 
 import ast

@@ -1,4 +1,5 @@
 """Lifecycle stages: each stage on hand-built customers, the usual gap, windows, precedence and config."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,9 +31,14 @@ def _tx(purchases: dict[str, list[tuple[int, float]]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["customer_id", "order_date", "amount"])
 
 
-def _stages(purchases: dict[str, list[tuple[int, float]]], *, p_alive: dict[str, float] | None = None,
-            prospects: tuple[str, ...] = (), rules: LifecycleRules = DEFAULT_RULES,
-            time_unit: str = "day") -> pd.DataFrame:
+def _stages(
+    purchases: dict[str, list[tuple[int, float]]],
+    *,
+    p_alive: dict[str, float] | None = None,
+    prospects: tuple[str, ...] = (),
+    rules: LifecycleRules = DEFAULT_RULES,
+    time_unit: str = "day",
+) -> pd.DataFrame:
     tx = _tx(purchases)
     table = customer_summary(tx, as_of=AS_OF, time_unit=time_unit)
     if p_alive is not None:
@@ -49,13 +55,13 @@ def _every(gap: int, count: int, *, first_age: int, amount: float = 100.0) -> li
 
 # One customer per stage (ages are days before the as-of day; windows of 90 days).
 HAND_BUILT = {
-    "new": [(10, 50.0)],                                          # one purchase, 10 days ago
-    "steady": _every(30, 8, first_age=5),                         # every 30 days: 3 vs 3 purchase days
+    "new": [(10, 50.0)],  # one purchase, 10 days ago
+    "steady": _every(30, 8, first_age=5),  # every 30 days: 3 vs 3 purchase days
     "more_often": [(5, 100.0), (30, 100.0), (60, 100.0), (150, 100.0), (300, 100.0), (400, 100.0)],
     "spends_less": [(a, 50.0 if a < 90 else 100.0) for a, _ in _every(30, 8, first_age=5)],
-    "overdue": [(100, 100.0), (190, 100.0), (220, 100.0), (250, 100.0)],   # gap 50, silent 100 days
-    "gone_quiet": [(300, 100.0), (310, 100.0), (320, 100.0)],     # gap 10, silent 300 days
-    "model_says_gone": [(40, 100.0), (50, 100.0), (60, 100.0)],   # gap 10, silent 40 days (not > 4 × 10)
+    "overdue": [(100, 100.0), (190, 100.0), (220, 100.0), (250, 100.0)],  # gap 50, silent 100 days
+    "gone_quiet": [(300, 100.0), (310, 100.0), (320, 100.0)],  # gap 10, silent 300 days
+    "model_says_gone": [(40, 100.0), (50, 100.0), (60, 100.0)],  # gap 10, silent 40 days (not > 4 × 10)
 }
 
 
@@ -77,17 +83,17 @@ class TestStagesOnHandBuiltCustomers:
     def test_usual_gap_and_days_overdue(self):
         stages = _stages(HAND_BUILT, prospects=("lead",))
         assert stages.at["steady", "usual_gap_days"] == 30
-        assert stages.at["more_often", "usual_gap_days"] == 79      # (400 − 5) / 5 repeat purchases
+        assert stages.at["more_often", "usual_gap_days"] == 79  # (400 − 5) / 5 repeat purchases
         assert stages.at["overdue", "usual_gap_days"] == 50
-        assert stages.at["overdue", "days_overdue"] == 50           # 100 days silent − 50
-        assert stages.at["steady", "days_overdue"] == 0             # bought 5 days ago, gap 30: not due yet
+        assert stages.at["overdue", "days_overdue"] == 50  # 100 days silent − 50
+        assert stages.at["steady", "days_overdue"] == 0  # bought 5 days ago, gap 30: not due yet
         # One-time buyer: the median gap of the repeat buyers (10, 10, 30, 30, 50, 79 → 30).
         assert stages.at["new", "usual_gap_days"] == 30
         assert np.isnan(stages.at["lead", "usual_gap_days"]) and np.isnan(stages.at["lead", "days_overdue"])
 
     def test_without_p_alive_termination_comes_from_silence_only(self):
         stages = _stages(HAND_BUILT)
-        assert stages.at["model_says_gone", "lifecycle_stage"] == "decline"   # 40 > 1.5 × 10, not > 4 × 10
+        assert stages.at["model_says_gone", "lifecycle_stage"] == "decline"  # 40 > 1.5 × 10, not > 4 × 10
         assert stages.at["gone_quiet", "lifecycle_stage"] == "termination"
 
     def test_low_p_alive_within_the_usual_gap_is_not_termination(self):
@@ -96,18 +102,19 @@ class TestStagesOnHandBuiltCustomers:
 
     def test_one_time_buyer_past_the_cycle_declines_then_terminates(self):
         history = {"a": [(10, 1.0), (20, 1.0)], "b": [(40, 1.0)], "c": [(41, 1.0)], "d": [(5, 1.0)]}  # a: 2 vs 0 days
-        stages = _stages(history)["lifecycle_stage"]                 # median gap 10: overdue > 15, gone > 40
+        stages = _stages(history)["lifecycle_stage"]  # median gap 10: overdue > 15, gone > 40
         assert stages.to_dict() == {"a": "growth", "b": "decline", "c": "termination", "d": "acquisition"}
 
     def test_new_customer_cycle_overrides_the_median(self):
-        stages = _stages({"a": [(10, 1.0), (20, 1.0)], "b": [(40, 1.0)]},
-                         rules=LifecycleRules(new_customer_cycle_days=60))
+        stages = _stages(
+            {"a": [(10, 1.0), (20, 1.0)], "b": [(40, 1.0)]}, rules=LifecycleRules(new_customer_cycle_days=60)
+        )
         assert stages.at["b", "usual_gap_days"] == 60 and stages.at["b", "lifecycle_stage"] == "acquisition"
 
     def test_nobody_repeated_falls_back_to_the_window(self):
         stages = _stages({"a": [(100, 1.0)], "b": [(200, 1.0)]})
         assert list(stages["usual_gap_days"]) == [90, 90]
-        assert list(stages["lifecycle_stage"]) == ["acquisition", "decline"]   # 200 > 1.5 × 90
+        assert list(stages["lifecycle_stage"]) == ["acquisition", "decline"]  # 200 > 1.5 × 90
 
     def test_one_purchase_in_the_windows_is_no_trend(self):
         # Previous window one purchase, recent none: ratio 0, but below min_purchases_for_trend.
@@ -177,16 +184,18 @@ def test_every_customer_exactly_one_stage_and_recent_buyers_never_terminate(hist
 # --- activity windows -------------------------------------------------------------
 class TestActivityWindows:
     def test_window_edges_returns_and_same_day_orders(self):
-        tx = _tx({
-            "a": [(0, 10.0), (0, 5.0), (89, 20.0), (90, 40.0), (179, 80.0), (180, 1000.0), (30, -7.0)],
-            "b": [(200, 3.0)],                  # outside both windows: not listed
-            "c": [(-1, 9.0), (95, -4.0)],       # after the as-of day (ignored); a return only
-        })
+        tx = _tx(
+            {
+                "a": [(0, 10.0), (0, 5.0), (89, 20.0), (90, 40.0), (179, 80.0), (180, 1000.0), (30, -7.0)],
+                "b": [(200, 3.0)],  # outside both windows: not listed
+                "c": [(-1, 9.0), (95, -4.0)],  # after the as-of day (ignored); a return only
+            }
+        )
         out = activity_windows(tx, as_of=AS_OF, window_days=90)
         assert tuple(out.columns) == ACTIVITY_COLUMNS
         assert list(out["customer_id"]) == ["a", "c"]
         a, c = out.iloc[0], out.iloc[1]
-        assert a["recent_revenue"] == 10 + 5 + 20 - 7 and a["recent_days"] == 2     # same day counts once
+        assert a["recent_revenue"] == 10 + 5 + 20 - 7 and a["recent_days"] == 2  # same day counts once
         assert a["previous_revenue"] == 40 + 80 and a["previous_days"] == 2
         assert c["previous_revenue"] == -4 and c["previous_days"] == 0 and c["recent_days"] == 0
 
@@ -213,8 +222,9 @@ class TestRules:
         assert rules_from_config({}) == DEFAULT_RULES
 
     def test_overrides(self):
-        rules = rules_from_config({"window_days": 60, "growth_ratio": "1.5", "min_purchases_for_trend": 3.0,
-                                   "new_customer_cycle_days": 45})
+        rules = rules_from_config(
+            {"window_days": 60, "growth_ratio": "1.5", "min_purchases_for_trend": 3.0, "new_customer_cycle_days": 45}
+        )
         assert rules.window_days == 60.0 and rules.growth_ratio == 1.5 and rules.new_customer_cycle_days == 45.0
         assert rules.min_purchases_for_trend == 3 and isinstance(rules.min_purchases_for_trend, int)
         assert rules.decline_ratio == DEFAULT_RULES.decline_ratio
@@ -224,27 +234,31 @@ class TestRules:
             rules_from_config({"window_dayz": 60})
         assert "window_days" in str(error.value) and "termination_p_alive" in str(error.value)
 
-    @pytest.mark.parametrize("config, message", [
-        ({"window_days": 0}, "window_days"),
-        ({"window_days": "soon"}, "must be a number"),
-        ({"overdue_factor": True}, "must be a number"),
-        ({"growth_ratio": 0.9}, "growth_ratio"),
-        ({"decline_ratio": 1.0}, "decline_ratio"),
-        ({"overdue_factor": 0.5}, "overdue_factor"),
-        ({"overdue_factor": 5.0}, "termination_factor"),
-        ({"termination_p_alive": 1.5}, "termination_p_alive"),
-        ({"min_purchases_for_trend": 1.5}, "min_purchases_for_trend"),
-        ({"min_purchases_for_trend": 0}, "min_purchases_for_trend"),
-        ({"new_customer_cycle_days": -3}, "new_customer_cycle_days"),
-        ({"window_days": float("nan")}, "window_days"),
-    ])
+    @pytest.mark.parametrize(
+        "config, message",
+        [
+            ({"window_days": 0}, "window_days"),
+            ({"window_days": "soon"}, "must be a number"),
+            ({"overdue_factor": True}, "must be a number"),
+            ({"growth_ratio": 0.9}, "growth_ratio"),
+            ({"decline_ratio": 1.0}, "decline_ratio"),
+            ({"overdue_factor": 0.5}, "overdue_factor"),
+            ({"overdue_factor": 5.0}, "termination_factor"),
+            ({"termination_p_alive": 1.5}, "termination_p_alive"),
+            ({"min_purchases_for_trend": 1.5}, "min_purchases_for_trend"),
+            ({"min_purchases_for_trend": 0}, "min_purchases_for_trend"),
+            ({"new_customer_cycle_days": -3}, "new_customer_cycle_days"),
+            ({"window_days": float("nan")}, "window_days"),
+        ],
+    )
     def test_bad_values_raise(self, config, message):
         with pytest.raises(OptionError, match=message):
             rules_from_config(config)
 
     def test_explain_shows_the_thresholds_in_use_in_precedence_order(self):
-        rules = LifecycleRules(window_days=60, termination_factor=5, termination_p_alive=0.15,
-                               new_customer_cycle_days=45)
+        rules = LifecycleRules(
+            window_days=60, termination_factor=5, termination_p_alive=0.15, new_customer_cycle_days=45
+        )
         table = explain_rules(rules)
         assert list(table.columns) == ["stage", "rule", "order"]
         assert list(table["stage"]) == list(STAGE_PRECEDENCE) and set(STAGE_PRECEDENCE) == set(STAGES)

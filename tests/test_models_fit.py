@@ -1,4 +1,5 @@
 """Fitting machinery: unique-row compression, input checks, self-healing, bound warnings and serialisation."""
+
 from __future__ import annotations
 
 import json
@@ -31,10 +32,12 @@ def test_softplus_is_logaddexp_with_zero(values):
     np.testing.assert_allclose(_fit.softplus(d), np.logaddexp(0.0, d), rtol=1e-15, atol=1e-300)
 
 
-@given(st.lists(st.one_of(st.integers(-3, 3).map(float), st.floats(-1e3, 1e3, allow_nan=False)), min_size=1,
-                max_size=40), st.booleans())
+@given(
+    st.lists(st.one_of(st.integers(-3, 3).map(float), st.floats(-1e3, 1e3, allow_nan=False)), min_size=1, max_size=40),
+    st.booleans(),
+)
 def test_factorize_gives_sorted_uniques_and_positions(values, whole):
-    values = np.round(values) if whole else np.array(values)       # whole numbers take the counting path
+    values = np.round(values) if whole else np.array(values)  # whole numbers take the counting path
     uniques, codes = _fit._factorize(np.asarray(values, dtype=np.float64))
     np.testing.assert_array_equal(uniques, np.unique(values))
     np.testing.assert_array_equal(uniques[codes], values)
@@ -60,11 +63,14 @@ class TestCompress:
         data = compress([0, 0], [0.0, 3.0], [5.0, 5.0])
         assert len(data.x) == 1 and data.t_x[0] == 0.0
 
-    @pytest.mark.parametrize("x,t_x,T,problem", [
-        ([1, 2], [1.0, 6.0], [5.0, 5.0], "recency greater than T"),
-        ([1, -1], [1.0, 0.0], [5.0, 5.0], "a negative value"),
-        ([1, np.nan], [1.0, 0.0], [5.0, 5.0], "a missing or infinite value"),
-    ])
+    @pytest.mark.parametrize(
+        "x,t_x,T,problem",
+        [
+            ([1, 2], [1.0, 6.0], [5.0, 5.0], "recency greater than T"),
+            ([1, -1], [1.0, 0.0], [5.0, 5.0], "a negative value"),
+            ([1, np.nan], [1.0, 0.0], [5.0, 5.0], "a missing or infinite value"),
+        ],
+    )
     def test_bad_summaries_name_the_row(self, x, t_x, T, problem):
         with pytest.raises(BadValueError, match=f"row 1 has {problem}"):
             compress(x, t_x, T)

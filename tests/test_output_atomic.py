@@ -1,4 +1,5 @@
 """atomic_write: all or nothing, never over an input, clear errors for bad targets."""
+
 from __future__ import annotations
 
 import os
@@ -42,19 +43,17 @@ def test_temporary_file_is_in_the_target_folder(tmp_path):
 def test_failure_leaves_the_previous_file_byte_identical_and_no_temporary(tmp_path):
     target = tmp_path / "out.csv"
     target.write_bytes(b"precious")
-    with pytest.raises(RuntimeError, match="disk full"):
-        with atomic_write(target) as temporary:
-            temporary.write_bytes(b"half writ")
-            raise RuntimeError("disk full")
+    with pytest.raises(RuntimeError, match="disk full"), atomic_write(target) as temporary:
+        temporary.write_bytes(b"half writ")
+        raise RuntimeError("disk full")
     assert target.read_bytes() == b"precious"
     assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
 
 
 def test_interrupt_also_cleans_up(tmp_path):
-    with pytest.raises(KeyboardInterrupt):
-        with atomic_write(tmp_path / "out.csv") as temporary:
-            temporary.write_bytes(b"x")
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), atomic_write(tmp_path / "out.csv") as temporary:
+        temporary.write_bytes(b"x")
+        raise KeyboardInterrupt
     assert list(tmp_path.iterdir()) == []
 
 

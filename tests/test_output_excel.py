@@ -1,4 +1,5 @@
 """The analyst workbook, read back with openpyxl: sheets, labels, formats, charts, text safety, splitting."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -27,53 +28,87 @@ def make_customers(n: int = 60, seed: int = 3) -> pd.DataFrame:
     risk = rng.random(n)
     clv = np.round(revenue * 1.3, 2)
     last = pd.Timestamp("2024-06-30") - pd.to_timedelta(rng.integers(0, 400, n), unit="D")
-    return pd.DataFrame({
-        "customer_id": pd.Series(ids, dtype="str"),
-        "name": pd.Series([f"客户{i}" for i in range(n)], dtype="str"),
-        "region": pd.Series(rng.choice(["华东", "华北"], n), dtype="str"),
-        "first_purchase": last - pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
-        "last_purchase": last,
-        "n_orders": rng.integers(1, 30, n),
-        "frequency": rng.integers(0, 29, n),
-        "total_revenue": revenue,
-        "r_score": rng.integers(1, 6, n),
-        "segment": pd.Series(rng.choice(["champions", "lost", "at_risk"], n), dtype="str"),
-        "tier": pd.Series(np.where(rank <= 6, "platinum", np.where(rank <= 18, "gold", "iron")), dtype="str"),
-        "value_rank": rank,
-        "p_alive": rng.random(n),
-        "clv": clv,
-        "lifecycle_stage": pd.Series(rng.choice(["growth", "maturity", "decline"], n), dtype="str"),
-        "churn_risk": risk,
-        "churn_band": pd.Series(np.where(risk > 0.7, "high", np.where(risk > 0.4, "medium", "low")), dtype="str"),
-        "value_at_risk": np.round(clv * risk, 2),
-        "usual_gap_days": np.round(rng.random(n) * 60, 2),
-        "loyalty_card": pd.Series([f"LC{i}" for i in range(n)], dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(ids, dtype="str"),
+            "name": pd.Series([f"客户{i}" for i in range(n)], dtype="str"),
+            "region": pd.Series(rng.choice(["华东", "华北"], n), dtype="str"),
+            "first_purchase": last - pd.to_timedelta(rng.integers(0, 900, n), unit="D"),
+            "last_purchase": last,
+            "n_orders": rng.integers(1, 30, n),
+            "frequency": rng.integers(0, 29, n),
+            "total_revenue": revenue,
+            "r_score": rng.integers(1, 6, n),
+            "segment": pd.Series(rng.choice(["champions", "lost", "at_risk"], n), dtype="str"),
+            "tier": pd.Series(np.where(rank <= 6, "platinum", np.where(rank <= 18, "gold", "iron")), dtype="str"),
+            "value_rank": rank,
+            "p_alive": rng.random(n),
+            "clv": clv,
+            "lifecycle_stage": pd.Series(rng.choice(["growth", "maturity", "decline"], n), dtype="str"),
+            "churn_risk": risk,
+            "churn_band": pd.Series(np.where(risk > 0.7, "high", np.where(risk > 0.4, "medium", "low")), dtype="str"),
+            "value_at_risk": np.round(clv * risk, 2),
+            "usual_gap_days": np.round(rng.random(n) * 60, 2),
+            "loyalty_card": pd.Series([f"LC{i}" for i in range(n)], dtype="str"),
+        }
+    )
 
 
 def make_summary(customers: pd.DataFrame) -> dict:
     curve = [{"customer_share": s, "value_share": min(1.0, 1.6 * s - 0.6 * s * s)} for s in np.linspace(0, 1, 101)]
-    tiers = [{"tier": t, "customers": int((customers["tier"] == t).sum()), "customer_share": 0.1, "revenue": 1000.0 * i,
-              "revenue_share": 0.3, "average_value": 50.0} for i, t in enumerate(("platinum", "gold", "iron"), 1)]
+    tiers = [
+        {
+            "tier": t,
+            "customers": int((customers["tier"] == t).sum()),
+            "customer_share": 0.1,
+            "revenue": 1000.0 * i,
+            "revenue_share": 0.3,
+            "average_value": 50.0,
+        }
+        for i, t in enumerate(("platinum", "gold", "iron"), 1)
+    ]
     return {
-        "data": {"rows_read": 1000, "rows_used": 990, "rows_dropped": 10, "customers": len(customers),
-                 "first_date": "2022-01-03", "last_date": "2024-06-30", "as_of": "2024-06-30"},
+        "data": {
+            "rows_read": 1000,
+            "rows_used": 990,
+            "rows_dropped": 10,
+            "customers": len(customers),
+            "first_date": "2022-01-03",
+            "last_date": "2024-06-30",
+            "as_of": "2024-06-30",
+        },
         "tiers": tiers,
-        "pareto": {"top20_revenue_share": 0.72, "customers_for_80pct": 17, "customers_for_80pct_share": 0.283,
-                   "gini": 0.64, "curve": curve},
+        "pareto": {
+            "top20_revenue_share": 0.72,
+            "customers_for_80pct": 17,
+            "customers_for_80pct_share": 0.283,
+            "gini": 0.64,
+            "curve": curve,
+        },
         "segments": [{"segment": "champions", "customers": 20, "revenue": 5000.0}],
         "lifecycle": [{"stage": s, "customers": 20, "revenue": 100.0} for s in ("growth", "maturity", "decline")],
         "churn": [{"band": b, "customers": 20, "value_at_risk": 10.0} for b in ("low", "medium", "high")],
-        "model": {"model": "bgnbd", "time_unit": "week", "params": {"r": 0.24, "alpha": 4.4},
-                  "log_likelihood": -123.4, "n_customers": 60, "converged": True, "warnings": ["few repeat buyers"],
-                  "gamma_gamma": {"p": 6.2, "q": 3.7, "v": 15.4}},
+        "model": {
+            "model": "bgnbd",
+            "time_unit": "week",
+            "params": {"r": 0.24, "alpha": 4.4},
+            "log_likelihood": -123.4,
+            "n_customers": 60,
+            "converged": True,
+            "warnings": ["few repeat buyers"],
+            "gamma_gamma": {"p": 6.2, "q": 3.7, "v": 15.4},
+        },
         "warnings": ["=cmd|' /C calc'!A0 looked like a formula in the input"],
     }
 
 
-DATA_QUALITY = pd.DataFrame({"item": ["rows_read", "dropped", "file"],
-                             "detail": [None, "unparseable date", "sales.csv (csv, utf-8)"],
-                             "value": ["1000", "10", "1000"]})
+DATA_QUALITY = pd.DataFrame(
+    {
+        "item": ["rows_read", "dropped", "file"],
+        "detail": [None, "unparseable date", "sales.csv (csv, utf-8)"],
+        "value": ["1000", "10", "1000"],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +119,9 @@ def customers() -> pd.DataFrame:
 @pytest.fixture(scope="module", params=["en", "zh"])
 def book(request, tmp_path_factory, customers):
     path = tmp_path_factory.mktemp(request.param) / "analysis.xlsx"
-    write_workbook(path, customers=customers, summary=make_summary(customers), data_quality=DATA_QUALITY,
-                   lang=request.param)
+    write_workbook(
+        path, customers=customers, summary=make_summary(customers), data_quality=DATA_QUALITY, lang=request.param
+    )
     return request.param, openpyxl.load_workbook(path)
 
 
@@ -117,12 +153,42 @@ def test_customer_sheet_formats(book, customers):
     lang, wb = book
     ws = wb[SHEETS[lang][1]]
     formats = {header.value: ws.cell(row=2, column=header.column).number_format for header in ws[1]}
-    label = dict(zip(["total_revenue", "clv", "value_at_risk", "p_alive", "churn_risk", "first_purchase",
-                      "n_orders", "frequency"],
-                     {"en": ["Total revenue", "Customer lifetime value (CLV)", "Value at risk",
-                             "Probability still active", "Churn risk", "First purchase", "Orders", "Repeat purchases"],
-                      "zh": ["累计销售额", "客户终身价值 (CLV)", "流失风险金额", "仍活跃概率", "流失概率", "首次购买日期",
-                             "订单数", "重复购买次数"]}[lang]))
+    label = dict(
+        zip(
+            [
+                "total_revenue",
+                "clv",
+                "value_at_risk",
+                "p_alive",
+                "churn_risk",
+                "first_purchase",
+                "n_orders",
+                "frequency",
+            ],
+            {
+                "en": [
+                    "Total revenue",
+                    "Customer lifetime value (CLV)",
+                    "Value at risk",
+                    "Probability still active",
+                    "Churn risk",
+                    "First purchase",
+                    "Orders",
+                    "Repeat purchases",
+                ],
+                "zh": [
+                    "累计销售额",
+                    "客户终身价值 (CLV)",
+                    "流失风险金额",
+                    "仍活跃概率",
+                    "流失概率",
+                    "首次购买日期",
+                    "订单数",
+                    "重复购买次数",
+                ],
+            }[lang],
+        )
+    )
     assert formats[label["total_revenue"]] == "#,##0.00"
     assert formats[label["clv"]] == formats[label["value_at_risk"]] == "#,##0.00"
     assert formats[label["p_alive"]] == formats[label["churn_risk"]] == "0.0%"
@@ -145,10 +211,16 @@ def test_customer_sheet_frozen_filtered_and_colour_coded(book, customers):
     tier_col = get_column_letter(customers.columns.get_loc("tier") + 1)
     band_col = get_column_letter(customers.columns.get_loc("churn_band") + 1)
     rules = {str(rng.sqref): [r.formula[0] for r in rng.rules] for rng in ws.conditional_formatting}
-    tier_labels = {"en": ['"Platinum"', '"Gold"', '"Iron"', '"Prospect"'], "zh": ['"铂金"', '"黄金"', '"铁"', '"潜在客户"']}
+    tier_labels = {
+        "en": ['"Platinum"', '"Gold"', '"Iron"', '"Prospect"'],
+        "zh": ['"铂金"', '"黄金"', '"铁"', '"潜在客户"'],
+    }
     assert rules[f"{tier_col}2:{tier_col}{len(customers) + 1}"] == tier_labels[lang]
     assert len(rules[f"{band_col}2:{band_col}{len(customers) + 1}"]) == 3
-    shown = {"en": {"platinum": "Platinum", "gold": "Gold", "iron": "Iron"}, "zh": {"platinum": "铂金", "gold": "黄金", "iron": "铁"}}
+    shown = {
+        "en": {"platinum": "Platinum", "gold": "Gold", "iron": "Iron"},
+        "zh": {"platinum": "铂金", "gold": "黄金", "iron": "铁"},
+    }
     assert [c.value for c in ws[tier_col][1:]] == customers["tier"].map(shown[lang]).tolist()
 
 
@@ -185,7 +257,9 @@ def test_at_risk_sheet_lists_the_customers_worth_saving_most_value_first(book, c
     expected = at_risk(customers)
     assert 0 < len(expected) < len(customers)
     assert [c.value for c in ws["A"][1:]] == expected["customer_id"].tolist()
-    values = [c.value for c in ws[get_column_letter(_column(ws, {"en": "Value at risk", "zh": "流失风险金额"}[lang]))][1:]]
+    values = [
+        c.value for c in ws[get_column_letter(_column(ws, {"en": "Value at risk", "zh": "流失风险金额"}[lang]))][1:]
+    ]
     assert values == sorted(values, reverse=True) and min(values) > 0
 
 
@@ -219,8 +293,10 @@ def test_data_quality_and_definitions(book, customers):
     for vocab in ("platinum", "prospect", "growth", "termination", "high", "champions"):
         assert vocab in keys
     meaning = {row[1].value: row[2].value for row in definitions.iter_rows(min_row=2) if row[1].value}
-    assert meaning["p_alive"] == {"en": "Model probability that the customer is still active.",
-                                  "zh": "模型估计的客户仍然活跃的概率。"}[lang]
+    assert (
+        meaning["p_alive"]
+        == {"en": "Model probability that the customer is still active.", "zh": "模型估计的客户仍然活跃的概率。"}[lang]
+    )
 
 
 def test_long_tables_continue_on_numbered_sheets(tmp_path, customers, monkeypatch):
@@ -229,11 +305,22 @@ def test_long_tables_continue_on_numbered_sheets(tmp_path, customers, monkeypatc
     write_workbook(path, customers=customers, summary={}, data_quality=None)
     wb = openpyxl.load_workbook(path)
     assert 25 < len(at_risk(customers)) <= 50 and 25 < (customers["tier"] == "iron").sum() <= 50
-    assert wb.sheetnames == ["Summary", "Customers", "Customers (2)", "Customers (3)", "Platinum", "Gold",
-                             "Iron", "Iron (2)", "At risk", "At risk (2)", "Definitions"]
+    assert wb.sheetnames == [
+        "Summary",
+        "Customers",
+        "Customers (2)",
+        "Customers (3)",
+        "Platinum",
+        "Gold",
+        "Iron",
+        "Iron (2)",
+        "At risk",
+        "At risk (2)",
+        "Definitions",
+    ]
     parts = [wb[name] for name in ("Customers", "Customers (2)", "Customers (3)")]
     assert [ws.max_row - 1 for ws in parts] == [25, 25, 10]
-    assert all([c.value for c in ws[1]][0] == "Customer ID" for ws in parts)
+    assert all(next(c.value for c in ws[1]) == "Customer ID" for ws in parts)
     ids = [c.value for ws in parts for c in ws["A"][1:]]
     assert ids == customers["customer_id"].tolist()
     assert parts[1].auto_filter.ref == f"A1:{get_column_letter(customers.shape[1])}26"
@@ -243,8 +330,13 @@ def test_long_tables_continue_on_numbered_sheets(tmp_path, customers, monkeypatc
 
 def test_minimal_summary_and_frame_still_make_a_workbook(tmp_path):
     path = tmp_path / "small.xlsx"
-    write_workbook(path, customers=pd.DataFrame({"customer_id": pd.Series([], dtype="str")}),
-                   summary={"data": {"customers": 0}}, data_quality=None, lang="zh")
+    write_workbook(
+        path,
+        customers=pd.DataFrame({"customer_id": pd.Series([], dtype="str")}),
+        summary={"data": {"customers": 0}},
+        data_quality=None,
+        lang="zh",
+    )
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["摘要", "客户", "说明"]
     assert [c.value for c in wb["客户"][1]] == ["客户编号"]
@@ -271,8 +363,9 @@ def test_refuses_to_overwrite_an_input(tmp_path, customers):
     source = tmp_path / "sales.xlsx"
     source.write_bytes(b"input workbook")
     with pytest.raises(OutputError, match="refusing to overwrite input file"):
-        write_workbook(tmp_path / "." / "sales.xlsx", customers=customers, summary={}, data_quality=None,
-                       inputs=[source])
+        write_workbook(
+            tmp_path / "." / "sales.xlsx", customers=customers, summary={}, data_quality=None, inputs=[source]
+        )
     assert source.read_bytes() == b"input workbook"
 
 
@@ -283,14 +376,22 @@ def test_unknown_language(tmp_path, customers):
 
 def test_lists_without_optional_columns(tmp_path, customers):
     bare = customers[["customer_id", "tier", "churn_band"]]
-    assert tier_list(bare, "gold")["customer_id"].tolist() == customers.loc[
-        customers["tier"] == "gold", "customer_id"].tolist()
+    assert (
+        tier_list(bare, "gold")["customer_id"].tolist()
+        == customers.loc[customers["tier"] == "gold", "customer_id"].tolist()
+    )
     assert list(at_risk_list(customers.drop(columns=["name", "clv"])).columns)[:3] == ["customer_id", "region", "tier"]
     # Without lifecycle stages and values at risk there is no list of customers worth saving.
     path = tmp_path / "bare.xlsx"
     write_workbook(path, customers=bare, summary={}, data_quality=None)
-    assert openpyxl.load_workbook(path).sheetnames == ["Summary", "Customers", "Platinum", "Gold", "Iron",
-                                                       "Definitions"]
+    assert openpyxl.load_workbook(path).sheetnames == [
+        "Summary",
+        "Customers",
+        "Platinum",
+        "Gold",
+        "Iron",
+        "Definitions",
+    ]
 
 
 def test_write_sheets_labels_migration_tables(tmp_path):
@@ -335,9 +436,13 @@ def test_every_sheet_prints_a4_landscape_with_name_and_page_numbers(book):
 
 
 def test_data_quality_items_are_labelled_and_reasons_kept():
-    frame = pd.DataFrame({"item": ["rows_read", "dropped", "file", "note"],
-                          "detail": [None, "empty customer_id", "销售.xlsx (xlsx)", None],
-                          "value": ["10", "2", "10", "dates read as day first"]})
+    frame = pd.DataFrame(
+        {
+            "item": ["rows_read", "dropped", "file", "note"],
+            "detail": [None, "empty customer_id", "销售.xlsx (xlsx)", None],
+            "value": ["10", "2", "10", "dates read as day first"],
+        }
+    )
     out = excel.localise_quality(frame, "zh")
     assert out["item"].tolist() == ["读取行数", "剔除", "文件", "备注"]
     assert [None if pd.isna(d) else d for d in out["detail"]] == [None, "客户编号为空", "销售.xlsx (xlsx)", None]
@@ -349,18 +454,45 @@ def test_data_quality_items_are_labelled_and_reasons_kept():
 def test_summary_shows_groups_below_the_charts_and_defines_their_columns(tmp_path, customers):
     summary = make_summary(customers)
     summary["groups"] = [
-        {"salesperson": "Wu", "customers": 40, "revenue": 9000.0, "revenue_share": 0.6, "platinum": 4, "gold": 8,
-         "at_risk": 11, "value_at_risk": 120.5, "top5_share": 0.4},
-        {"salesperson": "(none)", "customers": 20, "revenue": 6000.0, "revenue_share": 0.4, "platinum": 2,
-         "gold": 4, "at_risk": 3, "value_at_risk": 10.0, "top5_share": 0.7},
+        {
+            "salesperson": "Wu",
+            "customers": 40,
+            "revenue": 9000.0,
+            "revenue_share": 0.6,
+            "platinum": 4,
+            "gold": 8,
+            "at_risk": 11,
+            "value_at_risk": 120.5,
+            "top5_share": 0.4,
+        },
+        {
+            "salesperson": "(none)",
+            "customers": 20,
+            "revenue": 6000.0,
+            "revenue_share": 0.4,
+            "platinum": 2,
+            "gold": 4,
+            "at_risk": 3,
+            "value_at_risk": 10.0,
+            "top5_share": 0.7,
+        },
     ]
     path = tmp_path / "groups.xlsx"
     write_workbook(path, customers=customers, summary=summary, data_quality=None, lang="zh")
     wb = openpyxl.load_workbook(path)
     ws = wb["摘要"]
     header = next(row for row in ws.iter_rows() if row[0].value == "销售员")
-    assert [c.value for c in header[:9]] == ["销售员", "客户数", "收入", "收入占比", "铂金", "黄金", "风险客户数", "流失风险金额",
-                                         "前 5 名客户收入占比"]
+    assert [c.value for c in header[:9]] == [
+        "销售员",
+        "客户数",
+        "收入",
+        "收入占比",
+        "铂金",
+        "黄金",
+        "风险客户数",
+        "流失风险金额",
+        "前 5 名客户收入占比",
+    ]
     rows = list(ws.iter_rows(min_row=header[0].row + 1, max_row=header[0].row + 2))
     assert [r[0].value for r in rows] == ["Wu", "(无)"]
     assert rows[0][3].number_format == "0.0%" and rows[0][6].number_format == "#,##0"

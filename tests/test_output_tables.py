@@ -1,4 +1,5 @@
 """write_table: CSV/Parquet/JSON keep canonical names and values; CSV is safe to open in Excel."""
+
 from __future__ import annotations
 
 import csv
@@ -17,17 +18,21 @@ from crmkit.output.tables import neutralise_formulas, write_json, write_table
 
 @pytest.fixture
 def frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": pd.Series(["=HYPERLINK(\"http://x\")", "+1", "-2", "@SUM(A1)", "\tTAB", "王伟", "C-3"],
-                                 dtype="str"),
-        "name": pd.Series(["张三", "李四", None, "O'Brien", "a=b", "\rCR", "ok"], dtype="str"),
-        "total_revenue": [-2.0, 1234.5, np.nan, 0.0, 1e9, -0.5, 3.25],
-        "n_orders": np.array([1, 2, 3, 4, 5, 6, 7], dtype=np.int64),
-        "first_purchase": pd.to_datetime(["2024-01-05", "2023-12-31", None, "2024-02-29", "2024-03-01",
-                                          "2020-01-01", "2021-06-30"]),
-        "tier": pd.Series(["platinum", "gold", "iron", "prospect", "gold", "iron", "iron"], dtype="str"),
-        "lifecycle_stage": pd.Series(["growth"] * 7, dtype="str"),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": pd.Series(
+                ['=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tTAB", "王伟", "C-3"], dtype="str"
+            ),
+            "name": pd.Series(["张三", "李四", None, "O'Brien", "a=b", "\rCR", "ok"], dtype="str"),
+            "total_revenue": [-2.0, 1234.5, np.nan, 0.0, 1e9, -0.5, 3.25],
+            "n_orders": np.array([1, 2, 3, 4, 5, 6, 7], dtype=np.int64),
+            "first_purchase": pd.to_datetime(
+                ["2024-01-05", "2023-12-31", None, "2024-02-29", "2024-03-01", "2020-01-01", "2021-06-30"]
+            ),
+            "tier": pd.Series(["platinum", "gold", "iron", "prospect", "gold", "iron", "iron"], dtype="str"),
+            "lifecycle_stage": pd.Series(["growth"] * 7, dtype="str"),
+        }
+    )
 
 
 def test_csv_has_a_bom_and_canonical_english_whatever_the_language(tmp_path, frame):
@@ -47,7 +52,7 @@ def test_csv_neutralises_formula_text_but_not_numbers(tmp_path, frame):
     write_table(frame, path)
     rows = list(csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
     ids = [row[0] for row in rows[1:]]
-    assert ids == ["'=HYPERLINK(\"http://x\")", "'+1", "'-2", "'@SUM(A1)", "'\tTAB", "王伟", "C-3"]
+    assert ids == ['\'=HYPERLINK("http://x")', "'+1", "'-2", "'@SUM(A1)", "'\tTAB", "王伟", "C-3"]
     assert [row[1] for row in rows[1:]] == ["张三", "李四", "", "O'Brien", "a=b", "'\rCR", "ok"]
     assert [row[2] for row in rows[1:3]] == ["-2", "1234.5"]  # negative numbers stay numbers
 
@@ -55,13 +60,13 @@ def test_csv_neutralises_formula_text_but_not_numbers(tmp_path, frame):
 def test_csv_floats_have_no_binary_noise_but_keep_twelve_digits(tmp_path):
     path = tmp_path / "x.csv"
     write_table(pd.DataFrame({"v": [0.1 + 0.2, 285.29999999999995, 1234567.891234, 2 / 3]}), path)
-    assert path.read_text(encoding="utf-8-sig").splitlines()[1:5] == ["0.3", "285.3", "1234567.89123",
-                                                                 "0.666666666667"]
+    assert path.read_text(encoding="utf-8-sig").splitlines()[1:5] == ["0.3", "285.3", "1234567.89123", "0.666666666667"]
 
 
 def test_neutralise_formulas_handles_object_and_categorical_columns_without_mutating():
-    frame = pd.DataFrame({"a": ["=1", 5, None, "-x"], "b": pd.Categorical(["+", "ok", "ok", "@"]),
-                          "c": [-1, -2, -3, -4]})
+    frame = pd.DataFrame(
+        {"a": ["=1", 5, None, "-x"], "b": pd.Categorical(["+", "ok", "ok", "@"]), "c": [-1, -2, -3, -4]}
+    )
     before = frame.copy()
     out = neutralise_formulas(frame)
     pd.testing.assert_frame_equal(frame, before)
@@ -82,8 +87,9 @@ def test_parquet_round_trip_keeps_canonical_names_values_and_types(tmp_path, fra
 
 
 def test_json_records_have_iso_dates_and_null_for_missing(tmp_path, frame):
-    frame = frame.assign(total_margin=[np.inf, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0],
-                         visited=pd.to_datetime(["2024-01-05 13:45"] * 7))
+    frame = frame.assign(
+        total_margin=[np.inf, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0], visited=pd.to_datetime(["2024-01-05 13:45"] * 7)
+    )
     path = tmp_path / "customers.json"
     write_table(frame, path, lang="zh")
     records = json.loads(path.read_text(encoding="utf-8"))
@@ -147,21 +153,45 @@ def test_a_crash_while_writing_leaves_the_old_file_and_no_temporary(tmp_path, fr
 
 def test_write_json_documents(tmp_path):
     path = tmp_path / "model.json"
-    write_json({"model": "bgnbd", "params": {"r": np.float64(0.25), "alpha": float("nan")},
-                "n": np.int64(3), "as_of": pd.Timestamp("2024-03-01"), "at": pd.Timestamp("2024-03-01 08:30"),
-                "notes": ("是", None), "missing": pd.NaT}, path)
+    write_json(
+        {
+            "model": "bgnbd",
+            "params": {"r": np.float64(0.25), "alpha": float("nan")},
+            "n": np.int64(3),
+            "as_of": pd.Timestamp("2024-03-01"),
+            "at": pd.Timestamp("2024-03-01 08:30"),
+            "notes": ("是", None),
+            "missing": pd.NaT,
+        },
+        path,
+    )
     assert json.loads(path.read_text(encoding="utf-8")) == {
-        "model": "bgnbd", "params": {"r": 0.25, "alpha": None}, "n": 3, "as_of": "2024-03-01",
-        "at": "2024-03-01T08:30:00", "notes": ["是", None], "missing": None}
+        "model": "bgnbd",
+        "params": {"r": 0.25, "alpha": None},
+        "n": 3,
+        "as_of": "2024-03-01",
+        "at": "2024-03-01T08:30:00",
+        "notes": ["是", None],
+        "missing": None,
+    }
 
 
 def test_json_text_turns_every_missing_value_into_null():
     """NaN, NaT and pd.NA (a missing count read straight from an Int64 column) come out null, never '<NA>'."""
-    frame = pd.DataFrame({"customer_id": ["A", "P"], "n_orders": pd.array([3, None], dtype="Int64"),
-                          "clv": [np.float64(12.5), np.nan], "active": [np.bool_(True), False],
-                          "last_purchase": [pd.Timestamp("2024-03-01"), pd.NaT]})
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["A", "P"],
+            "n_orders": pd.array([3, None], dtype="Int64"),
+            "clv": [np.float64(12.5), np.nan],
+            "active": [np.bool_(True), False],
+            "last_purchase": [pd.Timestamp("2024-03-01"), pd.NaT],
+        }
+    )
     payload = {"records": frame.to_dict(orient="records"), "prospect_orders": frame.at[1, "n_orders"]}
-    assert json.loads(tables.json_text(payload)) == {"records": [
-        {"customer_id": "A", "n_orders": 3, "clv": 12.5, "active": True, "last_purchase": "2024-03-01"},
-        {"customer_id": "P", "n_orders": None, "clv": None, "active": False, "last_purchase": None}],
-        "prospect_orders": None}
+    assert json.loads(tables.json_text(payload)) == {
+        "records": [
+            {"customer_id": "A", "n_orders": 3, "clv": 12.5, "active": True, "last_purchase": "2024-03-01"},
+            {"customer_id": "P", "n_orders": None, "clv": None, "active": False, "last_purchase": None},
+        ],
+        "prospect_orders": None,
+    }

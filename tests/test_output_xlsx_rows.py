@@ -1,4 +1,5 @@
 """The vectorised row writer: cell types, escaping, empty cells and well-formed sheet XML."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,24 +37,35 @@ def _unescape(text: str) -> str:
 
 
 def _texts(sheet: ET.Element) -> list[str | None]:
-    return [None if (t := c.find(f"{NS}is/{NS}t")) is None else _unescape(t.text or "")
-            for c in sheet.iter(f"{NS}c")]
+    return [None if (t := c.find(f"{NS}is/{NS}t")) is None else _unescape(t.text or "") for c in sheet.iter(f"{NS}c")]
 
 
 def test_cells_carry_types_references_and_column_styles():
     frame = pd.DataFrame({"a": pd.Series(["x", "=1+1"], dtype="str"), "b": [1.5, -2.0], "c": [True, False]})
     sheet = _rows(frame, [None, 7, 3])
     cells = [(c.get("r"), c.get("s"), c.get("t")) for c in sheet.iter(f"{NS}c")]
-    assert cells == [("A2", None, "inlineStr"), ("B2", "7", None), ("C2", "3", "b"),
-                     ("A3", None, "inlineStr"), ("B3", "7", None), ("C3", "3", "b")]
+    assert cells == [
+        ("A2", None, "inlineStr"),
+        ("B2", "7", None),
+        ("C2", "3", "b"),
+        ("A3", None, "inlineStr"),
+        ("B3", "7", None),
+        ("C3", "3", "b"),
+    ]
     assert [r.get("r") for r in sheet.iter(f"{NS}row")] == ["2", "3"]
     assert sheet.find(f".//{NS}f") is None
     assert [c.findtext(f"{NS}v") for c in sheet.iter(f"{NS}c") if c.get("t") != "inlineStr"] == ["1.5", "1", "-2", "0"]
 
 
 def test_missing_and_infinite_values_leave_the_cell_out():
-    frame = pd.DataFrame({"a": [1.0, np.nan, np.inf], "b": pd.Series(["x", None, "z"], dtype="str"),
-                          "c": pd.array([1, None, 3], dtype="Int64"), "d": pd.to_datetime(["2024-01-01", None, None])})
+    frame = pd.DataFrame(
+        {
+            "a": [1.0, np.nan, np.inf],
+            "b": pd.Series(["x", None, "z"], dtype="str"),
+            "c": pd.array([1, None, 3], dtype="Int64"),
+            "d": pd.to_datetime(["2024-01-01", None, None]),
+        }
+    )
     sheet = _rows(frame)
     assert [c.get("r") for c in sheet.iter(f"{NS}c")] == ["A2", "B2", "C2", "D2", "B4", "C4"]
     assert sheet.find(f"{NS}row[2]").findall(f"{NS}c") == []
@@ -73,8 +85,11 @@ def test_text_longer_than_excel_allows_is_cut_to_the_limit():
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.text(st.characters(exclude_categories=("Cs",)), max_size=30)),
-                min_size=1, max_size=8))
+@given(
+    st.lists(
+        st.one_of(st.none(), st.text(st.characters(exclude_categories=("Cs",)), max_size=30)), min_size=1, max_size=8
+    )
+)
 def test_any_text_round_trips_through_well_formed_xml(values):
     sheet = _rows(pd.DataFrame({"t": pd.Series(values, dtype="str")}))
     assert _texts(sheet) == [v for v in values if v is not None]
@@ -100,8 +115,7 @@ def test_mixed_object_column_writes_numbers_as_numbers_and_the_rest_as_text(tmp_
     path = tmp_path / "mixed.xlsx"
     write_sheet(path, pd.DataFrame({"item": ["a", "b", "c", "d"], "value": [20000, "12 rows", 2.5, True]}))
     ws = openpyxl.load_workbook(path).active
-    assert [(c.value, c.data_type) for c in ws["B"][1:]] == [(20000, "n"), ("12 rows", "s"), (2.5, "n"),
-                                                             ("True", "s")]
+    assert [(c.value, c.data_type) for c in ws["B"][1:]] == [(20000, "n"), ("12 rows", "s"), (2.5, "n"), ("True", "s")]
 
 
 def test_sheet_xml_is_spliced_with_dimension_and_styles(tmp_path):

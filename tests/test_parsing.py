@@ -1,4 +1,5 @@
 """Raw export values to canonical ones: headers, ids, amounts and dates (hand-checked values and invariants)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -36,8 +37,9 @@ def _ids(values: pd.Series, **kwargs) -> list:
 
 # --- headers ----------------------------------------------------------------------
 class TestHeaders:
-    @pytest.mark.parametrize("header", ["Customer ID", "customer_id", "CUSTOMERID", "customer-id", " Customer.ID ",
-                                        "ＣＵＳＴＯＭＥＲ　ＩＤ"])
+    @pytest.mark.parametrize(
+        "header", ["Customer ID", "customer_id", "CUSTOMERID", "customer-id", " Customer.ID ", "ＣＵＳＴＯＭＥＲ　ＩＤ"]
+    )
     def test_normalise_header_ignores_case_width_and_punctuation(self, header):
         assert normalise_header(header) == "customerid"
 
@@ -45,13 +47,29 @@ class TestHeaders:
         assert normalise_header("金额（元）") == "金额元"
         assert normalise_header("日期：") == "日期"
 
-    @pytest.mark.parametrize(("header", "canonical"), [
-        ("CUSTOMER ID", "customer_id"), ("customerid", "customer_id"), ("客户编号", "customer_id"),
-        ("会员号", "customer_id"), ("InvoiceDate", "order_date"), ("下单时间", "order_date"), ("日期", "order_date"),
-        ("Sales", "amount"), ("销售额", "amount"), ("实付金额", "amount"), ("Invoice", "order_id"),
-        ("订单号", "order_id"), ("Qty", "quantity"), ("毛利", "margin"), ("SKU", "product"), ("渠道", "channel"),
-        ("业务员", "salesperson"), ("大区", "region"),
-    ])
+    @pytest.mark.parametrize(
+        ("header", "canonical"),
+        [
+            ("CUSTOMER ID", "customer_id"),
+            ("customerid", "customer_id"),
+            ("客户编号", "customer_id"),
+            ("会员号", "customer_id"),
+            ("InvoiceDate", "order_date"),
+            ("下单时间", "order_date"),
+            ("日期", "order_date"),
+            ("Sales", "amount"),
+            ("销售额", "amount"),
+            ("实付金额", "amount"),
+            ("Invoice", "order_id"),
+            ("订单号", "order_id"),
+            ("Qty", "quantity"),
+            ("毛利", "margin"),
+            ("SKU", "product"),
+            ("渠道", "channel"),
+            ("业务员", "salesperson"),
+            ("大区", "region"),
+        ],
+    )
     def test_each_alias_maps_to_its_canonical_column(self, header, canonical):
         assert match_columns([header], TRANSACTION_ALIASES, {}) == {canonical: header}
 
@@ -63,7 +81,9 @@ class TestHeaders:
 
     def test_name_is_recognised_in_the_customer_master(self):
         assert match_columns(["客户编号", "客户名称"], CUSTOMER_ALIASES, {}) == {
-            "customer_id": "客户编号", "name": "客户名称"}
+            "customer_id": "客户编号",
+            "name": "客户名称",
+        }
 
     def test_override_beats_aliases_and_its_header_is_used_once(self):
         headers = ["客户编号", "日期", "实付金额", "实收金额"]
@@ -78,7 +98,7 @@ class TestHeaders:
 
     def test_override_naming_a_missing_header_is_left_out(self):
         mapping = match_columns(["客户编号", "日期", "金额"], TRANSACTION_ALIASES, {"amount": "实收金额"})
-        assert "amount" not in mapping           # not silently replaced by the '金额' alias
+        assert "amount" not in mapping  # not silently replaced by the '金额' alias
 
     def test_a_header_is_claimed_by_one_column_only(self):
         # '销售' is a salesperson alias; '销售额' is an amount alias: neither steals the other.
@@ -88,7 +108,7 @@ class TestHeaders:
     def test_unknown_override_key_is_an_option_error(self):
         with pytest.raises(OptionError, match="customerid") as caught:
             check_override_keys({"customerid": "x"}, TRANSACTION_ALIASES)
-        assert "customer_id" in str(caught.value)           # the hint lists the canonical names
+        assert "customer_id" in str(caught.value)  # the hint lists the canonical names
         check_override_keys({"amount": "实收金额"}, TRANSACTION_ALIASES)
 
 
@@ -128,7 +148,7 @@ class TestCleanIds:
 
     @settings(max_examples=100, deadline=None)
     @given(st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=20))
-    @example([2.0**53, 1e15 + 0.5, 9.9e15, -(2.0**60), 1e300])     # integers above 2**53 print without '.0' too
+    @example([2.0**53, 1e15 + 0.5, 9.9e15, -(2.0**60), 1e300])  # integers above 2**53 print without '.0' too
     def test_no_float_id_ends_in_dot_zero(self, numbers):
         cleaned = _ids(pd.Series(numbers, dtype="float64"))
         assert not any(text.endswith(".0") for text in cleaned)
@@ -137,8 +157,9 @@ class TestCleanIds:
 # --- numbers ----------------------------------------------------------------------
 class TestParseNumbers:
     def test_currency_thousands_and_accounting_negatives(self):
-        parsed = parse_numbers(_objects(["¥1,234.50", "$12", "(35.00)", "-20", "12元", "RMB 5", "€3.5", "1 200",
-                                         "(¥35.00)", "￥8"]))
+        parsed = parse_numbers(
+            _objects(["¥1,234.50", "$12", "(35.00)", "-20", "12元", "RMB 5", "€3.5", "1 200", "(¥35.00)", "￥8"])
+        )
         np.testing.assert_array_equal(parsed.values, [1234.5, 12, -35, -20, 12, 5, 3.5, 1200, -35, 8])
         assert not parsed.bad.any()
 
@@ -163,8 +184,10 @@ class TestParseNumbers:
         assert parsed.bad.tolist() == [False, True, False, False, True]
 
     @settings(max_examples=150, deadline=None)
-    @given(st.lists(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), min_size=1, max_size=20),
-           st.sampled_from(["¥{:,.2f}", "${:,.2f}", "{:,.2f}元", "RMB {:,.2f}"]))
+    @given(
+        st.lists(st.floats(min_value=-1e12, max_value=1e12, allow_nan=False), min_size=1, max_size=20),
+        st.sampled_from(["¥{:,.2f}", "${:,.2f}", "{:,.2f}元", "RMB {:,.2f}"]),
+    )
     def test_formatted_numbers_round_trip(self, numbers, style):
         parsed = parse_numbers(_objects([style.format(x) for x in numbers]))
         expected = [float(f"{x:.2f}") for x in numbers]
@@ -180,21 +203,24 @@ class TestParseNumbers:
 
 # --- dates ------------------------------------------------------------------------
 class TestParseDates:
-    @pytest.mark.parametrize(("raw", "style", "expected"), [
-        ("2024-01-05", "iso", JAN_5),
-        ("2024-1-5", "iso", JAN_5),
-        ("2024-01-05 13:45", "iso", pd.Timestamp("2024-01-05 13:45")),
-        ("2024-01-05T13:45:10", "iso", pd.Timestamp("2024-01-05 13:45:10")),
-        ("2024-01-05T13:45:00+08:00", "iso", pd.Timestamp("2024-01-05 13:45")),   # wall clock kept
-        ("2024/1/5", "y/m/d", JAN_5),
-        ("2024.01.05", "y/m/d", JAN_5),
-        ("2024年1月5日", "年月日", JAN_5),
-        ("2024年1月5日 13:45", "年月日", pd.Timestamp("2024-01-05 13:45")),
-        ("20240105", "yyyymmdd", JAN_5),
-        ("45296", "excel serial", JAN_5),
-        ("45296.5", "excel serial", pd.Timestamp("2024-01-05 12:00")),
-        ("5 Jan 2024", "text", JAN_5),
-    ])
+    @pytest.mark.parametrize(
+        ("raw", "style", "expected"),
+        [
+            ("2024-01-05", "iso", JAN_5),
+            ("2024-1-5", "iso", JAN_5),
+            ("2024-01-05 13:45", "iso", pd.Timestamp("2024-01-05 13:45")),
+            ("2024-01-05T13:45:10", "iso", pd.Timestamp("2024-01-05 13:45:10")),
+            ("2024-01-05T13:45:00+08:00", "iso", pd.Timestamp("2024-01-05 13:45")),  # wall clock kept
+            ("2024/1/5", "y/m/d", JAN_5),
+            ("2024.01.05", "y/m/d", JAN_5),
+            ("2024年1月5日", "年月日", JAN_5),
+            ("2024年1月5日 13:45", "年月日", pd.Timestamp("2024-01-05 13:45")),
+            ("20240105", "yyyymmdd", JAN_5),
+            ("45296", "excel serial", JAN_5),
+            ("45296.5", "excel serial", pd.Timestamp("2024-01-05 12:00")),
+            ("5 Jan 2024", "text", JAN_5),
+        ],
+    )
     def test_each_text_style(self, raw, style, expected):
         parsed = parse_dates(_objects([raw]))
         assert parsed.values.iloc[0] == expected
@@ -204,7 +230,7 @@ class TestParseDates:
     def test_numbers_are_excel_serials_or_yyyymmdd(self):
         parsed = parse_dates(pd.Series([45296, 45296.5, 20240105, 5, 12345678]))
         assert parsed.values.tolist()[:3] == [JAN_5, pd.Timestamp("2024-01-05 12:00"), JAN_5]
-        assert parsed.bad.tolist() == [False, False, False, True, True]   # 5 is no date, nor is 12345678
+        assert parsed.bad.tolist() == [False, False, False, True, True]  # 5 is no date, nor is 12345678
         assert parsed.styles == {"excel serial": 2, "yyyymmdd": 1}
 
     def test_real_dates_pass_through_and_lose_their_timezone(self):
@@ -229,8 +255,11 @@ class TestParseDates:
 
     def test_day_first_detected_from_a_day_above_12(self):
         parsed = parse_dates(_objects(["13/01/2024", "02/01/2024", "02/01/2024"]))
-        assert parsed.values.tolist() == [pd.Timestamp("2024-01-13"), pd.Timestamp("2024-01-02"),
-                                          pd.Timestamp("2024-01-02")]
+        assert parsed.values.tolist() == [
+            pd.Timestamp("2024-01-13"),
+            pd.Timestamp("2024-01-02"),
+            pd.Timestamp("2024-01-02"),
+        ]
         assert parsed.date_order == "dmy" and "13/01/2024" in parsed.order_evidence
 
     def test_month_first_detected_from_a_day_above_12(self):
@@ -293,10 +322,13 @@ def test_full_width_numbers_are_read_and_infinity_is_not_an_amount():
     assert parsed.bad.tolist() == [False, False, False, True, True]
 
 
-@pytest.mark.parametrize("cells, numbers, bad", [
-    ([4, 2.5, None, float("inf")], [4.0, 2.5, np.nan, np.nan], [False, False, False, True]),   # spreadsheet numbers
-    ([4.0, "¥3", None, True], [4.0, 3.0, np.nan, np.nan], [False, False, False, True]),       # mixed: read as text
-])
+@pytest.mark.parametrize(
+    "cells, numbers, bad",
+    [
+        ([4, 2.5, None, float("inf")], [4.0, 2.5, np.nan, np.nan], [False, False, False, True]),  # spreadsheet numbers
+        ([4.0, "¥3", None, True], [4.0, 3.0, np.nan, np.nan], [False, False, False, True]),  # mixed: read as text
+    ],
+)
 def test_cells_holding_numbers_are_taken_as_they_are(cells, numbers, bad):
     parsed = parse_numbers(pd.Series(cells, dtype=object))
     np.testing.assert_array_equal(parsed.values, numbers)
@@ -304,13 +336,20 @@ def test_cells_holding_numbers_are_taken_as_they_are(cells, numbers, bad):
 
 
 def test_canonical_name_maps_known_headers_and_keeps_others():
-    assert [canonical_name(h) for h in ("区域", "Sales Rep", "销售员", "VIP等级", "region")] == \
-        ["region", "salesperson", "salesperson", "VIP等级", "region"]
+    assert [canonical_name(h) for h in ("区域", "Sales Rep", "销售员", "VIP等级", "region")] == [
+        "region",
+        "salesperson",
+        "salesperson",
+        "VIP等级",
+        "region",
+    ]
 
 
 _FIXED_WIDTH_SHAPED = st.tuples(st.sampled_from(["", "C", "VIP-", "会员"]), st.integers(1, 9)).flatmap(
-    lambda shape: st.lists(st.integers(0, 10 ** shape[1] - 1).map(lambda n: f"{shape[0]}{n:0{shape[1]}d}"),
-                           min_size=1, max_size=60))
+    lambda shape: st.lists(
+        st.integers(0, 10 ** shape[1] - 1).map(lambda n: f"{shape[0]}{n:0{shape[1]}d}"), min_size=1, max_size=60
+    )
+)
 _FIXED_WIDTH_IDS = st.one_of(
     _FIXED_WIDTH_SHAPED,
     st.lists(st.sampled_from(["001", "01", " 001", "A01", "B1", "1 ", "２", "10"]), min_size=1, max_size=30),

@@ -1,4 +1,5 @@
 """Privacy: master-file attributes only on request; keyed, stable, joinable pseudonyms."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -37,8 +38,9 @@ def test_short_key_is_refused():
 
 
 def test_master_attributes_are_the_personal_columns_only():
-    master = pd.DataFrame(columns=["customer_id", "name", "phone", "salesperson", "region", "product_value",
-                                   "vip_level"])
+    master = pd.DataFrame(
+        columns=["customer_id", "name", "phone", "salesperson", "region", "product_value", "vip_level"]
+    )
     assert master_attributes(master) == ("name", "phone", "vip_level")
     table = pd.DataFrame({"customer_id": ["a"], "name": ["Ann"], "phone": ["1"], "clv": [2.0]})
     assert list(without_attributes(table, master_attributes(master)).columns) == ["customer_id", "clv"]

@@ -1,4 +1,5 @@
 """RFM scores and segments, 80/20 tiers and Pareto figures."""
+
 from __future__ import annotations
 
 import math
@@ -24,10 +25,14 @@ from crmkit.scoring.tiers import TierRule, assign_tiers, pareto_figures
 
 def _summary(days_since_last, frequency, revenue) -> pd.DataFrame:
     n = len(days_since_last)
-    return pd.DataFrame({
-        "customer_id": [f"C{i:03d}" for i in range(n)],
-        "days_since_last": days_since_last, "frequency": frequency, "total_revenue": revenue,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:03d}" for i in range(n)],
+            "days_since_last": days_since_last,
+            "frequency": frequency,
+            "total_revenue": revenue,
+        }
+    )
 
 
 class TestRfmScores:
@@ -35,14 +40,14 @@ class TestRfmScores:
         s = _summary(list(range(10)), list(range(10)), [float(v) for v in range(10)])
         scores = rfm_scores(s)
         assert list(scores["f_score"]) == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
-        assert list(scores["r_score"]) == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]   # fewer days since last is better
+        assert list(scores["r_score"]) == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]  # fewer days since last is better
         assert scores["rfm_score"].iloc[0] == "511"
 
     def test_ties_share_a_score_and_do_not_collapse(self):
         # 6 of 10 customers never bought again: they share one score, the rest spread upwards.
         s = _summary([5] * 10, [0, 0, 0, 0, 0, 0, 1, 2, 3, 4], [1.0] * 10)
         f = rfm_scores(s)["f_score"]
-        assert f.iloc[:6].nunique() == 1 and f.iloc[0] == 2     # ceil(5 × 3.5 / 10)
+        assert f.iloc[:6].nunique() == 1 and f.iloc[0] == 2  # ceil(5 × 3.5 / 10)
         assert list(f.iloc[6:]) == [4, 4, 5, 5]
         assert rfm_scores(s)["r_score"].nunique() == 1
 
@@ -105,15 +110,14 @@ class TestTiers:
 
 
 @settings(max_examples=80, deadline=None)
-@given(st.lists(st.floats(-100, 1e6, allow_nan=False), min_size=1, max_size=300),
-       st.floats(1, 30), st.floats(0, 40))
+@given(st.lists(st.floats(-100, 1e6, allow_nan=False), min_size=1, max_size=300), st.floats(1, 30), st.floats(0, 40))
 def test_tiers_partition_customers_with_configured_shares(values, platinum, gold):
     n = len(values)
     series = pd.Series(values)
     ids = pd.Series([f"C{i:04d}" for i in range(n)])
     tiers = assign_tiers(series, ids, TierRule(platinum=platinum, gold=gold))
     counts = tiers["tier"].value_counts()
-    counts = counts[counts > 0]                  # the categorical also lists the (empty) prospect tier
+    counts = counts[counts > 0]  # the categorical also lists the (empty) prospect tier
     assert counts.sum() == n and set(counts.index) <= {"platinum", "gold", "iron"}
     assert abs(counts.get("platinum", 0) - n * platinum / 100) <= 1
     assert abs(counts.get("platinum", 0) + counts.get("gold", 0) - n * (platinum + gold) / 100) <= 1
@@ -124,8 +128,11 @@ def test_tiers_partition_customers_with_configured_shares(values, platinum, gold
         assert by_tier.min()["platinum"] >= by_tier.max()["gold"]
     # Same tiers whatever the row order.
     order = np.random.default_rng(0).permutation(n)
-    shuffled = assign_tiers(series.iloc[order].reset_index(drop=True), ids.iloc[order].reset_index(drop=True),
-                            TierRule(platinum=platinum, gold=gold))
+    shuffled = assign_tiers(
+        series.iloc[order].reset_index(drop=True),
+        ids.iloc[order].reset_index(drop=True),
+        TierRule(platinum=platinum, gold=gold),
+    )
     assert (shuffled["tier"].to_numpy() == tiers["tier"].to_numpy()[order]).all()
 
 
@@ -133,7 +140,7 @@ class TestPareto:
     def test_hand_computed(self):
         values = pd.Series([50.0, 20.0, 10.0, 10.0, 5.0, 5.0, 0.0, 0.0, 0.0, 0.0])
         p = pareto_figures(values)
-        assert p["top20_revenue_share"] == pytest.approx(0.7)          # top ceil(0.2 × 10) = 2 customers
+        assert p["top20_revenue_share"] == pytest.approx(0.7)  # top ceil(0.2 × 10) = 2 customers
         assert p["customers_for_80pct"] == 3 and p["customers_for_80pct_share"] == pytest.approx(0.3)
         assert p["curve"][0] == {"customer_share": 0.0, "value_share": 0.0}
         assert p["curve"][-1]["value_share"] == pytest.approx(1.0)
@@ -143,7 +150,7 @@ class TestPareto:
         assert pareto_figures(pd.Series([0.0] * 9 + [10.0]))["gini"] == pytest.approx(0.9)
 
     def test_top20_uses_ceil(self):
-        p = pareto_figures(pd.Series([10.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]))   # ceil(1.4) = 2 customers
+        p = pareto_figures(pd.Series([10.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]))  # ceil(1.4) = 2 customers
         assert p["top20_revenue_share"] == pytest.approx(11 / 16)
         assert math.ceil(0.2 * 7) == 2
 
@@ -152,17 +159,25 @@ class TestPareto:
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.one_of(st.lists(st.integers(-50, 50), min_size=1, max_size=200).map(lambda v: [float(x) for x in v]),
-                 st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=200)))
+@given(
+    st.one_of(
+        st.lists(st.integers(-50, 50), min_size=1, max_size=200).map(lambda v: [float(x) for x in v]),
+        st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=200),
+    )
+)
 def test_average_ranks_match_pandas(values):
     expected = pd.Series(values).rank(method="average").to_numpy()
     np.testing.assert_allclose(average_ranks(np.array(values)), expected)
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.one_of(st.lists(st.integers(-5, 5), min_size=0, max_size=300).map(lambda v: [float(x) for x in v]),
-                 st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=0, max_size=300)),
-       st.integers(2, 10))
+@given(
+    st.one_of(
+        st.lists(st.integers(-5, 5), min_size=0, max_size=300).map(lambda v: [float(x) for x in v]),
+        st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=0, max_size=300),
+    ),
+    st.integers(2, 10),
+)
 def test_rank_scores_are_quantiles_of_the_average_rank(values, bins):
     """The threshold shortcut gives exactly ceil(bins × average rank / n) for every value, ties included."""
     ranks = pd.Series(values, dtype="float64").rank(method="average").to_numpy()

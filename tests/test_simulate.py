@@ -1,4 +1,5 @@
 """Simulated sales: determinism, shape of an export, buy-till-you-die behaviour, localisation and the shipped samples."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,14 +36,51 @@ from crmkit.schema import (
 )
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
-EN_TX = ["Order ID", "Order Date", "Customer ID", "Product", "Channel", "Region", "Salesperson", "Quantity",
-         "Amount", "Cost"]
-EN_CUSTOMERS = ["Customer ID", "Customer Name", "Region", "Salesperson", "Signup Date", "Phone", "product_value",
-                "service_value", "personnel_value", "image_value", "monetary_cost", "time_cost", "energy_cost",
-                "physical_cost"]
+EN_TX = [
+    "Order ID",
+    "Order Date",
+    "Customer ID",
+    "Product",
+    "Channel",
+    "Region",
+    "Salesperson",
+    "Quantity",
+    "Amount",
+    "Cost",
+]
+EN_CUSTOMERS = [
+    "Customer ID",
+    "Customer Name",
+    "Region",
+    "Salesperson",
+    "Signup Date",
+    "Phone",
+    "product_value",
+    "service_value",
+    "personnel_value",
+    "image_value",
+    "monetary_cost",
+    "time_cost",
+    "energy_cost",
+    "physical_cost",
+]
 ZH_TX = ["订单编号", "订单日期", "客户编号", "产品", "渠道", "区域", "销售员", "数量", "实付金额", "成本"]
-ZH_CUSTOMERS = ["客户编号", "客户名称", "区域", "销售员", "注册日期", "电话", "产品价值", "服务价值", "人员价值", "形象价值",
-                "货币成本", "时间成本", "精力成本", "体力成本"]
+ZH_CUSTOMERS = [
+    "客户编号",
+    "客户名称",
+    "区域",
+    "销售员",
+    "注册日期",
+    "电话",
+    "产品价值",
+    "服务价值",
+    "人员价值",
+    "形象价值",
+    "货币成本",
+    "时间成本",
+    "精力成本",
+    "体力成本",
+]
 ZH_DATE = r"^\d{4}年\d{1,2}月\d{1,2}日$"
 
 
@@ -76,8 +114,18 @@ class TestDeterminism:
 class TestExportShape:
     def test_canonical_columns_and_types(self, sample):
         tx = sample.transactions
-        assert list(tx.columns) == [ORDER_ID, ORDER_DATE, CUSTOMER_ID, PRODUCT, CHANNEL, REGION, SALESPERSON,
-                                    QUANTITY, AMOUNT, COST]
+        assert list(tx.columns) == [
+            ORDER_ID,
+            ORDER_DATE,
+            CUSTOMER_ID,
+            PRODUCT,
+            CHANNEL,
+            REGION,
+            SALESPERSON,
+            QUANTITY,
+            AMOUNT,
+            COST,
+        ]
         assert pd.api.types.is_datetime64_any_dtype(tx[ORDER_DATE])
         assert pd.api.types.is_integer_dtype(tx[QUANTITY])
         assert pd.api.types.is_string_dtype(tx[CUSTOMER_ID])
@@ -97,7 +145,7 @@ class TestExportShape:
         assert _is_cents(tx[AMOUNT]) and _is_cents(tx[COST])
         assert (tx[AMOUNT] != 0).all()
         amount, cost = tx[AMOUNT].abs(), tx[COST].abs()
-        assert (cost >= 0.55 * amount - 0.0051).all() and (cost <= 0.75 * amount + 0.0051).all()   # to the cent
+        assert (cost >= 0.55 * amount - 0.0051).all() and (cost <= 0.75 * amount + 0.0051).all()  # to the cent
 
     def test_lines_of_an_order_share_customer_day_channel_and_salesperson(self, sample):
         per_order = _sales(sample.transactions).groupby(ORDER_ID)
@@ -118,8 +166,9 @@ class TestExportShape:
         assert (returns[QUANTITY] < 0).all() and (returns[COST] < 0).all()
         sales = _sales(tx)
         originals = sales.assign(**{QUANTITY: -sales[QUANTITY], AMOUNT: -sales[AMOUNT]})
-        matched = returns.reset_index().merge(originals, on=[ORDER_ID, CUSTOMER_ID, PRODUCT, QUANTITY, AMOUNT],
-                                              suffixes=("", "_sale"))
+        matched = returns.reset_index().merge(
+            originals, on=[ORDER_ID, CUSTOMER_ID, PRODUCT, QUANTITY, AMOUNT], suffixes=("", "_sale")
+        )
         gap = (matched[ORDER_DATE] - matched[f"{ORDER_DATE}_sale"]).dt.days
         assert matched.loc[gap.between(1, 14), "index"].nunique() == len(returns)
 
@@ -141,7 +190,7 @@ class TestCustomers:
         master = set(sample.customers[CUSTOMER_ID])
         assert len(buyers) == 2000
         assert buyers <= master
-        assert len(master - buyers) == 60          # default: 3% of the buyers
+        assert len(master - buyers) == 60  # default: 3% of the buyers
 
     @pytest.mark.parametrize("prospects", [0, 7])
     def test_explicit_number_of_prospects(self, prospects):
@@ -171,9 +220,9 @@ class TestBuyTillYouDie:
         assert 15_000 < len(tx) < 26_000
         occasions = _sales(tx).groupby(CUSTOMER_ID)[ORDER_DATE].nunique()
         one_time = (occasions == 1).mean()
-        assert 0.15 < one_time < 0.5                 # many buy once, most come back
+        assert 0.15 < one_time < 0.5  # many buy once, most come back
         assert 3 < occasions.mean() < 10
-        assert occasions.max() > 5 * occasions.median()   # heavy buyers: gamma-distributed rates
+        assert occasions.max() > 5 * occasions.median()  # heavy buyers: gamma-distributed rates
 
     def test_truth_covers_exactly_the_buyers(self, sample):
         truth = sample.truth
@@ -208,13 +257,16 @@ class TestBuyTillYouDie:
 
 
 class TestOptions:
-    @pytest.mark.parametrize("kwargs", [
-        {"n_customers": 0},
-        {"n_customers": 10, "prospects": -1},
-        {"n_customers": 10, "start": "2024-02-01", "end": "2024-01-01"},
-        {"n_customers": 10, "start": "someday"},
-        {"n_customers": 9_999_999, "prospects": 1},
-    ])
+    @pytest.mark.parametrize(
+        "kwargs",
+        [
+            {"n_customers": 0},
+            {"n_customers": 10, "prospects": -1},
+            {"n_customers": 10, "start": "2024-02-01", "end": "2024-01-01"},
+            {"n_customers": 10, "start": "someday"},
+            {"n_customers": 9_999_999, "prospects": 1},
+        ],
+    )
     def test_bad_options_are_refused(self, kwargs):
         with pytest.raises(OptionError):
             simulate_sales(**kwargs)
@@ -280,10 +332,17 @@ class TestShippedSamples:
         assert 0.005 * len(body) < duplicates < 0.015 * len(body)
 
     def test_customer_master_matches_the_english_file(self, english_rows):
-        master = pd.read_csv(SAMPLES / "customers.csv", dtype={"customer_id": str, "phone": str},
-                             encoding="utf-8-sig")
-        assert list(master.columns) == ["customer_id", "name", "region", "salesperson", "signup_date", "phone",
-                                        *VALUE_COMPONENTS, *COST_COMPONENTS]
+        master = pd.read_csv(SAMPLES / "customers.csv", dtype={"customer_id": str, "phone": str}, encoding="utf-8-sig")
+        assert list(master.columns) == [
+            "customer_id",
+            "name",
+            "region",
+            "salesperson",
+            "signup_date",
+            "phone",
+            *VALUE_COMPONENTS,
+            *COST_COMPONENTS,
+        ]
         buyers = {row[2] for row in english_rows[1:] if row[2] is not None}
         assert buyers < set(master["customer_id"])
 

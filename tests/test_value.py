@@ -1,4 +1,5 @@
 """CLV and value scoring: horizons, monthly discounting, time-unit invariance, margins, prospects, delivered value."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,12 @@ from crmkit.scoring.value import (
 
 WEEKLY = TransactionModel("bgnbd", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, -9582.4, 2357)
 SPEND = GammaGammaModel(6.25, 3.74, 15.44, 946, population_mean=6.25 * 15.44 / 2.74)
-CUSTOMERS = (np.array([2.0, 0.0, 7.0]), np.array([30.43, 0.0, 35.0]), np.array([38.86, 38.86, 38.86]),
-             np.array([22.35, 0.0, 40.0]))
+CUSTOMERS = (
+    np.array([2.0, 0.0, 7.0]),
+    np.array([30.43, 0.0, 35.0]),
+    np.array([38.86, 38.86, 38.86]),
+    np.array([22.35, 0.0, 40.0]),
+)
 
 
 def _summary(n: int = 6000, seed: int = 0, unit_days: float = 1.0) -> pd.DataFrame:
@@ -31,21 +36,31 @@ def _summary(n: int = 6000, seed: int = 0, unit_days: float = 1.0) -> pd.DataFra
     days = rng.integers(60, 730, n).astype(float)
     sim = simulate_bgnbd({"r": 0.6, "alpha": 40.0, "a": 0.8, "b": 2.4}, days, seed=seed)
     monetary = np.round(simulate_spend({"p": 6.0, "q": 4.0, "v": 15.0}, sim.frequency, seed=seed), 2)
-    return pd.DataFrame({
-        CUSTOMER_ID: [f"C{i:05d}" for i in range(n)],
-        "frequency": sim.frequency,
-        "recency": np.round(sim.recency) / unit_days,
-        "T": days / unit_days,
-        "monetary": monetary,
-        "total_revenue": monetary * sim.frequency + 20.0,
-    })
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: [f"C{i:05d}" for i in range(n)],
+            "frequency": sim.frequency,
+            "recency": np.round(sim.recency) / unit_days,
+            "T": days / unit_days,
+            "monetary": monetary,
+            "total_revenue": monetary * sim.frequency + 20.0,
+        }
+    )
 
 
 class TestParseHorizon:
-    @pytest.mark.parametrize("text,unit,expected", [
-        ("12m", "day", 365.25), ("52w", "week", 52.0), ("365d", "week", 365 / 7), ("1y", "month", 12.0),
-        ("6m", "month", 6.0), (" 2Y ", "day", 730.5), ("1.5m", "week", 1.5 * 365.25 / 12 / 7),
-    ])
+    @pytest.mark.parametrize(
+        "text,unit,expected",
+        [
+            ("12m", "day", 365.25),
+            ("52w", "week", 52.0),
+            ("365d", "week", 365 / 7),
+            ("1y", "month", 12.0),
+            ("6m", "month", 6.0),
+            (" 2Y ", "day", 730.5),
+            ("1.5m", "week", 1.5 * 365.25 / 12 / 7),
+        ],
+    )
     def test_converts_to_the_time_unit(self, text, unit, expected):
         assert parse_horizon(text, unit) == pytest.approx(expected)
 
@@ -68,7 +83,7 @@ class TestClv:
 
     def test_each_month_is_discounted_at_its_end(self):
         f, r, T, m = CUSTOMERS
-        month = 365.25 / 12 / 7                                     # weeks
+        month = 365.25 / 12 / 7  # weeks
         horizon = 3 * month
         cumulative = [WEEKLY.expected_purchases(k * month, f, r, T) for k in range(4)]
         by_hand = sum((cumulative[k] - cumulative[k - 1]) * 1.1 ** (-k / 12) for k in range(1, 4))
@@ -91,14 +106,18 @@ class TestClv:
         f, r, T, m = CUSTOMERS
         margins = np.array([0.1, 0.5, 1.0])
         revenue = clv(WEEKLY, SPEND, f, r, T, m, horizon=52.0, time_unit_days=7.0)
-        np.testing.assert_allclose(clv(WEEKLY, SPEND, f, r, T, m, horizon=52.0, time_unit_days=7.0, margin=margins),
-                                   revenue * margins)
+        np.testing.assert_allclose(
+            clv(WEEKLY, SPEND, f, r, T, m, horizon=52.0, time_unit_days=7.0, margin=margins), revenue * margins
+        )
 
-    @pytest.mark.parametrize("settings,match", [
-        ({"horizon": 0.0, "time_unit_days": 7.0}, "horizon"),
-        ({"horizon": 5.0, "time_unit_days": 7.0, "discount_rate": -0.1}, "discount rate"),
-        ({"horizon": 5.0, "time_unit_days": 7.0, "margin": np.nan}, "margin"),
-    ])
+    @pytest.mark.parametrize(
+        "settings,match",
+        [
+            ({"horizon": 0.0, "time_unit_days": 7.0}, "horizon"),
+            ({"horizon": 5.0, "time_unit_days": 7.0, "discount_rate": -0.1}, "discount rate"),
+            ({"horizon": 5.0, "time_unit_days": 7.0, "margin": np.nan}, "margin"),
+        ],
+    )
     def test_bad_settings_are_refused(self, settings, match):
         with pytest.raises(OptionError, match=match):
             clv(WEEKLY, SPEND, *CUSTOMERS, **settings)
@@ -115,12 +134,20 @@ class TestScoreValue:
 
     def test_output_columns_order_and_prospects(self):
         summary = _summary(3000)
-        prospects = pd.DataFrame({CUSTOMER_ID: ["P1", "P2"], "frequency": [np.nan] * 2, "recency": [np.nan] * 2,
-                                  "T": [np.nan] * 2, "monetary": [np.nan] * 2, "total_revenue": [0.0, 0.0]})
+        prospects = pd.DataFrame(
+            {
+                CUSTOMER_ID: ["P1", "P2"],
+                "frequency": [np.nan] * 2,
+                "recency": [np.nan] * 2,
+                "T": [np.nan] * 2,
+                "monetary": [np.nan] * 2,
+                "total_revenue": [0.0, 0.0],
+            }
+        )
         with_prospects = pd.concat([prospects, summary], ignore_index=True)
         before = with_prospects.copy()
         out, fit = score_value(with_prospects)
-        pd.testing.assert_frame_equal(with_prospects, before)                 # input untouched
+        pd.testing.assert_frame_equal(with_prospects, before)  # input untouched
         assert tuple(out.columns) == VALUE_OUTPUT_COLUMNS
         assert out[CUSTOMER_ID].tolist() == with_prospects[CUSTOMER_ID].tolist()
         assert out.loc[:1, ["expected_purchases", "p_alive", "expected_spend", "clv"]].isna().all().all()
@@ -152,12 +179,15 @@ class TestScoreValue:
         assert record["horizon"] == "6m" and record["discount_rate"] == 0.10
         assert TransactionModel.from_dict(record).params == fit.model.params
 
-    @pytest.mark.parametrize("options,error,match", [
-        ({"margin": 1.5}, OptionError, "between 0 and 1"),
-        ({"horizon": "soon"}, OptionError, "12m"),
-        ({"model": "nbd"}, OptionError, "choose one of"),
-        ({"discount_rate": -0.5}, OptionError, "discount rate"),
-    ])
+    @pytest.mark.parametrize(
+        "options,error,match",
+        [
+            ({"margin": 1.5}, OptionError, "between 0 and 1"),
+            ({"horizon": "soon"}, OptionError, "12m"),
+            ({"model": "nbd"}, OptionError, "choose one of"),
+            ({"discount_rate": -0.5}, OptionError, "discount rate"),
+        ],
+    )
     def test_bad_options_are_refused_before_fitting(self, options, error, match):
         with pytest.raises(error, match=match):
             score_value(_summary(500), **options)
@@ -168,11 +198,19 @@ class TestScoreValue:
 
 
 def _master() -> pd.DataFrame:
-    return pd.DataFrame({
-        CUSTOMER_ID: ["A", "B", "C"],
-        "product_value": [8, 5, 3], "service_value": [6, 5, 1], "personnel_value": [4, 5, 1], "image_value": [2, 5, 1],
-        "monetary_cost": [5, 2, 0], "time_cost": [2, 2, 0], "energy_cost": [1, 2, 0], "physical_cost": [2, 2, 0],
-    })
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: ["A", "B", "C"],
+            "product_value": [8, 5, 3],
+            "service_value": [6, 5, 1],
+            "personnel_value": [4, 5, 1],
+            "image_value": [2, 5, 1],
+            "monetary_cost": [5, 2, 0],
+            "time_cost": [2, 2, 0],
+            "energy_cost": [1, 2, 0],
+            "physical_cost": [2, 2, 0],
+        }
+    )
 
 
 class TestDeliveredValue:

@@ -4,6 +4,7 @@ Simulated sales and customer files (150 buyers plus prospects; five customer ids
 and one name look like formulas) go through the command line in-process, so the
 workbook holds what ingest, the scorers and the pipeline really produce.
 """
+
 from __future__ import annotations
 
 import re
@@ -47,8 +48,10 @@ COLUMNS = {
     "name": ("Name", "客户名称", "General"),
 }
 TIERS = {"en": {"Platinum", "Gold", "Iron", "Prospect"}, "zh": {"铂金", "黄金", "铁", "潜在客户"}}
-STAGES = {"en": {"Acquisition", "Growth", "Maturity", "Decline", "Termination"},
-          "zh": {"潜在获取期", "成长期", "成熟期", "衰退期", "终止期"}}
+STAGES = {
+    "en": {"Acquisition", "Growth", "Maturity", "Decline", "Termination"},
+    "zh": {"潜在获取期", "成长期", "成熟期", "衰退期", "终止期"},
+}
 
 runner = CliRunner()
 
@@ -63,20 +66,34 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     folder = tmp_path_factory.mktemp("e2e")
     sample = simulate_sales(150, seed=11)
     tx, customers = sample.transactions.copy(), sample.customers.copy()
-    renamed = dict(zip(sorted(tx["customer_id"].unique())[:len(INJECTED_IDS)], INJECTED_IDS))
+    renamed = dict(zip(sorted(tx["customer_id"].unique())[: len(INJECTED_IDS)], INJECTED_IDS))
     tx["customer_id"] = tx["customer_id"].replace(renamed)
     customers["customer_id"] = customers["customer_id"].replace(renamed)
     customers.loc[customers["customer_id"] == "+1", "name"] = INJECTED_NAME
-    paths = SimpleNamespace(folder=folder, sales=folder / "sales.csv", customers=folder / "customers.csv",
-                            n_customers=customers["customer_id"].nunique())
+    paths = SimpleNamespace(
+        folder=folder,
+        sales=folder / "sales.csv",
+        customers=folder / "customers.csv",
+        n_customers=customers["customer_id"].nunique(),
+    )
     tx.to_csv(paths.sales, index=False)
     customers.to_csv(paths.customers, index=False)
     return paths
 
 
 def segment(files: SimpleNamespace, out: Path, *extra: object) -> Result:
-    result = crmkit("segment", files.sales, "--customers", files.customers, "--include-attributes",
-                    "--group-by", "salesperson", "--out", out, *extra)
+    result = crmkit(
+        "segment",
+        files.sales,
+        "--customers",
+        files.customers,
+        "--include-attributes",
+        "--group-by",
+        "salesperson",
+        "--out",
+        out,
+        *extra,
+    )
     assert result.exit_code == 0, result.output
     return result
 
@@ -161,7 +178,9 @@ def test_tier_and_churn_band_colours(book):
 def test_tier_sheets_partition_the_buyers(book, files):
     wb, lang = book.wb, book.lang
     customers = wb[SHEETS[lang][1]]
-    tiers = dict(zip(column_values(customers, shown(lang, "customer_id")), column_values(customers, shown(lang, "tier"))))
+    tiers = dict(
+        zip(column_values(customers, shown(lang, "customer_id")), column_values(customers, shown(lang, "tier")))
+    )
     listed = []
     for name, tier in zip(SHEETS[lang][2:5], ("Platinum", "Gold", "Iron") if lang == "en" else ("铂金", "黄金", "铁")):
         ids = column_values(wb[name], shown(lang, "customer_id"))
@@ -194,24 +213,33 @@ def test_summary_tables_charts_and_groups(book, files):
     cells = {row[0].value: [c.value for c in row[1:9]] for row in ws.iter_rows() if isinstance(row[0].value, str)}
     zh = book.lang == "zh"
     # Churn band table: customers and value at risk per band.
-    for band in (("低", "中", "高") if zh else ("Low", "Medium", "High")):
+    for band in ("低", "中", "高") if zh else ("Low", "Medium", "High"):
         customers, value_at_risk = cells[band][:2]
         assert customers >= 0 and value_at_risk >= 0
     # Lifecycle table (prospects included) and the per-salesperson rollup (buyers only), headed in the language.
     assert sum(cells[stage][0] for stage in STAGES[book.lang] if stage in cells) == files.n_customers
     group_header = cells["销售员" if zh else "Salesperson"]
     assert group_header[:2] == (["客户数", "收入"] if zh else ["Customers", "Revenue"])
-    group_rows = [row for row in ws.iter_rows(min_row=_row_of(ws, "销售员" if zh else "Salesperson") + 1)
-                  if isinstance(row[0].value, str)]
+    group_rows = [
+        row
+        for row in ws.iter_rows(min_row=_row_of(ws, "销售员" if zh else "Salesperson") + 1)
+        if isinstance(row[0].value, str)
+    ]
     assert sum(row[1].value for row in group_rows) == 150
     # Three charts, all above the rollup table (nothing overlaps it).
     charts = ws._charts
     assert len(charts) == 3
     assert max(chart.anchor._from.row for chart in charts) + 17 < _row_of(ws, "销售员" if zh else "Salesperson")
     titles = [_chart_text(chart.title) for chart in charts]
-    assert titles == (["帕累托曲线：客户占比与价值占比", "各价值等级收入", "各生命周期阶段客户数"] if zh else
-                      ["Pareto curve: share of value by share of customers", "Revenue by value tier",
-                       "Customers by lifecycle stage"])
+    assert titles == (
+        ["帕累托曲线：客户占比与价值占比", "各价值等级收入", "各生命周期阶段客户数"]
+        if zh
+        else [
+            "Pareto curve: share of value by share of customers",
+            "Revenue by value tier",
+            "Customers by lifecycle stage",
+        ]
+    )
 
 
 def test_pareto_chart_marks_the_80_20_point(book):

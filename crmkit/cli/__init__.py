@@ -5,9 +5,11 @@ the result to :mod:`crmkit.output`. Errors caused by input or options (:class:`c
 are printed as one ``Error: …`` message on stderr with exit code 2; an unexpected internal error exits 1.
 ``crmkit --debug …`` shows the traceback instead.
 """
+
 # Importing a command's module registers it; --help lists the commands in this order.
 # isort: off
 from crmkit.cli import segment, inspect, sample, value, backtest, lifecycle, churn, compare  # noqa: F401
+
 # isort: on
 from crmkit.cli.app import app, main
 

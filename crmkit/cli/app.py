@@ -1,4 +1,5 @@
 """The Typer application: the command group, --version, --debug, and input errors turned into exit 2."""
+
 from __future__ import annotations
 
 import os
@@ -24,26 +25,34 @@ class _Group(TyperGroup):
         except CrmkitError as error:
             if debug:
                 raise
-            err_console().print(f"[bold red]Error:[/] {escape(str(error))}", markup=True, highlight=False, soft_wrap=True)
+            err_console().print(
+                f"[bold red]Error:[/] {escape(str(error))}", markup=True, highlight=False, soft_wrap=True
+            )
             raise typer.Exit(error.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
-        except BrokenPipeError:       # output piped into `head` and the like: stop quietly, as Unix tools do
+        except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(0) from None
         except Exception as error:  # an internal error: say so briefly, never dump customer data
             if debug or error.__class__.__module__.startswith(("click", "typer")):
                 raise
-            err_console().print(f"Internal error: {type(error).__name__}: {error}\n"
-                            "Run again as `crmkit --debug …` for the traceback and please report it.",
-                            markup=False, highlight=False)
+            err_console().print(
+                f"Internal error: {type(error).__name__}: {error}\n"
+                "Run again as `crmkit --debug …` for the traceback and please report it.",
+                markup=False,
+                highlight=False,
+            )
             raise typer.Exit(1) from None
 
 
 app = typer.Typer(
-    cls=_Group, no_args_is_help=True, add_completion=False, pretty_exceptions_show_locals=False,
+    cls=_Group,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
     help="Customer analytics for CRM analysts: RFM segments, 80/20 tiers, CLV models, "
-         "lifecycle stages and churn risk, from CSV/Excel/Parquet exports.",
+    "lifecycle stages and churn risk, from CSV/Excel/Parquet exports.",
 )
 
 
@@ -64,8 +73,9 @@ def _print_version(value: bool) -> None:
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks for errors.")] = False,
-    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
-                                          help="Print the version and exit.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     """Customer analytics for CRM analysts."""
 

@@ -1,4 +1,5 @@
 """``crmkit backtest``: fit on a calibration period, predict the holdout, compare."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -29,25 +30,45 @@ from crmkit.scoring.backtest import backtest as run_backtest
 @app.command()
 def backtest(
     files: Files,
-    calibration_end: Annotated[str, typer.Option("--calibration-end", help="Last day of the calibration (fitting) period.", show_default=False)],
-    holdout_end: Annotated[str | None, typer.Option("--holdout-end", help="Last day of the holdout period (default: the last transaction date).")] = None,
+    calibration_end: Annotated[
+        str, typer.Option("--calibration-end", help="Last day of the calibration (fitting) period.", show_default=False)
+    ],
+    holdout_end: Annotated[
+        str | None,
+        typer.Option("--holdout-end", help="Last day of the holdout period (default: the last transaction date)."),
+    ] = None,
     model: Annotated[str, typer.Option("--model", help="mbgnbd, bgnbd, pareto, or all (side by side).")] = "all",
     time_unit: Unit = TimeUnit.week,
     output_format: Format = OutputFormat.table,
     lang: LangOpt = None,
-    col: Col = None, config: Config = None, sheet: Sheet = None, strict: Strict = False,
-    date_order: DateOrderOpt = None, quiet: Quiet = False,
+    col: Col = None,
+    config: Config = None,
+    sheet: Sheet = None,
+    strict: Strict = False,
+    date_order: DateOrderOpt = None,
+    quiet: Quiet = False,
 ) -> None:
     """Fit on a calibration period, predict the holdout and compare with what happened.
 
     Example: crmkit backtest data/samples/sales.xlsx --calibration-end 2024-06-30
     """
-    inputs = Inputs(files, customers=None, col=col, config=config, sheet=sheet, strict=strict,
-                     date_order=date_order, rejects=None, quiet=quiet or output_format is OutputFormat.json)
+    inputs = Inputs(
+        files,
+        customers=None,
+        col=col,
+        config=config,
+        sheet=sheet,
+        strict=strict,
+        date_order=date_order,
+        rejects=None,
+        quiet=quiet or output_format is OutputFormat.json,
+    )
     report = run_backtest(
-        inputs.tx.frame, calibration_end=ingest.parse_date(calibration_end),
+        inputs.tx.frame,
+        calibration_end=ingest.parse_date(calibration_end),
         holdout_end=ingest.parse_date(holdout_end) if holdout_end else None,
-        models=pipeline.backtest_models(model), time_unit=time_unit.value,
+        models=pipeline.backtest_models(model),
+        time_unit=time_unit.value,
     )
     if output_format is OutputFormat.json:
         terminal.emit_json(report)

@@ -1,4 +1,5 @@
 """``crmkit churn``: the customers worth saving, by value at risk."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -42,20 +43,37 @@ def churn(
     lang: LangOpt = None,
     as_of: AsOf = None,
     top: Annotated[int, typer.Option("--top", help="How many customers to list (all are written with --out).")] = 20,
-    min_tier: Annotated[str | None, typer.Option("--min-tier", help="Only customers in this tier or better: platinum, gold, iron.")] = None,
+    min_tier: Annotated[
+        str | None, typer.Option("--min-tier", help="Only customers in this tier or better: platinum, gold, iron.")
+    ] = None,
     group_by: GroupBy = None,
     model: Model = None,
-    include_attributes: IncludeAttributes = False, pseudonymize: Pseudonymize = None,
-    col: Col = None, config: Config = None, sheet: Sheet = None, strict: Strict = False,
-    rejects: Rejects = None, date_order: DateOrderOpt = None, quiet: Quiet = False,
+    include_attributes: IncludeAttributes = False,
+    pseudonymize: Pseudonymize = None,
+    col: Col = None,
+    config: Config = None,
+    sheet: Sheet = None,
+    strict: Strict = False,
+    rejects: Rejects = None,
+    date_order: DateOrderOpt = None,
+    quiet: Quiet = False,
 ) -> None:
     """List the customers worth saving, by value at risk (CLV × churn risk).
 
     Example: crmkit churn data/samples/sales.xlsx --min-tier gold --top 20
     """
-    inputs = Inputs(files, customers=customers, col=col, config=config, sheet=sheet, strict=strict,
-                     date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json,
-                     outputs=(out,))
+    inputs = Inputs(
+        files,
+        customers=customers,
+        col=col,
+        config=config,
+        sheet=sheet,
+        strict=strict,
+        date_order=date_order,
+        rejects=rejects,
+        quiet=quiet or output_format is OutputFormat.json,
+        outputs=(out,),
+    )
     options = segment_options(inputs, as_of=as_of, model=model)
     result = score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
     saving = at_risk(result.customers, min_tier=min_tier)

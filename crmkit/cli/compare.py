@@ -1,4 +1,5 @@
 """``crmkit compare``: month over month, how customers moved between tiers and stages."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -28,15 +29,34 @@ from crmkit.scoring.compare import compare_snapshots
 
 @app.command()
 def compare(
-    files: Annotated[list[Path], typer.Argument(help="OLD NEW: two exports (e.g. last month's and this month's), or one file with --as-of twice.", show_default=False)],
-    as_of: Annotated[list[str] | None, typer.Option("--as-of", help="With one file: the two snapshot dates, --as-of A --as-of B.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Excel workbook with the migration matrices and each list on its own sheet (.xlsx), or .json.")] = None,
+    files: Annotated[
+        list[Path],
+        typer.Argument(
+            help="OLD NEW: two exports (e.g. last month's and this month's), or one file with --as-of twice.",
+            show_default=False,
+        ),
+    ],
+    as_of: Annotated[
+        list[str] | None, typer.Option("--as-of", help="With one file: the two snapshot dates, --as-of A --as-of B.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Excel workbook with the migration matrices and each list on its own sheet (.xlsx), or .json."
+        ),
+    ] = None,
     output_format: Format = OutputFormat.table,
     lang: LangOpt = None,
-    no_model: Annotated[bool, typer.Option("--no-model", help="Skip the value model (faster; churn from rhythm only).")] = False,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help="Skip the value model (faster; churn from rhythm only).")
+    ] = False,
     pseudonymize: Pseudonymize = None,
-    col: Col = None, config: Config = None, sheet: Sheet = None, strict: Strict = False,
-    date_order: DateOrderOpt = None, quiet: Quiet = False,
+    col: Col = None,
+    config: Config = None,
+    sheet: Sheet = None,
+    strict: Strict = False,
+    date_order: DateOrderOpt = None,
+    quiet: Quiet = False,
 ) -> None:
     """Month over month: how customers moved between tiers and lifecycle stages.
 
@@ -44,13 +64,22 @@ def compare(
     """
     if out is not None and out.suffix.lower() not in (".xlsx", ".json"):
         raise OptionError(f"compare --out {out.name}: use .xlsx (one sheet per list) or .json")
-    loaded: dict[tuple[Path, ...], Inputs] = {}       # one file at two dates is read once
+    loaded: dict[tuple[Path, ...], Inputs] = {}  # one file at two dates is read once
     results = []
     for paths, date in _snapshots(files, as_of or []):
         if tuple(paths) not in loaded:
-            loaded[tuple(paths)] = Inputs(paths, customers=None, col=col, config=config, sheet=sheet,
-                                           strict=strict, outputs=(out,), date_order=date_order, rejects=None,
-                                           quiet=quiet or output_format is OutputFormat.json)
+            loaded[tuple(paths)] = Inputs(
+                paths,
+                customers=None,
+                col=col,
+                config=config,
+                sheet=sheet,
+                strict=strict,
+                outputs=(out,),
+                date_order=date_order,
+                rejects=None,
+                quiet=quiet or output_format is OutputFormat.json,
+            )
         inputs = loaded[tuple(paths)]
         options = segment_options(inputs, as_of=date, no_model=no_model)
         results.append(score(inputs, options, pseudonymize=pseudonymize))

@@ -1,5 +1,6 @@
 """What every command does first: read the inputs through ingest, settle options (command line, then
 crmkit.toml, then defaults), and score through the pipeline."""
+
 from __future__ import annotations
 
 import contextlib
@@ -31,12 +32,23 @@ from crmkit.scoring.tiers import DEFAULT_SHARE_CUTS, TierRule
 class Inputs:
     """Transactions, optional master file and config, read through the ingest layer."""
 
-    def __init__(self, files: list[Path], *, customers: Path | None, col: list[str] | None,
-                 config: Path | None, sheet: str | None, strict: bool, date_order: DateOrder | None,
-                 rejects: Path | None, quiet: bool, outputs: tuple[Path | None, ...] = ()) -> None:
+    def __init__(
+        self,
+        files: list[Path],
+        *,
+        customers: Path | None,
+        col: list[str] | None,
+        config: Path | None,
+        sheet: str | None,
+        strict: bool,
+        date_order: DateOrder | None,
+        rejects: Path | None,
+        quiet: bool,
+        outputs: tuple[Path | None, ...] = (),
+    ) -> None:
         #: Every input file (folders expanded): outputs may never replace one of them.
         self.paths = ingest.expand_paths([*files, *([customers] if customers else [])])
-        for output in (*outputs, rejects):      # refuse before minutes of reading and scoring, not after
+        for output in (*outputs, rejects):  # refuse before minutes of reading and scoring, not after
             if output is not None:
                 check_not_input(output, self.paths)
         self.config = ingest.load_config(config)
@@ -45,8 +57,7 @@ class Inputs:
         order = date_order.value if date_order else None
         with progress("Reading " + ", ".join(p.name for p in files[:3]) + (" …" if len(files) > 3 else ""), quiet):
             self.tx = ingest.load_transactions(files, columns=columns, sheet=sheet, strict=strict, date_order=order)
-            self.customers = ingest.load_customers(customers, columns=columns, date_order=order) \
-                if customers else None
+            self.customers = ingest.load_customers(customers, columns=columns, date_order=order) if customers else None
         if rejects is not None:
             tables.write_table(self.tx.rejects, rejects, inputs=self.paths)
         if not quiet:
@@ -77,16 +88,22 @@ def progress(message: str, quiet: bool) -> Iterator[None]:
         yield
 
 
-def score(inputs: Inputs, options: pipeline.SegmentOptions, *, include_attributes: bool = False,
-           pseudonymize: str | None = None) -> pipeline.SegmentResult:
+def score(
+    inputs: Inputs,
+    options: pipeline.SegmentOptions,
+    *,
+    include_attributes: bool = False,
+    pseudonymize: str | None = None,
+) -> pipeline.SegmentResult:
     """Run the pipeline, then keep only what may leave the team (attributes on request, ids pseudonymised)."""
     with progress("Scoring customers (summary, models, tiers, lifecycle, churn) …", inputs.quiet):
         result = pipeline.segment(inputs.tx.frame, customers=master_frame(inputs), options=options)
     return shareable(result, include_attributes=include_attributes, pseudonymize=pseudonymize)
 
 
-def shareable(result: pipeline.SegmentResult, *, include_attributes: bool,
-               pseudonymize: str | None) -> pipeline.SegmentResult:
+def shareable(
+    result: pipeline.SegmentResult, *, include_attributes: bool, pseudonymize: str | None
+) -> pipeline.SegmentResult:
     customers = result.customers
     if not include_attributes:
         customers = privacy.without_attributes(customers, result.attributes)
@@ -119,11 +136,21 @@ def tier_rule(inputs: Inputs, tiers: str | None, mode: TierMode | None) -> TierR
     return TierRule(mode=tier_mode, platinum=float(cuts[0]), gold=float(cuts[1]))
 
 
-def segment_options(inputs: Inputs, *, as_of: str | None, time_unit: TimeUnit = TimeUnit.day,
-                     rfm_scheme: Scheme | None = None, tier_by: TierBy | None = None, tiers: str | None = None,
-                     tier_mode: TierMode | None = None, model: ModelName | None = None, no_model: bool = False,
-                     horizon: str | None = None, margin: float | None = None,
-                     discount_rate: float | None = None) -> pipeline.SegmentOptions:
+def segment_options(
+    inputs: Inputs,
+    *,
+    as_of: str | None,
+    time_unit: TimeUnit = TimeUnit.day,
+    rfm_scheme: Scheme | None = None,
+    tier_by: TierBy | None = None,
+    tiers: str | None = None,
+    tier_mode: TierMode | None = None,
+    model: ModelName | None = None,
+    no_model: bool = False,
+    horizon: str | None = None,
+    margin: float | None = None,
+    discount_rate: float | None = None,
+) -> pipeline.SegmentOptions:
     """Options from the command line, else crmkit.toml, else the defaults; a command passes the ones it offers."""
     default = pipeline.SegmentOptions()
     return pipeline.SegmentOptions(

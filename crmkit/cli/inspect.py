@@ -1,4 +1,5 @@
 """``crmkit inspect``: what crmkit understood of a file, before scoring."""
+
 from __future__ import annotations
 
 from crmkit import ingest
@@ -20,14 +21,26 @@ from crmkit.output import terminal
 def inspect(
     files: Files,
     output_format: Format = OutputFormat.table,
-    col: Col = None, config: Config = None, sheet: Sheet = None, date_order: DateOrderOpt = None,
+    col: Col = None,
+    config: Config = None,
+    sheet: Sheet = None,
+    date_order: DateOrderOpt = None,
 ) -> None:
     """Show the detected column mapping, types, date range, row counts and data-quality findings, without scoring.
 
     Example: crmkit inspect data/samples/sales_zh.xlsx
     """
-    inputs = Inputs(files, customers=None, col=col, config=config, sheet=sheet, strict=False,
-                     date_order=date_order, rejects=None, quiet=True)
+    inputs = Inputs(
+        files,
+        customers=None,
+        col=col,
+        config=config,
+        sheet=sheet,
+        strict=False,
+        date_order=date_order,
+        rejects=None,
+        quiet=True,
+    )
     findings = ingest.inspect_transactions(inputs.tx)
     if output_format is OutputFormat.json:
         terminal.emit_json(terminal.inspect_record(inputs.tx, findings))

@@ -1,4 +1,5 @@
 """``crmkit lifecycle``: one lifecycle stage per customer, and the rules behind it."""
+
 from __future__ import annotations
 
 from typing import Annotated
@@ -38,25 +39,46 @@ def lifecycle(
     output_format: Format = OutputFormat.table,
     lang: LangOpt = None,
     as_of: AsOf = None,
-    explain: Annotated[bool, typer.Option("--explain", help="Print the stage rules with the thresholds actually used.")] = False,
-    no_model: Annotated[bool, typer.Option("--no-model", help="Skip the value model (termination from silence only).")] = False,
-    include_attributes: IncludeAttributes = False, pseudonymize: Pseudonymize = None,
-    col: Col = None, config: Config = None, sheet: Sheet = None, strict: Strict = False,
-    rejects: Rejects = None, date_order: DateOrderOpt = None, quiet: Quiet = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print the stage rules with the thresholds actually used.")
+    ] = False,
+    no_model: Annotated[
+        bool, typer.Option("--no-model", help="Skip the value model (termination from silence only).")
+    ] = False,
+    include_attributes: IncludeAttributes = False,
+    pseudonymize: Pseudonymize = None,
+    col: Col = None,
+    config: Config = None,
+    sheet: Sheet = None,
+    strict: Strict = False,
+    rejects: Rejects = None,
+    date_order: DateOrderOpt = None,
+    quiet: Quiet = False,
 ) -> None:
     """Put every customer in one lifecycle stage: acquisition, growth, maturity, decline, termination.
 
     Example: crmkit lifecycle data/samples/sales.xlsx --explain --lang zh
     """
-    inputs = Inputs(files, customers=customers, col=col, config=config, sheet=sheet, strict=strict,
-                     date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json,
-                     outputs=(out,))
+    inputs = Inputs(
+        files,
+        customers=customers,
+        col=col,
+        config=config,
+        sheet=sheet,
+        strict=strict,
+        date_order=date_order,
+        rejects=rejects,
+        quiet=quiet or output_format is OutputFormat.json,
+        outputs=(out,),
+    )
     options = segment_options(inputs, as_of=as_of, no_model=no_model)
     result = score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
     language = inputs.lang(lang)
     write_frame(result.customers, out, inputs, language)
     rules = rules_from_config(options.lifecycle_rules)
-    if output_format is OutputFormat.json:        # machine output stays English
+    if output_format is OutputFormat.json:  # machine output stays English
         terminal.emit_json({"lifecycle": result.summary["lifecycle"], "rules": terminal.records(explain_rules(rules))})
         return
-    terminal.render_lifecycle(out_console(), result, explain_rules(rules, lang=language) if explain else None, lang=language)
+    terminal.render_lifecycle(
+        out_console(), result, explain_rules(rules, lang=language) if explain else None, lang=language
+    )

@@ -1,4 +1,5 @@
 """Options shared by several commands, each defined once with its help text."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -46,64 +47,141 @@ Lang = choices("Lang", LANGUAGES)
 
 
 # --- shared options -----------------------------------------------------------
-Files = Annotated[list[Path], typer.Argument(help="Transaction files (CSV/TSV/XLSX/Parquet) or folders of them; concatenated.", show_default=False)]
+Files = Annotated[
+    list[Path],
+    typer.Argument(
+        help="Transaction files (CSV/TSV/XLSX/Parquet) or folders of them; concatenated.", show_default=False
+    ),
+]
 
 
-CustomersFile = Annotated[Path | None, typer.Option("--customers", help="Customer master file (id plus name, region, salesperson, signup date, value components). Customers with no purchases appear as prospects.")]
+CustomersFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--customers",
+        help="Customer master file (id plus name, region, salesperson, signup date, value components). Customers with no purchases appear as prospects.",
+    ),
+]
 
 
-Col = Annotated[list[str] | None, typer.Option("--col", help="Map a column: CANONICAL=HEADER, e.g. --col amount=实收金额. Repeatable.")]
+Col = Annotated[
+    list[str] | None,
+    typer.Option("--col", help="Map a column: CANONICAL=HEADER, e.g. --col amount=实收金额. Repeatable."),
+]
 
 
-Config = Annotated[Path | None, typer.Option("--config", help="crmkit.toml with [columns], [tiers], [lifecycle], [churn], [value], [output] tables (default: ./crmkit.toml if present).")]
+Config = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="crmkit.toml with [columns], [tiers], [lifecycle], [churn], [value], [output] tables (default: ./crmkit.toml if present).",
+    ),
+]
 
 
 Sheet = Annotated[str | None, typer.Option("--sheet", help="Excel sheet to read (default: the first).")]
 
 
-Strict = Annotated[bool, typer.Option("--strict", help="Treat any bad row (bad date, empty id, non-numeric amount) as an error (exit 2).")]
+Strict = Annotated[
+    bool,
+    typer.Option("--strict", help="Treat any bad row (bad date, empty id, non-numeric amount) as an error (exit 2)."),
+]
 
 
-Rejects = Annotated[Path | None, typer.Option("--rejects", help="Write every dropped row with its reason to this CSV/XLSX file.")]
+Rejects = Annotated[
+    Path | None, typer.Option("--rejects", help="Write every dropped row with its reason to this CSV/XLSX file.")
+]
 
 
-DateOrderOpt = Annotated[DateOrder | None, typer.Option("--date-order", help="Day/month order for ambiguous dates like 05/03/2024 (detected per file when the data tells).")]
+DateOrderOpt = Annotated[
+    DateOrder | None,
+    typer.Option(
+        "--date-order",
+        help="Day/month order for ambiguous dates like 05/03/2024 (detected per file when the data tells).",
+    ),
+]
 
 
-AsOf = Annotated[str | None, typer.Option("--as-of", help="Score as of this date (default: the last transaction date); later transactions are ignored and counted.")]
+AsOf = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Score as of this date (default: the last transaction date); later transactions are ignored and counted.",
+    ),
+]
 
 
-Unit = Annotated[TimeUnit, typer.Option("--time-unit", help="Unit of recency, T and model parameters (a month is 365.25/12 days).")]
+Unit = Annotated[
+    TimeUnit, typer.Option("--time-unit", help="Unit of recency, T and model parameters (a month is 365.25/12 days).")
+]
 
 
-Out = Annotated[Path | None, typer.Option("--out", help="Write the per-customer table; format by extension: .xlsx, .csv, .parquet, .json.")]
+Out = Annotated[
+    Path | None,
+    typer.Option("--out", help="Write the per-customer table; format by extension: .xlsx, .csv, .parquet, .json."),
+]
 
 
-Format = Annotated[OutputFormat, typer.Option("--format", help="table: a summary on the terminal; json: one JSON object on stdout for scripts.")]
+Format = Annotated[
+    OutputFormat,
+    typer.Option("--format", help="table: a summary on the terminal; json: one JSON object on stdout for scripts."),
+]
 
 
-LangOpt = Annotated[Lang | None, typer.Option("--lang", help="Language of terminal and Excel labels (default: [output] lang in config, else en). CSV/JSON/Parquet stay English.")]
+LangOpt = Annotated[
+    Lang | None,
+    typer.Option(
+        "--lang",
+        help="Language of terminal and Excel labels (default: [output] lang in config, else en). CSV/JSON/Parquet stay English.",
+    ),
+]
 
 
-Model = Annotated[ModelName | None, typer.Option("--model", help="Purchase model for CLV and churn risk: mbgnbd (default; one-time buyers can be inactive, unlike bgnbd), bgnbd, pareto.")]
+Model = Annotated[
+    ModelName | None,
+    typer.Option(
+        "--model",
+        help="Purchase model for CLV and churn risk: mbgnbd (default; one-time buyers can be inactive, unlike bgnbd), bgnbd, pareto.",
+    ),
+]
 
 
 Horizon = Annotated[str | None, typer.Option("--horizon", help="CLV horizon: 12m (default), 52w, 365d, 1y.")]
 
 
-Margin = Annotated[float | None, typer.Option("--margin", help="Margin rate for CLV, e.g. 0.3 (default: from a cost/margin column, else 1 = revenue).")]
+Margin = Annotated[
+    float | None,
+    typer.Option(
+        "--margin", help="Margin rate for CLV, e.g. 0.3 (default: from a cost/margin column, else 1 = revenue)."
+    ),
+]
 
 
 Discount = Annotated[float | None, typer.Option("--discount-rate", help="Annual discount rate for CLV (default 0.10).")]
 
 
-GroupBy = Annotated[str | None, typer.Option("--group-by", help="Roll up per salesperson, region, channel or any customer column.")]
+GroupBy = Annotated[
+    str | None, typer.Option("--group-by", help="Roll up per salesperson, region, channel or any customer column.")
+]
 
 
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress or notes on stderr.")]
 
 
-IncludeAttributes = Annotated[bool, typer.Option("--include-attributes", help="Also export master-file columns about the person (name, phone, e-mail, signup date, …). Default: customer_id, sales assignment and scores only.")]
+IncludeAttributes = Annotated[
+    bool,
+    typer.Option(
+        "--include-attributes",
+        help="Also export master-file columns about the person (name, phone, e-mail, signup date, …). Default: customer_id, sales assignment and scores only.",
+    ),
+]
 
 
-Pseudonymize = Annotated[str | None, typer.Option("--pseudonymize", metavar="KEY", help="Replace customer ids with keyed hashes (HMAC-SHA256) in every output, so a list can be shared and joined back by whoever holds KEY. Tip: --pseudonymize \"$CRMKIT_KEY\" keeps the key out of shell history.")]
+Pseudonymize = Annotated[
+    str | None,
+    typer.Option(
+        "--pseudonymize",
+        metavar="KEY",
+        help='Replace customer ids with keyed hashes (HMAC-SHA256) in every output, so a list can be shared and joined back by whoever holds KEY. Tip: --pseudonymize "$CRMKIT_KEY" keeps the key out of shell history.',
+    ),
+]

@@ -1,4 +1,5 @@
 """``crmkit sample``: realistic synthetic exports to try crmkit on."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,10 +17,19 @@ from crmkit.output import tables
 @app.command()
 def sample(
     customers: Annotated[int, typer.Option("--customers", help="Number of buying customers to simulate.")] = 2000,
-    out: Annotated[Path, typer.Option("--out", help="Transactions file to write (.xlsx, .csv, .parquet).")] = Path("sales.xlsx"),
-    customers_out: Annotated[Path | None, typer.Option("--customers-out", help="Also write the customer master file (with prospects and value components).")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Transactions file to write (.xlsx, .csv, .parquet).")] = Path(
+        "sales.xlsx"
+    ),
+    customers_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--customers-out", help="Also write the customer master file (with prospects and value components)."
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data.")] = 7,
-    lang: Annotated[Lang, typer.Option("--lang", help="en: English headers; zh: Chinese headers, names and 2024年1月5日 dates.")] = Lang.en,
+    lang: Annotated[
+        Lang, typer.Option("--lang", help="en: English headers; zh: Chinese headers, names and 2024年1月5日 dates.")
+    ] = Lang.en,
 ) -> None:
     """Generate realistic synthetic sales data (buy-till-you-die purchases, gamma-gamma spend, returns).
 

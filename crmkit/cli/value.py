@@ -1,4 +1,5 @@
 """``crmkit value``: the fitted value models and each customer's predicted value."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -50,22 +51,47 @@ def value(
     horizon: Horizon = None,
     margin: Margin = None,
     discount_rate: Discount = None,
-    model_out: Annotated[Path | None, typer.Option("--model-out", help="Write the fitted model (parameters in the chosen time unit) as JSON.")] = None,
+    model_out: Annotated[
+        Path | None,
+        typer.Option("--model-out", help="Write the fitted model (parameters in the chosen time unit) as JSON."),
+    ] = None,
     top: Annotated[int, typer.Option("--top", help="Top customers by CLV to list.")] = 10,
-    include_attributes: IncludeAttributes = False, pseudonymize: Pseudonymize = None,
-    col: Col = None, config: Config = None, sheet: Sheet = None, strict: Strict = False,
-    rejects: Rejects = None, date_order: DateOrderOpt = None, quiet: Quiet = False,
+    include_attributes: IncludeAttributes = False,
+    pseudonymize: Pseudonymize = None,
+    col: Col = None,
+    config: Config = None,
+    sheet: Sheet = None,
+    strict: Strict = False,
+    rejects: Rejects = None,
+    date_order: DateOrderOpt = None,
+    quiet: Quiet = False,
 ) -> None:
     """Fit the purchase and spend models and predict each customer's value (expected purchases, P(alive), CLV).
 
     Example: crmkit value data/samples/sales.xlsx --time-unit week --horizon 52w --margin 0.3 --model-out model.json
     """
-    inputs = Inputs(files, customers=customers, col=col, config=config, sheet=sheet, strict=strict,
-                     date_order=date_order, rejects=rejects, quiet=quiet or output_format is OutputFormat.json,
-                     outputs=(out, model_out))
-    options = segment_options(inputs, as_of=as_of, time_unit=time_unit, model=model, horizon=horizon,
-                               margin=margin, discount_rate=discount_rate)
-    options = dataclasses.replace(options, model_required=True)     # the model is this command's purpose
+    inputs = Inputs(
+        files,
+        customers=customers,
+        col=col,
+        config=config,
+        sheet=sheet,
+        strict=strict,
+        date_order=date_order,
+        rejects=rejects,
+        quiet=quiet or output_format is OutputFormat.json,
+        outputs=(out, model_out),
+    )
+    options = segment_options(
+        inputs,
+        as_of=as_of,
+        time_unit=time_unit,
+        model=model,
+        horizon=horizon,
+        margin=margin,
+        discount_rate=discount_rate,
+    )
+    options = dataclasses.replace(options, model_required=True)  # the model is this command's purpose
     result = score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
     if model_out is not None:
         tables.write_json(result.summary["model"], model_out, inputs=inputs.paths)

@@ -5,6 +5,7 @@ mean repeat spend — plus the truth the data hide (alive at T), for parameter
 recovery tests and for checking churn scores against known outcomes. Time is
 continuous, in whatever unit the parameters use.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -50,8 +51,9 @@ def repeats_before_dropout(dropout: np.ndarray, rng: np.random.Generator, *, mod
     return rng.geometric(dropout) - (1 if modified else 0)
 
 
-def simulate_bgnbd(params: Mapping[str, float], T, *, seed: int | np.random.Generator = 0,
-                   modified: bool = False) -> SimulatedCustomers:
+def simulate_bgnbd(
+    params: Mapping[str, float], T, *, seed: int | np.random.Generator = 0, modified: bool = False
+) -> SimulatedCustomers:
     """Customers from BG/NBD (or MBG/NBD with ``modified=True``), each observed for ``T`` after a first purchase.
 
     λ ~ Gamma(r, α) and p ~ Beta(a, b); arrivals in (0, T] are Poisson(λT);

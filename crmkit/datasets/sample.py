@@ -14,6 +14,7 @@ Everything is drawn with one seeded numpy Generator in a fixed order, so a seed
 always gives the same frames, and all of it is vectorised over customers,
 orders and lines.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -77,11 +78,17 @@ REGION_WEIGHTS: Final = (0.30, 0.25, 0.20, 0.15, 0.10)
 REGION_ZH: Final = {"East": "华东", "South": "华南", "North": "华北", "Central": "华中", "Southwest": "西南"}
 #: Salespeople as (name, Chinese name, region); each looks after customers of one region.
 SALESPEOPLE: Final = (
-    ("Zhou Min", "周敏", "East"), ("Wu Hao", "吴浩", "East"), ("Xu Jing", "徐静", "East"),
-    ("Lin Tao", "林涛", "South"), ("Huang Li", "黄丽", "South"),
-    ("Zhao Lei", "赵磊", "North"), ("Sun Yan", "孙燕", "North"),
-    ("Ma Jun", "马军", "Central"), ("Hu Ping", "胡萍", "Central"),
-    ("Guo Qiang", "郭强", "Southwest"), ("He Xia", "何霞", "Southwest"),
+    ("Zhou Min", "周敏", "East"),
+    ("Wu Hao", "吴浩", "East"),
+    ("Xu Jing", "徐静", "East"),
+    ("Lin Tao", "林涛", "South"),
+    ("Huang Li", "黄丽", "South"),
+    ("Zhao Lei", "赵磊", "North"),
+    ("Sun Yan", "孙燕", "North"),
+    ("Ma Jun", "马军", "Central"),
+    ("Hu Ping", "胡萍", "Central"),
+    ("Guo Qiang", "郭强", "Southwest"),
+    ("He Xia", "何霞", "Southwest"),
 )
 #: Products as (name, Chinese name, list price in yuan, share of lines, cost ratio).
 PRODUCTS: Final = (
@@ -96,35 +103,130 @@ PRODUCTS: Final = (
 )
 #: Customer names are a surname and a given name, each as (pinyin, Chinese); pinyin values are unique.
 SURNAMES: Final = (
-    ("Wang", "王"), ("Li", "李"), ("Zhang", "张"), ("Liu", "刘"), ("Chen", "陈"), ("Yang", "杨"),
-    ("Huang", "黄"), ("Zhao", "赵"), ("Wu", "吴"), ("Zhou", "周"), ("Xu", "徐"), ("Sun", "孙"),
-    ("Ma", "马"), ("Zhu", "朱"), ("Hu", "胡"), ("Guo", "郭"), ("He", "何"), ("Gao", "高"),
-    ("Lin", "林"), ("Luo", "罗"), ("Zheng", "郑"), ("Liang", "梁"), ("Xie", "谢"), ("Song", "宋"),
+    ("Wang", "王"),
+    ("Li", "李"),
+    ("Zhang", "张"),
+    ("Liu", "刘"),
+    ("Chen", "陈"),
+    ("Yang", "杨"),
+    ("Huang", "黄"),
+    ("Zhao", "赵"),
+    ("Wu", "吴"),
+    ("Zhou", "周"),
+    ("Xu", "徐"),
+    ("Sun", "孙"),
+    ("Ma", "马"),
+    ("Zhu", "朱"),
+    ("Hu", "胡"),
+    ("Guo", "郭"),
+    ("He", "何"),
+    ("Gao", "高"),
+    ("Lin", "林"),
+    ("Luo", "罗"),
+    ("Zheng", "郑"),
+    ("Liang", "梁"),
+    ("Xie", "谢"),
+    ("Song", "宋"),
 )
 GIVEN_NAMES: Final = (
-    ("Wei", "伟"), ("Fang", "芳"), ("Na", "娜"), ("Xiuying", "秀英"), ("Min", "敏"), ("Jing", "静"),
-    ("Li", "丽"), ("Qiang", "强"), ("Lei", "磊"), ("Jun", "军"), ("Yang", "洋"), ("Yong", "勇"),
-    ("Yan", "艳"), ("Jie", "杰"), ("Juan", "娟"), ("Tao", "涛"), ("Ming", "明"), ("Chao", "超"),
-    ("Xiulan", "秀兰"), ("Xia", "霞"), ("Ping", "平"), ("Gang", "刚"), ("Guilan", "桂兰"), ("Hui", "慧"),
-    ("Haoran", "浩然"), ("Zihan", "子涵"), ("Yuxuan", "宇轩"), ("Xinyi", "欣怡"), ("Jiahao", "嘉豪"), ("Yutong", "雨彤"),
+    ("Wei", "伟"),
+    ("Fang", "芳"),
+    ("Na", "娜"),
+    ("Xiuying", "秀英"),
+    ("Min", "敏"),
+    ("Jing", "静"),
+    ("Li", "丽"),
+    ("Qiang", "强"),
+    ("Lei", "磊"),
+    ("Jun", "军"),
+    ("Yang", "洋"),
+    ("Yong", "勇"),
+    ("Yan", "艳"),
+    ("Jie", "杰"),
+    ("Juan", "娟"),
+    ("Tao", "涛"),
+    ("Ming", "明"),
+    ("Chao", "超"),
+    ("Xiulan", "秀兰"),
+    ("Xia", "霞"),
+    ("Ping", "平"),
+    ("Gang", "刚"),
+    ("Guilan", "桂兰"),
+    ("Hui", "慧"),
+    ("Haoran", "浩然"),
+    ("Zihan", "子涵"),
+    ("Yuxuan", "宇轩"),
+    ("Xinyi", "欣怡"),
+    ("Jiahao", "嘉豪"),
+    ("Yutong", "雨彤"),
 )
 PHONE_PREFIXES: Final = ("138", "139", "137", "136", "135", "158", "159", "186", "187", "188", "150", "133")
 
 # --- export headers --------------------------------------------------------------------------------
-TRANSACTION_COLUMNS: Final = (ORDER_ID, ORDER_DATE, CUSTOMER_ID, PRODUCT, CHANNEL, REGION, SALESPERSON,
-                              QUANTITY, AMOUNT, COST)
-CUSTOMER_COLUMNS: Final = (CUSTOMER_ID, NAME, REGION, SALESPERSON, SIGNUP_DATE, PHONE,
-                           *VALUE_COMPONENTS, *COST_COMPONENTS)
+TRANSACTION_COLUMNS: Final = (
+    ORDER_ID,
+    ORDER_DATE,
+    CUSTOMER_ID,
+    PRODUCT,
+    CHANNEL,
+    REGION,
+    SALESPERSON,
+    QUANTITY,
+    AMOUNT,
+    COST,
+)
+CUSTOMER_COLUMNS: Final = (
+    CUSTOMER_ID,
+    NAME,
+    REGION,
+    SALESPERSON,
+    SIGNUP_DATE,
+    PHONE,
+    *VALUE_COMPONENTS,
+    *COST_COMPONENTS,
+)
 TRANSACTION_HEADERS: Final[dict[str, tuple[str, ...]]] = {
-    "en": ("Order ID", "Order Date", "Customer ID", "Product", "Channel", "Region", "Salesperson",
-           "Quantity", "Amount", "Cost"),
+    "en": (
+        "Order ID",
+        "Order Date",
+        "Customer ID",
+        "Product",
+        "Channel",
+        "Region",
+        "Salesperson",
+        "Quantity",
+        "Amount",
+        "Cost",
+    ),
     "zh": ("订单编号", "订单日期", "客户编号", "产品", "渠道", "区域", "销售员", "数量", "实付金额", "成本"),
 }
 CUSTOMER_HEADERS: Final[dict[str, tuple[str, ...]]] = {
-    "en": ("Customer ID", "Customer Name", "Region", "Salesperson", "Signup Date", "Phone",
-           *VALUE_COMPONENTS, *COST_COMPONENTS),
-    "zh": ("客户编号", "客户名称", "区域", "销售员", "注册日期", "电话",
-           "产品价值", "服务价值", "人员价值", "形象价值", "货币成本", "时间成本", "精力成本", "体力成本"),
+    "en": (
+        "Customer ID",
+        "Customer Name",
+        "Region",
+        "Salesperson",
+        "Signup Date",
+        "Phone",
+        *VALUE_COMPONENTS,
+        *COST_COMPONENTS,
+    ),
+    "zh": (
+        "客户编号",
+        "客户名称",
+        "区域",
+        "销售员",
+        "注册日期",
+        "电话",
+        "产品价值",
+        "服务价值",
+        "人员价值",
+        "形象价值",
+        "货币成本",
+        "时间成本",
+        "精力成本",
+        "体力成本",
+    ),
 }
 
 
@@ -141,16 +243,17 @@ class SampleData:
 class _Customers:
     """Latent traits and fixed attributes of every customer, buyers first, then prospects."""
 
-    rate: np.ndarray          # repeat purchases per day
-    dropout: np.ndarray       # probability of leaving after each purchase
-    spend_scale: np.ndarray   # ν of the Gamma-Gamma spend model
-    region: np.ndarray        # index into REGIONS
-    salesperson: np.ndarray   # index into SALESPEOPLE
-    channel: np.ndarray       # usual channel, index into CHANNELS
+    rate: np.ndarray  # repeat purchases per day
+    dropout: np.ndarray  # probability of leaving after each purchase
+    spend_scale: np.ndarray  # ν of the Gamma-Gamma spend model
+    region: np.ndarray  # index into REGIONS
+    salesperson: np.ndarray  # index into SALESPEOPLE
+    channel: np.ndarray  # usual channel, index into CHANNELS
 
 
-def simulate_sales(n_customers: int, *, seed: int = 7, start: str = "2023-01-01", end: str = "2024-12-31",
-                   prospects: int | None = None) -> SampleData:
+def simulate_sales(
+    n_customers: int, *, seed: int = 7, start: str = "2023-01-01", end: str = "2024-12-31", prospects: int | None = None
+) -> SampleData:
     """Simulate ``n_customers`` buying customers between ``start`` and ``end`` (inclusive) plus prospects.
 
     Frames use the canonical column names of :mod:`crmkit.schema`. ``prospects``
@@ -176,39 +279,45 @@ def simulate_sales(n_customers: int, *, seed: int = 7, start: str = "2023-01-01"
 
     # Customer ids are numbered in signup order, prospects included.
     first_purchase_day = np.floor(acquired).astype(np.int64)
-    signup = np.concatenate([
-        first_purchase_day - np.floor(rng.exponential(SIGNUP_LEAD_DAYS, n_customers)).astype(np.int64),
-        rng.integers(0, span, n_prospects),
-    ])
+    signup = np.concatenate(
+        [
+            first_purchase_day - np.floor(rng.exponential(SIGNUP_LEAD_DAYS, n_customers)).astype(np.int64),
+            rng.integers(0, span, n_prospects),
+        ]
+    )
     number = np.empty(signup.size, dtype=np.int64)
     number[np.argsort(signup, kind="stable")] = np.arange(1, signup.size + 1)
     ids = _ids(number)
 
     lines = _order_lines(rng, traits, owner, order_day, span)
-    tx = pd.DataFrame({
-        ORDER_ID: lines["order_id"],
-        ORDER_DATE: first_day + pd.to_timedelta(lines["day"], unit="D"),
-        CUSTOMER_ID: ids[lines["customer"]],
-        PRODUCT: _values([p[0] for p in PRODUCTS], lines["product"]),
-        CHANNEL: _values(CHANNELS, lines["channel"]),
-        REGION: _values(REGIONS, traits.region[lines["customer"]]),
-        SALESPERSON: _values([s[0] for s in SALESPEOPLE], lines["salesperson"]),
-        QUANTITY: lines["quantity"],
-        AMOUNT: lines["amount"],
-        COST: lines["cost"],
-    })
+    tx = pd.DataFrame(
+        {
+            ORDER_ID: lines["order_id"],
+            ORDER_DATE: first_day + pd.to_timedelta(lines["day"], unit="D"),
+            CUSTOMER_ID: ids[lines["customer"]],
+            PRODUCT: _values([p[0] for p in PRODUCTS], lines["product"]),
+            CHANNEL: _values(CHANNELS, lines["channel"]),
+            REGION: _values(REGIONS, traits.region[lines["customer"]]),
+            SALESPERSON: _values([s[0] for s in SALESPEOPLE], lines["salesperson"]),
+            QUANTITY: lines["quantity"],
+            AMOUNT: lines["amount"],
+            COST: lines["cost"],
+        }
+    )
 
     revenue = np.bincount(lines["customer"], lines["amount"], minlength=signup.size)
     customers = _master(rng, traits, ids, first_day + pd.to_timedelta(signup, unit="D"), revenue)
     last_purchase = np.full(n_customers, -1, dtype=np.int64)
     np.maximum.at(last_purchase, owner, order_day)
-    truth = pd.DataFrame({
-        CUSTOMER_ID: ids[:n_customers],
-        "purchase_rate": rate,
-        "dropout_prob": dropout,
-        "alive": alive,
-        "dropout_date": (first_day + pd.to_timedelta(last_purchase, unit="D")).where(~alive),
-    })
+    truth = pd.DataFrame(
+        {
+            CUSTOMER_ID: ids[:n_customers],
+            "purchase_rate": rate,
+            "dropout_prob": dropout,
+            "alive": alive,
+            "dropout_date": (first_day + pd.to_timedelta(last_purchase, unit="D")).where(~alive),
+        }
+    )
     return SampleData(
         transactions=tx,
         customers=customers.sort_values(CUSTOMER_ID, ignore_index=True),
@@ -260,11 +369,14 @@ def _period(start: str, end: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     try:
         first_day, last_day = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     except (ValueError, TypeError) as error:
-        raise OptionError(f"cannot read the simulation period {start!r} to {end!r}: {error}",
-                          hint="give dates as YYYY-MM-DD") from None
+        raise OptionError(
+            f"cannot read the simulation period {start!r} to {end!r}: {error}", hint="give dates as YYYY-MM-DD"
+        ) from None
     if last_day < first_day:
-        raise OptionError(f"the simulation period ends ({last_day:%Y-%m-%d}) before it starts ({first_day:%Y-%m-%d})",
-                          hint="give an end date on or after the start date")
+        raise OptionError(
+            f"the simulation period ends ({last_day:%Y-%m-%d}) before it starts ({first_day:%Y-%m-%d})",
+            hint="give an end date on or after the start date",
+        )
     return first_day, last_day
 
 
@@ -274,8 +386,10 @@ def _check_counts(n_customers: int, n_prospects: int) -> None:
     if n_prospects < 0:
         raise OptionError(f"cannot simulate {n_prospects} prospects", hint="ask for 0 or more prospects")
     if n_customers + n_prospects > MAX_CUSTOMERS:
-        raise OptionError(f"{n_customers + n_prospects:,} customers do not fit {ID_DIGITS}-digit customer ids",
-                          hint=f"simulate at most {MAX_CUSTOMERS:,} customers and prospects")
+        raise OptionError(
+            f"{n_customers + n_prospects:,} customers do not fit {ID_DIGITS}-digit customer ids",
+            hint=f"simulate at most {MAX_CUSTOMERS:,} customers and prospects",
+        )
 
 
 def _draw_traits(rng: np.random.Generator, n: int) -> _Customers:
@@ -288,11 +402,12 @@ def _draw_traits(rng: np.random.Generator, n: int) -> _Customers:
     return _Customers(rate, dropout, spend_scale, region, salesperson, channel)
 
 
-def _salesperson_in_region(rng: np.random.Generator, region: np.ndarray, *,
-                           other_than: np.ndarray | None = None) -> np.ndarray:
+def _salesperson_in_region(
+    rng: np.random.Generator, region: np.ndarray, *, other_than: np.ndarray | None = None
+) -> np.ndarray:
     """A salesperson (index into SALESPEOPLE) of each ``region``, different from ``other_than`` where it can be."""
     home = np.array([REGIONS.index(s[2]) for s in SALESPEOPLE])
-    first = np.searchsorted(home, np.arange(len(REGIONS)))          # SALESPEOPLE is grouped by region
+    first = np.searchsorted(home, np.arange(len(REGIONS)))  # SALESPEOPLE is grouped by region
     count = np.bincount(home, minlength=len(REGIONS))
     if other_than is None:
         return first[region] + rng.integers(0, count[region])
@@ -301,8 +416,9 @@ def _salesperson_in_region(rng: np.random.Generator, region: np.ndarray, *,
     return first[region] + (slot + shift) % count[region]
 
 
-def _purchase_times(rng: np.random.Generator, acquired: np.ndarray, window: np.ndarray, arrivals: np.ndarray,
-                    kept: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _purchase_times(
+    rng: np.random.Generator, acquired: np.ndarray, window: np.ndarray, arrivals: np.ndarray, kept: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Customer and time of every purchase: the first at ``acquired``, then the first ``kept`` of ``arrivals``.
 
     A Poisson process with ``arrivals`` points in the window puts them at sorted
@@ -320,8 +436,9 @@ def _purchase_times(rng: np.random.Generator, acquired: np.ndarray, window: np.n
     return owner, times
 
 
-def _order_lines(rng: np.random.Generator, traits: _Customers, owner: np.ndarray, order_day: np.ndarray,
-                 span: int) -> dict[str, np.ndarray]:
+def _order_lines(
+    rng: np.random.Generator, traits: _Customers, owner: np.ndarray, order_day: np.ndarray, span: int
+) -> dict[str, np.ndarray]:
     """Order lines (returns included) of the orders ``owner`` placed on ``order_day``, in date order.
 
     Each order gets a Gamma-Gamma spend split over 1-3 lines (the cents add up
@@ -334,8 +451,11 @@ def _order_lines(rng: np.random.Generator, traits: _Customers, owner: np.ndarray
     n_orders = owner.size
     spend = rng.gamma(SPEND_PARAMS["p"], 1.0 / traits.spend_scale[owner])
     cents = np.maximum(np.round(spend * 100), MIN_ORDER_CENTS).astype(np.int64)
-    channel = np.where(rng.random(n_orders) < HOME_CHANNEL_SHARE, traits.channel[owner],
-                       rng.choice(len(CHANNELS), n_orders, p=CHANNEL_WEIGHTS))
+    channel = np.where(
+        rng.random(n_orders) < HOME_CHANNEL_SHARE,
+        traits.channel[owner],
+        rng.choice(len(CHANNELS), n_orders, p=CHANNEL_WEIGHTS),
+    )
     own = traits.salesperson[owner]
     other = _salesperson_in_region(rng, traits.region[owner], other_than=own)
     salesperson = np.where(rng.random(n_orders) < OWN_SALESPERSON_SHARE, own, other)
@@ -354,8 +474,7 @@ def _order_lines(rng: np.random.Generator, traits: _Customers, owner: np.ndarray
     price = np.array([p[2] for p in PRODUCTS])[product]
     amount = line_cents / 100
     quantity = np.maximum(np.round(amount / price), 1).astype(np.int64)
-    ratio = np.clip(np.array([p[4] for p in PRODUCTS])[product] + rng.normal(0.0, 0.03, order.size),
-                    *COST_RATIO_RANGE)
+    ratio = np.clip(np.array([p[4] for p in PRODUCTS])[product] + rng.normal(0.0, 0.03, order.size), *COST_RATIO_RANGE)
     cost = np.round(amount * ratio, 2)
     day = order_day[order]
 
@@ -386,8 +505,9 @@ def _order_lines(rng: np.random.Generator, traits: _Customers, owner: np.ndarray
     }
 
 
-def _master(rng: np.random.Generator, traits: _Customers, ids: np.ndarray, signup: pd.DatetimeIndex,
-            revenue: np.ndarray) -> pd.DataFrame:
+def _master(
+    rng: np.random.Generator, traits: _Customers, ids: np.ndarray, signup: pd.DatetimeIndex, revenue: np.ndarray
+) -> pd.DataFrame:
     """The customer master: names, region, salesperson, signup date, phone and delivered value scores (0-100).
 
     Value scores rise with how much and how often a customer buys (prospects score
@@ -398,8 +518,9 @@ def _master(rng: np.random.Generator, traits: _Customers, ids: np.ndarray, signu
     surname = rng.integers(0, len(SURNAMES), n)
     given = rng.integers(0, len(GIVEN_NAMES), n)
     names = _values([s[0] for s in SURNAMES], surname) + " " + _values([g[0] for g in GIVEN_NAMES], given)
-    phone = _values(PHONE_PREFIXES, rng.integers(0, len(PHONE_PREFIXES), n)) \
-        + pd.Series(rng.integers(0, 10**8, n)).astype("str").str.zfill(8)
+    phone = _values(PHONE_PREFIXES, rng.integers(0, len(PHONE_PREFIXES), n)) + pd.Series(
+        rng.integers(0, 10**8, n)
+    ).astype("str").str.zfill(8)
 
     mean_spend = SPEND_PARAMS["p"] / traits.spend_scale
     spend = _standardise(np.log(mean_spend))
@@ -407,7 +528,7 @@ def _master(rng: np.random.Generator, traits: _Customers, ids: np.ndarray, signu
     bought = _standardise(np.log1p(np.maximum(revenue, 0.0)))
     store = (traits.channel == CHANNELS.index("store")).astype(np.float64)
     online = (traits.channel == CHANNELS.index("online")).astype(np.float64)
-    loadings = {                # (base, spend, frequency, revenue, store, online, noise)
+    loadings = {  # (base, spend, frequency, revenue, store, online, noise)
         "product_value": (62, 5, 3, 4, 0, 0, 9),
         "service_value": (58, 2, 4, 4, 3, -2, 10),
         "personnel_value": (55, 2, 3, 3, 5, -4, 11),
@@ -418,19 +539,27 @@ def _master(rng: np.random.Generator, traits: _Customers, ids: np.ndarray, signu
         "physical_cost": (35, 0, -2, -1, 8, -8, 10),
     }
     scores = {
-        col: np.round(np.clip(base + s * spend + f * often + m * bought + st * store + on * online
-                              + noise * rng.standard_normal(n), 0, 100), 1)
+        col: np.round(
+            np.clip(
+                base + s * spend + f * often + m * bought + st * store + on * online + noise * rng.standard_normal(n),
+                0,
+                100,
+            ),
+            1,
+        )
         for col, (base, s, f, m, st, on, noise) in loadings.items()
     }
-    return pd.DataFrame({
-        CUSTOMER_ID: ids,
-        NAME: names.to_numpy(),
-        REGION: _values(REGIONS, traits.region),
-        SALESPERSON: _values([s[0] for s in SALESPEOPLE], traits.salesperson),
-        SIGNUP_DATE: signup,
-        PHONE: phone.to_numpy(),
-        **scores,
-    })
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: ids,
+            NAME: names.to_numpy(),
+            REGION: _values(REGIONS, traits.region),
+            SALESPERSON: _values([s[0] for s in SALESPEOPLE], traits.salesperson),
+            SIGNUP_DATE: signup,
+            PHONE: phone.to_numpy(),
+            **scores,
+        }
+    )
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:

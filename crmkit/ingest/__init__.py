@@ -1,4 +1,5 @@
 """The one place crmkit reads input files."""
+
 from crmkit.ingest.config import load_config
 from crmkit.ingest.customers import load_customers
 from crmkit.ingest.dates import parse_date
@@ -7,5 +8,15 @@ from crmkit.ingest.inspect import inspect_transactions
 from crmkit.ingest.report import CustomerData, FileReport, IngestReport, TransactionData
 from crmkit.ingest.transactions import load_transactions
 
-__all__ = ["CustomerData", "FileReport", "IngestReport", "TransactionData", "expand_paths", "inspect_transactions",
-           "load_config", "load_customers", "load_transactions", "parse_date"]
+__all__ = [
+    "CustomerData",
+    "FileReport",
+    "IngestReport",
+    "TransactionData",
+    "expand_paths",
+    "inspect_transactions",
+    "load_config",
+    "load_customers",
+    "load_transactions",
+    "parse_date",
+]

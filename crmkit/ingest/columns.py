@@ -1,4 +1,5 @@
 """Headers to canonical columns: English and Chinese aliases, then ``--col`` / ``[columns]`` overrides."""
+
 from __future__ import annotations
 
 import re
@@ -30,23 +31,93 @@ from crmkit.schema import (
 #: Headers recognised for each canonical transaction column, most specific first.
 #: A customer *name* column (客户名称, Customer Name) is deliberately not an id.
 TRANSACTION_ALIASES: dict[str, tuple[str, ...]] = {
-    CUSTOMER_ID: ("customer_id", "customer id", "customerid", "customer no", "customer number", "customer code",
-                  "cust id", "client id", "member id", "account id", "客户编号", "客户id", "客户代码", "客户号",
-                  "会员号", "会员编号", "会员id", "用户id", "顾客编号"),
-    ORDER_DATE: ("order_date", "order date", "invoicedate", "invoice date", "purchase date", "transaction date",
-                 "sale date", "date", "订单日期", "下单时间", "下单日期", "交易日期", "销售日期", "购买日期",
-                 "订单时间", "日期"),
-    AMOUNT: ("amount", "sales", "revenue", "order amount", "sales amount", "total", "net sales", "value",
-             "实付金额", "金额", "销售额", "订单金额", "成交金额", "实收金额", "销售金额"),
-    ORDER_ID: ("order_id", "order id", "orderid", "order no", "order number", "invoice", "invoiceno",
-               "invoice no", "订单编号", "订单号", "单号"),
+    CUSTOMER_ID: (
+        "customer_id",
+        "customer id",
+        "customerid",
+        "customer no",
+        "customer number",
+        "customer code",
+        "cust id",
+        "client id",
+        "member id",
+        "account id",
+        "客户编号",
+        "客户id",
+        "客户代码",
+        "客户号",
+        "会员号",
+        "会员编号",
+        "会员id",
+        "用户id",
+        "顾客编号",
+    ),
+    ORDER_DATE: (
+        "order_date",
+        "order date",
+        "invoicedate",
+        "invoice date",
+        "purchase date",
+        "transaction date",
+        "sale date",
+        "date",
+        "订单日期",
+        "下单时间",
+        "下单日期",
+        "交易日期",
+        "销售日期",
+        "购买日期",
+        "订单时间",
+        "日期",
+    ),
+    AMOUNT: (
+        "amount",
+        "sales",
+        "revenue",
+        "order amount",
+        "sales amount",
+        "total",
+        "net sales",
+        "value",
+        "实付金额",
+        "金额",
+        "销售额",
+        "订单金额",
+        "成交金额",
+        "实收金额",
+        "销售金额",
+    ),
+    ORDER_ID: (
+        "order_id",
+        "order id",
+        "orderid",
+        "order no",
+        "order number",
+        "invoice",
+        "invoiceno",
+        "invoice no",
+        "订单编号",
+        "订单号",
+        "单号",
+    ),
     QUANTITY: ("quantity", "qty", "units", "数量", "件数"),
     COST: ("cost", "cogs", "unit cost total", "成本", "成本金额"),
     MARGIN: ("margin", "profit", "gross profit", "gross margin", "毛利", "利润", "毛利额"),
     PRODUCT: ("product", "item", "sku", "product name", "description", "产品", "商品", "商品名称", "产品名称"),
     CHANNEL: ("channel", "sales channel", "渠道", "销售渠道"),
-    SALESPERSON: ("salesperson", "sales rep", "salesrep", "sales person", "owner", "account manager",
-                  "销售员", "业务员", "销售", "客户经理", "销售代表"),
+    SALESPERSON: (
+        "salesperson",
+        "sales rep",
+        "salesrep",
+        "sales person",
+        "owner",
+        "account manager",
+        "销售员",
+        "业务员",
+        "销售",
+        "客户经理",
+        "销售代表",
+    ),
     REGION: ("region", "area", "territory", "区域", "地区", "大区"),
 }
 
@@ -58,14 +129,42 @@ CUSTOMER_ALIASES: dict[str, tuple[str, ...]] = {
     REGION: TRANSACTION_ALIASES[REGION],
     SALESPERSON: TRANSACTION_ALIASES[SALESPERSON],
     CHANNEL: TRANSACTION_ALIASES[CHANNEL],
-    SIGNUP_DATE: ("signup_date", "signup date", "sign up date", "created", "join date", "registration date",
-                  "注册日期", "开户日期", "入会日期", "注册时间"),
+    SIGNUP_DATE: (
+        "signup_date",
+        "signup date",
+        "sign up date",
+        "created",
+        "join date",
+        "registration date",
+        "注册日期",
+        "开户日期",
+        "入会日期",
+        "注册时间",
+    ),
     PHONE: ("phone", "mobile", "telephone", "电话", "手机", "手机号", "联系电话"),
     EMAIL: ("email", "e-mail", "邮箱", "电子邮件"),
-    **dict(zip(VALUE_COMPONENTS, (("product_value", "产品价值"), ("service_value", "服务价值"),
-                                  ("personnel_value", "人员价值"), ("image_value", "形象价值")))),
-    **dict(zip(COST_COMPONENTS, (("monetary_cost", "货币成本"), ("time_cost", "时间成本"),
-                                 ("energy_cost", "精力成本"), ("physical_cost", "体力成本")))),
+    **dict(
+        zip(
+            VALUE_COMPONENTS,
+            (
+                ("product_value", "产品价值"),
+                ("service_value", "服务价值"),
+                ("personnel_value", "人员价值"),
+                ("image_value", "形象价值"),
+            ),
+        )
+    ),
+    **dict(
+        zip(
+            COST_COMPONENTS,
+            (
+                ("monetary_cost", "货币成本"),
+                ("time_cost", "时间成本"),
+                ("energy_cost", "精力成本"),
+                ("physical_cost", "体力成本"),
+            ),
+        )
+    ),
 }
 
 
@@ -77,8 +176,9 @@ def normalise_header(text: object) -> str:
     return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", str(text)).strip().lower())
 
 
-def match_columns(headers: Iterable[object], aliases: Mapping[str, tuple[str, ...]],
-                  overrides: Mapping[str, str]) -> dict[str, str]:
+def match_columns(
+    headers: Iterable[object], aliases: Mapping[str, tuple[str, ...]], overrides: Mapping[str, str]
+) -> dict[str, str]:
     """Canonical column → header in the file: explicit overrides first, then the first alias that matches.
 
     Overrides name a header exactly (or case/punctuation-insensitively); a header
@@ -119,5 +219,7 @@ def check_override_keys(overrides: Mapping[str, str], aliases: Mapping[str, tupl
     """Reject ``--col`` keys that are not canonical column names."""
     unknown = sorted(set(overrides) - set(aliases))
     if unknown:
-        raise OptionError(f"unknown column name(s) in --col/[columns]: {', '.join(unknown)}",
-                          hint="canonical names are " + ", ".join(aliases))
+        raise OptionError(
+            f"unknown column name(s) in --col/[columns]: {', '.join(unknown)}",
+            hint="canonical names are " + ", ".join(aliases),
+        )

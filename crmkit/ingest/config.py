@@ -1,4 +1,5 @@
 """crmkit.toml: read once, its tables handed to the layers that own them."""
+
 from __future__ import annotations
 
 import tomllib
@@ -28,12 +29,16 @@ def load_config(path: Path | None) -> dict[str, Any]:
     except OSError as error:
         raise InputFileError(f"cannot read config file {path}: {error.strerror}") from None
     except tomllib.TOMLDecodeError as error:
-        raise InputFileError(f"config file {path} is not valid TOML: {error}",
-                             hint='tables look like [columns] with lines such as amount = "实收金额"') from None
+        raise InputFileError(
+            f"config file {path} is not valid TOML: {error}",
+            hint='tables look like [columns] with lines such as amount = "实收金额"',
+        ) from None
     unknown = sorted(set(config) - set(CONFIG_SECTIONS))
     if unknown:
-        raise InputFileError(f"config file {path} has unknown section(s) [{'], ['.join(unknown)}]",
-                             hint="known sections: " + ", ".join(f"[{s}]" for s in CONFIG_SECTIONS))
+        raise InputFileError(
+            f"config file {path} has unknown section(s) [{'], ['.join(unknown)}]",
+            hint="known sections: " + ", ".join(f"[{s}]" for s in CONFIG_SECTIONS),
+        )
     for section, table in config.items():
         if not isinstance(table, dict):
             raise InputFileError(f"config file {path}: {section} must be a table like [{section}]")

@@ -1,4 +1,5 @@
 """The customer master file: one row per id, known attributes coerced, free-form columns kept."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -23,8 +24,9 @@ from crmkit.schema import (
 
 
 # --- customer master ---------------------------------------------------------------------
-def load_customers(path: Path, *, columns: Mapping[str, str] | None = None, sheet: str | None = None,
-                   date_order: str | None = None) -> CustomerData:
+def load_customers(
+    path: Path, *, columns: Mapping[str, str] | None = None, sheet: str | None = None, date_order: str | None = None
+) -> CustomerData:
     """The customer master: canonical id and known attributes, other columns kept under their own header.
 
     Rows without an id are skipped and a repeated id keeps its first row (both
@@ -42,11 +44,16 @@ def load_customers(path: Path, *, columns: Mapping[str, str] | None = None, shee
         frame = frame.loc[~missing_id]
     repeated = frame[CUSTOMER_ID].duplicated()
     if repeated.any():
-        report.warnings.append(f"{path}: {int(repeated.sum()):,} repeated customer id(s); the first row of each is used")
+        report.warnings.append(
+            f"{path}: {int(repeated.sum()):,} repeated customer id(s); the first row of each is used"
+        )
         frame = frame.loc[~repeated]
     if SIGNUP_DATE in frame.columns:
-        dates = parse_dates(frame[SIGNUP_DATE].reset_index(drop=True), date_order=date_order, where=f"{path}, column "
-                            f"{report.mapping[SIGNUP_DATE]!r}: ")
+        dates = parse_dates(
+            frame[SIGNUP_DATE].reset_index(drop=True),
+            date_order=date_order,
+            where=f"{path}, column {report.mapping[SIGNUP_DATE]!r}: ",
+        )
         frame[SIGNUP_DATE] = dates.values.to_numpy()
         if dates.bad.any():
             report.warnings.append(f"{path}: {int(dates.bad.sum()):,} signup date(s) not understood, left empty")
@@ -58,16 +65,19 @@ def load_customers(path: Path, *, columns: Mapping[str, str] | None = None, shee
                 report.warnings.append(f"{path}: {int(numbers.bad.sum()):,} non-numeric {column} value(s) left empty")
     frame[CUSTOMER_ID] = frame[CUSTOMER_ID].astype("str")
     for column in frame.columns:
-        if column not in (CUSTOMER_ID, SIGNUP_DATE, *VALUE_COMPONENTS, *COST_COMPONENTS) and \
-                not pd.api.types.is_numeric_dtype(frame[column].dtype):
+        if column not in (
+            CUSTOMER_ID,
+            SIGNUP_DATE,
+            *VALUE_COMPONENTS,
+            *COST_COMPONENTS,
+        ) and not pd.api.types.is_numeric_dtype(frame[column].dtype):
             frame[column] = clean_ids(frame[column]).astype("str").to_numpy()
     return CustomerData(frame.reset_index(drop=True), report)
 
 
 def _read_master(path: Path, overrides: Mapping[str, str], sheet: str | None) -> RawFile:
     """Every column of the master: known headers under canonical names, the rest as they are."""
-    raw = read_mapped(path, CUSTOMER_ALIASES, overrides, (CUSTOMER_ID,), sheet,
-                       text_columns=(CUSTOMER_ID, PHONE))
+    raw = read_mapped(path, CUSTOMER_ALIASES, overrides, (CUSTOMER_ID,), sheet, text_columns=(CUSTOMER_ID, PHONE))
     return _with_unmapped_columns(path, raw, sheet)
 
 

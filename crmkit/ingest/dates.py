@@ -1,4 +1,5 @@
 """Dates as exports write them, read per distinct value; day/month order decided from the whole file."""
+
 from __future__ import annotations
 
 import re
@@ -19,8 +20,10 @@ _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})?"
 DATE_STYLES: dict[str, re.Pattern[str]] = {
     "iso": re.compile(rf"^(\d{{4}})-(\d{{1,2}})-(\d{{1,2}}){_TIME}{_OFFSET}$"),
     "y/m/d": re.compile(rf"^(\d{{4}})[/.](\d{{1,2}})[/.](\d{{1,2}}){_TIME}$"),
-    "年月日": re.compile(r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"
-                        r"(?:\s*(\d{1,2}[:：]\d{2}(?:[:：]\d{2})?))?$"),
+    "年月日": re.compile(
+        r"^(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日?"
+        r"(?:\s*(\d{1,2}[:：]\d{2}(?:[:：]\d{2})?))?$"
+    ),
     "day/month": re.compile(rf"^(\d{{1,2}})[/.-](\d{{1,2}})[/.-](\d{{4}}){_TIME}$"),
     "yyyymmdd": re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
     "excel serial": re.compile(r"^(\d{1,7})(?:\.\d+)?$"),
@@ -64,8 +67,7 @@ def parse_dates(values: pd.Series, *, date_order: str | None = None, where: str 
         values = values.dt.tz_localize(None)
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
         parsed = values.astype("datetime64[ns]")
-        return ParsedDates(parsed.reset_index(drop=True), np.zeros(n, dtype=bool),
-                           {"date": int(parsed.notna().sum())})
+        return ParsedDates(parsed.reset_index(drop=True), np.zeros(n, dtype=bool), {"date": int(parsed.notna().sum())})
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=object)
     result, style = _parse_unique_dates(pd.Series(uniques, dtype=object), date_order, where)
@@ -115,8 +117,9 @@ def _set_numeric_dates(out: pd.Series, style: pd.Series, numbers: pd.Series) -> 
         style[compact[compact].index] = "yyyymmdd"
 
 
-def _set_text_dates(out: pd.Series, style: pd.Series, text: pd.Series, date_order: str | None, where: str,
-                    attrs: dict) -> None:
+def _set_text_dates(
+    out: pd.Series, style: pd.Series, text: pd.Series, date_order: str | None, where: str, attrs: dict
+) -> None:
     remaining = pd.Series(True, index=text.index)
     for name, pattern in DATE_STYLES.items():
         parts = text[remaining].str.extract(pattern)
@@ -137,8 +140,14 @@ def _set_text_dates(out: pd.Series, style: pd.Series, text: pd.Series, date_orde
                 year, month, day, clock = parts[0], parts[1], parts[2], no_clock
             else:
                 year, month, day, clock = parts[0], parts[1], parts[2], parts[3]
-            iso = (year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
-                   + (" " + clock.fillna("").str.replace("：", ":")).where(clock.notna(), ""))
+            iso = (
+                year
+                + "-"
+                + month.str.zfill(2)
+                + "-"
+                + day.str.zfill(2)
+                + (" " + clock.fillna("").str.replace("：", ":")).where(clock.notna(), "")
+            )
             out[parts.index] = pd.to_datetime(iso, format="ISO8601", errors="coerce")
             style[parts.index] = name
         remaining[parts.index] = False

@@ -1,4 +1,5 @@
 """Which files are inputs: paths as given, folders expanded to the supported files in them."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -24,8 +25,11 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED
-                           and not p.name.startswith((".", "~$")))
+            found = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file() and p.suffix.lower() in SUPPORTED and not p.name.startswith((".", "~$"))
+            )
             if not found:
                 raise InputFileError(f"folder {path} holds no CSV, TSV, XLSX or Parquet files")
             files.extend(found)
@@ -47,7 +51,7 @@ def file_format(path: Path) -> str:
     if suffix in PARQUET_SUFFIXES:
         return "parquet"
     if suffix == ".xls":
-        raise InputFileError(f"{path}: the old .xls format is not supported",
-                             hint="open it in Excel or WPS and save as .xlsx or CSV")
-    raise InputFileError(f"{path}: unsupported file type {suffix or '(none)'!r}",
-                         hint="use CSV/TSV, XLSX or Parquet")
+        raise InputFileError(
+            f"{path}: the old .xls format is not supported", hint="open it in Excel or WPS and save as .xlsx or CSV"
+        )
+    raise InputFileError(f"{path}: unsupported file type {suffix or '(none)'!r}", hint="use CSV/TSV, XLSX or Parquet")

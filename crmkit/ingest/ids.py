@@ -3,6 +3,7 @@
 Every parser works on the column's distinct values and maps back. Fixed-width ids (``C0001234``) are ranked
 as integers from their bytes instead of being hashed and sorted as strings.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,17 +35,18 @@ def clean_ids(values: pd.Series, *, zero_pad: int = 0) -> pd.Series:
         digits = pc.fill_null(pc.match_substring_regex(text, r"^\d+$"), False)
         text = pc.if_else(digits, pc.utf8_lpad(text, zero_pad, "0"), text)
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    order = pc.sort_indices(text).to_numpy()          # missing values sort last
+    order = pc.sort_indices(text).to_numpy()  # missing values sort last
     valid = len(text) - text.null_count
     ordered = text.take(pa.array(order[:valid]))
     # Cleaning can make two raw values one id (' 7' and '7'): equal neighbours share a category.
     first = np.ones(valid, dtype=bool)
     if valid > 1:
         first[1:] = pc.not_equal(ordered[1:], ordered[:-1]).to_numpy(zero_copy_only=False)
-    rank = np.full(len(text) + 1, -1, dtype=np.int32)      # the extra slot maps missing codes (-1) to -1
+    rank = np.full(len(text) + 1, -1, dtype=np.int32)  # the extra slot maps missing codes (-1) to -1
     rank[order[:valid]] = np.cumsum(first) - 1
-    return _categorical(rank[codes], pd.Index(ordered.filter(pa.array(first)).to_pandas(), dtype="str"),
-                        index=values.index)
+    return _categorical(
+        rank[codes], pd.Index(ordered.filter(pa.array(first)).to_pandas(), dtype="str"), index=values.index
+    )
 
 
 def _categorical(codes: np.ndarray, categories: pd.Index, *, index: pd.Index) -> pd.Series:
@@ -96,17 +98,22 @@ def _fixed_width_numbers(chunk: pa.Array, head: bytes, width: int) -> np.ndarray
     """
     size = len(head) + width
     offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-    offsets = np.frombuffer(chunk.buffers()[1], dtype=offset_type, count=len(chunk) + 1,
-                            offset=chunk.offset * np.dtype(offset_type).itemsize)
+    offsets = np.frombuffer(
+        chunk.buffers()[1],
+        dtype=offset_type,
+        count=len(chunk) + 1,
+        offset=chunk.offset * np.dtype(offset_type).itemsize,
+    )
     if offsets[-1] - offsets[0] != len(chunk) * size or (np.diff(offsets) != size).any():
         return None
-    cells = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=len(chunk) * size,
-                          offset=int(offsets[0])).reshape(len(chunk), size)
-    if head and not (cells[:, :len(head)] == np.frombuffer(head, dtype=np.uint8)).all():
+    cells = np.frombuffer(chunk.buffers()[2], dtype=np.uint8, count=len(chunk) * size, offset=int(offsets[0])).reshape(
+        len(chunk), size
+    )
+    if head and not (cells[:, : len(head)] == np.frombuffer(head, dtype=np.uint8)).all():
         return None
     numbers = np.zeros(len(chunk), dtype=np.int64)
     for column in range(len(head), size):
-        digit = cells[:, column] - np.uint8(ord("0"))      # bytes below '0' wrap round to large values
+        digit = cells[:, column] - np.uint8(ord("0"))  # bytes below '0' wrap round to large values
         if (digit > 9).any():
             return None
         numbers *= 10
@@ -122,12 +129,12 @@ def _fixed_width_text(head: bytes, numbers: np.ndarray, width: int) -> pa.Array:
     """``head`` + each number zero-padded to ``width`` digits, written straight into an Arrow text buffer."""
     size = len(head) + width
     cells = np.empty((len(numbers), size), dtype=np.uint8)
-    cells[:, :len(head)] = np.frombuffer(head, dtype=np.uint8)
+    cells[:, : len(head)] = np.frombuffer(head, dtype=np.uint8)
     rest, end = numbers, size
     while end > len(head):
         digits = min(4, end - len(head))
         rest, group = np.divmod(rest, 10_000)
-        cells[:, end - digits:end] = _DIGIT_GROUPS[group, 4 - digits:]
+        cells[:, end - digits : end] = _DIGIT_GROUPS[group, 4 - digits :]
         end -= digits
     offsets = np.arange(len(numbers) + 1, dtype=np.int64) * size
     return pa.LargeStringArray.from_buffers(len(numbers), pa.py_buffer(offsets), pa.py_buffer(cells))
@@ -149,8 +156,10 @@ def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
 
 def _arrow_strings(values: pd.Series) -> pa.ChunkedArray | None:
     """The column as Arrow string chunks when it is Arrow-backed text already (no copy), else None."""
-    if not (isinstance(values.dtype, (pd.StringDtype, pd.ArrowDtype)) and
-            getattr(values.dtype, "storage", "pyarrow") == "pyarrow"):
+    if not (
+        isinstance(values.dtype, (pd.StringDtype, pd.ArrowDtype))
+        and getattr(values.dtype, "storage", "pyarrow") == "pyarrow"
+    ):
         return None
     arrow = pa.array(values.array)
     if isinstance(arrow, pa.Array):
@@ -166,7 +175,7 @@ def _encode_chunks(arrow: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
         return np.empty(0, dtype=np.int32), pa.array([], type=arrow.type)
     dictionary = encoded.chunk(encoded.num_chunks - 1).dictionary
     if any(len(chunk.dictionary) != len(dictionary) for chunk in encoded.chunks):
-        encoded = pc.dictionary_encode(arrow.combine_chunks())      # not expected; stay correct regardless
+        encoded = pc.dictionary_encode(arrow.combine_chunks())  # not expected; stay correct regardless
         return pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int32), encoded.dictionary
     codes = np.concatenate([pc.fill_null(chunk.indices, -1).to_numpy(zero_copy_only=False) for chunk in encoded.chunks])
     return codes.astype(np.int32, copy=False), dictionary
@@ -190,5 +199,3 @@ def _numbers_as_text(values: pd.Series) -> pd.Series:
     other = numbers.notna() & ~integral
     text[other] = numbers[other].map(repr).astype("str")
     return text
-
-

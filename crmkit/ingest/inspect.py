@@ -1,4 +1,5 @@
 """Data-quality findings on read transactions, without scoring (``crmkit inspect``)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,19 +28,28 @@ def inspect_transactions(data: TransactionData, *, today: pd.Timestamp | None = 
             findings.append({"kind": kind, "count": int(count), "detail": detail})
 
     for reason, n in report.drop_counts.items():
-        add("dropped rows" if reason != REASON_REPEAT else "repeated order lines", n,
-            f"{reason}; see --rejects FILE" if reason != REASON_REPEAT else "counted once")
+        add(
+            "dropped rows" if reason != REASON_REPEAT else "repeated order lines",
+            n,
+            f"{reason}; see --rejects FILE" if reason != REASON_REPEAT else "counted once",
+        )
     amount = frame[AMOUNT]
     returns = amount < 0
-    add("returns", int(returns.sum()), f"negative amounts totalling {amount[returns].sum():,.2f}; they reduce "
-        "revenue and are not purchase occasions")
+    add(
+        "returns",
+        int(returns.sum()),
+        f"negative amounts totalling {amount[returns].sum():,.2f}; they reduce revenue and are not purchase occasions",
+    )
     add("zero amounts", int((amount == 0).sum()), "kept as purchase occasions with no spend")
     future = frame[ORDER_DATE] > today + pd.Timedelta(days=1)
     add("future dates", int(future.sum()), f"after today ({today:%Y-%m-%d}); check the date column or use --as-of")
     for f in report.files:
         if len(f.date_styles) > 1:
-            add("mixed date formats", sum(f.date_styles.values()),
-                f"{f.path}: " + ", ".join(f"{s} {n:,}" for s, n in f.date_styles.items()))
+            add(
+                "mixed date formats",
+                sum(f.date_styles.values()),
+                f"{f.path}: " + ", ".join(f"{s} {n:,}" for s, n in f.date_styles.items()),
+            )
     buyers = frame.loc[amount >= 0, CUSTOMER_ID].unique()
     only_returns = frame.loc[~frame[CUSTOMER_ID].isin(buyers), CUSTOMER_ID].nunique()
     add("customers with only returns", only_returns, "no purchase to anchor a history; left out of scoring")

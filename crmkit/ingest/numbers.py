@@ -1,4 +1,5 @@
 """Amounts as exports write them (``¥1,234.50``, ``(35.00)``, full-width digits) read as numbers."""
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,9 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
     if pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype(object)
     if pd.api.types.is_numeric_dtype(values.dtype) or (
-            values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("integer", "floating",
-                                                                                          "mixed-integer-float")):
+        values.dtype == object
+        and pd.api.types.infer_dtype(values, skipna=True) in ("integer", "floating", "mixed-integer-float")
+    ):
         # Numbers already (a typed column, or spreadsheet cells holding numbers): no text to clean.
         numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
         bad = ~np.isfinite(numbers) & ~values.isna().to_numpy()
@@ -43,13 +45,15 @@ def parse_numbers(values: pd.Series) -> ParsedNumbers:
     texts = pd.Series(uniques, dtype=object).astype("str").str.normalize("NFKC").str.strip()
     cleaned = texts.str.replace(_CURRENCY, "", regex=True)
     grouped = cleaned.str.fullmatch(_GROUPED).astype(bool)
-    cleaned = (cleaned.where(~grouped, cleaned.str.replace(",", "", regex=False))
-               .str.replace(_PARENTHESISED, r"-\1", regex=True))
+    cleaned = cleaned.where(~grouped, cleaned.str.replace(",", "", regex=False)).str.replace(
+        _PARENTHESISED, r"-\1", regex=True
+    )
     parsed = pd.to_numeric(cleaned, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
-    parsed[~np.isfinite(parsed)] = np.nan          # 'inf', '1e999': not an amount
+    parsed[~np.isfinite(parsed)] = np.nan  # 'inf', '1e999': not an amount
     empty = (texts == "").to_numpy()
-    numbers = np.where(codes >= 0, parsed[np.maximum(codes, 0)], np.nan) if len(uniques) else \
-        np.full(len(values), np.nan)
+    numbers = (
+        np.where(codes >= 0, parsed[np.maximum(codes, 0)], np.nan) if len(uniques) else np.full(len(values), np.nan)
+    )
     bad_unique = np.isnan(parsed) & ~empty
     bad = (codes >= 0) & bad_unique[np.maximum(codes, 0)] if len(uniques) else np.zeros(len(values), dtype=bool)
     return ParsedNumbers(numbers, bad)

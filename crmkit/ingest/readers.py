@@ -1,4 +1,5 @@
 """Reading one file's mapped columns as stored: CSV/TSV through Arrow, Excel through calamine, Parquet."""
+
 from __future__ import annotations
 
 import csv
@@ -30,13 +31,19 @@ class RawFile:
 
     columns: dict[str, pd.Series]
     report: FileReport
-    first_row: int          # the file row number of the first data row (header is row first_row - 1)
-    headers: list[str]      # every header of the file, mapped or not
+    first_row: int  # the file row number of the first data row (header is row first_row - 1)
+    headers: list[str]  # every header of the file, mapped or not
     zero_pad: dict[str, int] = field(default_factory=dict)
 
 
-def read_mapped(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: Mapping[str, str],
-                 required: Sequence[str], sheet: str | None, text_columns: Sequence[str]) -> RawFile:
+def read_mapped(
+    path: Path,
+    aliases: Mapping[str, tuple[str, ...]],
+    overrides: Mapping[str, str],
+    required: Sequence[str],
+    sheet: str | None,
+    text_columns: Sequence[str],
+) -> RawFile:
     """Read one file's recognised columns, failing with a clear message when a required one is missing."""
     kind = file_format(path)
     try:
@@ -46,26 +53,37 @@ def read_mapped(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: M
             return _read_excel(path, aliases, overrides, required, sheet)
         return _read_parquet(path, aliases, overrides, required)
     except PermissionError:
-        raise InputFileError(f"{path}: permission denied", hint="close the file in Excel/WPS or check its permissions") from None
+        raise InputFileError(
+            f"{path}: permission denied", hint="close the file in Excel/WPS or check its permissions"
+        ) from None
     except (zipfile.BadZipFile, KeyError) as error:
-        raise InputFileError(f"{path} is not a readable .xlsx workbook ({error})",
-                             hint="open it in Excel and save it again as .xlsx, or export CSV") from None
+        raise InputFileError(
+            f"{path} is not a readable .xlsx workbook ({error})",
+            hint="open it in Excel and save it again as .xlsx, or export CSV",
+        ) from None
     except (pa.ArrowInvalid, OSError) as error:
         if isinstance(error, FileNotFoundError):
             raise InputFileError(f"{path} does not exist") from None
-        raise InputFileError(f"{path} cannot be read as {kind}: {error}",
-                             hint="check that the file is complete and of the type its name says") from None
+        raise InputFileError(
+            f"{path} cannot be read as {kind}: {error}",
+            hint="check that the file is complete and of the type its name says",
+        ) from None
 
 
-def _mapping_or_fail(path: Path, headers: Sequence[object], aliases: Mapping[str, tuple[str, ...]],
-                     overrides: Mapping[str, str], required: Sequence[str]) -> dict[str, str]:
+def _mapping_or_fail(
+    path: Path,
+    headers: Sequence[object],
+    aliases: Mapping[str, tuple[str, ...]],
+    overrides: Mapping[str, str],
+    required: Sequence[str],
+) -> dict[str, str]:
     mapping = match_columns(headers, aliases, overrides)
     for canonical, wanted in overrides.items():
         if canonical not in mapping:
             raise MissingColumnsError(
                 f"{path}: column {wanted!r} (given for {canonical}) is not in the file; "
                 f"columns found: {_listing(headers)}",
-                hint=f"correct it, e.g. --col {canonical}=\"<header as shown above>\"",
+                hint=f'correct it, e.g. --col {canonical}="<header as shown above>"',
             )
     missing = [c for c in required if c not in mapping]
     if missing:
@@ -101,8 +119,9 @@ def _detect_encoding(path: Path) -> str:
         head[: cut if cut > 0 else len(head)].decode("gb18030")
         return "gb18030"
     except UnicodeDecodeError:
-        raise InputFileError(f"{path}: text encoding not recognised (tried UTF-8 and GB18030/GBK)",
-                             hint="save the file as CSV UTF-8") from None
+        raise InputFileError(
+            f"{path}: text encoding not recognised (tried UTF-8 and GB18030/GBK)", hint="save the file as CSV UTF-8"
+        ) from None
 
 
 def _csv_header(path: Path, encoding: str) -> tuple[list[str], str]:
@@ -111,24 +130,30 @@ def _csv_header(path: Path, encoding: str) -> tuple[list[str], str]:
         line = handle.readline()
     if not line.strip():
         raise InputFileError(f"{path} is empty or its first line is blank", hint="the first line must hold the headers")
-    if path.suffix.lower() in (".tsv", ".tab"):
-        delimiter = "\t"
-    else:
-        delimiter = max((",", "\t", ";", "|"), key=line.count)
+    delimiter = "\t" if path.suffix.lower() in (".tsv", ".tab") else max((",", "\t", ";", "|"), key=line.count)
     return next(csv.reader(io.StringIO(line.lstrip("\ufeff")), delimiter=delimiter)), delimiter
 
 
-def _read_csv(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: Mapping[str, str],
-              required: Sequence[str], text_columns: Sequence[str]) -> RawFile:
+def _read_csv(
+    path: Path,
+    aliases: Mapping[str, tuple[str, ...]],
+    overrides: Mapping[str, str],
+    required: Sequence[str],
+    text_columns: Sequence[str],
+) -> RawFile:
     encoding = _detect_encoding(path)
     headers, delimiter = _csv_header(path, encoding)
     mapping = _mapping_or_fail(path, headers, aliases, overrides, required)
     text = {mapping[c]: pa.string() for c in text_columns if c in mapping}
     table, encoding = _arrow_csv(path, encoding, delimiter, list(dict.fromkeys(mapping.values())), text)
     columns = {c: _arrow_column(table.column(h)) for c, h in mapping.items()}
-    report = FileReport(str(path), "tsv" if delimiter == "\t" else "csv",
-                        encoding="utf-8 (BOM)" if encoding == "utf-8-sig" else encoding,
-                        rows=table.num_rows, mapping=dict(mapping))
+    report = FileReport(
+        str(path),
+        "tsv" if delimiter == "\t" else "csv",
+        encoding="utf-8 (BOM)" if encoding == "utf-8-sig" else encoding,
+        rows=table.num_rows,
+        mapping=dict(mapping),
+    )
     return RawFile(columns, report, first_row=2, headers=headers)
 
 
@@ -136,16 +161,22 @@ def _read_csv(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: Map
 CSV_BLOCK_BYTES = 1 << 24
 
 
-def _arrow_csv(path: Path, encoding: str, delimiter: str, include: list[str],
-               text: dict[str, pa.DataType]) -> tuple[pa.Table, str]:
+def _arrow_csv(
+    path: Path, encoding: str, delimiter: str, include: list[str], text: dict[str, pa.DataType]
+) -> tuple[pa.Table, str]:
     """pyarrow's multithreaded reader, and the encoding it read. A column whose type guess fails part-way is
     re-read as text; a file that turns out not to be UTF-8 after its first megabyte is re-read as GB18030."""
     parse = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True)
 
     def attempt(arrow_encoding: str, types: dict[str, pa.DataType]) -> pa.Table:
         read = pa_csv.ReadOptions(encoding=arrow_encoding, block_size=CSV_BLOCK_BYTES)
-        convert = pa_csv.ConvertOptions(include_columns=include, column_types=types, strings_can_be_null=True,
-                                        null_values=[""], quoted_strings_can_be_null=True)
+        convert = pa_csv.ConvertOptions(
+            include_columns=include,
+            column_types=types,
+            strings_can_be_null=True,
+            null_values=[""],
+            quoted_strings_can_be_null=True,
+        )
         return pa_csv.read_csv(path, read_options=read, parse_options=parse, convert_options=convert)
 
     def typed_else_text(arrow_encoding: str) -> pa.Table:
@@ -175,8 +206,13 @@ def _arrow_column(column: pa.ChunkedArray) -> pd.Series:
 
 
 # Excel --------------------------------------------------------------------------------
-def _read_excel(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: Mapping[str, str],
-                required: Sequence[str], sheet: str | None) -> RawFile:
+def _read_excel(
+    path: Path,
+    aliases: Mapping[str, tuple[str, ...]],
+    overrides: Mapping[str, str],
+    required: Sequence[str],
+    sheet: str | None,
+) -> RawFile:
     """Cell values through calamine (Rust: 0.17 s for the 20k-line sample, openpyxl 1.5 s); openpyxl only
     reads the number formats of the first data row, which can hide leading zeros of ids."""
     from python_calamine import (  # only Excel inputs pay for it
@@ -189,30 +225,35 @@ def _read_excel(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: M
         book = CalamineWorkbook.from_path(str(path))
         worksheets = [m.name for m in book.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
         if not worksheets:
-            raise InputFileError(f"{path} has no worksheet (only charts or macros)",
-                                 hint="save the data sheet as .xlsx or CSV")
+            raise InputFileError(
+                f"{path} has no worksheet (only charts or macros)", hint="save the data sheet as .xlsx or CSV"
+            )
         if sheet is not None and sheet not in worksheets:
-            raise InputFileError(f"{path} has no sheet {sheet!r}; sheets: {', '.join(worksheets)}",
-                                 hint="pick one with --sheet NAME")
+            raise InputFileError(
+                f"{path} has no sheet {sheet!r}; sheets: {', '.join(worksheets)}", hint="pick one with --sheet NAME"
+            )
         title = sheet if sheet is not None else worksheets[0]
         rows = book.get_sheet_by_name(title).to_python(skip_empty_area=False)
     except CalamineError as error:
-        raise InputFileError(f"{path} is not a readable .xlsx workbook ({error})",
-                             hint="open it in Excel and save it again as .xlsx, or export CSV") from None
+        raise InputFileError(
+            f"{path} is not a readable .xlsx workbook ({error})",
+            hint="open it in Excel and save it again as .xlsx, or export CSV",
+        ) from None
     header_at = _header_row(rows, aliases, overrides)
     if header_at is None:
         raise InputFileError(f"{path} (sheet {title!r}) is empty", hint="choose another sheet with --sheet NAME")
     headers = [("" if v is None else str(v).strip()) for v in rows[header_at]]
     mapping = _mapping_or_fail(path, [h for h in headers if h], aliases, overrides, required)
-    data = rows[header_at + 1:]
+    data = rows[header_at + 1 :]
     while data and all(_blank(v) for v in data[-1]):
         data.pop()
     frame = pd.DataFrame(data, dtype=object).reindex(columns=range(len(headers)))
-    frame = frame.mask(frame.eq(""))            # calamine gives empty cells as ""
+    frame = frame.mask(frame.eq(""))  # calamine gives empty cells as ""
     position = {h: i for i, h in reversed(list(enumerate(headers)))}
     columns = {c: frame[position[h]] for c, h in mapping.items()}
-    zero_pad = _zero_padding(path, title, header_at + 2, {c: position[h] for c, h in mapping.items()
-                                                         if c in (CUSTOMER_ID, ORDER_ID)})
+    zero_pad = _zero_padding(
+        path, title, header_at + 2, {c: position[h] for c, h in mapping.items() if c in (CUSTOMER_ID, ORDER_ID)}
+    )
     report = FileReport(str(path), "xlsx", sheet=title, rows=len(frame), mapping=dict(mapping))
     return RawFile(columns, report, first_row=header_at + 2, headers=headers, zero_pad=zero_pad)
 
@@ -222,8 +263,9 @@ def _blank(value: object) -> bool:
     return value is None or value == ""
 
 
-def _header_row(rows: Sequence[Sequence[object]], aliases: Mapping[str, tuple[str, ...]],
-                overrides: Mapping[str, str] | None = None) -> int | None:
+def _header_row(
+    rows: Sequence[Sequence[object]], aliases: Mapping[str, tuple[str, ...]], overrides: Mapping[str, str] | None = None
+) -> int | None:
     """The header row: the first of the first 10 rows that names at least two known or ``--col`` columns (one when
     only one is asked for; title rows above a table are common in exports), else the first non-empty row."""
     overrides = overrides or {}
@@ -260,14 +302,19 @@ def _zero_padding(path: Path, title: str, first_data_row: int, positions: dict[s
 
 
 # Parquet ------------------------------------------------------------------------------
-def _read_parquet(path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: Mapping[str, str],
-                  required: Sequence[str]) -> RawFile:
+def _read_parquet(
+    path: Path, aliases: Mapping[str, tuple[str, ...]], overrides: Mapping[str, str], required: Sequence[str]
+) -> RawFile:
     schema = pq.read_schema(path)
     mapping = _mapping_or_fail(path, schema.names, aliases, overrides, required)
     table = pq.read_table(path, columns=list(dict.fromkeys(mapping.values())))
     columns = {c: _arrow_column(table.column(h)) for c, h in mapping.items()}
-    return RawFile(columns, FileReport(str(path), "parquet", rows=table.num_rows, mapping=dict(mapping)), first_row=1,
-                headers=list(schema.names))
+    return RawFile(
+        columns,
+        FileReport(str(path), "parquet", rows=table.num_rows, mapping=dict(mapping)),
+        first_row=1,
+        headers=list(schema.names),
+    )
 
 
 def release_arrow_buffers() -> None:

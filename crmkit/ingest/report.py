@@ -1,4 +1,5 @@
 """What ingest hands on: canonical frames, and a report of what was read, used and dropped, and why."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

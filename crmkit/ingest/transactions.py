@@ -4,6 +4,7 @@ Each file is read (:mod:`crmkit.ingest.readers`), its values are coerced (ids, d
 cannot be used are dropped with a reason. The result is a canonical frame plus a report of what was read,
 dropped and why, so nothing is lost silently.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -50,8 +51,14 @@ _REASON_COLUMN = {REASON_ID: CUSTOMER_ID, REASON_DATE: ORDER_DATE, REASON_AMOUNT
 
 
 # --- transactions ------------------------------------------------------------------------
-def load_transactions(paths: Iterable[Path], *, columns: Mapping[str, str] | None = None, sheet: str | None = None,
-                      strict: bool = False, date_order: str | None = None) -> TransactionData:
+def load_transactions(
+    paths: Iterable[Path],
+    *,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+    strict: bool = False,
+    date_order: str | None = None,
+) -> TransactionData:
     """Read, map, coerce and validate transaction files into one canonical frame.
 
     Rows with an empty customer_id, a missing/unparseable order_date or a
@@ -64,8 +71,14 @@ def load_transactions(paths: Iterable[Path], *, columns: Mapping[str, str] | Non
     check_override_keys(overrides, TRANSACTION_ALIASES)
     frames, rejects, reports = [], [], []
     for path in expand_paths(paths):
-        raw = read_mapped(path, TRANSACTION_ALIASES, overrides, REQUIRED_TRANSACTION_COLUMNS, sheet,
-                           text_columns=(CUSTOMER_ID, ORDER_ID, *TEXT_COLUMNS))
+        raw = read_mapped(
+            path,
+            TRANSACTION_ALIASES,
+            overrides,
+            REQUIRED_TRANSACTION_COLUMNS,
+            sheet,
+            text_columns=(CUSTOMER_ID, ORDER_ID, *TEXT_COLUMNS),
+        )
         release_arrow_buffers()
         frame, dropped = _canonical_transactions(raw, date_order)
         frames.append(frame)
@@ -86,9 +99,11 @@ def load_transactions(paths: Iterable[Path], *, columns: Mapping[str, str] | Non
             hint="fix the rows, or drop --strict to skip them (write them out with --rejects FILE)",
         )
     if frame.empty:
-        raise BadValueError(f"no usable rows in {', '.join(r.path for r in reports)} "
-                            f"({_counts_text(report.drop_counts) or 'the files have no data rows'})",
-                            hint="check the column mapping with `crmkit inspect FILE`")
+        raise BadValueError(
+            f"no usable rows in {', '.join(r.path for r in reports)} "
+            f"({_counts_text(report.drop_counts) or 'the files have no data rows'})",
+            hint="check the column mapping with `crmkit inspect FILE`",
+        )
     frame = frame.drop(columns=[SOURCE_FILE, SOURCE_ROW])
     del raw, rejects, frames
     release_arrow_buffers()
@@ -114,8 +129,10 @@ def _canonical_transactions(raw: RawFile, date_order: str | None) -> tuple[pd.Da
             numbers = parse_numbers(cols[column].reset_index(drop=True))
             frame[column] = numbers.values
             if numbers.bad.any():
-                report.warnings.append(f"{report.path}: {int(numbers.bad.sum()):,} non-numeric value(s) in "
-                                       f"{mapping[column]!r} treated as missing")
+                report.warnings.append(
+                    f"{report.path}: {int(numbers.bad.sum()):,} non-numeric value(s) in "
+                    f"{mapping[column]!r} treated as missing"
+                )
     for column in TEXT_COLUMNS:
         if column in cols:
             frame[column] = _text(cols[column].reset_index(drop=True))
@@ -127,16 +144,20 @@ def _canonical_transactions(raw: RawFile, date_order: str | None) -> tuple[pd.Da
     if bad.any():
         raw = {canonical: _shown(cols[canonical].to_numpy()[bad]) for canonical in mapping}
         reasons = np.select([no_id[bad], no_date[bad]], [REASON_ID, REASON_DATE], default=REASON_AMOUNT)
-        dropped = pd.DataFrame({
-            SOURCE_FILE: report.path,
-            SOURCE_ROW: frame[SOURCE_ROW].to_numpy()[bad],
-            "reason": reasons,
-            "column": np.select([reasons == r for r in _REASON_COLUMN],
-                                [mapping[c] for c in _REASON_COLUMN.values()], default=""),
-            "value": np.select([reasons == r for r in _REASON_COLUMN],
-                               [raw[c] for c in _REASON_COLUMN.values()], default=""),
-            **raw,
-        })
+        dropped = pd.DataFrame(
+            {
+                SOURCE_FILE: report.path,
+                SOURCE_ROW: frame[SOURCE_ROW].to_numpy()[bad],
+                "reason": reasons,
+                "column": np.select(
+                    [reasons == r for r in _REASON_COLUMN], [mapping[c] for c in _REASON_COLUMN.values()], default=""
+                ),
+                "value": np.select(
+                    [reasons == r for r in _REASON_COLUMN], [raw[c] for c in _REASON_COLUMN.values()], default=""
+                ),
+                **raw,
+            }
+        )
     return (frame.loc[~bad].reset_index(drop=True) if bad.any() else frame), dropped
 
 
@@ -155,8 +176,11 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     """One frame from several files; categorical columns keep the union of their categories."""
     if len(frames) == 1:
         return frames[0]
-    shared = [c for c in frames[0].columns
-              if isinstance(frames[0][c].dtype, pd.CategoricalDtype) and all(c in f.columns for f in frames)]
+    shared = [
+        c
+        for c in frames[0].columns
+        if isinstance(frames[0][c].dtype, pd.CategoricalDtype) and all(c in f.columns for f in frames)
+    ]
     for column in shared:
         union = pd.api.types.union_categoricals([f[column] for f in frames], ignore_order=True).categories
         for f in frames:
@@ -174,9 +198,15 @@ def _drop_repeated_lines(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFram
     if not repeated.any():
         return frame, pd.DataFrame()
     lines = frame.loc[repeated]
-    repeats = pd.DataFrame({SOURCE_FILE: lines[SOURCE_FILE].to_numpy(), SOURCE_ROW: lines[SOURCE_ROW].to_numpy(),
-                            "reason": REASON_REPEAT, "column": ORDER_ID,
-                            "value": lines[ORDER_ID].astype("str").to_numpy()})
+    repeats = pd.DataFrame(
+        {
+            SOURCE_FILE: lines[SOURCE_FILE].to_numpy(),
+            SOURCE_ROW: lines[SOURCE_ROW].to_numpy(),
+            "reason": REASON_REPEAT,
+            "column": ORDER_ID,
+            "value": lines[ORDER_ID].astype("str").to_numpy(),
+        }
+    )
     for column in fields:
         repeats[column] = lines[column].astype("str").to_numpy()
     return frame.loc[~repeated].reset_index(drop=True), repeats
@@ -198,13 +228,18 @@ def _report(files: list[FileReport], rejected: pd.DataFrame, *, rows_used: int) 
         for reason, group in ordered.groupby("reason", sort=False):
             counts[str(reason)] = len(group)
             for row in group.head(EXAMPLES_PER_REASON).itertuples(index=False):
-                examples.append({"file": row.source_file, "row": int(row.source_row), "column": row.column,
-                                 "value": row.value, "reason": reason})
+                examples.append(
+                    {
+                        "file": row.source_file,
+                        "row": int(row.source_row),
+                        "column": row.column,
+                        "value": row.value,
+                        "reason": reason,
+                    }
+                )
     warnings = [w for f in files for w in f.warnings]
     return IngestReport(files, rows_read, rows_used, rows_read - rows_used, counts, examples, warnings)
 
 
 def _counts_text(counts: Mapping[str, int]) -> str:
     return ", ".join(f"{n:,} {reason}" for reason, n in counts.items())
-
-

@@ -16,6 +16,7 @@ purchase — a property of the model (Fader & Hardie note 021), not a bug.
 MBG/NBD lets customers drop out right after the first purchase and so does not;
 it is the default for scoring.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -31,8 +32,16 @@ from crmkit.models.gammagamma import GammaGammaModel, fit_gamma_gamma
 
 MODEL_NAMES = ("bgnbd", "mbgnbd", "pareto")
 
-__all__ = ["MODEL_NAMES", "GammaGammaModel", "TransactionModel", "Triples", "compress", "fit_gamma_gamma",
-           "fit_transaction_model", "fit_transaction_model_on"]
+__all__ = [
+    "MODEL_NAMES",
+    "GammaGammaModel",
+    "TransactionModel",
+    "Triples",
+    "compress",
+    "fit_gamma_gamma",
+    "fit_transaction_model",
+    "fit_transaction_model_on",
+]
 
 
 @dataclass(frozen=True)
@@ -48,12 +57,18 @@ class _Family:
 
 
 _FAMILIES = {
-    "bgnbd": _Family(bgnbd.problem(False), partial(bgnbd.p_alive, modified=False),
-                     partial(bgnbd.alive_expectation, modified=False),
-                     partial(bgnbd.expected_purchases_new, modified=False)),
-    "mbgnbd": _Family(bgnbd.problem(True), partial(bgnbd.p_alive, modified=True),
-                      partial(bgnbd.alive_expectation, modified=True),
-                      partial(bgnbd.expected_purchases_new, modified=True)),
+    "bgnbd": _Family(
+        bgnbd.problem(False),
+        partial(bgnbd.p_alive, modified=False),
+        partial(bgnbd.alive_expectation, modified=False),
+        partial(bgnbd.expected_purchases_new, modified=False),
+    ),
+    "mbgnbd": _Family(
+        bgnbd.problem(True),
+        partial(bgnbd.p_alive, modified=True),
+        partial(bgnbd.alive_expectation, modified=True),
+        partial(bgnbd.expected_purchases_new, modified=True),
+    ),
     "pareto": _Family(pareto.PROBLEM, pareto.p_alive, pareto.alive_expectation, pareto.expected_purchases_new),
 }
 
@@ -98,8 +113,9 @@ class TransactionModel:
         family = _family(self.name)
         times = np.array([_horizon(t) for t in times])
         x, age, pair = data.x_T_pairs
-        per_pair = family.alive_expectation(self.params, x[:, None], age[:, None], times[None, :]) @ \
-            np.asarray(weights, dtype=np.float64)
+        per_pair = family.alive_expectation(self.params, x[:, None], age[:, None], times[None, :]) @ np.asarray(
+            weights, dtype=np.float64
+        )
         return per_pair[pair] * family.p_alive(self.params, data)
 
     def p_alive(self, frequency, recency, T) -> np.ndarray:
@@ -119,9 +135,15 @@ class TransactionModel:
         return _family(self.name).expected_new(self.params, times)
 
     def to_dict(self) -> dict:
-        return {"model": self.name, "params": dict(self.params), "log_likelihood": self.log_likelihood,
-                "n_customers": self.n_customers, "converged": self.converged,
-                "notes": list(self.notes), "warnings": list(self.warnings)}
+        return {
+            "model": self.name,
+            "params": dict(self.params),
+            "log_likelihood": self.log_likelihood,
+            "n_customers": self.n_customers,
+            "converged": self.converged,
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> TransactionModel:
@@ -137,8 +159,15 @@ class TransactionModel:
         values = {p: float(params[p]) for p in names}
         if not all(np.isfinite(v) and v > 0 for v in values.values()):
             raise BadValueError(f"the saved {name} model has a parameter that is not a positive number: {values}")
-        return cls(str(name), values, float(data.get("log_likelihood", np.nan)), int(data.get("n_customers", 0)),
-                   bool(data.get("converged", True)), tuple(data.get("notes", ())), tuple(data.get("warnings", ())))
+        return cls(
+            str(name),
+            values,
+            float(data.get("log_likelihood", np.nan)),
+            int(data.get("n_customers", 0)),
+            bool(data.get("converged", True)),
+            tuple(data.get("notes", ())),
+            tuple(data.get("warnings", ())),
+        )
 
 
 def fit_transaction_model(name: str, frequency, recency, T, *, penalizer: float = 0.0) -> TransactionModel:
@@ -162,5 +191,6 @@ def fit_transaction_model_on(name: str, data: Triples, *, penalizer: float = 0.0
     notes = list(outcome.notes)
     if name == "bgnbd" and (data.x == 0).any():
         notes.append("BG/NBD gives every one-time buyer P(alive) = 1; use mbgnbd for churn scores")
-    return TransactionModel(name, params, outcome.log_likelihood, data.n_customers, outcome.converged,
-                            tuple(notes), outcome.warnings)
+    return TransactionModel(
+        name, params, outcome.log_likelihood, data.n_customers, outcome.converged, tuple(notes), outcome.warnings
+    )

@@ -8,6 +8,7 @@ unique ``x``, ``T`` and ``t_x`` — so :class:`Triples` keeps those
 factorisations too, and the models evaluate ``gammaln``, ``log`` and
 ``hyp2f1`` there before gathering per triple.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -56,13 +57,13 @@ class Triples:
     t_x: np.ndarray
     T: np.ndarray
     weight: np.ndarray
-    inverse: np.ndarray          # customer -> triple
+    inverse: np.ndarray  # customer -> triple
     x_values: np.ndarray
-    x_index: np.ndarray          # triple -> unique x
+    x_index: np.ndarray  # triple -> unique x
     tx_values: np.ndarray
-    tx_index: np.ndarray         # triple -> unique t_x
+    tx_index: np.ndarray  # triple -> unique t_x
     T_values: np.ndarray
-    T_index: np.ndarray          # triple -> unique T
+    T_index: np.ndarray  # triple -> unique T
 
     @property
     def n_customers(self) -> int:
@@ -105,9 +106,19 @@ class Triples:
 
     def rescaled(self, scale: float) -> Triples:
         """The same customers with time divided by ``scale`` (x and all indexes unchanged)."""
-        return Triples(self.x, self.t_x / scale, self.T / scale, self.weight, self.inverse,
-                       self.x_values, self.x_index, self.tx_values / scale, self.tx_index,
-                       self.T_values / scale, self.T_index)
+        return Triples(
+            self.x,
+            self.t_x / scale,
+            self.T / scale,
+            self.weight,
+            self.inverse,
+            self.x_values,
+            self.x_index,
+            self.tx_values / scale,
+            self.tx_index,
+            self.T_values / scale,
+            self.T_index,
+        )
 
 
 def check_summary(frequency, recency, T) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -148,11 +159,17 @@ def compress(frequency, recency, T) -> Triples:
     rest = unique_keys // len(T_values)
     tx_index, x_index = rest % len(tx_values), rest // len(tx_values)
     return Triples(
-        x=x_values[x_index], t_x=tx_values[tx_index], T=T_values[T_index],
+        x=x_values[x_index],
+        t_x=tx_values[tx_index],
+        T=T_values[T_index],
         weight=np.bincount(inverse, minlength=len(unique_keys)).astype(np.float64),
         inverse=inverse.astype(np.int64),
-        x_values=x_values, x_index=x_index, tx_values=tx_values, tx_index=tx_index,
-        T_values=T_values, T_index=T_index,
+        x_values=x_values,
+        x_index=x_index,
+        tx_values=tx_values,
+        tx_index=tx_index,
+        T_values=T_values,
+        T_index=T_index,
     )
 
 

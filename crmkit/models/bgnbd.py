@@ -25,6 +25,7 @@ BG/NBD gives every one-time buyer (x = 0) P(alive) = 1 however long ago they
 bought (FHL 2005; Fader & Hardie note 021): a property of the model, not a
 bug. MBG/NBD does not, which is why it is the CLI's default.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -59,24 +60,25 @@ def log_likelihood(log_params: np.ndarray, data: Triples, *, modified: bool) -> 
     r, alpha, a, b = np.exp(log_params)
     k = _offset(modified)
     xv, w, x_weight = data.x_values, data.weight, data.x_weight
-    per_x = (gammaln(r + xv) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xv + k) - betaln(a, b))
+    per_x = gammaln(r + xv) - gammaln(r) + r * np.log(alpha) + betaln(a, b + xv + k) - betaln(a, b)
     log_T, log_tx = np.log(alpha + data.T_values), np.log(alpha + data.tx_values)
-    rx_by_T = r * data.T_weight + data.T_x_weight          # Σ w·(r+x) per unique T
+    rx_by_T = r * data.T_weight + data.T_x_weight  # Σ w·(r+x) per unique T
     rx = r + data.x
     log_age_ratio = log_T[data.T_index] - log_tx[data.tx_index]
     d = _second_term_log_ratio(xv, a, b, k)[data.x_index] + rx * log_age_ratio
     log_bracket = softplus(d)
-    w2 = w * np.exp(d - log_bracket)                       # weight × share of the second term (expit d)
+    w2 = w * np.exp(d - log_bracket)  # weight × share of the second term (expit d)
     ll = float(x_weight @ per_x - rx_by_T @ log_T + w @ log_bracket)
 
     inv_T, inv_tx = 1.0 / (alpha + data.T_values), 1.0 / (alpha + data.tx_values)
     inv_b = np.where(xv + k > 0, 1.0 / np.where(xv + k > 0, b + xv + k - 1, 1.0), 0.0)
     d_r = x_weight @ (digamma(r + xv) - digamma(r) + np.log(alpha)) - data.T_weight @ log_T + w2 @ log_age_ratio
-    d_alpha = (w.sum() * r / alpha - rx_by_T @ inv_T
-               + (w2 * rx) @ (inv_T[data.T_index] - inv_tx[data.tx_index]))
+    d_alpha = w.sum() * r / alpha - rx_by_T @ inv_T + (w2 * rx) @ (inv_T[data.T_index] - inv_tx[data.tx_index])
     d_a = x_weight @ (digamma(a + b) - digamma(a + b + xv + k)) + w2.sum() / a
-    d_b = (x_weight @ (digamma(b + xv + k) - digamma(a + b + xv + k) - digamma(b) + digamma(a + b))
-           - w2 @ inv_b[data.x_index])
+    d_b = (
+        x_weight @ (digamma(b + xv + k) - digamma(a + b + xv + k) - digamma(b) + digamma(a + b))
+        - w2 @ inv_b[data.x_index]
+    )
     return ll, np.array([d_r, d_alpha, d_a, d_b]) * np.array([r, alpha, a, b])
 
 
@@ -90,8 +92,9 @@ def start(data: Triples) -> np.ndarray:
 
 def problem(modified: bool) -> Problem:
     """The maximum-likelihood problem for BG/NBD (``modified=False``) or MBG/NBD."""
-    return Problem(PARAMS, TIME_PARAMS, "time",
-                   lambda log_params, data: log_likelihood(log_params, data, modified=modified), start)
+    return Problem(
+        PARAMS, TIME_PARAMS, "time", lambda log_params, data: log_likelihood(log_params, data, modified=modified), start
+    )
 
 
 def _params(params: dict[str, float]) -> tuple[float, float, float, float]:
@@ -131,8 +134,9 @@ def _alive_expectation_by_quadrature(a: float, beta: np.ndarray, rho: np.ndarray
     return out
 
 
-def alive_expectation(params: dict[str, float], x: np.ndarray, age: np.ndarray, t: float | np.ndarray, *,
-                      modified: bool) -> np.ndarray:
+def alive_expectation(
+    params: dict[str, float], x: np.ndarray, age: np.ndarray, t: float | np.ndarray, *, modified: bool
+) -> np.ndarray:
     """E[purchases in (T, T+t] | x, T, alive at T]: FHL eq. 10 without its P(alive) factor. Broadcasts over
     x, T and t.
 
@@ -155,8 +159,7 @@ def alive_expectation(params: dict[str, float], x: np.ndarray, age: np.ndarray, 
     bad = ~np.isfinite(value) | (value < -1e-9 * bound) | (value > bound * (1 + 1e-9))
     if bad.any():
         value = np.array(value, dtype=np.float64)
-        value[bad] = _alive_expectation_by_quadrature(a, b + x[bad] + k, r + x[bad],
-                                                      t[bad] / (alpha + age[bad]))
+        value[bad] = _alive_expectation_by_quadrature(a, b + x[bad] + k, r + x[bad], t[bad] / (alpha + age[bad]))
     return np.clip(value, 0.0, bound)
 
 

@@ -12,6 +12,7 @@ depends on a customer only through (x, s), so it is summed over the unique
 pairs. The model assumes spend and frequency are independent; the Pearson
 correlation between them among repeat buyers is reported with the fit.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -79,9 +80,13 @@ def spend_data(frequency: np.ndarray, monetary: np.ndarray) -> SpendData:
     pair_codes, pairs = pd.factorize(x_codes.astype(np.int64) * len(totals) + total_codes)
     pairs = np.asarray(pairs)
     x_values = np.asarray(x_values, dtype=np.float64)
-    return SpendData(x_values[pairs // len(totals)], np.asarray(totals, dtype=np.float64)[pairs % len(totals)],
-                     np.bincount(pair_codes, minlength=len(pairs)).astype(np.float64),
-                     x_values, np.bincount(x_codes, minlength=len(x_values)).astype(np.float64))
+    return SpendData(
+        x_values[pairs // len(totals)],
+        np.asarray(totals, dtype=np.float64)[pairs % len(totals)],
+        np.bincount(pair_codes, minlength=len(pairs)).astype(np.float64),
+        x_values,
+        np.bincount(x_codes, minlength=len(x_values)).astype(np.float64),
+    )
 
 
 def log_likelihood(log_params: np.ndarray, data: SpendData) -> tuple[float, np.ndarray]:
@@ -91,8 +96,14 @@ def log_likelihood(log_params: np.ndarray, data: SpendData) -> tuple[float, np.n
     px = p * data.x_values
     log_vs, inv_vs = np.log(v + data.total), 1.0 / (v + data.total)
     sum_log_vs, sum_x_log_vs = data.weight @ log_vs, wx @ log_vs
-    ll = (data.x_weight @ (gammaln(px + q) - gammaln(px)) + n * (q * np.log(v) - gammaln(q))
-          + p * data.x_log_total + data.constant - p * sum_x_log_vs - q * sum_log_vs)
+    ll = (
+        data.x_weight @ (gammaln(px + q) - gammaln(px))
+        + n * (q * np.log(v) - gammaln(q))
+        + p * data.x_log_total
+        + data.constant
+        - p * sum_x_log_vs
+        - q * sum_log_vs
+    )
     psi_pq = digamma(px + q)
     d_p = data.x_weight @ (data.x_values * (psi_pq - digamma(px))) + data.x_log_total - sum_x_log_vs
     d_q = data.x_weight @ psi_pq - n * digamma(q) + n * np.log(v) - sum_log_vs
@@ -133,15 +144,25 @@ class GammaGammaModel:
         return np.where(x > 0, conditional, self.population_mean)
 
     def to_dict(self) -> dict:
-        return {"p": self.p, "q": self.q, "v": self.v, "n_customers": self.n_customers,
-                "population_mean": self.population_mean}
+        return {
+            "p": self.p,
+            "q": self.q,
+            "v": self.v,
+            "n_customers": self.n_customers,
+            "population_mean": self.population_mean,
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> GammaGammaModel:
         p, q, v = (float(data[k]) for k in PARAMS)
         mean = data.get("population_mean")
-        return cls(p, q, v, int(data.get("n_customers", 0)),
-                   population_mean=_population_mean(p, q, v) if mean is None else float(mean))
+        return cls(
+            p,
+            q,
+            v,
+            int(data.get("n_customers", 0)),
+            population_mean=_population_mean(p, q, v) if mean is None else float(mean),
+        )
 
 
 def _population_mean(p: float, q: float, v: float) -> float:
@@ -179,15 +200,20 @@ def fit_gamma_gamma(frequency, monetary, *, penalizer: float = 0.0) -> GammaGamm
     repeat = (x > 0) & (m > 0)
     correlation = _correlation(x[repeat], m[repeat])
     if correlation is not None and abs(correlation) > CORRELATION_WARNING:
-        warnings.append(f"spend and frequency are correlated among repeat buyers (Pearson r = {correlation:.2f}); "
-                        "the Gamma-Gamma model assumes they are independent")
+        warnings.append(
+            f"spend and frequency are correlated among repeat buyers (Pearson r = {correlation:.2f}); "
+            "the Gamma-Gamma model assumes they are independent"
+        )
     mean = _population_mean(p, q, v)
     if q <= 1:
         mean = float(m[repeat].mean())
-        warnings.append(f"Gamma-Gamma q = {q:.3g} <= 1: the population mean spend is undefined; customers "
-                        f"without a repeat purchase get the observed mean repeat spend ({mean:.4g})")
-    return GammaGammaModel(p, q, v, buyers, outcome.log_likelihood, outcome.converged, correlation, mean,
-                           tuple(notes), tuple(warnings))
+        warnings.append(
+            f"Gamma-Gamma q = {q:.3g} <= 1: the population mean spend is undefined; customers "
+            f"without a repeat purchase get the observed mean repeat spend ({mean:.4g})"
+        )
+    return GammaGammaModel(
+        p, q, v, buyers, outcome.log_likelihood, outcome.converged, correlation, mean, tuple(notes), tuple(warnings)
+    )
 
 
 def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:

@@ -22,6 +22,7 @@ P(alive) is e(T)'s share of the bracket, and (SMC 1987; note 008)
 The gradient needs ∂₂F₁/∂(parameters), which has no closed form: it is summed
 from the series itself (:func:`unit_hyp2f1`).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -45,8 +46,8 @@ def _series(b: np.ndarray, c: np.ndarray, z: np.ndarray) -> np.ndarray:
     out = np.zeros((4, len(b)))
     out[0] = 1.0
     active = np.arange(len(b))
-    term = np.ones(len(b))             # u_n zⁿ
-    sum_b = np.zeros(len(b))           # Σ_{k<n} 1/(b+k)
+    term = np.ones(len(b))  # u_n zⁿ
+    sum_b = np.zeros(len(b))  # Σ_{k<n} 1/(b+k)
     sum_c = np.zeros(len(b))
     bb, cc, zz = b, c, z
     for n in range(MAX_TERMS):
@@ -94,7 +95,7 @@ def _quadrature(b: np.ndarray, c: np.ndarray, eps: np.ndarray) -> np.ndarray:
     for chunk in np.array_split(np.arange(len(b)), max(1, len(b) // 2048)):
         bb, cc, ee = b[chunk, None], c[chunk, None], eps[chunk, None]
         sigma = cc - 1.0 - bb
-        log_base = np.logaddexp(np.log(ee) + _NODES, np.log1p(-ee))     # log(1 + ε(e^v − 1))
+        log_base = np.logaddexp(np.log(ee) + _NODES, np.log1p(-ee))  # log(1 + ε(e^v − 1))
         f = _WEIGHTS * np.exp(-sigma * _NODES - bb * log_base)
         slope = -np.expm1(-_NODES) / (ee + (1.0 - ee) * np.exp(-_NODES))  # (e^v − 1)/(1 + ε(e^v − 1))
         m = cc[:, 0] - 1.0
@@ -136,7 +137,7 @@ def _log_f(params: np.ndarray, x: np.ndarray, tau: np.ndarray, *, gradient: bool
     d_log_e = np.array([-log_a, -(r + x) / a_tau, -log_b, -s / b_tau])
     if alpha >= beta:  # b = r+x, z = (α−β)/(α+τ)
         d_hyp = np.array([d_b + d_c, d_z * b_tau / a_tau**2, d_c, -d_z / a_tau])
-    else:              # b = s+1, z = (β−α)/(β+τ), times (α+τ)/(β+τ)
+    else:  # b = s+1, z = (β−α)/(β+τ), times (α+τ)/(β+τ)
         d_hyp = np.array([d_c, -d_z / b_tau + 1.0 / a_tau, d_b + d_c, d_z * a_tau / b_tau**2 - 1.0 / b_tau])
     return log_e, log_e + np.log(g) + extra, d_log_e, d_log_e + d_hyp
 
@@ -171,13 +172,22 @@ def log_likelihood(log_params: np.ndarray, data: Triples) -> tuple[float, np.nda
     # ∂log D = (∂log F(t_x) − e^δ ∂log F(T)) / (1 − e^δ); w2 is 0 wherever δ = 0.
     spread = np.divide(w2, -np.expm1(delta), out=np.zeros_like(w2), where=delta < 0)
     n_T = len(xT)
-    d_c = np.array([digamma(r + xv) - digamma(r) + np.log(alpha), np.full_like(xv, r / alpha),
-                    np.full_like(xv, np.log(beta)), np.full_like(xv, s / beta)])
+    d_c = np.array(
+        [
+            digamma(r + xv) - digamma(r) + np.log(alpha),
+            np.full_like(xv, r / alpha),
+            np.full_like(xv, np.log(beta)),
+            np.full_like(xv, s / beta),
+        ]
+    )
     d_share = np.array([-1.0 / m, np.zeros_like(xv), 1.0 / s - 1.0 / m, np.zeros_like(xv)])
-    grad = (d_c @ data.x_weight + d_share @ np.bincount(data.x_index, weights=w2, minlength=len(xv))
-            + d_e @ np.bincount(pair_T, weights=w - w2, minlength=n_T)
-            - d_f_T @ np.bincount(pair_T, weights=spread * np.exp(delta), minlength=n_T)
-            + d_f_tx @ np.bincount(pair_tx, weights=spread, minlength=len(xt)))
+    grad = (
+        d_c @ data.x_weight
+        + d_share @ np.bincount(data.x_index, weights=w2, minlength=len(xv))
+        + d_e @ np.bincount(pair_T, weights=w - w2, minlength=n_T)
+        - d_f_T @ np.bincount(pair_T, weights=spread * np.exp(delta), minlength=n_T)
+        + d_f_tx @ np.bincount(pair_tx, weights=spread, minlength=len(xt))
+    )
     return ll, grad * params
 
 

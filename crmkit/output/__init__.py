@@ -1,4 +1,5 @@
 """File outputs: CSV/Parquet/JSON tables, the analyst workbook, all written atomically."""
+
 from crmkit.output.atomic import atomic_write
 from crmkit.output.excel import write_workbook
 from crmkit.output.tables import write_table

@@ -4,6 +4,7 @@ A crash, a full disk or Ctrl-C while writing leaves the previous file exactly
 as it was: the new content goes to a temporary file in the same folder (same
 filesystem) that replaces the target only once it is complete.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,7 @@ def check_not_input(path: str | os.PathLike[str], inputs: Iterable[str | os.Path
 
 
 @contextmanager
-def atomic_write(path: str | os.PathLike[str], *,
-                 inputs: Iterable[str | os.PathLike[str]] = ()) -> Iterator[Path]:
+def atomic_write(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str]] = ()) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``, on failure it is removed.
 
     Raises :class:`OutputError` before anything is written when ``path`` is an
@@ -40,8 +40,10 @@ def atomic_write(path: str | os.PathLike[str], *,
     check_not_input(target, inputs)
     folder = target.absolute().parent
     if not folder.is_dir():
-        raise OutputError(f"cannot write {target}: folder {folder} does not exist",
-                          hint=f"create it first (mkdir -p {folder}) or choose another --out")
+        raise OutputError(
+            f"cannot write {target}: folder {folder} does not exist",
+            hint=f"create it first (mkdir -p {folder}) or choose another --out",
+        )
     if target.is_dir():
         raise OutputError(f"cannot write {target}: it is a folder; give a file name to --out")
     temporary = folder / f".{target.name}.{secrets.token_hex(4)}.tmp"
@@ -49,8 +51,9 @@ def atomic_write(path: str | os.PathLike[str], *,
         # Created like any new file (the umask applies), unlike mkstemp's private 0600.
         temporary.open("xb").close()
     except OSError as error:
-        raise OutputError(f"cannot write to folder {folder}: {error.strerror}",
-                          hint="choose a folder you can write to for --out") from error
+        raise OutputError(
+            f"cannot write to folder {folder}: {error.strerror}", hint="choose a folder you can write to for --out"
+        ) from error
     try:
         yield temporary
         if target.exists():

@@ -6,6 +6,7 @@ data rows of the table sheets and the package reaches disk through
 :func:`~crmkit.output.atomic.atomic_write`. 100k customers × 37 columns take ~4 s
 (benchmarks/bench_excel.py, two cores) instead of ~22 s with xlsxwriter and ~35 s with openpyxl cell by cell.
 """
+
 from __future__ import annotations
 
 import io
@@ -61,18 +62,47 @@ MAX_SHEET_NAME: Final = 31
 ATTRIBUTE_COLUMNS: Final = (NAME, REGION, SALESPERSON, CHANNEL, PHONE, EMAIL)
 TIER_SHEETS: Final = ("platinum", "gold", "iron")
 TIER_LIST_COLUMNS: Final = (
-    CUSTOMER_ID, *ATTRIBUTE_COLUMNS, "value_rank", "total_revenue", "total_margin", "clv", "p_alive",
-    "n_orders", "last_purchase", "segment", "lifecycle_stage", "churn_band", "value_at_risk",
+    CUSTOMER_ID,
+    *ATTRIBUTE_COLUMNS,
+    "value_rank",
+    "total_revenue",
+    "total_margin",
+    "clv",
+    "p_alive",
+    "n_orders",
+    "last_purchase",
+    "segment",
+    "lifecycle_stage",
+    "churn_band",
+    "value_at_risk",
 )
 #: What :func:`crmkit.churn.at_risk` needs to pick the customers worth saving.
 AT_RISK_NEEDS: Final = ("tier", "churn_band", "lifecycle_stage", "value_at_risk")
 AT_RISK_COLUMNS: Final = (
-    CUSTOMER_ID, *ATTRIBUTE_COLUMNS, "tier", "churn_band", "churn_risk", "value_at_risk", "last_purchase",
-    "expected_next_purchase", "usual_gap_days", "days_overdue", "total_revenue", "clv",
-    "lifecycle_stage", "segment",
+    CUSTOMER_ID,
+    *ATTRIBUTE_COLUMNS,
+    "tier",
+    "churn_band",
+    "churn_risk",
+    "value_at_risk",
+    "last_purchase",
+    "expected_next_purchase",
+    "usual_gap_days",
+    "days_overdue",
+    "total_revenue",
+    "clv",
+    "lifecycle_stage",
+    "segment",
 )
-HEADER_FORMAT: Final = {"bold": True, "text_wrap": True, "valign": "top", "font_color": "#FFFFFF",
-                        "bg_color": "#1F4E78", "border": 1, "border_color": "#8EA9DB"}
+HEADER_FORMAT: Final = {
+    "bold": True,
+    "text_wrap": True,
+    "valign": "top",
+    "font_color": "#FFFFFF",
+    "bg_color": "#1F4E78",
+    "border": 1,
+    "border_color": "#8EA9DB",
+}
 #: Text sits one indent in from the left, clear of a right-aligned figure in the column before it.
 TEXT_INDENT: Final = 1
 #: Headers over figures are right-aligned, indented clear of the autofilter button that covers the cell's right end.
@@ -88,8 +118,12 @@ MEANING_WIDTH: Final = 80
 FIT_WIDTH_MAX: Final = 300
 #: Columns that label the rows of a table: frozen with the header and repeated on every printed page.
 KEY_COLUMNS: Final = (CUSTOMER_ID, "from")
-WORKBOOK_OPTIONS: Final = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
-                           "strings_to_numbers": False}
+WORKBOOK_OPTIONS: Final = {
+    "in_memory": True,
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
 
 
 @dataclass(frozen=True)
@@ -129,13 +163,14 @@ class _Book:
         columns = [str(c) for c in frame.columns]
         shown = localise_frame(frame, self.lang)
         headers = headers or list(shown.columns)
-        layout = [self._column_layout(col, frame.iloc[:, i], shown.iloc[:, i], headers[i])
-                  for i, col in enumerate(columns)]
+        layout = [
+            self._column_layout(col, frame.iloc[:, i], shown.iloc[:, i], headers[i]) for i, col in enumerate(columns)
+        ]
         per_sheet = EXCEL_MAX_ROWS - 1
         names: list[str] = []
         for part, start in enumerate(range(0, max(len(frame), 1), per_sheet), start=1):
             part_name = self._free_name(name, "" if part == 1 else f" ({part})")
-            rows = shown.iloc[start:start + per_sheet]
+            rows = shown.iloc[start : start + per_sheet]
             self._table_sheet(part_name, columns, headers, layout, len(rows))
             self.rows[part_name] = rows
             names.append(part_name)
@@ -145,18 +180,19 @@ class _Book:
         """``name + suffix`` as Excel allows it: no []:*?/\\, at most 31 characters, not taken yet."""
         base = re.sub(r"[\[\]:*?/\\]", "_", name).strip("'") or "Sheet"
         taken = {sheet.name.lower() for sheet in self.book.worksheets()}
-        candidate, counter = base[:MAX_SHEET_NAME - len(suffix)] + suffix, 1
+        candidate, counter = base[: MAX_SHEET_NAME - len(suffix)] + suffix, 1
         while candidate.lower() in taken:
             counter += 1
             extra = f"{suffix} {counter}" if suffix else f" ({counter})"
-            candidate = base[:MAX_SHEET_NAME - len(extra)] + extra
+            candidate = base[: MAX_SHEET_NAME - len(extra)] + extra
         return candidate
 
     def _column_layout(self, col: str, values: pd.Series, shown: pd.Series, header: str) -> _Layout:
         values = normalise_column(values)
         num_format = number_format(col, values)
-        figures = num_format is not None or (pd.api.types.is_numeric_dtype(values.dtype)
-                                             and not pd.api.types.is_bool_dtype(values.dtype))
+        figures = num_format is not None or (
+            pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+        )
         width, wraps = column_width(header, shown if num_format is None else values, num_format)
         if figures:
             cell_format = self.fmt(num_format=num_format) if num_format else None
@@ -167,8 +203,9 @@ class _Book:
             header_format = self.fmt(**HEADER_FORMAT, align="left", indent=TEXT_INDENT)
         return _Layout(width, wraps, cell_format, header_format)
 
-    def _table_sheet(self, name: str, columns: list[str], headers: list[str], layout: list[_Layout],
-                     n_rows: int) -> None:
+    def _table_sheet(
+        self, name: str, columns: list[str], headers: list[str], layout: list[_Layout], n_rows: int
+    ) -> None:
         ws = self.book.add_worksheet(name)
         for i, (text, column) in enumerate(zip(headers, layout)):
             ws.set_column(i, i, column.width, column.cell_format)
@@ -190,9 +227,18 @@ class _Book:
             index = columns.index(col)
             for key, (fill, font) in colours.items():
                 text = value_label(col, key, self.lang).replace('"', '""')
-                ws.conditional_format(1, index, last, index, {
-                    "type": "cell", "criteria": "==", "value": f'"{text}"',
-                    "format": self.fmt(bg_color=fill, font_color=font)})
+                ws.conditional_format(
+                    1,
+                    index,
+                    last,
+                    index,
+                    {
+                        "type": "cell",
+                        "criteria": "==",
+                        "value": f'"{text}"',
+                        "format": self.fmt(bg_color=fill, font_color=font),
+                    },
+                )
 
     def definitions(self, customers: pd.DataFrame, group_columns: list[str]) -> None:
         """What each column present (customers, then the per-group table) and each tier, stage, churn band and
@@ -239,9 +285,15 @@ class _Book:
             splice_rows(self.buffer.getvalue(), temporary, self.rows)
 
 
-def write_workbook(path: str | os.PathLike[str], *, customers: pd.DataFrame, summary: Mapping[str, Any],
-                   data_quality: pd.DataFrame | None, lang: str = "en",
-                   inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+def write_workbook(
+    path: str | os.PathLike[str],
+    *,
+    customers: pd.DataFrame,
+    summary: Mapping[str, Any],
+    data_quality: pd.DataFrame | None,
+    lang: str = "en",
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> None:
     """Write the analyst workbook in ``lang`` ("en" or "zh") to ``path``, all at once or not at all.
 
     ``customers`` has one row per customer with canonical columns and values;
@@ -260,14 +312,20 @@ def write_workbook(path: str | os.PathLike[str], *, customers: pd.DataFrame, sum
         book.table(sheet_name("at_risk", lang), at_risk_list(customers))
     if data_quality is not None:
         headers = [label(str(col), lang) for col in data_quality.columns]
-        book.table(sheet_name("data_quality", lang), numbers_as_numbers(localise_quality(data_quality, lang)),
-                   headers=headers)
+        book.table(
+            sheet_name("data_quality", lang), numbers_as_numbers(localise_quality(data_quality, lang)), headers=headers
+        )
     book.definitions(customers, [str(key) for key in summary["groups"][0]] if summary.get("groups") else [])
     book.save(path, inputs)
 
 
-def write_sheet(path: str | os.PathLike[str], frame: pd.DataFrame, *, lang: str = "en",
-                inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+def write_sheet(
+    path: str | os.PathLike[str],
+    frame: pd.DataFrame,
+    *,
+    lang: str = "en",
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> None:
     """Write one table as a formatted workbook (labelled headers and values, frozen header, autofilter)."""
     check_lang(lang)
     inputs = list(inputs)
@@ -277,8 +335,13 @@ def write_sheet(path: str | os.PathLike[str], frame: pd.DataFrame, *, lang: str 
     book.save(path, inputs)
 
 
-def write_sheets(path: str | os.PathLike[str], sheets: Mapping[str, pd.DataFrame], *, lang: str = "en",
-                 inputs: Iterable[str | os.PathLike[str]] = ()) -> None:
+def write_sheets(
+    path: str | os.PathLike[str],
+    sheets: Mapping[str, pd.DataFrame],
+    *,
+    lang: str = "en",
+    inputs: Iterable[str | os.PathLike[str]] = (),
+) -> None:
     """Write several tables as one workbook, a formatted sheet each; keys name the sheets (labelled when known)."""
     check_lang(lang)
     inputs = list(inputs)
@@ -314,8 +377,9 @@ def localise_quality(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     items = frame["item"].astype("str")
     shown = frame.assign(item=[label(key, lang) for key in items])
     if "detail" in frame.columns:
-        shown["detail"] = [label(detail, lang) if key == "dropped" else detail
-                           for key, detail in zip(items, frame["detail"])]
+        shown["detail"] = [
+            label(detail, lang) if key == "dropped" else detail for key, detail in zip(items, frame["detail"])
+        ]
     return shown
 
 
@@ -338,8 +402,7 @@ def _present(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
     return [col for col in columns if col in frame.columns]
 
 
-def _definition_sections(customers: pd.DataFrame,
-                         group_columns: list[str]) -> list[tuple[str, list[str], str | None]]:
+def _definition_sections(customers: pd.DataFrame, group_columns: list[str]) -> list[tuple[str, list[str], str | None]]:
     """(section title, terms, vocabulary column or None for columns) for the Definitions sheet."""
     columns = [str(col) for col in customers.columns]
     present = set(customers.columns)

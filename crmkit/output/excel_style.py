@@ -4,6 +4,7 @@ and how every sheet prints.
 Pure functions of column names and values, so the workbook writer and the
 single-sheet table writer format the same column the same way.
 """
+
 from __future__ import annotations
 
 import math
@@ -24,22 +25,58 @@ COUNT: Final = "#,##0"
 INTEGER: Final = "0"
 DECIMAL: Final = "0.00"
 
-MONEY_COLUMNS: Final = frozenset({
-    "total_revenue", "total_margin", "avg_order_value", "monetary", "expected_spend", "clv",
-    "historic_value", "value_at_risk", "total_customer_value", "total_customer_cost",
-    "delivered_value", *VALUE_COMPONENTS, *COST_COMPONENTS,
-    "recent_revenue", "previous_revenue", "value_before", "value_after", "revenue",
-})
+MONEY_COLUMNS: Final = frozenset(
+    {
+        "total_revenue",
+        "total_margin",
+        "avg_order_value",
+        "monetary",
+        "expected_spend",
+        "clv",
+        "historic_value",
+        "value_at_risk",
+        "total_customer_value",
+        "total_customer_cost",
+        "delivered_value",
+        *VALUE_COMPONENTS,
+        *COST_COMPONENTS,
+        "recent_revenue",
+        "previous_revenue",
+        "value_before",
+        "value_after",
+        "revenue",
+    }
+)
 PERCENT_COLUMNS: Final = frozenset({"p_alive", "churn_risk"})
-DECIMAL_COLUMNS: Final = frozenset({
-    "frequency", "recency", "T", "expected_purchases", "delivered_value_ratio", "usual_gap_days",
-})
-COUNT_COLUMNS: Final = frozenset({
-    "n_orders", "value_rank", "r_score", "f_score", "m_score", "days_since_last", "days_overdue",
-    "recent_days", "previous_days", "customers", "at_risk",
-    # Migration matrices count customers per tier or stage; the rollup counts platinum and gold customers.
-    *TIERS, *STAGES, "absent",
-})
+DECIMAL_COLUMNS: Final = frozenset(
+    {
+        "frequency",
+        "recency",
+        "T",
+        "expected_purchases",
+        "delivered_value_ratio",
+        "usual_gap_days",
+    }
+)
+COUNT_COLUMNS: Final = frozenset(
+    {
+        "n_orders",
+        "value_rank",
+        "r_score",
+        "f_score",
+        "m_score",
+        "days_since_last",
+        "days_overdue",
+        "recent_days",
+        "previous_days",
+        "customers",
+        "at_risk",
+        # Migration matrices count customers per tier or stage; the rollup counts platinum and gold customers.
+        *TIERS,
+        *STAGES,
+        "absent",
+    }
+)
 DATE_COLUMNS: Final = frozenset({"first_purchase", "last_purchase", "expected_next_purchase", SIGNUP_DATE})
 
 _TIER_COLOURS: Final = {
@@ -132,12 +169,15 @@ def _data_width(values: pd.Series, num_format: str | None) -> float:
         return 10.0 if num_format == DATE else 16.0
     if num_format == PERCENT:
         return 7.0
-    if num_format is None and (pd.api.types.is_numeric_dtype(values.dtype)
-                               and not pd.api.types.is_bool_dtype(values.dtype)):
+    if num_format is None and (
+        pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
+    ):
         num_format = "general"
     if values.dtype == object:
         # Text and numbers mixed: numbers are shown with thousands separators (see _mixed_format).
-        return text_width(values.map(lambda v: f"{v:,.0f}" if num_format == COUNT and isinstance(v, (int, float)) else v))
+        return text_width(
+            values.map(lambda v: f"{v:,.0f}" if num_format == COUNT and isinstance(v, (int, float)) else v)
+        )
     if num_format is None:
         return text_width(values)
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)

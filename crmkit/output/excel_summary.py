@@ -4,6 +4,7 @@ Laid out for a sales manager reading top to bottom: label in column A, figures
 to its right, charts beside the tables. Every value is written with an explicit
 type (``write_string`` for text), so nothing from the data becomes a formula.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,24 +33,62 @@ from crmkit.scoring.value import PER_CUSTOMER_MARGIN
 
 FormatFactory = Callable[..., Format]
 
-DATA_FIELDS: Final = ("customers", "prospects", "rows_read", "rows_used", "rows_dropped", "first_date",
-                      "last_date", "as_of", "rows_after_as_of", "time_unit")
+DATA_FIELDS: Final = (
+    "customers",
+    "prospects",
+    "rows_read",
+    "rows_used",
+    "rows_dropped",
+    "first_date",
+    "last_date",
+    "as_of",
+    "rows_after_as_of",
+    "time_unit",
+)
 PARETO_FIELDS: Final = ("top20_revenue_share", "customers_for_80pct", "customers_for_80pct_share", "gini")
 FIELD_FORMATS: Final[dict[str, str]] = {
-    "rows_read": COUNT, "rows_used": COUNT, "rows_dropped": COUNT, "customers": COUNT, "prospects": COUNT,
+    "rows_read": COUNT,
+    "rows_used": COUNT,
+    "rows_dropped": COUNT,
+    "customers": COUNT,
+    "prospects": COUNT,
     "rows_after_as_of": COUNT,
-    "n_customers": COUNT, "customers_for_80pct": COUNT,
-    "first_date": DATE, "last_date": DATE, "as_of": DATE,
-    "top20_revenue_share": PERCENT, "customers_for_80pct_share": PERCENT,
-    "customer_share": PERCENT, "revenue_share": PERCENT,
-    "revenue": MONEY, "average_value": MONEY, "value_at_risk": MONEY,
-    "gini": "0.000", "log_likelihood": "#,##0.00",
-    "platinum": COUNT, "gold": COUNT, "at_risk": COUNT, "top5_share": PERCENT,
-    "discount_rate": PERCENT, "margin": PERCENT, "spend_frequency_correlation": "0.000",
-    "prospects_without_model_values": COUNT, "population_mean": MONEY,
+    "n_customers": COUNT,
+    "customers_for_80pct": COUNT,
+    "first_date": DATE,
+    "last_date": DATE,
+    "as_of": DATE,
+    "top20_revenue_share": PERCENT,
+    "customers_for_80pct_share": PERCENT,
+    "customer_share": PERCENT,
+    "revenue_share": PERCENT,
+    "revenue": MONEY,
+    "average_value": MONEY,
+    "value_at_risk": MONEY,
+    "gini": "0.000",
+    "log_likelihood": "#,##0.00",
+    "platinum": COUNT,
+    "gold": COUNT,
+    "at_risk": COUNT,
+    "top5_share": PERCENT,
+    "discount_rate": PERCENT,
+    "margin": PERCENT,
+    "spend_frequency_correlation": "0.000",
+    "prospects_without_model_values": COUNT,
+    "population_mean": MONEY,
 }
-MODEL_FIELDS: Final = ("model", "time_unit", "n_customers", "log_likelihood", "converged", "horizon", "discount_rate",
-                       "margin", "spend_frequency_correlation", "prospects_without_model_values")
+MODEL_FIELDS: Final = (
+    "model",
+    "time_unit",
+    "n_customers",
+    "log_likelihood",
+    "converged",
+    "horizon",
+    "discount_rate",
+    "margin",
+    "spend_frequency_correlation",
+    "prospects_without_model_values",
+)
 PARAMETER_FORMAT: Final = "0.0000"
 #: (summary key, first column's key, vocabulary column of its values, the other columns).
 TABLES: Final = (
@@ -58,8 +97,12 @@ TABLES: Final = (
     ("lifecycle", "stage", "lifecycle_stage", ("customers", "revenue")),
     ("churn", "band", "churn_band", ("customers", "value_at_risk")),
 )
-SECTION_OF: Final = {"tiers": "section_tiers", "segments": "section_segments",
-                     "lifecycle": "section_lifecycle", "churn": "section_churn"}
+SECTION_OF: Final = {
+    "tiers": "section_tiers",
+    "segments": "section_segments",
+    "lifecycle": "section_lifecycle",
+    "churn": "section_churn",
+}
 LABEL_WIDTH: Final = 44
 VALUE_WIDTH: Final = 15
 TABLE_COLUMNS: Final = 6
@@ -98,8 +141,12 @@ class _Summary:
 
     def section(self, key: str, width: int = TABLE_COLUMNS) -> None:
         self.ws.set_row(self.row, 20)
-        self.ws.write_string(self.row, 0, self.text(key), self.fmt(
-            bold=True, font_size=12, font_color=ACCENT, bottom=2, bottom_color=ACCENT, valign="bottom"))
+        self.ws.write_string(
+            self.row,
+            0,
+            self.text(key),
+            self.fmt(bold=True, font_size=12, font_color=ACCENT, bottom=2, bottom_color=ACCENT, valign="bottom"),
+        )
         for col in range(1, width):
             self.ws.write_blank(self.row, col, None, self.fmt(bottom=2, bottom_color=ACCENT))
         self.row += 1
@@ -233,17 +280,24 @@ class _Summary:
             ws.write_number(diagonal + i, x, share, hidden)
             ws.write_number(diagonal + i, y, share, hidden)
         chart = self.book.add_chart({"type": "scatter", "subtype": "straight"})
-        chart.add_series({
-            "name": self.text("pareto_curve"),
-            "categories": [self.name, 1, x, last, x], "values": [self.name, 1, y, last, y],
-            "line": {"color": ACCENT, "width": 2.25}, "marker": {"type": "none"},
-        })
-        chart.add_series({
-            "name": self.text("equal_share"),
-            "categories": [self.name, diagonal, x, diagonal + 1, x],
-            "values": [self.name, diagonal, y, diagonal + 1, y],
-            "line": {"color": "#A6A6A6", "width": 1, "dash_type": "dash"}, "marker": {"type": "none"},
-        })
+        chart.add_series(
+            {
+                "name": self.text("pareto_curve"),
+                "categories": [self.name, 1, x, last, x],
+                "values": [self.name, 1, y, last, y],
+                "line": {"color": ACCENT, "width": 2.25},
+                "marker": {"type": "none"},
+            }
+        )
+        chart.add_series(
+            {
+                "name": self.text("equal_share"),
+                "categories": [self.name, diagonal, x, diagonal + 1, x],
+                "values": [self.name, diagonal, y, diagonal + 1, y],
+                "line": {"color": "#A6A6A6", "width": 1, "dash_type": "dash"},
+                "marker": {"type": "none"},
+            }
+        )
         share = pareto.get("customers_for_80pct_share")
         if share is not None:
             # Guide lines (0, 80%) → (share, 80%) → (share, 0), then the point itself.
@@ -251,23 +305,40 @@ class _Summary:
             for i, (gx, gy) in enumerate(((0.0, 0.8), (float(share), 0.8), (float(share), 0.0), (float(share), 0.8))):
                 ws.write_number(guide + i, x, gx, hidden)
                 ws.write_number(guide + i, y, gy, hidden)
-            chart.add_series({
-                "categories": [self.name, guide, x, guide + 2, x], "values": [self.name, guide, y, guide + 2, y],
-                "line": {"color": "#C00000", "width": 1, "dash_type": "round_dot"}, "marker": {"type": "none"},
-            })
+            chart.add_series(
+                {
+                    "categories": [self.name, guide, x, guide + 2, x],
+                    "values": [self.name, guide, y, guide + 2, y],
+                    "line": {"color": "#C00000", "width": 1, "dash_type": "round_dot"},
+                    "marker": {"type": "none"},
+                }
+            )
             point = guide + 3
             # The text goes in the series name: the legend shows it in every spreadsheet program.
-            chart.add_series({
-                "name": self.text("pareto_point_text").format(share=f"{float(share):.1%}"),
-                "categories": [self.name, point, x, point, x], "values": [self.name, point, y, point, y],
-                "line": {"none": True},
-                "marker": {"type": "circle", "size": 8, "fill": {"color": "#C00000"}, "border": {"color": "#C00000"}},
-            })
+            chart.add_series(
+                {
+                    "name": self.text("pareto_point_text").format(share=f"{float(share):.1%}"),
+                    "categories": [self.name, point, x, point, x],
+                    "values": [self.name, point, y, point, y],
+                    "line": {"none": True},
+                    "marker": {
+                        "type": "circle",
+                        "size": 8,
+                        "fill": {"color": "#C00000"},
+                        "border": {"color": "#C00000"},
+                    },
+                }
+            )
             chart.set_legend({"position": "bottom", "delete_series": [2]})
         else:
             chart.set_legend({"position": "bottom"})
-        axis = {"min": 0, "max": 1, "major_unit": 0.2, "num_format": "0%",
-                "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}}
+        axis = {
+            "min": 0,
+            "max": 1,
+            "major_unit": 0.2,
+            "num_format": "0%",
+            "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}},
+        }
         chart.set_x_axis({**axis, "name": self.text("axis_customer_share")})
         chart.set_y_axis({**axis, "name": self.text("axis_value_share")})
         chart.show_hidden_data()
@@ -284,13 +355,16 @@ class _Summary:
             "name": self.text(title),
             "categories": [self.name, first, 0, last, 0],
             "values": [self.name, first, value_col, last, value_col],
-            "fill": {"color": "#2E75B6"}, "gap": 60,
+            "fill": {"color": "#2E75B6"},
+            "gap": 60,
             "data_labels": {"value": True, "num_format": num_format},
         }
         if table == "tiers":
             colours = VALUE_COLOURS["tier"]
-            series["points"] = [{"fill": {"color": colours[key][0]}, "border": {"color": colours[key][1]}}
-                                if key in colours else None for key in self.tier_keys]
+            series["points"] = [
+                {"fill": {"color": colours[key][0]}, "border": {"color": colours[key][1]}} if key in colours else None
+                for key in self.tier_keys
+            ]
         chart.add_series(series)
         chart.set_legend({"none": True})
         chart.set_y_axis({"num_format": num_format, "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})

@@ -5,6 +5,7 @@ Machine formats (CSV, Parquet, JSON) keep the canonical English keys from
 Each table maps a canonical key to ``(english, chinese)``. Keys that no table
 knows (a column from the user's own file) pass through unchanged.
 """
+
 from __future__ import annotations
 
 from typing import Final
@@ -239,8 +240,10 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
     "horizon": ("CLV horizon", "CLV 预测期"),
     "discount_rate": ("Annual discount rate", "年折现率"),
     "margin": ("Margin", "毛利率"),
-    "margin_per_customer": ("Each customer's own margin (total margin / total revenue)",
-                            "按客户各自毛利率 (累计毛利 / 累计销售额)"),
+    "margin_per_customer": (
+        "Each customer's own margin (total margin / total revenue)",
+        "按客户各自毛利率 (累计毛利 / 累计销售额)",
+    ),
     "population_mean": ("Population mean spend", "总体平均消费额"),
     "spend_frequency_correlation": ("Spend-frequency correlation", "消费额与频率相关系数"),
     "prospects_without_model_values": ("Prospects without model values", "无模型值的潜在客户数"),
@@ -306,21 +309,33 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     CUSTOMER_ID: ("The customer's identifier as given in the input.", "输入数据中的客户编号。"),
     "first_purchase": ("Day of the first purchase.", "首次购买的日期。"),
     "last_purchase": ("Day of the most recent purchase up to the as-of date.", "截至分析基准日最近一次购买的日期。"),
-    "n_orders": ("Number of distinct orders (purchase rows when there is no order number).",
-                 "不同订单的数量 (没有订单号时按购买记录计)。"),
-    "frequency": ("Repeat purchases: days with a purchase, minus the first one.",
-                  "重复购买次数：有购买的天数减去首次购买。"),
-    "recency": ("Time from the first to the last purchase, in the model's time unit.",
-                "首次到最近一次购买的间隔，以模型时间单位计。"),
-    "T": ("Time from the first purchase to the as-of date, in the model's time unit.",
-          "首次购买到分析基准日的时长，以模型时间单位计。"),
+    "n_orders": (
+        "Number of distinct orders (purchase rows when there is no order number).",
+        "不同订单的数量 (没有订单号时按购买记录计)。",
+    ),
+    "frequency": (
+        "Repeat purchases: days with a purchase, minus the first one.",
+        "重复购买次数：有购买的天数减去首次购买。",
+    ),
+    "recency": (
+        "Time from the first to the last purchase, in the model's time unit.",
+        "首次到最近一次购买的间隔，以模型时间单位计。",
+    ),
+    "T": (
+        "Time from the first purchase to the as-of date, in the model's time unit.",
+        "首次购买到分析基准日的时长，以模型时间单位计。",
+    ),
     "days_since_last": ("Days from the last purchase to the as-of date.", "最近一次购买到分析基准日的天数。"),
     "total_revenue": ("All purchases minus returns up to the as-of date.", "截至分析基准日的购买金额减去退货金额。"),
-    "total_margin": ("Revenue minus cost (or the given margin), summed over all orders.",
-                     "所有订单的销售额减成本 (或给定毛利) 之和。"),
+    "total_margin": (
+        "Revenue minus cost (or the given margin), summed over all orders.",
+        "所有订单的销售额减成本 (或给定毛利) 之和。",
+    ),
     "avg_order_value": ("Total revenue divided by the number of orders.", "累计销售额除以订单数。"),
-    "monetary": ("Average spend per repeat purchase day (0 without repeat purchases).",
-                 "每个重复购买日的平均消费额 (无重复购买时为 0)。"),
+    "monetary": (
+        "Average spend per repeat purchase day (0 without repeat purchases).",
+        "每个重复购买日的平均消费额 (无重复购买时为 0)。",
+    ),
     "r_score": ("Recency score 1-5: 5 = bought most recently.", "最近度得分 1-5：5 表示最近购买。"),
     "f_score": ("Frequency score 1-5: 5 = buys most often.", "频率得分 1-5：5 表示购买最频繁。"),
     "m_score": ("Monetary score 1-5: 5 = spends the most.", "金额得分 1-5：5 表示消费最多。"),
@@ -330,17 +345,30 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     "value_rank": ("Position by value: 1 = most valuable customer.", "按价值的排名：1 表示价值最高的客户。"),
     "expected_purchases": ("Purchases the model expects over the forecast horizon.", "模型预计在预测期内的购买次数。"),
     "p_alive": ("Model probability that the customer is still active.", "模型估计的客户仍然活跃的概率。"),
-    "expected_spend": ("Expected spend per future purchase (Gamma-Gamma model).",
-                       "预计每次未来购买的消费额 (Gamma-Gamma 模型)。"),
-    "clv": ("Customer lifetime value: expected future value over the horizon, discounted.",
-            "客户终身价值：预测期内预计的未来价值 (已折现)。"),
-    "historic_value": ("Value the customer has brought so far (revenue or margin).",
-                       "客户迄今带来的价值 (销售额或毛利)。"),
-    "total_customer_value": ("Product + service + personnel + image value the customer receives.",
-                             "顾客获得的产品、服务、人员和形象价值之和。"),
-    "total_customer_cost": ("Monetary + time + energy + physical cost the customer pays.",
-                            "顾客付出的货币、时间、精力和体力成本之和。"),
-    "delivered_value": ("Total customer value minus total customer cost (Kotler).", "顾客总价值减顾客总成本 (科特勒)。"),
+    "expected_spend": (
+        "Expected spend per future purchase (Gamma-Gamma model).",
+        "预计每次未来购买的消费额 (Gamma-Gamma 模型)。",
+    ),
+    "clv": (
+        "Customer lifetime value: expected future value over the horizon, discounted.",
+        "客户终身价值：预测期内预计的未来价值 (已折现)。",
+    ),
+    "historic_value": (
+        "Value the customer has brought so far (revenue or margin).",
+        "客户迄今带来的价值 (销售额或毛利)。",
+    ),
+    "total_customer_value": (
+        "Product + service + personnel + image value the customer receives.",
+        "顾客获得的产品、服务、人员和形象价值之和。",
+    ),
+    "total_customer_cost": (
+        "Monetary + time + energy + physical cost the customer pays.",
+        "顾客付出的货币、时间、精力和体力成本之和。",
+    ),
+    "delivered_value": (
+        "Total customer value minus total customer cost (Kotler).",
+        "顾客总价值减顾客总成本 (科特勒)。",
+    ),
     "delivered_value_ratio": ("Total customer value divided by total customer cost.", "顾客总价值除以顾客总成本。"),
     "product_value": ("Value of the product to the customer.", "产品为顾客带来的价值。"),
     "service_value": ("Value of the service to the customer.", "服务为顾客带来的价值。"),
@@ -350,22 +378,43 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     "time_cost": ("Time the customer spends to buy and use.", "顾客购买和使用所花的时间。"),
     "energy_cost": ("Mental effort the customer spends.", "顾客付出的精力。"),
     "physical_cost": ("Physical effort the customer spends.", "顾客付出的体力。"),
-    "lifecycle_stage": ("Stage of the customer relationship (see the stages below).", "客户关系所处的阶段 (见下方各阶段)。"),
+    "lifecycle_stage": (
+        "Stage of the customer relationship (see the stages below).",
+        "客户关系所处的阶段 (见下方各阶段)。",
+    ),
     "churn_risk": ("Estimated probability that the customer has stopped buying.", "估计的客户已停止购买的概率。"),
     "churn_band": ("Churn risk grouped into low, medium and high.", "流失概率分为低、中、高三档。"),
-    "expected_next_purchase": ("Day the next purchase is due from the customer's usual gap.",
-                               "按客户通常购买间隔推算的下次购买日期。"),
+    "expected_next_purchase": (
+        "Day the next purchase is due from the customer's usual gap.",
+        "按客户通常购买间隔推算的下次购买日期。",
+    ),
     "usual_gap_days": ("The customer's typical number of days between purchases.", "客户两次购买之间的典型天数。"),
-    "days_overdue": ("Days past the expected next purchase (0 when not yet due).", "超过预计下次购买日期的天数 (未到期为 0)。"),
-    "value_at_risk": ("Future value lost if the customer churns: value weighted by churn risk.",
-                      "客户流失将损失的未来价值：价值乘以流失概率。"),
-    "recent_revenue": ("Revenue in the recent window (the last 90 days by default).", "近期窗口 (默认最近 90 天) 的收入。"),
+    "days_overdue": (
+        "Days past the expected next purchase (0 when not yet due).",
+        "超过预计下次购买日期的天数 (未到期为 0)。",
+    ),
+    "value_at_risk": (
+        "Future value lost if the customer churns: value weighted by churn risk.",
+        "客户流失将损失的未来价值：价值乘以流失概率。",
+    ),
+    "recent_revenue": (
+        "Revenue in the recent window (the last 90 days by default).",
+        "近期窗口 (默认最近 90 天) 的收入。",
+    ),
     "previous_revenue": ("Revenue in the window just before the recent one.", "近期窗口之前同样长度窗口的收入。"),
     "recent_days": ("Days with a purchase in the recent window.", "近期窗口内有购买的天数。"),
-    "previous_days": ("Days with a purchase in the window just before the recent one.", "近期窗口之前窗口内有购买的天数。"),
-    "tier_before": ("Value tier in the earlier snapshot (absent = not a customer then).",
-                    "之前快照中的价值等级 (未出现 = 当时还不是客户)。"),
-    "tier_after": ("Value tier in the later snapshot (absent = gone from the data).", "之后快照中的价值等级 (未出现 = 已不在数据中)。"),
+    "previous_days": (
+        "Days with a purchase in the window just before the recent one.",
+        "近期窗口之前窗口内有购买的天数。",
+    ),
+    "tier_before": (
+        "Value tier in the earlier snapshot (absent = not a customer then).",
+        "之前快照中的价值等级 (未出现 = 当时还不是客户)。",
+    ),
+    "tier_after": (
+        "Value tier in the later snapshot (absent = gone from the data).",
+        "之后快照中的价值等级 (未出现 = 已不在数据中)。",
+    ),
     "stage_before": ("Lifecycle stage in the earlier snapshot.", "之前快照中的生命周期阶段。"),
     "stage_after": ("Lifecycle stage in the later snapshot.", "之后快照中的生命周期阶段。"),
     "value_before": ("Total revenue up to the earlier snapshot.", "截至之前快照的累计销售额。"),
@@ -375,10 +424,14 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     "customers": ("Buying customers in the group.", "组内有购买的客户数。"),
     "revenue": ("Total revenue of the group's customers.", "组内客户的累计销售额。"),
     "revenue_share": ("The group's share of all revenue.", "该组收入占全部收入的比例。"),
-    "top5_share": ("Share of the group's revenue made by its 5 largest customers: high = depends on a few.",
-                   "组内前 5 名客户贡献的收入占比：越高越依赖少数客户。"),
-    "absent": ("Not in that snapshot: a new customer (before) or one gone from the data (after).",
-               "不在该快照中：新客户 (之前) 或已不在数据中的客户 (之后)。"),
+    "top5_share": (
+        "Share of the group's revenue made by its 5 largest customers: high = depends on a few.",
+        "组内前 5 名客户贡献的收入占比：越高越依赖少数客户。",
+    ),
+    "absent": (
+        "Not in that snapshot: a new customer (before) or one gone from the data (after).",
+        "不在该快照中：新客户 (之前) 或已不在数据中的客户 (之后)。",
+    ),
     "(none)": ("Customers with no value in the grouping column.", "分组字段为空的客户。"),
     NAME: ("Customer name from the customer list.", "客户名单中的客户名称。"),
     REGION: ("Region from the data.", "数据中的区域。"),
@@ -391,33 +444,68 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     "gold": ("The next most valuable customers: by default the next 15%.", "价值次高的客户：默认为其后的 15%。"),
     "iron": ("Customers who bought but are neither platinum nor gold.", "有购买但不属于铂金或黄金的客户。"),
     "prospect": ("In the customer list but no purchase yet.", "在客户名单中但尚未购买。"),
-    "acquisition": ("Not bought yet (prospect) or bought on one day only: the relationship is being built.",
-                    "尚未购买 (潜在客户) 或只在一天购买过：正在建立关系。"),
+    "acquisition": (
+        "Not bought yet (prospect) or bought on one day only: the relationship is being built.",
+        "尚未购买 (潜在客户) 或只在一天购买过：正在建立关系。",
+    ),
     "growth": ("Buying more often or more than before: the relationship is growing.", "购买更频繁或更多：关系在发展。"),
     "maturity": ("Buying steadily at a stable level: the most valuable phase.", "稳定持续购买：最有价值的阶段。"),
-    "decline": ("Buying less or later than usual: act before the customer leaves.", "购买减少或推迟：需在客户离开前采取行动。"),
-    "termination": ("No purchase for far longer than usual: the customer has most likely left.",
-                    "远超通常间隔未购买：客户很可能已流失。"),
+    "decline": (
+        "Buying less or later than usual: act before the customer leaves.",
+        "购买减少或推迟：需在客户离开前采取行动。",
+    ),
+    "termination": (
+        "No purchase for far longer than usual: the customer has most likely left.",
+        "远超通常间隔未购买：客户很可能已流失。",
+    ),
     "low": ("Low churn risk: the customer is most likely still active.", "流失风险低：客户很可能仍然活跃。"),
     "medium": ("Medium churn risk: worth a check-in.", "流失风险中等：值得联系跟进。"),
-    "high": ("High churn risk: contact first, starting with the largest value at risk.",
-             "流失风险高：优先联系，从流失风险金额最大的客户开始。"),
+    "high": (
+        "High churn risk: contact first, starting with the largest value at risk.",
+        "流失风险高：优先联系，从流失风险金额最大的客户开始。",
+    ),
     "champions": ("Bought recently, buy often and spend the most.", "最近购买、购买频繁且消费最多。"),
     "loyal": ("Buy regularly and spend well.", "经常购买且消费可观。"),
-    "potential_loyalist": ("Recent customers with average frequency: could become loyal.", "近期客户，频率中等：有望成为忠诚客户。"),
+    "potential_loyalist": (
+        "Recent customers with average frequency: could become loyal.",
+        "近期客户，频率中等：有望成为忠诚客户。",
+    ),
     "new": ("Bought very recently, but only once or twice.", "最近刚购买，但只购买过一两次。"),
     "promising": ("Recent buyers who have not bought much yet.", "近期购买但购买尚少。"),
-    "need_attention": ("Average recency, frequency and spend, not bought very recently.", "最近度、频率和金额中等，近期未购买。"),
-    "about_to_sleep": ("Below-average recency and frequency: will be lost without reactivation.",
-                       "最近度和频率低于平均：不激活将会流失。"),
-    "at_risk": ("Used to buy often and spend well, but not for a long time.", "曾经购买频繁且消费可观，但已很久未购买。"),
-    "cant_lose_them": ("Were among the best customers but have not bought for a long time.", "曾是最好的客户之一，但已很久未购买。"),
+    "need_attention": (
+        "Average recency, frequency and spend, not bought very recently.",
+        "最近度、频率和金额中等，近期未购买。",
+    ),
+    "about_to_sleep": (
+        "Below-average recency and frequency: will be lost without reactivation.",
+        "最近度和频率低于平均：不激活将会流失。",
+    ),
+    "at_risk": (
+        "Used to buy often and spend well, but not for a long time.",
+        "曾经购买频繁且消费可观，但已很久未购买。",
+    ),
+    "cant_lose_them": (
+        "Were among the best customers but have not bought for a long time.",
+        "曾是最好的客户之一，但已很久未购买。",
+    ),
     "hibernating": ("Last purchase long ago, few orders and low spend.", "很久以前购买，订单少且消费低。"),
     "lost": ("Lowest recency, frequency and spend.", "最近度、频率和金额都最低。"),
-    "important_value": ("Recent, frequent and high spend (all above average).", "近期购买、频繁且消费高 (均高于平均)。"),
-    "important_development": ("Recent and high spend but infrequent: raise purchase frequency.", "近期购买且消费高但不频繁：提高购买频率。"),
-    "important_retention": ("Frequent and high spend but not recent: reconnect soon.", "频繁且消费高但近期未购买：尽快联系。"),
-    "important_winback": ("High spend but neither recent nor frequent: win back.", "消费高但近期未购买且不频繁：需挽回。"),
+    "important_value": (
+        "Recent, frequent and high spend (all above average).",
+        "近期购买、频繁且消费高 (均高于平均)。",
+    ),
+    "important_development": (
+        "Recent and high spend but infrequent: raise purchase frequency.",
+        "近期购买且消费高但不频繁：提高购买频率。",
+    ),
+    "important_retention": (
+        "Frequent and high spend but not recent: reconnect soon.",
+        "频繁且消费高但近期未购买：尽快联系。",
+    ),
+    "important_winback": (
+        "High spend but neither recent nor frequent: win back.",
+        "消费高但近期未购买且不频繁：需挽回。",
+    ),
     "general_value": ("Recent and frequent but low spend.", "近期购买且频繁但消费低。"),
     "general_development": ("Recent but infrequent and low spend.", "近期购买但不频繁且消费低。"),
     "general_retention": ("Frequent but not recent and low spend.", "购买频繁但近期未购买且消费低。"),
@@ -499,7 +587,7 @@ def localise_frame(df: pd.DataFrame, lang: str) -> pd.DataFrame:
             mapping = {key: pair[index] for key, pair in vocabulary.items()}
             values = out[col]
             if isinstance(values.dtype, pd.CategoricalDtype):
-                out[col] = values.cat.rename_categories(lambda c: mapping.get(c, c))
+                out[col] = values.cat.rename_categories(lambda c, names=mapping: names.get(c, c))
             else:
                 labelled = values.map(mapping)
                 out[col] = labelled.where(labelled.notna(), values)
@@ -524,9 +612,9 @@ RULE_TEXT: dict[str, dict[str, str]] = {
         "median_cycle": "the median usual gap of repeat buyers",
         "fixed_cycle": "{d} days",
         "termination": "bought before, and no purchase for more than {tf} × the usual gap, "
-                       "or P(alive) below {p} while past the usual gap",
+        "or P(alive) below {p} while past the usual gap",
         "decline": "no purchase for more than {of} × the usual gap, or revenue or purchase days in the last {w} "
-                   "days at most {dr} × the {w} days before ({trend})",
+        "days at most {dr} × the {w} days before ({trend})",
         "acquisition": "never bought (prospect), or bought on one day only; their usual gap is {cycle}",
         "growth": "revenue or purchase days in the last {w} days at least {gr} × the {w} days before ({trend})",
         "maturity": "everyone else: buying steadily at their own usual gap",
@@ -549,19 +637,30 @@ def explain_rules(rules: LifecycleRules = DEFAULT_RULES, *, lang: str = "en") ->
     if lang not in RULE_TEXT:
         raise OptionError(f"unknown language {lang!r}; choose one of {', '.join(RULE_TEXT)}")
     words = RULE_TEXT[lang]
-    numbers = {"w": f"{rules.window_days:g}", "w2": f"{2 * rules.window_days:g}",
-               "n": rules.min_purchases_for_trend, "tf": f"{rules.termination_factor:g}",
-               "p": f"{rules.termination_p_alive:g}", "of": f"{rules.overdue_factor:g}",
-               "dr": f"{rules.decline_ratio:g}", "gr": f"{rules.growth_ratio:g}"}
+    numbers = {
+        "w": f"{rules.window_days:g}",
+        "w2": f"{2 * rules.window_days:g}",
+        "n": rules.min_purchases_for_trend,
+        "tf": f"{rules.termination_factor:g}",
+        "p": f"{rules.termination_p_alive:g}",
+        "of": f"{rules.overdue_factor:g}",
+        "dr": f"{rules.decline_ratio:g}",
+        "gr": f"{rules.growth_ratio:g}",
+    }
     numbers["trend"] = words["trend"].format(**numbers)
-    numbers["cycle"] = (words["median_cycle"] if rules.new_customer_cycle_days is None
-                        else words["fixed_cycle"].format(d=f"{rules.new_customer_cycle_days:g}"))
+    numbers["cycle"] = (
+        words["median_cycle"]
+        if rules.new_customer_cycle_days is None
+        else words["fixed_cycle"].format(d=f"{rules.new_customer_cycle_days:g}")
+    )
     text = {stage: words[stage].format(**numbers) for stage in STAGE_PRECEDENCE}
-    return pd.DataFrame({
-        "stage": list(STAGE_PRECEDENCE),
-        "rule": [text[stage] for stage in STAGE_PRECEDENCE],
-        "order": np.arange(1, len(STAGE_PRECEDENCE) + 1),
-    })
+    return pd.DataFrame(
+        {
+            "stage": list(STAGE_PRECEDENCE),
+            "rule": [text[stage] for stage in STAGE_PRECEDENCE],
+            "order": np.arange(1, len(STAGE_PRECEDENCE) + 1),
+        }
+    )
 
 
 #: Short headers for the terminal, where a table has many columns; other keys use :func:`column_label`.
@@ -614,12 +713,17 @@ def short_label(key: str, lang: str) -> str:
 
 
 BACKTEST_WORDS: Final = {
-    "period": ("calibration to {c}, holdout to {h} ({n} {unit}s{customers})", "校准期至 {c}，验证期至 {h}（{n} {unit}{customers}）"),
+    "period": (
+        "calibration to {c}, holdout to {h} ({n} {unit}s{customers})",
+        "校准期至 {c}，验证期至 {h}（{n} {unit}{customers}）",
+    ),
     "customers": (", {n:,} customers", "，{n:,} 位客户"),
     "models": ("models", "模型"),
     "measure": ("measure", "指标"),
-    "by_frequency": ("mean repeat purchases in the holdout, by calibration frequency",
-                     "验证期平均复购次数（按校准期复购次数分组）"),
+    "by_frequency": (
+        "mean repeat purchases in the holdout, by calibration frequency",
+        "验证期平均复购次数（按校准期复购次数分组）",
+    ),
     "frequency": ("frequency", "复购次数"),
     "customers_column": ("customers", "客户数"),
     "actual": ("actual", "实际"),

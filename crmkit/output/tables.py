@@ -4,6 +4,7 @@ CSV, Parquet and JSON are for other programs: canonical English headers and
 values whatever the language. Only the Excel sheet is labelled. Every format is
 written through :func:`~crmkit.output.atomic.atomic_write`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -54,8 +55,9 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
     # The byte-order mark makes Excel read the file as UTF-8 (Chinese names, ¥). CRLF line ends
     # (RFC 4180) also make the csv module quote any text holding a CR, which would otherwise split the row.
-    neutralise_formulas(df).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n",
-                                   float_format=CSV_FLOAT_FORMAT)
+    neutralise_formulas(df).to_csv(
+        path, index=False, encoding="utf-8-sig", lineterminator="\r\n", float_format=CSV_FLOAT_FORMAT
+    )
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
@@ -63,8 +65,10 @@ def _write_parquet(df: pd.DataFrame, path: Path) -> None:
     try:
         frame.to_parquet(path, index=False, engine="pyarrow")
     except (pa.ArrowException, ValueError) as error:
-        raise OutputError(f"cannot write the table as Parquet: {error}",
-                          hint="write .csv or .json instead, or fix the column named in the message") from error
+        raise OutputError(
+            f"cannot write the table as Parquet: {error}",
+            hint="write .csv or .json instead, or fix the column named in the message",
+        ) from error
 
 
 def _write_json(df: pd.DataFrame, path: Path) -> None:
@@ -89,8 +93,9 @@ WRITERS: Final[dict[str, Callable[[pd.DataFrame, Path], None]]] = {
 EXTENSIONS: Final = (*WRITERS, ".xlsx")
 
 
-def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *,
-                inputs: Iterable[str | os.PathLike[str]] = (), lang: str = "en") -> None:
+def write_table(
+    df: pd.DataFrame, path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str]] = (), lang: str = "en"
+) -> None:
     """Write ``df`` to ``path`` in the format its extension names (.csv, .parquet, .json, .xlsx).
 
     ``lang`` labels the Excel sheet only; the other formats keep canonical names and values.
@@ -102,8 +107,10 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *,
         return
     writer = WRITERS.get(suffix)
     if writer is None:
-        raise OutputError(f"cannot write {path}: unknown file type {suffix or '(no extension)'!r}",
-                          hint=f"end the file name with one of {', '.join(EXTENSIONS)}")
+        raise OutputError(
+            f"cannot write {path}: unknown file type {suffix or '(no extension)'!r}",
+            hint=f"end the file name with one of {', '.join(EXTENSIONS)}",
+        )
     with atomic_write(path, inputs=inputs) as temporary:
         writer(df, temporary)
 

@@ -7,6 +7,7 @@ customers is still wider than the terminal, its least important columns are
 left out (and named in a note), so no word or number is ever broken.
 Colour follows rich: none when output is not a terminal or ``NO_COLOR`` is set.
 """
+
 from __future__ import annotations
 
 import sys
@@ -111,12 +112,18 @@ def _section(console: Console, title: str) -> None:
 
 
 def _new_table(*, show_header: bool = True) -> Table:
-    return Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, collapse_padding=True,
-                 show_header=show_header, header_style="bold")
+    return Table(
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+        show_header=show_header,
+        header_style="bold",
+    )
 
 
 def _add_column(table: Table, column: Column) -> None:
-    header = Text(column.header)       # Text, not str: brackets in data are shown, never read as markup
+    header = Text(column.header)  # Text, not str: brackets in data are shown, never read as markup
     if column.prose:
         table.add_column(header, justify="left", overflow="fold")
     else:
@@ -126,6 +133,7 @@ def _add_column(table: Table, column: Column) -> None:
 def _fit(width: int, columns: Sequence[Column], rows: Sequence[Sequence[str]]) -> list[int]:
     """Positions of the columns to show: droppable ones leave, the largest ``drop`` first, until the
     table's natural width fits ``width`` (prose columns count as one word wide, since they wrap)."""
+
     def natural(i: int) -> int:
         cells = [columns[i].header, *(row[i] for row in rows)]
         if columns[i].prose:
@@ -142,8 +150,9 @@ def _fit(width: int, columns: Sequence[Column], rows: Sequence[Sequence[str]]) -
     return keep
 
 
-def print_table(console: Console, title: str | None, columns: Sequence[Column], rows: Iterable[Sequence[str]],
-                *, lang: str = "en") -> None:
+def print_table(
+    console: Console, title: str | None, columns: Sequence[Column], rows: Iterable[Sequence[str]], *, lang: str = "en"
+) -> None:
     """A table under a heading, narrowed to the console width by leaving out droppable columns."""
     rows = [list(row) for row in rows]
     keep = _fit(console.width, columns, rows)
@@ -185,8 +194,10 @@ def print_frame(console: Console, title: str, frame: pd.DataFrame, fields: dict[
     """Selected columns of a (small, already cut to --top) per-customer frame."""
     present = [c for c in fields if c in frame.columns]
     columns = [Column(short_label(c, lang), numeric=fields[c].numeric, drop=fields[c].drop) for c in present]
-    rows = [[fields[c].format(v) for c, v in zip(present, values)]
-            for values in frame[present].itertuples(index=False, name=None)]
+    rows = [
+        [fields[c].format(v) for c, v in zip(present, values)]
+        for values in frame[present].itertuples(index=False, name=None)
+    ]
     print_table(console, title, columns, rows, lang=lang)
 
 
@@ -209,11 +220,16 @@ def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path |
         reasons = ", ".join(f"{n:,} {reason}" for reason, n in report.drop_counts.items())
         console.print(f"Dropped {report.rows_dropped:,} of {report.rows_read:,} rows: {reasons}.", highlight=False)
         for example in report.examples[:5]:
-            console.print(f"  {example.get('file')} row {example.get('row')}: {example.get('column')} "
-                          f"{example.get('value')!r} ({example.get('reason')})", markup=False, highlight=False)
+            console.print(
+                f"  {example.get('file')} row {example.get('row')}: {example.get('column')} "
+                f"{example.get('value')!r} ({example.get('reason')})",
+                markup=False,
+                highlight=False,
+            )
         if rejects_written is None:
-            console.print("  Write every dropped row with --rejects FILE, or stop on bad rows with --strict.",
-                          highlight=False)
+            console.print(
+                "  Write every dropped row with --rejects FILE, or stop on bad rows with --strict.", highlight=False
+            )
         else:
             console.print(f"  All dropped rows written to {rejects_written}.", markup=False, highlight=False)
     for warning in report.warnings:
@@ -223,40 +239,59 @@ def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path |
 def data_quality_frame(report: Any) -> pd.DataFrame:
     """What was read, dropped and why, as (item, detail, value) rows for the workbook. ``item`` is a label key
     (rows_read, rows_used, rows_dropped, dropped, file, note); ``detail`` the reason or file it is about."""
-    rows = [("rows_read", None, report.rows_read), ("rows_used", None, report.rows_used),
-            ("rows_dropped", None, report.rows_dropped)]
+    rows = [
+        ("rows_read", None, report.rows_read),
+        ("rows_used", None, report.rows_used),
+        ("rows_dropped", None, report.rows_dropped),
+    ]
     rows += [("dropped", reason, n) for reason, n in report.drop_counts.items()]
-    rows += [("file", f"{f.path} ({f.format}" + (f", {f.encoding})" if f.encoding else ")"), f.rows)
-             for f in report.files]
+    rows += [
+        ("file", f"{f.path} ({f.format}" + (f", {f.encoding})" if f.encoding else ")"), f.rows) for f in report.files
+    ]
     rows += [("note", None, warning) for warning in report.warnings]
     return pd.DataFrame(rows, columns=["item", "detail", "value"]).astype({"value": "str"})
 
 
 # --- segment ----------------------------------------------------------------------
-def render_segment(console: Console, result: Any, *, lang: str, top: int,
-                   groups: pd.DataFrame | None = None) -> None:
+def render_segment(console: Console, result: Any, *, lang: str, top: int, groups: pd.DataFrame | None = None) -> None:
     """The segment summary: data read, tiers, Pareto figures, segments, lifecycle, churn, top customers."""
     summary = result.summary
     _render_data(console, summary["data"], lang)
     render_tiers(console, summary["tiers"], lang=lang)
     pareto = summary["pareto"]
     if pareto.get("gini") is not None:
-        print_pairs(console, column_label("pareto", lang), [
-            (column_label("top20_revenue_share", lang), _pct(pareto["top20_revenue_share"])),
-            (column_label("customers_for_80pct", lang),
-             f"{pareto['customers_for_80pct']:,} ({_pct(pareto['customers_for_80pct_share'])})"),
-            (column_label("gini", lang), f"{pareto['gini']:.3f}"),
-        ])
+        print_pairs(
+            console,
+            column_label("pareto", lang),
+            [
+                (column_label("top20_revenue_share", lang), _pct(pareto["top20_revenue_share"])),
+                (
+                    column_label("customers_for_80pct", lang),
+                    f"{pareto['customers_for_80pct']:,} ({_pct(pareto['customers_for_80pct_share'])})",
+                ),
+                (column_label("gini", lang), f"{pareto['gini']:.3f}"),
+            ],
+        )
     _render_counts(console, summary, lang)
     if "model" in summary:
         render_model_fit(console, summary["model"], lang=lang)
     buyers = result.customers.loc[result.customers["tier"] != "prospect"]
     top_customers = buyers.nsmallest(top, "value_rank") if "value_rank" in buyers.columns else buyers.head(top)
-    print_frame(console, column_label("top_customers", lang), top_customers, {
-        CUSTOMER_ID: _text_field(), "tier": _vocab_field(lang), "total_revenue": Field(_money),
-        "n_orders": Field(_count, drop=2), "clv": Field(_money, drop=1),
-        "lifecycle_stage": _vocab_field(lang, drop=3), "churn_band": _vocab_field(lang, drop=4),
-    }, lang=lang)
+    print_frame(
+        console,
+        column_label("top_customers", lang),
+        top_customers,
+        {
+            CUSTOMER_ID: _text_field(),
+            "tier": _vocab_field(lang),
+            "total_revenue": Field(_money),
+            "n_orders": Field(_count, drop=2),
+            "clv": Field(_money, drop=1),
+            "lifecycle_stage": _vocab_field(lang, drop=3),
+            "churn_band": _vocab_field(lang, drop=4),
+        },
+        lang=lang,
+    )
     if groups is not None:
         render_groups(console, groups, lang=lang)
     for warning in summary.get("warnings", []):
@@ -271,56 +306,92 @@ def _render_data(console: Console, data: dict, lang: str) -> None:
     pairs.append((column_label("customers", lang), f"{data['customers']:,}"))
     if data.get("prospects"):
         pairs.append((column_label("prospects", lang), f"{data['prospects']:,}"))
-    pairs += [(column_label("period", lang), f"{data['first_date']} – {data['last_date']}"),
-              (column_label("as_of", lang), str(data["as_of"]))]
+    pairs += [
+        (column_label("period", lang), f"{data['first_date']} – {data['last_date']}"),
+        (column_label("as_of", lang), str(data["as_of"])),
+    ]
     print_pairs(console, column_label("data", lang), pairs)
 
 
 def render_tiers(console: Console, tiers: Sequence[dict], *, lang: str) -> None:
     """Customers, revenue and shares per value tier."""
     keys = ("tier", "customers", "customer_share", "revenue", "revenue_share", "average_value")
-    print_table(console, column_label("tiers", lang),
-                [Column(short_label(k, lang), numeric=k != "tier") for k in keys],
-                [(label(t["tier"], lang), f"{t['customers']:,}", _pct(t["customer_share"]), _money(t["revenue"]),
-                  _pct(t["revenue_share"]), _money(t["average_value"])) for t in tiers], lang=lang)
+    print_table(
+        console,
+        column_label("tiers", lang),
+        [Column(short_label(k, lang), numeric=k != "tier") for k in keys],
+        [
+            (
+                label(t["tier"], lang),
+                f"{t['customers']:,}",
+                _pct(t["customer_share"]),
+                _money(t["revenue"]),
+                _pct(t["revenue_share"]),
+                _money(t["average_value"]),
+            )
+            for t in tiers
+        ],
+        lang=lang,
+    )
 
 
-def _count_table(console: Console, title: str, key: str, entries: Sequence[dict], name: str, total: int,
-                 lang: str) -> None:
+def _count_table(
+    console: Console, title: str, key: str, entries: Sequence[dict], name: str, total: int, lang: str
+) -> None:
     """Customers, their share and revenue per segment / stage."""
-    print_table(console, title, [Column(short_label(key, lang)), Column(short_label("customers", lang), numeric=True),
-                                 Column(short_label("customer_share", lang), numeric=True),
-                                 Column(short_label("revenue", lang), numeric=True)],
-                [(label(e[name], lang), f"{e['customers']:,}", _pct(e["customers"] / total), _money(e["revenue"]))
-                 for e in entries], lang=lang)
+    print_table(
+        console,
+        title,
+        [
+            Column(short_label(key, lang)),
+            Column(short_label("customers", lang), numeric=True),
+            Column(short_label("customer_share", lang), numeric=True),
+            Column(short_label("revenue", lang), numeric=True),
+        ],
+        [
+            (label(e[name], lang), f"{e['customers']:,}", _pct(e["customers"] / total), _money(e["revenue"]))
+            for e in entries
+        ],
+        lang=lang,
+    )
 
 
 def _render_counts(console: Console, summary: dict, lang: str) -> None:
     """Segments, lifecycle stages and churn bands."""
     total = max(summary["data"]["customers"] + summary["data"].get("prospects", 0), 1)
-    _count_table(console, column_label("section_segments", lang), "segment", summary["segments"], "segment",
-                 total, lang)
-    _count_table(console, column_label("section_lifecycle", lang), "lifecycle_stage", summary["lifecycle"], "stage",
-                 total, lang)
+    _count_table(
+        console, column_label("section_segments", lang), "segment", summary["segments"], "segment", total, lang
+    )
+    _count_table(
+        console, column_label("section_lifecycle", lang), "lifecycle_stage", summary["lifecycle"], "stage", total, lang
+    )
     render_churn_bands(console, summary["churn"], lang=lang)
 
 
 def render_churn_bands(console: Console, bands: Sequence[dict], *, lang: str) -> None:
     """Customers and value at risk per churn band."""
-    print_table(console, column_label("section_churn", lang),
-                [Column(column_label("churn_band", lang)), Column(short_label("customers", lang), numeric=True),
-                 Column(column_label("value_at_risk", lang), numeric=True)],
-                [(label(b["band"], lang), f"{b['customers']:,}", _money(b["value_at_risk"])) for b in bands],
-                lang=lang)
+    print_table(
+        console,
+        column_label("section_churn", lang),
+        [
+            Column(column_label("churn_band", lang)),
+            Column(short_label("customers", lang), numeric=True),
+            Column(column_label("value_at_risk", lang), numeric=True),
+        ],
+        [(label(b["band"], lang), f"{b['customers']:,}", _money(b["value_at_risk"])) for b in bands],
+        lang=lang,
+    )
 
 
 def render_model_fit(console: Console, model: dict, *, lang: str) -> None:
     """Fitted parameters, log-likelihood, convergence and warnings."""
     params = ", ".join(f"{k}={v:.4g}" for k, v in model["params"].items())
     unit = model.get("time_unit")
-    pairs = [(column_label("model", lang), model["model"] + (f" ({label(unit, lang)})" if unit else "")),
-             (column_label("params", lang), params),
-             (column_label("log_likelihood", lang), _num(model["log_likelihood"], 1))]
+    pairs = [
+        (column_label("model", lang), model["model"] + (f" ({label(unit, lang)})" if unit else "")),
+        (column_label("params", lang), params),
+        (column_label("log_likelihood", lang), _num(model["log_likelihood"], 1)),
+    ]
     if model.get("n_customers") is not None:
         pairs.append((column_label("n_customers", lang), f"{model['n_customers']:,}"))
     pairs.append((column_label("converged", lang), label("yes" if model["converged"] else "no", lang)))
@@ -334,11 +405,28 @@ def render_model_fit(console: Console, model: dict, *, lang: str) -> None:
 
 def render_rfm_explain(console: Console, result: Any, *, lang: str) -> None:
     """The value range behind each RFM score."""
-    print_table(console, "RFM", [
-        Column("R/F/M"), Column(short_label("input", lang)), Column("min", numeric=True),
-        Column("max", numeric=True), Column(short_label("customers", lang), numeric=True)],
-        [(f"{r.score_name[0].upper()}={r.score}", column_label(str(r.input), lang), _bound(r.min), _bound(r.max),
-          f"{r.customers:,}") for r in result.rfm_thresholds.itertuples(index=False)], lang=lang)
+    print_table(
+        console,
+        "RFM",
+        [
+            Column("R/F/M"),
+            Column(short_label("input", lang)),
+            Column("min", numeric=True),
+            Column("max", numeric=True),
+            Column(short_label("customers", lang), numeric=True),
+        ],
+        [
+            (
+                f"{r.score_name[0].upper()}={r.score}",
+                column_label(str(r.input), lang),
+                _bound(r.min),
+                _bound(r.max),
+                f"{r.customers:,}",
+            )
+            for r in result.rfm_thresholds.itertuples(index=False)
+        ],
+        lang=lang,
+    )
 
 
 def _bound(value: Any) -> str:
@@ -348,17 +436,24 @@ def _bound(value: Any) -> str:
 
 #: Rollup columns after the group column: formatter and drop order (see :class:`Column`).
 _GROUP_FIELDS: Final[dict[str, Field]] = {
-    "customers": Field(_count), "revenue": Field(_money), "revenue_share": Field(_pct, drop=4),
-    "platinum": Field(_count, drop=3), "gold": Field(_count, drop=2), "at_risk": Field(_count, drop=1),
-    "value_at_risk": Field(_money), "top5_share": Field(_pct),
+    "customers": Field(_count),
+    "revenue": Field(_money),
+    "revenue_share": Field(_pct, drop=4),
+    "platinum": Field(_count, drop=3),
+    "gold": Field(_count, drop=2),
+    "at_risk": Field(_count, drop=1),
+    "value_at_risk": Field(_money),
+    "top5_share": Field(_pct),
 }
 
 
 def render_groups(console: Console, groups: pd.DataFrame, *, lang: str) -> None:
     """Per-group rollup (salesperson, region, …): the first column names the group."""
     group = str(groups.columns[0])
-    fields = {group: _text_field(), **{c: _GROUP_FIELDS.get(c, Field(_text, numeric=False, drop=5))
-                                      for c in groups.columns[1:]}}
+    fields = {
+        group: _text_field(),
+        **{c: _GROUP_FIELDS.get(c, Field(_text, numeric=False, drop=5)) for c in groups.columns[1:]},
+    }
     print_frame(console, f"{column_label('groups', lang)}: {column_label(group, lang)}", groups, fields, lang=lang)
 
 
@@ -367,11 +462,23 @@ def inspect_record(data: Any, findings: Sequence[Any]) -> dict:
     """Everything `crmkit inspect` shows, as a JSON-ready dict."""
     frame, report = data.frame, data.report
     return {
-        "files": [{"path": f.path, "format": f.format, "encoding": f.encoding, "sheet": f.sheet, "rows": f.rows,
-                   "mapping": f.mapping, "date_styles": f.date_styles, "date_order": f.date_order}
-                  for f in report.files],
+        "files": [
+            {
+                "path": f.path,
+                "format": f.format,
+                "encoding": f.encoding,
+                "sheet": f.sheet,
+                "rows": f.rows,
+                "mapping": f.mapping,
+                "date_styles": f.date_styles,
+                "date_order": f.date_order,
+            }
+            for f in report.files
+        ],
         "columns": {c: str(frame[c].dtype) for c in frame.columns},
-        "rows_read": report.rows_read, "rows_used": report.rows_used, "rows_dropped": report.rows_dropped,
+        "rows_read": report.rows_read,
+        "rows_used": report.rows_used,
+        "rows_dropped": report.rows_dropped,
         "drop_counts": report.drop_counts,
         "first_date": frame["order_date"].min() if len(frame) else None,
         "last_date": frame["order_date"].max() if len(frame) else None,
@@ -391,23 +498,36 @@ def render_inspect(console: Console, data: Any, findings: Sequence[Any]) -> None
     types = record["columns"]
     for f in record["files"]:
         where = ", ".join(part for part in (f["format"], f["encoding"], f["sheet"] and f"sheet {f['sheet']}") if part)
-        print_table(console, f"{f['path']} ({where}): {f['rows']:,} rows",
-                    [Column("column"), Column("header in file"), Column("type")],
-                    [(canonical, str(header), types.get(canonical, "")) for canonical, header in
-                     sorted(f["mapping"].items())])
+        print_table(
+            console,
+            f"{f['path']} ({where}): {f['rows']:,} rows",
+            [Column("column"), Column("header in file"), Column("type")],
+            [(canonical, str(header), types.get(canonical, "")) for canonical, header in sorted(f["mapping"].items())],
+        )
         if f["date_styles"]:
             styles = ", ".join(f"{style}: {n:,}" for style, n in f["date_styles"].items())
             console.print(Text(f"date styles: {styles}" + (f" (order {f['date_order']})" if f["date_order"] else "")))
-    print_pairs(console, "data", [
-        ("rows read", f"{record['rows_read']:,}"), ("rows used", f"{record['rows_used']:,}"),
-        ("rows dropped", f"{record['rows_dropped']:,}"),
-        *[(f"  {reason}", f"{n:,}") for reason, n in record["drop_counts"].items()],
-        ("customers", f"{record['customers']:,}"),
-        ("dates", f"{_date(record['first_date'])} – {_date(record['last_date'])}"),
-    ])
-    print_table(console, "data quality", [Column("finding"), Column("count", numeric=True), Column("detail", prose=True)],
-                [(str(f.get("kind", f.get("check", ""))), _count(f.get("count")),
-                  str(f.get("detail", f.get("message", "")))) for f in record["findings"]])
+    print_pairs(
+        console,
+        "data",
+        [
+            ("rows read", f"{record['rows_read']:,}"),
+            ("rows used", f"{record['rows_used']:,}"),
+            ("rows dropped", f"{record['rows_dropped']:,}"),
+            *[(f"  {reason}", f"{n:,}") for reason, n in record["drop_counts"].items()],
+            ("customers", f"{record['customers']:,}"),
+            ("dates", f"{_date(record['first_date'])} – {_date(record['last_date'])}"),
+        ],
+    )
+    print_table(
+        console,
+        "data quality",
+        [Column("finding"), Column("count", numeric=True), Column("detail", prose=True)],
+        [
+            (str(f.get("kind", f.get("check", ""))), _count(f.get("count")), str(f.get("detail", f.get("message", ""))))
+            for f in record["findings"]
+        ],
+    )
     for warning in record["warnings"]:
         _note(console, warning)
 
@@ -417,16 +537,38 @@ def render_value(console: Console, result: Any, report: dict, *, lang: str, top:
     """Model fit, value by tier and the top customers by CLV."""
     render_model_fit(console, report["model"], lang=lang)
     keys = ("tier", "customers", "historic_value", "clv", "expected_purchases")
-    print_table(console, column_label("value_by_tier", lang),
-                [Column(short_label(k, lang), numeric=k != "tier") for k in keys],
-                [(label(t["tier"], lang), f"{t['customers']:,}", _money(t["historic_value"]), _money(t["clv"]),
-                  _num(t["expected_purchases"], 1)) for t in report["value_by_tier"]], lang=lang)
+    print_table(
+        console,
+        column_label("value_by_tier", lang),
+        [Column(short_label(k, lang), numeric=k != "tier") for k in keys],
+        [
+            (
+                label(t["tier"], lang),
+                f"{t['customers']:,}",
+                _money(t["historic_value"]),
+                _money(t["clv"]),
+                _num(t["expected_purchases"], 1),
+            )
+            for t in report["value_by_tier"]
+        ],
+        lang=lang,
+    )
     best = result.customers.dropna(subset=["clv"]).sort_values(["clv", CUSTOMER_ID], ascending=[False, True]).head(top)
-    print_frame(console, column_label("top_customers", lang), best, {
-        CUSTOMER_ID: _text_field(), "tier": _vocab_field(lang, drop=2), "frequency": Field(_count, drop=3),
-        "p_alive": Field(_pct), "expected_purchases": Field(_num, drop=1), "expected_spend": Field(_money, drop=4),
-        "clv": Field(_money),
-    }, lang=lang)
+    print_frame(
+        console,
+        column_label("top_customers", lang),
+        best,
+        {
+            CUSTOMER_ID: _text_field(),
+            "tier": _vocab_field(lang, drop=2),
+            "frequency": Field(_count, drop=3),
+            "p_alive": Field(_pct),
+            "expected_purchases": Field(_num, drop=1),
+            "expected_spend": Field(_money, drop=4),
+            "clv": Field(_money),
+        },
+        lang=lang,
+    )
     if report.get("delivered_value_note"):
         _note(console, report["delivered_value_note"])
 
@@ -442,10 +584,14 @@ _BACKTEST_ROWS: Final = (
     (("per customer: RMSE", "单客户均方根误差"), lambda m: _num(m["per_customer"]["rmse"], 3)),
     (("per customer: correlation", "单客户相关系数"), lambda m: _num(m["per_customer"]["correlation"], 3)),
     (("AUC of P(alive) for buying again", "存活概率预测复购的 AUC"), lambda m: _num(m["p_alive_auc"], 3)),
-    (("CLV vs holdout spend: correlation", "CLV 与验证期消费的相关系数"),
-     lambda m: _num(m.get("clv", {}).get("correlation"), 3)),
-    (("holdout spend of the top 20% by CLV", "CLV 前 20% 客户的验证期消费占比"),
-     lambda m: _pct(m.get("clv", {}).get("top20_capture"))),
+    (
+        ("CLV vs holdout spend: correlation", "CLV 与验证期消费的相关系数"),
+        lambda m: _num(m.get("clv", {}).get("correlation"), 3),
+    ),
+    (
+        ("holdout spend of the top 20% by CLV", "CLV 前 20% 客户的验证期消费占比"),
+        lambda m: _pct(m.get("clv", {}).get("top20_capture")),
+    ),
 )
 
 
@@ -455,19 +601,43 @@ def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None
     models = report["models"]
     unit = report.get("time_unit", "")
     customers = report.get("customers")
-    console.print(Text(words["period"].format(
-        c=report["calibration_end"], h=report["holdout_end"], n=_num(report.get("holdout_length"), 1),
-        unit=UNIT_WORDS.get(unit, unit) if lang == "zh" else unit,
-        customers=words["customers"].format(n=customers) if customers is not None else "")))
-    print_table(console, words["models"], [Column(words["measure"]), *[Column(m["model"], numeric=True) for m in models]],
-                [(names[check_lang(lang)], *[read(m) for m in models]) for names, read in _BACKTEST_ROWS])
+    console.print(
+        Text(
+            words["period"].format(
+                c=report["calibration_end"],
+                h=report["holdout_end"],
+                n=_num(report.get("holdout_length"), 1),
+                unit=UNIT_WORDS.get(unit, unit) if lang == "zh" else unit,
+                customers=words["customers"].format(n=customers) if customers is not None else "",
+            )
+        )
+    )
+    print_table(
+        console,
+        words["models"],
+        [Column(words["measure"]), *[Column(m["model"], numeric=True) for m in models]],
+        [(names[check_lang(lang)], *[read(m) for m in models]) for names, read in _BACKTEST_ROWS],
+    )
     predicted = [{row["frequency"]: row["predicted"] for row in m["by_frequency"]} for m in models]
-    print_table(console, words["by_frequency"],
-                [Column(words["frequency"], numeric=True), Column(words["customers_column"], numeric=True),
-                 Column(words["actual"], numeric=True), *[Column(m["model"], numeric=True) for m in models]],
-                [(row["frequency"], f"{row['customers']:,}", _num(row["actual"], 3),
-                  *[_num(p.get(row["frequency"]), 3) for p in predicted])
-                 for row in (models[0]["by_frequency"] if models else [])])
+    print_table(
+        console,
+        words["by_frequency"],
+        [
+            Column(words["frequency"], numeric=True),
+            Column(words["customers_column"], numeric=True),
+            Column(words["actual"], numeric=True),
+            *[Column(m["model"], numeric=True) for m in models],
+        ],
+        [
+            (
+                row["frequency"],
+                f"{row['customers']:,}",
+                _num(row["actual"], 3),
+                *[_num(p.get(row["frequency"]), 3) for p in predicted],
+            )
+            for row in (models[0]["by_frequency"] if models else [])
+        ],
+    )
     for m in models:
         for warning in m.get("warnings", []):
             _note(console, f"{m['model']}: {warning}")
@@ -477,29 +647,57 @@ def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None
 def render_lifecycle(console: Console, result: Any, rules: pd.DataFrame | None, *, lang: str) -> None:
     """Stage distribution, and the rule table (checked in order) with the thresholds used."""
     total = max(len(result.customers), 1)
-    _count_table(console, column_label("section_lifecycle", lang), "lifecycle_stage", result.summary["lifecycle"],
-                 "stage", total, lang)
+    _count_table(
+        console,
+        column_label("section_lifecycle", lang),
+        "lifecycle_stage",
+        result.summary["lifecycle"],
+        "stage",
+        total,
+        lang,
+    )
     if rules is not None:
         ordered = rules.sort_values("order")
-        print_table(console, column_label("rules", lang),
-                    [Column(short_label("order", lang), numeric=True), Column(short_label("stage", lang)),
-                     Column(short_label("rule", lang), prose=True)],
-                    [(str(order), _vocab(stage, lang), _text(rule))
-                     for order, stage, rule in ordered[["order", "stage", "rule"]].itertuples(index=False)],
-                    lang=lang)
+        print_table(
+            console,
+            column_label("rules", lang),
+            [
+                Column(short_label("order", lang), numeric=True),
+                Column(short_label("stage", lang)),
+                Column(short_label("rule", lang), prose=True),
+            ],
+            [
+                (str(order), _vocab(stage, lang), _text(rule))
+                for order, stage, rule in ordered[["order", "stage", "rule"]].itertuples(index=False)
+            ],
+            lang=lang,
+        )
 
 
-def render_churn(console: Console, result: Any, saving: pd.DataFrame, *, lang: str, top: int,
-                 groups: pd.DataFrame | None) -> None:
+def render_churn(
+    console: Console, result: Any, saving: pd.DataFrame, *, lang: str, top: int, groups: pd.DataFrame | None
+) -> None:
     """Churn bands, then the customers worth saving by value at risk."""
     render_churn_bands(console, result.summary["churn"], lang=lang)
     shown = saving.head(top)
-    print_frame(console, f"{short_label('worth_saving', lang)} ({len(shown):,} / {len(saving):,})", shown, {
-        CUSTOMER_ID: _text_field(), "name": _text_field(drop=7), "tier": _vocab_field(lang, drop=3),
-        "lifecycle_stage": _vocab_field(lang, drop=5), "last_purchase": Field(_date, drop=4),
-        "usual_gap_days": Field(_count, drop=6), "days_overdue": Field(_count, drop=2), "churn_risk": Field(_pct),
-        "value_at_risk": Field(_money), SALESPERSON: _text_field(drop=1),
-    }, lang=lang)
+    print_frame(
+        console,
+        f"{short_label('worth_saving', lang)} ({len(shown):,} / {len(saving):,})",
+        shown,
+        {
+            CUSTOMER_ID: _text_field(),
+            "name": _text_field(drop=7),
+            "tier": _vocab_field(lang, drop=3),
+            "lifecycle_stage": _vocab_field(lang, drop=5),
+            "last_purchase": Field(_date, drop=4),
+            "usual_gap_days": Field(_count, drop=6),
+            "days_overdue": Field(_count, drop=2),
+            "churn_risk": Field(_pct),
+            "value_at_risk": Field(_money),
+            SALESPERSON: _text_field(drop=1),
+        },
+        lang=lang,
+    )
     if groups is not None:
         render_groups(console, groups, lang=lang)
 
@@ -507,12 +705,20 @@ def render_churn(console: Console, result: Any, saving: pd.DataFrame, *, lang: s
 def render_compare(console: Console, comparison: Any, *, lang: str) -> None:
     """Tier and stage migration matrices (rows: before, columns: after), then who fell and who rose."""
     corner = f"{column_label('from', lang)} \\ {column_label('to', lang)}"
-    for name, matrix in (("tier_migration", comparison.tier_migration),
-                         ("stage_migration", comparison.stage_migration)):
-        print_table(console, sheet_name(name, lang),
-                    [Column(corner), *[Column(_vocab(c, lang), numeric=True) for c in matrix.columns]],
-                    ([_vocab(index, lang), *[f"{int(v):,}" for v in row]]
-                     for index, row in zip(matrix.index, matrix.to_numpy())), lang=lang)
+    for name, matrix in (
+        ("tier_migration", comparison.tier_migration),
+        ("stage_migration", comparison.stage_migration),
+    ):
+        print_table(
+            console,
+            sheet_name(name, lang),
+            [Column(corner), *[Column(_vocab(c, lang), numeric=True) for c in matrix.columns]],
+            (
+                [_vocab(index, lang), *[f"{int(v):,}" for v in row]]
+                for index, row in zip(matrix.index, matrix.to_numpy())
+            ),
+            lang=lang,
+        )
     for name, movers in (("fell", comparison.fell), ("rose", comparison.rose)):
         _render_movers(console, name, movers, lang)
 
@@ -522,14 +728,28 @@ def _render_movers(console: Console, name: str, movers: pd.DataFrame, lang: str)
     shown = movers.head(COMPARE_TOP)
 
     def moves(before: str, after: str) -> list[str]:
-        return [f"{_vocab(b, lang)} → {_vocab(a, lang)}" if b != a else _vocab(a, lang)
-                for b, a in zip(shown[before], shown[after])]
+        return [
+            f"{_vocab(b, lang)} → {_vocab(a, lang)}" if b != a else _vocab(a, lang)
+            for b, a in zip(shown[before], shown[after])
+        ]
 
-    rows = zip(shown[CUSTOMER_ID].map(_text), moves("tier_before", "tier_after"),
-               moves("stage_before", "stage_after"), shown["value_before"].map(_money),
-               shown["value_after"].map(_money))
-    print_table(console, f"{short_label(name, lang)} ({len(shown):,} / {len(movers):,})",
-                [Column(short_label(CUSTOMER_ID, lang)), Column(short_label("tier", lang)),
-                 Column(short_label("lifecycle_stage", lang), drop=1),
-                 Column(short_label("before", lang), numeric=True), Column(short_label("after", lang), numeric=True)],
-                rows, lang=lang)
+    rows = zip(
+        shown[CUSTOMER_ID].map(_text),
+        moves("tier_before", "tier_after"),
+        moves("stage_before", "stage_after"),
+        shown["value_before"].map(_money),
+        shown["value_after"].map(_money),
+    )
+    print_table(
+        console,
+        f"{short_label(name, lang)} ({len(shown):,} / {len(movers):,})",
+        [
+            Column(short_label(CUSTOMER_ID, lang)),
+            Column(short_label("tier", lang)),
+            Column(short_label("lifecycle_stage", lang), drop=1),
+            Column(short_label("before", lang), numeric=True),
+            Column(short_label("after", lang), numeric=True),
+        ],
+        rows,
+        lang=lang,
+    )

@@ -12,6 +12,7 @@ Every text cell is an inline string (``t="inlineStr"``): text from the data can
 never become a formula, whatever it starts with. Each data cell takes the style
 of its column, read back from the ``<cols>`` element xlsxwriter wrote.
 """
+
 from __future__ import annotations
 
 import io
@@ -90,16 +91,20 @@ def _column(values: pd.Series) -> _Column:
         serial = ((values - _EXCEL_EPOCH) / pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
         return _Column(numbers=_numbers_as_text(serial))
     if pd.api.types.is_integer_dtype(dtype):
-        return _Column(numbers=_as_text(pa.array(values.to_numpy(dtype="float64", na_value=np.nan),
-                                                 from_pandas=True).cast(pa.int64())))
+        return _Column(
+            numbers=_as_text(
+                pa.array(values.to_numpy(dtype="float64", na_value=np.nan), from_pandas=True).cast(pa.int64())
+            )
+        )
     if pd.api.types.is_numeric_dtype(dtype):
         return _Column(numbers=_numbers_as_text(values.to_numpy(dtype="float64", na_value=np.nan)))
-    if dtype == object:
+    if dtype is np.dtype(object):
         is_number = values.map(lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)))
         numbers = pd.to_numeric(values.where(is_number), errors="coerce")
         texts = values.where(~is_number).astype("str")
-        return _Column(numbers=_numbers_as_text(numbers.to_numpy(dtype="float64", na_value=np.nan)),
-                       texts=_escape(texts))
+        return _Column(
+            numbers=_numbers_as_text(numbers.to_numpy(dtype="float64", na_value=np.nan)), texts=_escape(texts)
+        )
     return _Column(texts=_escape(values.astype("str")))
 
 
@@ -123,8 +128,10 @@ def _escape(texts: pd.Series) -> pa.Array:
         array = pc.replace_substring(array, raw, entity)
     if pc.any(pc.match_substring_regex(array, _CONTROL_CHARS)).as_py():
         array = pa.array(
-            [None if text is None else _CONTROL_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
-             for text in array.to_pylist()],
+            [
+                None if text is None else _CONTROL_RE.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+                for text in array.to_pylist()
+            ],
             type=pa.large_string(),
         )
     return array
@@ -146,8 +153,9 @@ def _cells(column: _Column, letter: str, rows: pa.Array, style: int | None, lo: 
     if column.booleans is not None:
         parts.append(_join(start, rows, f'"{s} t="b"><v>', column.booleans[lo:hi], "</v></c>"))
     if column.texts is not None:
-        parts.append(_join(start, rows, f'"{s} t="inlineStr"><is><t xml:space="preserve">', column.texts[lo:hi],
-                           "</t></is></c>"))
+        parts.append(
+            _join(start, rows, f'"{s} t="inlineStr"><is><t xml:space="preserve">', column.texts[lo:hi], "</t></is></c>")
+        )
     return pc.coalesce(*parts, pa.scalar("", pa.large_string()))
 
 
@@ -164,14 +172,16 @@ def row_xml(frame: pd.DataFrame, styles: list[int | None], *, first_row: int = 2
 
 def _utf8(array: pa.Array) -> memoryview:
     """The bytes of a null-free large_string array, end to end, without copying."""
-    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset:array.offset + len(array) + 1]
-    return memoryview(array.buffers()[2])[int(offsets[0]):int(offsets[-1])]
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array) + 1]
+    return memoryview(array.buffers()[2])[int(offsets[0]) : int(offsets[-1])]
 
 
 def splice_rows(workbook: bytes, target: Path, sheets: Mapping[str, pd.DataFrame]) -> None:
     """Write ``workbook`` (an xlsx package) to ``target`` with each named sheet's frame as data rows from row 2."""
-    with zipfile.ZipFile(io.BytesIO(workbook)) as source, \
-            zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as out:
+    with (
+        zipfile.ZipFile(io.BytesIO(workbook)) as source,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED, compresslevel=COMPRESS_LEVEL) as out,
+    ):
         parts = worksheet_parts(source)
         frames = {parts[name]: frame for name, frame in sheets.items()}
         for info in source.infolist():

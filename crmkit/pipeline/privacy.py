@@ -7,6 +7,7 @@ id with HMAC-SHA256(KEY, id): the same key always gives the same pseudonym, so
 whoever holds the key can join a shared list back to the CRM, and nobody
 without it can reverse or re-create the mapping.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,13 +32,16 @@ def without_attributes(frame: pd.DataFrame, attributes: Iterable[str]) -> pd.Dat
 def pseudonym_map(ids: pd.Series, key: str) -> pd.Series:
     """Distinct id → pseudonym ('p' + 20 hex digits of HMAC-SHA256 keyed with ``key``)."""
     if len(key) < MIN_KEY_LENGTH:
-        raise OptionError(f"--pseudonymize key is too short ({len(key)} characters)",
-                          hint=f"use a secret of at least {MIN_KEY_LENGTH} characters and keep it to re-identify")
+        raise OptionError(
+            f"--pseudonymize key is too short ({len(key)} characters)",
+            hint=f"use a secret of at least {MIN_KEY_LENGTH} characters and keep it to re-identify",
+        )
     secret = key.encode("utf-8")
     distinct = pd.unique(ids.dropna().astype("str"))
     # hmac has no vectorised form; this runs once per distinct id, not per row.
-    hashed = [hmac.new(secret, str(i).encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_DIGITS]
-              for i in distinct]
+    hashed = [
+        hmac.new(secret, str(i).encode("utf-8"), hashlib.sha256).hexdigest()[:PSEUDONYM_HEX_DIGITS] for i in distinct
+    ]
     return pd.Series(["p" + h for h in hashed], index=pd.Index(distinct, dtype="str"), dtype="str")
 
 

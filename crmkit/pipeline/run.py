@@ -3,6 +3,7 @@
 The CLI calls ingest, then one of these, then the output layer. Nothing here
 reads or writes files or prints.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -63,7 +64,7 @@ class SegmentOptions:
     time_unit: str = "day"
     rfm_scheme: str = "classic"
     tier_by: str = "revenue"
-    tier_rule: TierRule = TierRule()
+    tier_rule: TierRule = field(default_factory=TierRule)
     model: str | None = "mbgnbd"
     horizon: str = "12m"
     margin: float | None = None
@@ -90,8 +91,9 @@ class SegmentResult:
     attributes: tuple[str, ...] = ()
 
 
-def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
-            options: SegmentOptions = SegmentOptions()) -> SegmentResult:
+def segment(
+    tx: pd.DataFrame, *, customers: pd.DataFrame | None = None, options: SegmentOptions = SegmentOptions()
+) -> SegmentResult:
     """Score every customer: summary, RFM, value model, tiers, lifecycle stage and churn risk."""
     if options.tier_by not in TIER_BY:
         raise OptionError(f"unknown --tier-by {options.tier_by!r}; choose one of {', '.join(TIER_BY)}")
@@ -110,13 +112,19 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
         value_job = None
         if options.model is not None:
             value_job = background.submit(
-                score_value, summary, model=options.model, horizon=options.horizon, time_unit=options.time_unit,
-                margin=options.margin, discount_rate=options.discount_rate, penalizer=options.penalizer,
+                score_value,
+                summary,
+                model=options.model,
+                horizon=options.horizon,
+                time_unit=options.time_unit,
+                margin=options.margin,
+                discount_rate=options.discount_rate,
+                penalizer=options.penalizer,
             )
         scores = rfm_scores(summary)
         table = _attach(summary, scores)
         table["segment"] = rfm_segments(summary, scores, scheme=options.rfm_scheme).array
-        if options.tier_by != "clv":            # tiers by revenue or profit need not wait for the model
+        if options.tier_by != "clv":  # tiers by revenue or profit need not wait for the model
             table, pareto = _with_tiers(table, options)
 
         value_fit, warnings = None, []
@@ -127,8 +135,10 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
             except BadValueError as error:
                 if options.model_required or options.tier_by == "clv":
                     raise
-                warnings.append(f"value model skipped: {error.message}; churn risk comes from each "
-                                "customer's own rhythm and there is no CLV")
+                warnings.append(
+                    f"value model skipped: {error.message}; churn risk comes from each "
+                    "customer's own rhythm and there is no CLV"
+                )
         if options.tier_by == "clv":
             table, pareto = _with_tiers(table, options)
         table = _with_attributes(table, tx, customers, as_of, options.delivered_weights)
@@ -156,17 +166,22 @@ def segment(tx: pd.DataFrame, *, customers: pd.DataFrame | None = None,
     if warnings:
         result_summary["warnings"] = warnings
     if value_fit is not None:
-        result_summary["model"] = {"model": value_fit.model.name, "time_unit": options.time_unit,
-                                   "as_of": _date(as_of), **value_fit.to_dict()}
-    return SegmentResult(table, result_summary, score_thresholds(summary, scores), value_fit,
-                         master_attributes(customers))
+        result_summary["model"] = {
+            "model": value_fit.model.name,
+            "time_unit": options.time_unit,
+            "as_of": _date(as_of),
+            **value_fit.to_dict(),
+        }
+    return SegmentResult(
+        table, result_summary, score_thresholds(summary, scores), value_fit, master_attributes(customers)
+    )
 
 
 def _attach(table: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     """Add a scorer's columns to the table. Scorers keep the table's row order; when the ids match row for
     row (compared on categorical codes, so cheap) the columns are attached by position, else joined on id."""
     if _same_ids(table[CUSTOMER_ID], scored[CUSTOMER_ID]):
-        table = table.copy(deep=False)      # new columns only: no copy of the existing ones
+        table = table.copy(deep=False)  # new columns only: no copy of the existing ones
         for column in scored.columns.drop(CUSTOMER_ID):
             table[column] = scored[column].array
         return table
@@ -177,8 +192,11 @@ def _same_ids(ids: pd.Series, other: pd.Series) -> bool:
     """The same ids in the same order; on codes alone when both share one categorical dtype."""
     if len(ids) != len(other):
         return False
-    if isinstance(ids.dtype, pd.CategoricalDtype) and isinstance(other.dtype, pd.CategoricalDtype) and \
-            ids.cat.categories is other.cat.categories:
+    if (
+        isinstance(ids.dtype, pd.CategoricalDtype)
+        and isinstance(other.dtype, pd.CategoricalDtype)
+        and ids.cat.categories is other.cat.categories
+    ):
         return bool(np.array_equal(ids.cat.codes.to_numpy(), other.cat.codes.to_numpy()))
     return ids.reset_index(drop=True).equals(other.reset_index(drop=True))
 
@@ -193,23 +211,27 @@ def tier_table(table: pd.DataFrame) -> list[dict]:
         if tier == "prospect" and members.empty:
             continue
         revenue = float(members.sum())
-        rows.append({
-            "tier": tier,
-            "customers": int(len(members)),
-            "customer_share": len(members) / total_customers if total_customers else 0.0,
-            "revenue": revenue,
-            "revenue_share": revenue / total_revenue if total_revenue else 0.0,
-            "average_value": revenue / len(members) if len(members) else 0.0,
-        })
+        rows.append(
+            {
+                "tier": tier,
+                "customers": len(members),
+                "customer_share": len(members) / total_customers if total_customers else 0.0,
+                "revenue": revenue,
+                "revenue_share": revenue / total_revenue if total_revenue else 0.0,
+                "average_value": revenue / len(members) if len(members) else 0.0,
+            }
+        )
     return rows
 
 
 def churn_table(table: pd.DataFrame) -> list[dict]:
     """Customers and value at risk per churn band (buyers only)."""
     return [
-        {"band": band,
-         "customers": int((table["churn_band"] == band).sum()),
-         "value_at_risk": float(table.loc[table["churn_band"] == band, "value_at_risk"].sum())}
+        {
+            "band": band,
+            "customers": int((table["churn_band"] == band).sum()),
+            "value_at_risk": float(table.loc[table["churn_band"] == band, "value_at_risk"].sum()),
+        }
         for band in CHURN_BANDS
     ]
 
@@ -219,7 +241,8 @@ def _count_by(table: pd.DataFrame, column: str, order: tuple[str, ...], *, key: 
     grouped = table.groupby(column, observed=True)["total_revenue"].agg(["size", "sum"])
     return [
         {key or column: name, "customers": int(grouped.at[name, "size"]), "revenue": float(grouped.at[name, "sum"])}
-        for name in order if name in grouped.index
+        for name in order
+        if name in grouped.index
     ]
 
 
@@ -255,16 +278,24 @@ def _tier_values(table: pd.DataFrame, tier_by: str) -> pd.Series:
     return table["clv"]
 
 
-def _with_attributes(table: pd.DataFrame, tx: pd.DataFrame, customers: pd.DataFrame | None,
-                     as_of: pd.Timestamp, delivered_weights: Mapping[str, float]) -> pd.DataFrame:
+def _with_attributes(
+    table: pd.DataFrame,
+    tx: pd.DataFrame,
+    customers: pd.DataFrame | None,
+    as_of: pd.Timestamp,
+    delivered_weights: Mapping[str, float],
+) -> pd.DataFrame:
     """Add master-file attributes and prospects; fill salesperson/region/channel from the latest transaction."""
     carried = [c for c in CARRIED_ATTRIBUTES if c in tx.columns]
     if carried:
         table = table.merge(latest_values(tx, carried, as_of=as_of), on=CUSTOMER_ID, how="left")
     if customers is None:
         return table
-    master = customers.drop(columns=[c for c in table.columns if c in customers.columns and c != CUSTOMER_ID
-                                     and c not in CARRIED_ATTRIBUTES])
+    master = customers.drop(
+        columns=[
+            c for c in table.columns if c in customers.columns and c != CUSTOMER_ID and c not in CARRIED_ATTRIBUTES
+        ]
+    )
     overlap = [c for c in CARRIED_ATTRIBUTES if c in master.columns and c in table.columns]
     counts = [c for c in table.columns if pd.api.types.is_integer_dtype(table[c].dtype)]
     table = table.merge(master, on=CUSTOMER_ID, how="outer", suffixes=("", "_master"))
@@ -292,8 +323,20 @@ def _date(value: object) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
-VALUE_COLUMNS = (CUSTOMER_ID, "tier", "frequency", "recency", "T", "monetary", "expected_purchases", "p_alive",
-                 "expected_spend", "clv", "historic_value", *DELIVERED_COLUMNS)
+VALUE_COLUMNS = (
+    CUSTOMER_ID,
+    "tier",
+    "frequency",
+    "recency",
+    "T",
+    "monetary",
+    "expected_purchases",
+    "p_alive",
+    "expected_spend",
+    "clv",
+    "historic_value",
+    *DELIVERED_COLUMNS,
+)
 
 
 def value_columns(table: pd.DataFrame) -> pd.DataFrame:
@@ -309,12 +352,15 @@ def value_report(result: SegmentResult) -> dict:
         members = table.loc[table["tier"] == tier]
         if members.empty:
             continue
-        by_tier.append({
-            "tier": tier, "customers": int(len(members)),
-            "historic_value": float(members["historic_value"].sum()),
-            "clv": float(members["clv"].sum()),
-            "expected_purchases": float(members["expected_purchases"].sum()),
-        })
+        by_tier.append(
+            {
+                "tier": tier,
+                "customers": len(members),
+                "historic_value": float(members["historic_value"].sum()),
+                "clv": float(members["clv"].sum()),
+                "expected_purchases": float(members["expected_purchases"].sum()),
+            }
+        )
     report = {"data": result.summary["data"], "model": result.summary["model"], "value_by_tier": by_tier}
     if "delivered_value" not in table.columns:
         report["delivered_value_note"] = (

@@ -11,6 +11,7 @@ scored, so customers first seen in the holdout are left out. Holdout purchases
 are counted as the calibration summary counts them: distinct buying days, with
 returns (negative amounts) never an occasion.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -38,8 +39,9 @@ TOP_SHARE = 0.2
 _LATER_CALIBRATION_END = "choose a later --calibration-end so that more customers have bought twice"
 
 
-def holdout_actuals(tx: pd.DataFrame, calibration: pd.DataFrame, *, calibration_end: pd.Timestamp,
-                    holdout_end: pd.Timestamp) -> pd.DataFrame:
+def holdout_actuals(
+    tx: pd.DataFrame, calibration: pd.DataFrame, *, calibration_end: pd.Timestamp, holdout_end: pd.Timestamp
+) -> pd.DataFrame:
     """Repeat purchase occasions and net spend in the holdout, for each customer of the calibration summary.
 
     Transforms *customer_id, order_date, amount* into *customer_id,
@@ -59,11 +61,13 @@ def holdout_actuals(tx: pd.DataFrame, calibration: pd.DataFrame, *, calibration_
     occasions = np.bincount(occasion_keys // span, minlength=len(ids))
     spend = money_sums(codes[in_holdout], amount[in_holdout], len(ids))
     row = ids.get_indexer(pd.Index(calibration[CUSTOMER_ID].astype("str")))
-    return pd.DataFrame({
-        CUSTOMER_ID: calibration[CUSTOMER_ID].array,
-        "actual_purchases": occasions[row].astype(np.float64),
-        "actual_spend": spend[row],
-    })
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: calibration[CUSTOMER_ID].array,
+            "actual_purchases": occasions[row].astype(np.float64),
+            "actual_spend": spend[row],
+        }
+    )
 
 
 def auc(score: np.ndarray, positive: np.ndarray) -> float | None:
@@ -83,11 +87,18 @@ def by_frequency(frequency: np.ndarray, actual: np.ndarray, predicted: np.ndarra
     """
     bucket = np.minimum(np.asarray(frequency), FREQUENCY_CAP).astype(int)
     frame = pd.DataFrame({"bucket": bucket, "actual": actual, "predicted": predicted})
-    grouped = frame.groupby("bucket").agg(customers=("actual", "size"), actual=("actual", "mean"),
-                                          predicted=("predicted", "mean"))
-    return [{"frequency": f"{b}+" if b == FREQUENCY_CAP else str(b), "customers": int(row.customers),
-             "actual": float(row.actual), "predicted": float(row.predicted)}
-            for b, row in grouped.iterrows()]
+    grouped = frame.groupby("bucket").agg(
+        customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean")
+    )
+    return [
+        {
+            "frequency": f"{b}+" if b == FREQUENCY_CAP else str(b),
+            "customers": int(row.customers),
+            "actual": float(row.actual),
+            "predicted": float(row.predicted),
+        }
+        for b, row in grouped.iterrows()
+    ]
 
 
 def top_share(predicted: np.ndarray, actual_spend: np.ndarray, *, share: float = TOP_SHARE) -> float | None:
@@ -105,8 +116,14 @@ def top_share(predicted: np.ndarray, actual_spend: np.ndarray, *, share: float =
     return float(spend[top].sum() / total)
 
 
-def backtest(tx: pd.DataFrame, *, calibration_end: pd.Timestamp, holdout_end: pd.Timestamp | None = None,
-             models: Sequence[str] = ("mbgnbd",), time_unit: str = "week") -> dict:
+def backtest(
+    tx: pd.DataFrame,
+    *,
+    calibration_end: pd.Timestamp,
+    holdout_end: pd.Timestamp | None = None,
+    models: Sequence[str] = ("mbgnbd",),
+    time_unit: str = "week",
+) -> dict:
     """Fit each model on transactions up to ``calibration_end`` and score its predictions for the holdout.
 
     ``holdout_end`` defaults to the day of the last transaction. CLV is
@@ -121,7 +138,9 @@ def backtest(tx: pd.DataFrame, *, calibration_end: pd.Timestamp, holdout_end: pd
     if not (f > 0).any():
         raise BadValueError(
             f"no customer has a repeat purchase by --calibration-end {calibration_end:%Y-%m-%d}, "
-            "so the purchase models cannot be fitted", hint=_LATER_CALIBRATION_END)
+            "so the purchase models cannot be fitted",
+            hint=_LATER_CALIBRATION_END,
+        )
     actuals = holdout_actuals(tx, calibration, calibration_end=calibration_end, holdout_end=holdout_end)
     actual = actuals["actual_purchases"].to_numpy()
     spend = actuals["actual_spend"].to_numpy()
@@ -129,37 +148,39 @@ def backtest(tx: pd.DataFrame, *, calibration_end: pd.Timestamp, holdout_end: pd
     try:
         gamma_gamma = fit_gamma_gamma(f, m)
     except BadValueError as error:
-        raise BadValueError(f"{error.message} by --calibration-end {calibration_end:%Y-%m-%d}",
-                            hint=_LATER_CALIBRATION_END) from None
-    data = compress(f, r, T)            # the unique (x, t_x, T) rows, shared by every model's fit and predictions
+        raise BadValueError(
+            f"{error.message} by --calibration-end {calibration_end:%Y-%m-%d}", hint=_LATER_CALIBRATION_END
+        ) from None
+    data = compress(f, r, T)  # the unique (x, t_x, T) rows, shared by every model's fit and predictions
     reports = []
     for name in models:
         model = fit_transaction_model_on(name, data)
         predicted = model.expected_purchases_on(horizon, data)[data.inverse]
-        value = clv(model, gamma_gamma, f, r, T, m, horizon=horizon, time_unit_days=unit, margin=1.0,
-                    discount_rate=0.0)
-        reports.append({
-            "model": name,
-            "params": model.params,
-            "log_likelihood": model.log_likelihood,
-            "converged": model.converged,
-            "warnings": [*model.warnings, *(f"Gamma-Gamma: {w}" for w in gamma_gamma.warnings)],
-            "aggregate": {"actual": float(actual.sum()), "predicted": float(predicted.sum())},
-            "per_customer": {
-                "mae": float(np.mean(np.abs(predicted - actual))),
-                "rmse": float(np.sqrt(np.mean((predicted - actual) ** 2))),
-                "correlation": _correlation(predicted, actual),
-            },
-            "p_alive_auc": auc(model.p_alive_on(data)[data.inverse], actual > 0),
-            "by_frequency": by_frequency(f, actual, predicted),
-            "clv": {"correlation": _correlation(value, spend), "top20_capture": top_share(value, spend)},
-        })
+        value = clv(model, gamma_gamma, f, r, T, m, horizon=horizon, time_unit_days=unit, margin=1.0, discount_rate=0.0)
+        reports.append(
+            {
+                "model": name,
+                "params": model.params,
+                "log_likelihood": model.log_likelihood,
+                "converged": model.converged,
+                "warnings": [*model.warnings, *(f"Gamma-Gamma: {w}" for w in gamma_gamma.warnings)],
+                "aggregate": {"actual": float(actual.sum()), "predicted": float(predicted.sum())},
+                "per_customer": {
+                    "mae": float(np.mean(np.abs(predicted - actual))),
+                    "rmse": float(np.sqrt(np.mean((predicted - actual) ** 2))),
+                    "correlation": _correlation(predicted, actual),
+                },
+                "p_alive_auc": auc(model.p_alive_on(data)[data.inverse], actual > 0),
+                "by_frequency": by_frequency(f, actual, predicted),
+                "clv": {"correlation": _correlation(value, spend), "top20_capture": top_share(value, spend)},
+            }
+        )
     return {
         "calibration_end": calibration_end.strftime("%Y-%m-%d"),
         "holdout_end": holdout_end.strftime("%Y-%m-%d"),
         "time_unit": time_unit,
         "holdout_length": horizon,
-        "customers": int(len(calibration)),
+        "customers": len(calibration),
         "models": reports,
     }
 
@@ -173,20 +194,28 @@ def _check_period(tx: pd.DataFrame, calibration_end, holdout_end) -> tuple[pd.Ti
     calibration_end = pd.Timestamp(calibration_end).normalize()
     span = f"the data run from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
     if calibration_end < first:
-        raise OptionError(f"--calibration-end {calibration_end:%Y-%m-%d} is before the first transaction; {span}",
-                          hint="choose a --calibration-end inside the data, leaving time for a holdout after it")
+        raise OptionError(
+            f"--calibration-end {calibration_end:%Y-%m-%d} is before the first transaction; {span}",
+            hint="choose a --calibration-end inside the data, leaving time for a holdout after it",
+        )
     if holdout_end is None:
         if calibration_end >= last:
-            raise OptionError(f"--calibration-end {calibration_end:%Y-%m-%d} leaves no holdout; {span}",
-                              hint="choose a --calibration-end before the last transaction date")
+            raise OptionError(
+                f"--calibration-end {calibration_end:%Y-%m-%d} leaves no holdout; {span}",
+                hint="choose a --calibration-end before the last transaction date",
+            )
         return calibration_end, last
     holdout_end = pd.Timestamp(holdout_end).normalize()
     if holdout_end <= calibration_end:
-        raise OptionError(f"--holdout-end {holdout_end:%Y-%m-%d} must be after --calibration-end "
-                          f"{calibration_end:%Y-%m-%d}", hint="the holdout is the period after the calibration")
+        raise OptionError(
+            f"--holdout-end {holdout_end:%Y-%m-%d} must be after --calibration-end {calibration_end:%Y-%m-%d}",
+            hint="the holdout is the period after the calibration",
+        )
     if holdout_end > last:
-        raise OptionError(f"--holdout-end {holdout_end:%Y-%m-%d} is after the last transaction; {span}",
-                          hint="leave out --holdout-end to end the holdout at the last transaction")
+        raise OptionError(
+            f"--holdout-end {holdout_end:%Y-%m-%d} is after the last transaction; {span}",
+            hint="leave out --holdout-end to end the holdout at the last transaction",
+        )
     return calibration_end, holdout_end
 
 

@@ -6,6 +6,7 @@ customer — the purchase model's P(alive) when it ran, else the customer's own
 rhythm (days since the last purchase against their usual gap, from
 :func:`crmkit.lifecycle.assign_stages`). Value at risk ranks who to call first.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -32,8 +33,18 @@ RHYTHM_STEEPNESS = 3.0
 #: Columns of :func:`score_churn`.
 CHURN_COLUMNS = (CUSTOMER_ID, "churn_risk", "churn_band", "expected_next_purchase", "value_at_risk")
 #: Columns of :func:`at_risk` (salesperson and name only when the table has them).
-AT_RISK_COLUMNS = (CUSTOMER_ID, "tier", "lifecycle_stage", "last_purchase", "usual_gap_days", "days_overdue",
-                   "churn_risk", "value_at_risk", SALESPERSON, NAME)
+AT_RISK_COLUMNS = (
+    CUSTOMER_ID,
+    "tier",
+    "lifecycle_stage",
+    "last_purchase",
+    "usual_gap_days",
+    "days_overdue",
+    "churn_risk",
+    "value_at_risk",
+    SALESPERSON,
+    NAME,
+)
 #: Tiers a --min-tier admits, best first (prospects never bought, so they are never at risk).
 RANKED_TIERS = tuple(tier for tier in TIERS if tier != "prospect")
 _HINT = config_hint("churn")
@@ -52,8 +63,10 @@ class ChurnBands:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise OptionError(f"[churn] {item.name} must be a number, got {value!r}", hint=_HINT)
         if not 0 < self.medium < self.high < 1:
-            raise OptionError(f"[churn] the band cut-offs need 0 < medium < high < 1, got medium={self.medium:g}, "
-                              f"high={self.high:g}", hint=_HINT)
+            raise OptionError(
+                f"[churn] the band cut-offs need 0 < medium < high < 1, got medium={self.medium:g}, high={self.high:g}",
+                hint=_HINT,
+            )
 
 
 def bands_from_config(config: Mapping[str, object]) -> ChurnBands:
@@ -63,9 +76,9 @@ def bands_from_config(config: Mapping[str, object]) -> ChurnBands:
 
 def rhythm_risk(days_since_last: np.ndarray, usual_gap_days: np.ndarray) -> np.ndarray:
     """Churn risk from the customer's own rhythm alone: rises smoothly from 0 as silence outgrows the usual gap."""
-    x = (np.asarray(days_since_last, dtype=np.float64) / np.asarray(usual_gap_days, dtype=np.float64))
+    x = np.asarray(days_since_last, dtype=np.float64) / np.asarray(usual_gap_days, dtype=np.float64)
     xk = np.power(np.maximum(x, 0.0), RHYTHM_STEEPNESS)
-    return xk / (RHYTHM_MIDPOINT ** RHYTHM_STEEPNESS + xk)
+    return xk / (RHYTHM_MIDPOINT**RHYTHM_STEEPNESS + xk)
 
 
 def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.DataFrame:
@@ -101,13 +114,17 @@ def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.
         clv = table["clv"].to_numpy(dtype=np.float64)
         value = np.where(np.isnan(clv), value, clv)
     next_purchase = table["last_purchase"] + pd.to_timedelta(np.round(gap), unit="D")
-    return pd.DataFrame({
-        CUSTOMER_ID: table[CUSTOMER_ID].array,
-        "churn_risk": risk,
-        "churn_band": vocabulary_column(band, CHURN_BANDS),
-        "expected_next_purchase": next_purchase.to_numpy(),
-        "value_at_risk": np.where(buyer, risk * value, np.nan),
-    }, index=table.index, copy=False)
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: table[CUSTOMER_ID].array,
+            "churn_risk": risk,
+            "churn_band": vocabulary_column(band, CHURN_BANDS),
+            "expected_next_purchase": next_purchase.to_numpy(),
+            "value_at_risk": np.where(buyer, risk * value, np.nan),
+        },
+        index=table.index,
+        copy=False,
+    )
 
 
 def at_risk(customers: pd.DataFrame, *, top: int | None = None, min_tier: str | None = None) -> pd.DataFrame:
@@ -124,12 +141,14 @@ def at_risk(customers: pd.DataFrame, *, top: int | None = None, min_tier: str | 
         raise OptionError(f"unknown --min-tier {min_tier!r}; choose one of {', '.join(RANKED_TIERS)}")
     if top is not None and top < 0:
         raise OptionError(f"--top must be 0 or more, got {top}")
-    slipping = (customers["churn_band"].isin(("medium", "high"))
-                | customers["lifecycle_stage"].isin(("decline", "termination")))
+    slipping = customers["churn_band"].isin(("medium", "high")) | customers["lifecycle_stage"].isin(
+        ("decline", "termination")
+    )
     keep = slipping & (customers["value_at_risk"] > 0) & (customers["tier"] != "prospect")
     if min_tier is not None:
-        keep &= customers["tier"].isin(RANKED_TIERS[:RANKED_TIERS.index(min_tier) + 1])
+        keep &= customers["tier"].isin(RANKED_TIERS[: RANKED_TIERS.index(min_tier) + 1])
     chosen = customers.loc[keep, [c for c in AT_RISK_COLUMNS if c in customers.columns]]
-    chosen = chosen.sort_values(["value_at_risk", CUSTOMER_ID], ascending=[False, True], kind="stable",
-                                ignore_index=True)
+    chosen = chosen.sort_values(
+        ["value_at_risk", CUSTOMER_ID], ascending=[False, True], kind="stable", ignore_index=True
+    )
     return chosen if top is None else chosen.head(top)

@@ -4,6 +4,7 @@ Two scored customer tables (e.g. last month's and this month's) go in; the
 migration matrices and the lists of who fell and who rose come out. A customer
 found in only one snapshot is ``absent`` in the other.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -21,8 +22,16 @@ STAGE_ORDER = (*STAGES, ABSENT)
 TOP_TIERS = ("platinum", "gold")
 SLIPPING_STAGES = ("decline", "termination")
 #: Columns of :attr:`Comparison.fell` and :attr:`Comparison.rose`.
-MOVER_COLUMNS = (CUSTOMER_ID, "tier_before", "tier_after", "stage_before", "stage_after", "value_before",
-                 "value_after", "reason")
+MOVER_COLUMNS = (
+    CUSTOMER_ID,
+    "tier_before",
+    "tier_after",
+    "stage_before",
+    "stage_after",
+    "value_before",
+    "value_after",
+    "reason",
+)
 
 
 @dataclass(frozen=True)
@@ -77,17 +86,22 @@ def compare_snapshots(old: pd.DataFrame, new: pd.DataFrame, *, value: str = "tot
     rank_before, rank_after = tier_from.map(tier_rank), tier_to.map(tier_rank)
     tier_fell = tier_from.isin(TOP_TIERS) & (rank_after > rank_before)
     # Into decline or termination from a healthier stage (termination → decline is a customer coming back).
-    stage_fell = (stage_to.isin(SLIPPING_STAGES) & ~stage_from.isin(SLIPPING_STAGES) & (stage_from != ABSENT)) | \
-        ((stage_to == "termination") & (stage_from == "decline"))
+    stage_fell = (stage_to.isin(SLIPPING_STAGES) & ~stage_from.isin(SLIPPING_STAGES) & (stage_from != ABSENT)) | (
+        (stage_to == "termination") & (stage_from == "decline")
+    )
     tier_rose = tier_to.isin(TOP_TIERS) & (rank_after < rank_before)
 
     tier_reason = "tier " + tier_from + " → " + tier_to
     stage_reason = "stage " + stage_from + " → " + stage_to
     fell = pairs.assign(reason=_join(tier_reason.where(tier_fell), stage_reason.where(stage_fell)))
-    fell = fell.loc[tier_fell | stage_fell].sort_values(["value_before", CUSTOMER_ID], ascending=[False, True],
-                                                        kind="stable", ignore_index=True)
-    rose = pairs.assign(reason=tier_reason).loc[tier_rose].sort_values(
-        ["value_after", CUSTOMER_ID], ascending=[False, True], kind="stable", ignore_index=True)
+    fell = fell.loc[tier_fell | stage_fell].sort_values(
+        ["value_before", CUSTOMER_ID], ascending=[False, True], kind="stable", ignore_index=True
+    )
+    rose = (
+        pairs.assign(reason=tier_reason)
+        .loc[tier_rose]
+        .sort_values(["value_after", CUSTOMER_ID], ascending=[False, True], kind="stable", ignore_index=True)
+    )
     return Comparison(
         tier_migration=_matrix(tier_from, tier_to, None, TIER_ORDER),
         tier_migration_value=_matrix(tier_from, tier_to, cell_value, TIER_ORDER),
@@ -106,8 +120,7 @@ def _pairs(old: pd.DataFrame, new: pd.DataFrame, value: str) -> pd.DataFrame:
         out = frame[[CUSTOMER_ID, *columns]].rename(columns={k: f"{v}_{suffix}" for k, v in columns.items()})
         return out.astype({CUSTOMER_ID: "str"})
 
-    pairs = side(old, "before").merge(side(new, "after"), on=CUSTOMER_ID, how="outer", validate="one_to_one",
-                                      sort=True)
+    pairs = side(old, "before").merge(side(new, "after"), on=CUSTOMER_ID, how="outer", validate="one_to_one", sort=True)
     for suffix in ("before", "after"):
         pairs[f"tier_{suffix}"] = pairs[f"tier_{suffix}"].astype("str").fillna(ABSENT)
         pairs[f"stage_{suffix}"] = pairs[f"stage_{suffix}"].astype("str").fillna(ABSENT)

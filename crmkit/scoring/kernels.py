@@ -1,6 +1,7 @@
 """Speed tricks the scorers share: exact money sums, packed integer keys, two-core sorts, id codes.
 
 The business rules live in the scorers; these functions only make them fast and exact at millions of rows."""
+
 from __future__ import annotations
 
 import os
@@ -71,10 +72,10 @@ def customer_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
     on its categories, which skips hashing every row's string.
     """
     if isinstance(ids.dtype, pd.CategoricalDtype):
-        categories = ids.cat.categories      # the dtype's own Index keeps its cached sortedness check
+        categories = ids.cat.categories  # the dtype's own Index keeps its cached sortedness check
         if categories.dtype != "str":
             categories = pd.Index(categories.astype("str"))
-        if _ascending(categories):      # ingest sorts them already
+        if _ascending(categories):  # ingest sorts them already
             return ids.cat.codes.to_numpy().astype(np.int32, copy=False), categories.rename(CUSTOMER_ID)
         order = categories.argsort()
         position = np.empty(len(order), dtype=np.int32)
@@ -97,8 +98,12 @@ def _ascending(index: pd.Index) -> bool:
 def id_dtype(ids: pd.Series, sorted_ids: pd.Index) -> pd.CategoricalDtype:
     """The categorical dtype of ``sorted_ids`` (from :func:`customer_codes`); the column's own dtype when it
     already is that, so every frame derived from one transaction table shares a single dtype."""
-    if isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories is not None and \
-            len(ids.cat.categories) == len(sorted_ids) and _ascending(ids.cat.categories):
+    if (
+        isinstance(ids.dtype, pd.CategoricalDtype)
+        and ids.cat.categories is not None
+        and len(ids.cat.categories) == len(sorted_ids)
+        and _ascending(ids.cat.categories)
+    ):
         return ids.dtype
     return pd.CategoricalDtype(pd.Index(sorted_ids, dtype="str").rename(None))
 

@@ -11,6 +11,7 @@ number of days between their purchase days. One-time buyers have no gap of
 their own and are measured against the population's typical gap (see
 :func:`assign_stages`).
 """
+
 from __future__ import annotations
 
 import math
@@ -77,18 +78,28 @@ class LifecycleRules:
                 raise OptionError(f"[lifecycle] {item.name} must be a number, got {value!r}", hint=_HINT)
         checks = (
             (self.window_days > 0, f"window_days must be more than 0, got {self.window_days:g}"),
-            (0 <= self.decline_ratio < 1 < self.growth_ratio,
-             f"the ratios need 0 <= decline_ratio < 1 < growth_ratio, got {self.decline_ratio:g} and "
-             f"{self.growth_ratio:g}"),
-            (float(self.min_purchases_for_trend).is_integer() and self.min_purchases_for_trend >= 1,
-             f"min_purchases_for_trend must be a whole number of at least 1, got {self.min_purchases_for_trend:g}"),
-            (1 <= self.overdue_factor < self.termination_factor,
-             f"the factors need 1 <= overdue_factor < termination_factor, got {self.overdue_factor:g} and "
-             f"{self.termination_factor:g}"),
-            (0 <= self.termination_p_alive <= 1,
-             f"termination_p_alive must be between 0 and 1, got {self.termination_p_alive:g}"),
-            (self.new_customer_cycle_days is None or self.new_customer_cycle_days > 0,
-             f"new_customer_cycle_days must be more than 0, got {self.new_customer_cycle_days}"),
+            (
+                0 <= self.decline_ratio < 1 < self.growth_ratio,
+                f"the ratios need 0 <= decline_ratio < 1 < growth_ratio, got {self.decline_ratio:g} and "
+                f"{self.growth_ratio:g}",
+            ),
+            (
+                float(self.min_purchases_for_trend).is_integer() and self.min_purchases_for_trend >= 1,
+                f"min_purchases_for_trend must be a whole number of at least 1, got {self.min_purchases_for_trend:g}",
+            ),
+            (
+                1 <= self.overdue_factor < self.termination_factor,
+                f"the factors need 1 <= overdue_factor < termination_factor, got {self.overdue_factor:g} and "
+                f"{self.termination_factor:g}",
+            ),
+            (
+                0 <= self.termination_p_alive <= 1,
+                f"termination_p_alive must be between 0 and 1, got {self.termination_p_alive:g}",
+            ),
+            (
+                self.new_customer_cycle_days is None or self.new_customer_cycle_days > 0,
+                f"new_customer_cycle_days must be more than 0, got {self.new_customer_cycle_days}",
+            ),
         )
         for ok, message in checks:
             if not ok:
@@ -101,7 +112,7 @@ DEFAULT_RULES = LifecycleRules()
 def rules_from_config(config: Mapping[str, object]) -> LifecycleRules:
     """The default rules with the ``[lifecycle]`` table's values on top; unknown keys and bad values raise."""
     rules = with_config(DEFAULT_RULES, config, "lifecycle")
-    return replace(rules, min_purchases_for_trend=int(rules.min_purchases_for_trend))     # checked whole above
+    return replace(rules, min_purchases_for_trend=int(rules.min_purchases_for_trend))  # checked whole above
 
 
 def activity_windows(tx: pd.DataFrame, *, as_of: pd.Timestamp, window_days: float) -> pd.DataFrame:
@@ -125,22 +136,30 @@ def activity_windows(tx: pd.DataFrame, *, as_of: pd.Timestamp, window_days: floa
     n = len(ids)
 
     # Distinct (customer, day) purchase keys; age < 2 × window bounds the day offset.
-    span = int(math.ceil(2 * window_days)) + 1
+    span = math.ceil(2 * window_days) + 1
     buy = amount >= 0
     day_keys = distinct_sorted(pair_keys(codes[buy], age[buy], span))
     key_code, key_recent = day_keys // span, day_keys % span < window_days
-    active = np.bincount(codes, minlength=n) > 0   # a categorical id column lists every category
-    return pd.DataFrame({
-        CUSTOMER_ID: id_column(np.arange(n), id_dtype(tx[CUSTOMER_ID], ids)),
-        "recent_revenue": money_sums(codes[recent], amount[recent], n),
-        "previous_revenue": money_sums(codes[~recent], amount[~recent], n),
-        "recent_days": np.bincount(key_code[key_recent], minlength=n),
-        "previous_days": np.bincount(key_code[~key_recent], minlength=n),
-    }, copy=False).loc[active].reset_index(drop=True)
+    active = np.bincount(codes, minlength=n) > 0  # a categorical id column lists every category
+    return (
+        pd.DataFrame(
+            {
+                CUSTOMER_ID: id_column(np.arange(n), id_dtype(tx[CUSTOMER_ID], ids)),
+                "recent_revenue": money_sums(codes[recent], amount[recent], n),
+                "previous_revenue": money_sums(codes[~recent], amount[~recent], n),
+                "recent_days": np.bincount(key_code[key_recent], minlength=n),
+                "previous_days": np.bincount(key_code[~key_recent], minlength=n),
+            },
+            copy=False,
+        )
+        .loc[active]
+        .reset_index(drop=True)
+    )
 
 
-def assign_stages(table: pd.DataFrame, activity: pd.DataFrame, *,
-                  rules: LifecycleRules = DEFAULT_RULES) -> pd.DataFrame:
+def assign_stages(
+    table: pd.DataFrame, activity: pd.DataFrame, *, rules: LifecycleRules = DEFAULT_RULES
+) -> pd.DataFrame:
     """Give every row of the customer table exactly one lifecycle stage.
 
     Needs *customer_id, first_purchase, last_purchase, frequency, days_since_last*
@@ -178,7 +197,7 @@ def assign_stages(table: pd.DataFrame, activity: pd.DataFrame, *,
     rows = align(activity[CUSTOMER_ID], table[CUSTOMER_ID])
     active = rows >= 0
     windows = []
-    for column in ACTIVITY_COLUMNS[1:]:             # 0 for customers without activity in the windows
+    for column in ACTIVITY_COLUMNS[1:]:  # 0 for customers without activity in the windows
         values = np.zeros(len(table))
         values[active] = activity[column].to_numpy(dtype=np.float64)[rows[active]]
         windows.append(values)
@@ -200,14 +219,18 @@ def assign_stages(table: pd.DataFrame, activity: pd.DataFrame, *,
         "growth": growing,
     }
     stage = np.full(len(table), STAGES.index(STAGE_PRECEDENCE[-1]), dtype=np.int8)
-    for name in reversed(STAGE_PRECEDENCE[:-1]):        # the first match wins: it is written last
+    for name in reversed(STAGE_PRECEDENCE[:-1]):  # the first match wins: it is written last
         stage[conditions[name]] = STAGES.index(name)
-    return pd.DataFrame({
-        CUSTOMER_ID: table[CUSTOMER_ID].array,
-        "lifecycle_stage": vocabulary_column(stage, STAGES),
-        "usual_gap_days": gap,
-        "days_overdue": np.maximum(days_since - gap, 0.0),
-    }, index=table.index, copy=False)
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: table[CUSTOMER_ID].array,
+            "lifecycle_stage": vocabulary_column(stage, STAGES),
+            "usual_gap_days": gap,
+            "days_overdue": np.maximum(days_since - gap, 0.0),
+        },
+        index=table.index,
+        copy=False,
+    )
 
 
 def _usual_gaps(table: pd.DataFrame, frequency: np.ndarray, rules: LifecycleRules) -> np.ndarray:
@@ -225,5 +248,3 @@ def _ratio(recent: np.ndarray, previous: np.ndarray) -> np.ndarray:
     """recent ÷ previous; infinite when only the recent window is positive, NaN when neither is."""
     out = np.where(recent > 0, np.inf, np.nan)
     return np.divide(recent, previous, out=out, where=previous > 0)
-
-

@@ -3,6 +3,7 @@
 All rules are data (module-level tables that callers can override) applied with
 vectorised lookups; every result is deterministic under ties and row order.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,17 @@ CLASSIC_GRID: dict[int, tuple[str, str, str, str, str]] = {
     1: ("lost", "lost", "at_risk", "cant_lose_them", "cant_lose_them"),
 }
 CLASSIC_SEGMENTS = (
-    "champions", "loyal", "potential_loyalist", "new", "promising", "need_attention",
-    "about_to_sleep", "at_risk", "cant_lose_them", "hibernating", "lost",
+    "champions",
+    "loyal",
+    "potential_loyalist",
+    "new",
+    "promising",
+    "need_attention",
+    "about_to_sleep",
+    "at_risk",
+    "cant_lose_them",
+    "hibernating",
+    "lost",
 )
 
 #: cn8 (重要价值客户 …): (M high, R high, F high) → segment; "high" means better than the mean.
@@ -65,11 +75,17 @@ def rfm_scores(summary: pd.DataFrame, *, bins: int = 5) -> pd.DataFrame:
     for score, (column, larger_is_better) in RFM_INPUTS.items():
         values = summary[column].to_numpy(dtype=np.float64)
         out[score] = rank_scores(values if larger_is_better else -values, bins)
-    combined = (out["r_score"].to_numpy(np.int16) * 100 + out["f_score"].to_numpy(np.int16) * 10
-                + out["m_score"].to_numpy(np.int16))
+    combined = (
+        out["r_score"].to_numpy(np.int16) * 100
+        + out["f_score"].to_numpy(np.int16) * 10
+        + out["m_score"].to_numpy(np.int16)
+    )
     codes = np.searchsorted(RFM_CODES_NUMERIC, combined) if bins == 5 else None
-    out["rfm_score"] = (vocabulary_column(codes, RFM_CODES) if codes is not None
-                        else pd.Series(combined, index=out.index).astype("str").to_numpy())
+    out["rfm_score"] = (
+        vocabulary_column(codes, RFM_CODES)
+        if codes is not None
+        else pd.Series(combined, index=out.index).astype("str").to_numpy()
+    )
     return out
 
 
@@ -102,13 +118,17 @@ def average_ranks(values: np.ndarray) -> np.ndarray:
     Whole numbers in a modest range (days, purchase counts) are counted, not sorted; others take one sort.
     """
     values = np.asarray(values, dtype=np.float64)
-    if len(values) and np.isfinite(values).all() and (values == np.round(values)).all() and \
-            values.max() - values.min() < 4 * len(values) + 1024:
+    if (
+        len(values)
+        and np.isfinite(values).all()
+        and (values == np.round(values)).all()
+        and values.max() - values.min() < 4 * len(values) + 1024
+    ):
         offset = (values - values.min()).astype(np.int64)
         counts = np.bincount(offset)
         below = np.cumsum(counts) - counts
         return (below + (counts + 1) / 2.0)[offset]
-    uniques, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    _uniques, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
     below = np.cumsum(counts) - counts
     return (below + (counts + 1) / 2.0)[inverse]
 
@@ -144,5 +164,3 @@ def rfm_segments(summary: pd.DataFrame, scores: pd.DataFrame, *, scheme: str = "
     else:
         raise OptionError(f"unknown RFM scheme {scheme!r}; choose one of {', '.join(RFM_SCHEMES)}")
     return pd.Series(vocabulary_column(codes, vocabulary), index=summary.index, name="segment")
-
-

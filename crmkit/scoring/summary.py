@@ -6,6 +6,7 @@ when the data outgrows one machine. The aggregation works on integer codes
 (customer codes, day numbers) with numpy sorts and bincounts: no ``Period``
 grouping, no Python loop over customers.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -36,15 +37,24 @@ from crmkit.scoring.kernels import (
 
 #: Columns of :func:`customer_summary`, in order (``total_margin`` only with a cost or margin column).
 SUMMARY_COLUMNS = (
-    CUSTOMER_ID, "first_purchase", "last_purchase", "n_orders", "frequency", "recency", "T",
-    "days_since_last", "total_revenue", "avg_order_value", "monetary",
+    CUSTOMER_ID,
+    "first_purchase",
+    "last_purchase",
+    "n_orders",
+    "frequency",
+    "recency",
+    "T",
+    "days_since_last",
+    "total_revenue",
+    "avg_order_value",
+    "monetary",
 )
 
 
 def day_numbers(dates: pd.Series | pd.Timestamp) -> np.ndarray:
     """Days since 1970-01-01 as int64 (time of day dropped)."""
     values = np.asarray(pd.Series(dates).to_numpy(), dtype="datetime64[D]")
-    return values.view(np.int64)        # the same 8 bytes per date: no second array
+    return values.view(np.int64)  # the same 8 bytes per date: no second array
 
 
 def default_as_of(tx: pd.DataFrame) -> pd.Timestamp:
@@ -62,13 +72,10 @@ def unit_days(time_unit: str) -> float:
     try:
         return TIME_UNIT_DAYS[time_unit]
     except KeyError:
-        raise OptionError(
-            f"unknown time unit {time_unit!r}; choose one of {', '.join(TIME_UNIT_DAYS)}"
-        ) from None
+        raise OptionError(f"unknown time unit {time_unit!r}; choose one of {', '.join(TIME_UNIT_DAYS)}") from None
 
 
-def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
-                     time_unit: str = "day") -> pd.DataFrame:
+def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None, time_unit: str = "day") -> pd.DataFrame:
     """Transform transactions into one row per buying customer.
 
     Transforms *customer_id, order_date, amount* (optional *order_id, cost, margin*)
@@ -90,11 +97,11 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
     as_of_day = int(day_numbers(as_of)[0])
     day = day_numbers(tx[ORDER_DATE])
     keep = day <= as_of_day
-    if not keep.all():                  # usually nothing is after the as-of day: skip the copy
+    if not keep.all():  # usually nothing is after the as-of day: skip the copy
         tx, day = tx.loc[keep], day[keep]
     amount = tx[AMOUNT].to_numpy(dtype=np.float64)
     buy = amount >= 0
-    every_row_buys = bool(buy.all())        # no returns: the purchase rows are all rows, no copies needed
+    every_row_buys = bool(buy.all())  # no returns: the purchase rows are all rows, no copies needed
     all_codes, all_ids = customer_codes(tx[CUSTOMER_ID])
     codes = all_codes if every_row_buys else all_codes[buy]
     # Customers with only returns have no purchase history: leave them out.
@@ -134,19 +141,22 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None,
         revenue = money_sums(row_codes, amount[rows], n_cust)
     n_orders = _order_count(tx[ORDER_ID].to_numpy()[buy] if ORDER_ID in tx.columns else None, codes, n_cust)
 
-    summary = pd.DataFrame({
-        CUSTOMER_ID: id_column(np.flatnonzero(is_buyer), id_dtype(tx[CUSTOMER_ID], all_ids)),
-        "first_purchase": _to_dates(first_day),
-        "last_purchase": _to_dates(last_day),
-        "n_orders": n_orders.astype(np.int32),
-        "frequency": frequency.astype(np.int32),
-        "recency": (last_day - first_day) / unit,
-        "T": (as_of_day - first_day) / unit,
-        "days_since_last": (as_of_day - last_day).astype(np.int32),
-        "total_revenue": revenue,
-        "avg_order_value": revenue / np.maximum(n_orders, 1),
-        "monetary": np.divide(repeat_spend, frequency, out=np.zeros(n_cust), where=frequency > 0),
-    }, copy=False)      # fresh arrays: no need to stack them into one block (a copy of every column)
+    summary = pd.DataFrame(
+        {
+            CUSTOMER_ID: id_column(np.flatnonzero(is_buyer), id_dtype(tx[CUSTOMER_ID], all_ids)),
+            "first_purchase": _to_dates(first_day),
+            "last_purchase": _to_dates(last_day),
+            "n_orders": n_orders.astype(np.int32),
+            "frequency": frequency.astype(np.int32),
+            "recency": (last_day - first_day) / unit,
+            "T": (as_of_day - first_day) / unit,
+            "days_since_last": (as_of_day - last_day).astype(np.int32),
+            "total_revenue": revenue,
+            "avg_order_value": revenue / np.maximum(n_orders, 1),
+            "monetary": np.divide(repeat_spend, frequency, out=np.zeros(n_cust), where=frequency > 0),
+        },
+        copy=False,
+    )  # fresh arrays: no need to stack them into one block (a copy of every column)
     margin = _row_margin(tx)
     if margin is not None:
         summary["total_margin"] = money_sums(row_codes, margin[rows], n_cust)
@@ -169,10 +179,12 @@ def latest_values(tx: pd.DataFrame, columns: Sequence[str], *, as_of: pd.Timesta
     row = np.full(len(ids), -1)
     np.maximum.at(row, codes[at_latest], upto[at_latest])
     present = np.flatnonzero(row >= 0)
-    return pd.DataFrame({
-        CUSTOMER_ID: id_column(present, id_dtype(tx[CUSTOMER_ID], ids)),
-        **{column: tx[column].take(row[present]).reset_index(drop=True) for column in columns},
-    })
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: id_column(present, id_dtype(tx[CUSTOMER_ID], ids)),
+            **{column: tx[column].take(row[present]).reset_index(drop=True) for column in columns},
+        }
+    )
 
 
 def returns_only_customers(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None) -> pd.Index:

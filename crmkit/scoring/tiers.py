@@ -1,4 +1,5 @@
 """80/20 value tiers (platinum, gold, iron) and the Pareto figures of the value distribution."""
+
 from __future__ import annotations
 
 import math
@@ -42,10 +43,7 @@ DEFAULT_SHARE_CUTS = (50.0, 30.0)
 
 def value_order(values: pd.Series, ids: pd.Series) -> np.ndarray:
     """Positions sorted by value (descending), ties broken by customer_id (ascending)."""
-    if ids.is_monotonic_increasing:
-        id_rank = np.arange(len(ids))
-    else:
-        id_rank = pd.factorize(ids, sort=True)[0]
+    id_rank = np.arange(len(ids)) if ids.is_monotonic_increasing else pd.factorize(ids, sort=True)[0]
     return np.lexsort((id_rank, -values.to_numpy(dtype=float)))
 
 
@@ -67,7 +65,7 @@ def assign_tiers(values: pd.Series, ids: pd.Series, rule: TierRule = TierRule())
         positive = values.to_numpy(dtype=float) > 0
         in_platinum = positive & (before < total * rule.platinum / 100)
         in_gold = positive & (before < total * (rule.platinum + rule.gold) / 100)
-    tier = np.where(in_platinum, 0, np.where(in_gold, 1, 2))      # positions in TIERS
+    tier = np.where(in_platinum, 0, np.where(in_gold, 1, 2))  # positions in TIERS
     return pd.DataFrame({"value_rank": rank, "tier": vocabulary_column(tier, TIERS)}, index=values.index)
 
 
@@ -85,8 +83,13 @@ def pareto_figures(values: pd.Series, *, rank: np.ndarray | None = None, curve_p
         v[np.asarray(rank) - 1] = clipped
     n, total = len(v), float(v.sum())
     if n == 0 or total <= 0:
-        return {"top20_revenue_share": None, "customers_for_80pct": None,
-                "customers_for_80pct_share": None, "gini": None, "curve": []}
+        return {
+            "top20_revenue_share": None,
+            "customers_for_80pct": None,
+            "customers_for_80pct_share": None,
+            "gini": None,
+            "curve": [],
+        }
     cum = np.cumsum(v) / total
     top20 = math.ceil(0.2 * n)
     for_80 = int(np.searchsorted(cum, 0.8 - 1e-12) + 1)

@@ -8,6 +8,7 @@ where the steps are months of 365.25/12 days converted to the data's time unit
 (the last step is cut at the horizon), t_k is the end of step k, and E[spend]
 comes from the Gamma-Gamma model. No "30 days = 1 month" anywhere.
 """
+
 from __future__ import annotations
 
 import math
@@ -46,8 +47,9 @@ def parse_horizon(text: str, time_unit: str) -> float:
     """
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dwmy])\s*", str(text).lower())
     if not match or float(match.group(1)) <= 0:
-        raise OptionError(f"cannot read the horizon {text!r}; write a positive number and a unit, "
-                          "like 12m, 52w, 365d or 1y")
+        raise OptionError(
+            f"cannot read the horizon {text!r}; write a positive number and a unit, like 12m, 52w, 365d or 1y"
+        )
     return float(match.group(1)) * HORIZON_UNIT_DAYS[match.group(2)] / unit_days(time_unit)
 
 
@@ -67,8 +69,9 @@ def _check_clv_settings(horizon: float, time_unit_days: float, discount_rate: fl
         raise OptionError(f"the discount rate must be a number >= 0 (0.10 for 10% a year), got {discount_rate}")
 
 
-def discounted_purchases(model: TransactionModel, data: Triples, *, horizon: float, time_unit_days: float,
-                         discount_rate: float) -> np.ndarray:
+def discounted_purchases(
+    model: TransactionModel, data: Triples, *, horizon: float, time_unit_days: float, discount_rate: float
+) -> np.ndarray:
     """Σ_k E[purchases in month k] × discount factor at the month's end, per unique triple."""
     _check_clv_settings(horizon, time_unit_days, discount_rate)
     step = STEP_DAYS / time_unit_days
@@ -79,8 +82,19 @@ def discounted_purchases(model: TransactionModel, data: Triples, *, horizon: flo
     return model.weighted_purchases_on(ends, factors - np.append(factors[1:], 0.0), data)
 
 
-def clv(model: TransactionModel, gg: GammaGammaModel, frequency, recency, T, monetary, *, horizon: float,
-        time_unit_days: float, margin=1.0, discount_rate: float = 0.10) -> np.ndarray:
+def clv(
+    model: TransactionModel,
+    gg: GammaGammaModel,
+    frequency,
+    recency,
+    T,
+    monetary,
+    *,
+    horizon: float,
+    time_unit_days: float,
+    margin=1.0,
+    discount_rate: float = 0.10,
+) -> np.ndarray:
     """Discounted expected margin over ``horizon`` time units per customer (see the module docstring).
 
     ``margin`` is a share of revenue, a scalar or one value per customer;
@@ -88,8 +102,9 @@ def clv(model: TransactionModel, gg: GammaGammaModel, frequency, recency, T, mon
     """
     margin = _check_margin(margin)
     data = compress(frequency, recency, T)
-    purchases = discounted_purchases(model, data, horizon=horizon, time_unit_days=time_unit_days,
-                                     discount_rate=discount_rate)
+    purchases = discounted_purchases(
+        model, data, horizon=horizon, time_unit_days=time_unit_days, discount_rate=discount_rate
+    )
     spend = gg.expected_spend(np.asarray(frequency, dtype=np.float64), np.asarray(monetary, dtype=np.float64))
     return margin * spend * purchases[data.inverse]
 
@@ -104,7 +119,7 @@ class ValueFit:
     horizon: str
     horizon_units: float
     discount_rate: float
-    margin: float | None            # None: per customer from total_margin / total_revenue
+    margin: float | None  # None: per customer from total_margin / total_revenue
     prospects: int = 0
 
     def to_dict(self) -> dict:
@@ -136,9 +151,16 @@ def _margin_share(summary: pd.DataFrame) -> np.ndarray:
     return np.clip(np.nan_to_num(share, nan=overall), -1.0, 1.0)
 
 
-def score_value(summary: pd.DataFrame, *, model: str = "mbgnbd", horizon: str = "12m", time_unit: str = "day",
-                margin: float | None = None, discount_rate: float = 0.10,
-                penalizer: float = 0.0) -> tuple[pd.DataFrame, ValueFit]:
+def score_value(
+    summary: pd.DataFrame,
+    *,
+    model: str = "mbgnbd",
+    horizon: str = "12m",
+    time_unit: str = "day",
+    margin: float | None = None,
+    discount_rate: float = 0.10,
+    penalizer: float = 0.0,
+) -> tuple[pd.DataFrame, ValueFit]:
     """Fit the purchase and spend models on a customer summary and score every customer's value.
 
     Transforms *customer_id, frequency, recency, T, monetary, total_revenue*
@@ -159,8 +181,9 @@ def score_value(summary: pd.DataFrame, *, model: str = "mbgnbd", horizon: str = 
     if margin is not None and not 0 < _check_margin(margin) <= 1:
         raise OptionError(f"--margin is a share of revenue between 0 and 1 (e.g. 0.3), got {margin}")
     buyers = summary["frequency"].notna().to_numpy()
-    f, r, age, m = (_select(summary[c].to_numpy(dtype=np.float64), buyers)
-                    for c in ("frequency", "recency", "T", "monetary"))
+    f, r, age, m = (
+        _select(summary[c].to_numpy(dtype=np.float64), buyers) for c in ("frequency", "recency", "T", "monetary")
+    )
     data = compress(f, r, age)
     transactions = fit_transaction_model_on(model, data, penalizer=penalizer)
     spend = fit_gamma_gamma(f, m, penalizer=penalizer)
@@ -173,18 +196,30 @@ def score_value(summary: pd.DataFrame, *, model: str = "mbgnbd", horizon: str = 
     else:
         share, historic = 1.0, revenue
     expected_spend = spend.expected_spend(f, m)
-    purchases = discounted_purchases(transactions, data, horizon=units, time_unit_days=unit_days(time_unit),
-                                     discount_rate=discount_rate)
-    out = pd.DataFrame({
-        CUSTOMER_ID: summary[CUSTOMER_ID].array,
-        "expected_purchases": _spread(transactions.expected_purchases_on(units, data)[data.inverse], buyers),
-        "p_alive": _spread(transactions.p_alive_on(data)[data.inverse], buyers),
-        "expected_spend": _spread(expected_spend, buyers),
-        "clv": _spread(share * expected_spend * purchases[data.inverse], buyers),
-        "historic_value": historic,
-    }, copy=False)
-    fit = ValueFit(transactions, spend, time_unit, str(horizon), units, float(discount_rate),
-                   None if isinstance(share, np.ndarray) else share, int((~buyers).sum()))
+    purchases = discounted_purchases(
+        transactions, data, horizon=units, time_unit_days=unit_days(time_unit), discount_rate=discount_rate
+    )
+    out = pd.DataFrame(
+        {
+            CUSTOMER_ID: summary[CUSTOMER_ID].array,
+            "expected_purchases": _spread(transactions.expected_purchases_on(units, data)[data.inverse], buyers),
+            "p_alive": _spread(transactions.p_alive_on(data)[data.inverse], buyers),
+            "expected_spend": _spread(expected_spend, buyers),
+            "clv": _spread(share * expected_spend * purchases[data.inverse], buyers),
+            "historic_value": historic,
+        },
+        copy=False,
+    )
+    fit = ValueFit(
+        transactions,
+        spend,
+        time_unit,
+        str(horizon),
+        units,
+        float(discount_rate),
+        None if isinstance(share, np.ndarray) else share,
+        int((~buyers).sum()),
+    )
     return out, fit
 
 
@@ -214,8 +249,10 @@ def _component(customers: pd.DataFrame, column: str) -> np.ndarray:
     bad = values.isna() & customers[column].notna()
     if bad.any():
         row = int(np.argmax(bad.to_numpy()))
-        raise BadValueError(f"column {column!r} has a value that is not a number in row {row}: "
-                            f"{customers[column].iloc[row]!r}", hint="component scores must be numbers")
+        raise BadValueError(
+            f"column {column!r} has a value that is not a number in row {row}: {customers[column].iloc[row]!r}",
+            hint="component scores must be numbers",
+        )
     return values.to_numpy(dtype=np.float64)
 
 
@@ -241,15 +278,19 @@ def delivered_value(customers: pd.DataFrame, *, weights: Mapping[str, float] | N
     weights = dict(weights or {})
     unknown = sorted(set(weights) - {*VALUE_COMPONENTS, *COST_COMPONENTS})
     if unknown:
-        raise OptionError(f"unknown delivered-value weight(s) {', '.join(unknown)}; components are "
-                          + ", ".join((*VALUE_COMPONENTS, *COST_COMPONENTS)))
+        raise OptionError(
+            f"unknown delivered-value weight(s) {', '.join(unknown)}; components are "
+            + ", ".join((*VALUE_COMPONENTS, *COST_COMPONENTS))
+        )
     value = sum(weights.get(c, 1.0) * _component(customers, c) for c in VALUE_COMPONENTS)
     cost = sum(weights.get(c, 1.0) * _component(customers, c) for c in COST_COMPONENTS)
     ratio = np.divide(value, cost, out=np.full_like(value, np.nan), where=cost != 0)
-    return pd.DataFrame({
-        CUSTOMER_ID: customers[CUSTOMER_ID].to_numpy(),
-        "total_customer_value": value,
-        "total_customer_cost": cost,
-        "delivered_value": value - cost,
-        "delivered_value_ratio": ratio,
-    })
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: customers[CUSTOMER_ID].to_numpy(),
+            "total_customer_value": value,
+            "total_customer_cost": cost,
+            "delivered_value": value - cost,
+            "delivered_value_ratio": ratio,
+        }
+    )

@@ -4,6 +4,7 @@ sales.xlsx      English export of 2,000 simulated customers (seed 7) with a few 
 sales_zh.xlsx   Chinese export of 2,000 other simulated customers (seed 8): Chinese headers, names, 2024年1月5日 dates
 customers.csv   customer master of sales.xlsx, prospects included, with the delivered value components
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 
-from crmkit.output.tables import write_table
 from crmkit.datasets.sample import localise_sample, simulate_sales
+from crmkit.output.tables import write_table
 
 HERE = Path(__file__).resolve().parent
 CUSTOMERS = 2000
