@@ -72,7 +72,7 @@ def run_one(rows: str, fmt: str, with_model: bool) -> dict:
     mark("rfm_tiers", t)
     if with_model:
         t = time.perf_counter()
-        pipeline.segment(tx, options=pipeline.SegmentOptions())
+        pipeline.score(tx, options=pipeline.ScoreOptions())
         mark("segment_full", t)
     result = {
         "rows": len(tx),

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.datasets.sample import simulate_sales
-from crmkit.pipeline.run import SegmentOptions, segment
+from crmkit.pipeline import ScoreOptions, score
 from crmkit.schema import CHURN_BANDS, CUSTOMER_ID, STAGES
 from crmkit.scoring.backtest import auc
 
@@ -112,7 +112,7 @@ def run(n_customers: int, seed: int) -> dict:
     baseline = None
     for name, model in CONFIGURATIONS:
         t = time.perf_counter()
-        result = segment(sample.transactions, options=SegmentOptions(as_of=as_of, model=model))
+        result = score(sample.transactions, options=ScoreOptions(as_of=as_of, model=model))
         table = result.customers
         dead = ~truth["alive"].reindex(table[CUSTOMER_ID].astype("str")).to_numpy(dtype=bool)
         if baseline is None:

@@ -156,7 +156,7 @@ class TestBacktestOnHandBuiltData:
     def test_first_day_with_a_time_of_day_is_inside_the_data(self):
         rows = [(c, "2024-01-01 10:00" if d == "2024-01-01" else d, a) for c, d, a in ROWS]
         # Calibrating on the first day alone is a valid period; it only leaves no repeat buyer to fit on.
-        with pytest.raises(BadValueError, match="no customer has a repeat purchase by --calibration-end 2024-01-01"):
+        with pytest.raises(BadValueError, match="no customer has a repeat purchase by calibration_end 2024-01-01"):
             backtest(_tx(rows), calibration_end="2024-01-01", holdout_end="2024-01-31")
 
 
@@ -271,33 +271,33 @@ class TestOnSimulatedData:
 
 class TestBadOptions:
     def test_holdout_end_before_calibration_end(self):
-        with pytest.raises(OptionError, match="--holdout-end 2024-01-20 must be after --calibration-end 2024-01-31"):
+        with pytest.raises(OptionError, match="holdout_end 2024-01-20 must be after calibration_end 2024-01-31"):
             backtest(_tx(), calibration_end=CAL_END, holdout_end="2024-01-20")
 
     def test_holdout_end_equal_to_calibration_end(self):
-        with pytest.raises(OptionError, match="must be after --calibration-end"):
+        with pytest.raises(OptionError, match="must be after calibration_end"):
             backtest(_tx(), calibration_end=CAL_END, holdout_end=CAL_END)
 
     def test_holdout_end_after_the_last_transaction(self):
-        with pytest.raises(OptionError, match="--holdout-end 2024-06-30 is after the last transaction") as error:
+        with pytest.raises(OptionError, match="holdout_end 2024-06-30 is after the last transaction") as error:
             backtest(_tx(), calibration_end=CAL_END, holdout_end="2024-06-30")
         assert "2024-01-01 to 2024-03-05" in str(error.value) and error.value.hint
 
     def test_calibration_end_before_the_first_date(self):
-        with pytest.raises(OptionError, match="--calibration-end 2023-12-31 is before the first transaction") as error:
+        with pytest.raises(OptionError, match="calibration_end 2023-12-31 is before the first transaction") as error:
             backtest(_tx(), calibration_end="2023-12-31")
         assert "2024-01-01 to 2024-03-05" in str(error.value)
 
     def test_calibration_end_leaving_no_holdout(self):
         for end in ("2024-03-05", "2024-04-01"):
-            with pytest.raises(OptionError, match=f"--calibration-end {end} leaves no holdout"):
+            with pytest.raises(OptionError, match=f"calibration_end {end} leaves no holdout"):
                 backtest(_tx(), calibration_end=end)
 
     def test_no_repeat_buyers(self):
         rows = [("A", "2024-01-01", 10.0), ("B", "2024-01-02", 20.0), ("A", "2024-02-01", 30.0)]
-        with pytest.raises(BadValueError, match="no customer has a repeat purchase by --calibration-end") as error:
+        with pytest.raises(BadValueError, match="no customer has a repeat purchase by calibration_end") as error:
             backtest(_tx(rows), calibration_end="2024-01-15")
-        assert "later --calibration-end" in error.value.hint
+        assert "later calibration_end" in error.value.hint
 
     def test_too_few_repeat_buyers_for_the_spend_model(self):
         rows = [
@@ -306,9 +306,9 @@ class TestBadOptions:
             ("B", "2024-01-02", 20.0),
             ("A", "2024-02-01", 30.0),
         ]
-        with pytest.raises(BadValueError, match="spend model .* by --calibration-end 2024-01-15") as error:
+        with pytest.raises(BadValueError, match="spend model .* by calibration_end 2024-01-15") as error:
             backtest(_tx(rows), calibration_end="2024-01-15")
-        assert "--no-model" not in str(error.value) and "later --calibration-end" in error.value.hint
+        assert "model=None" not in str(error.value) and "later calibration_end" in error.value.hint
 
     def test_unknown_model_and_time_unit(self):
         with pytest.raises(OptionError, match="unknown model 'nbd'"):

@@ -186,5 +186,5 @@ class TestAtRisk:
     def test_bad_options_raise(self):
         with pytest.raises(OptionError, match="platinum, gold, iron"):
             at_risk(_customers(), min_tier="silver")
-        with pytest.raises(OptionError, match="--top"):
+        with pytest.raises(OptionError, match="top must be 0 or more"):
             at_risk(_customers(), top=-1)

@@ -330,6 +330,7 @@ SEGMENT_KEYS = {
         "rows_read",
         "rows_used",
         "rows_dropped",
+        "dropped_by_reason",
         "customers",
         "first_date",
         "last_date",
@@ -945,7 +946,7 @@ def test_backtest_report_in_chinese(tmp_path: Path) -> None:
 def test_segment_without_repeat_buyers_scores_the_rest_and_says_why(tmp_path: Path) -> None:
     path = write_text(tmp_path / "new.csv", "Customer ID,Order Date,Amount\n1,2024-01-05,10\n2,2024-01-06,20\n")
     summary = as_json("segment", path)
-    assert "model" not in summary and sum(t["customers"] for t in summary["tiers"]) == 2
+    assert summary["model"] is None and sum(t["customers"] for t in summary["tiers"]) == 2
     assert any("value model skipped" in w for w in summary["warnings"])
     assert_user_error(run("value", path), "no customer has a repeat purchase")
     assert_user_error(run("segment", path, "--tier-by", "clv"), "no customer has a repeat purchase")

@@ -149,9 +149,9 @@ def test_localise_frame_in_english_uses_readable_labels():
 def real_outputs() -> dict:
     """What segment, churn, --group-by and compare produce for 150 simulated customers (plus prospects)."""
     sample = simulate_sales(150, seed=11)
-    result = pipeline.segment(sample.transactions, customers=sample.customers)
-    old = pipeline.segment(
-        sample.transactions, options=pipeline.SegmentOptions(as_of=pd.Timestamp("2024-06-30"), model=None)
+    result = pipeline.score(sample.transactions, customers=sample.customers)
+    old = pipeline.score(
+        sample.transactions, options=pipeline.ScoreOptions(as_of=pd.Timestamp("2024-06-30"), model=None)
     )
     comparison = compare_snapshots(old.customers, result.customers)
     return {
@@ -159,7 +159,7 @@ def real_outputs() -> dict:
         "churn": at_risk(result.customers),
         "rollup": rollup(result.customers, "salesperson"),
         **pipeline.comparison_sheets(comparison),
-        "summary": result.summary,
+        "summary": result.summary.to_json(),
     }
 
 

@@ -9,9 +9,22 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from crmkit.errors import OptionError, OutputError
+from crmkit.models import GammaGammaModel, TransactionModel
 from crmkit.output import excel, xlsx_rows
-from crmkit.output.excel import at_risk_list, tier_list, write_sheets, write_workbook
+from crmkit.output.excel import tier_list, write_sheets, write_workbook
+from crmkit.pipeline.results import (
+    BandRow,
+    CurvePoint,
+    DataSummary,
+    GroupCount,
+    ModelSummary,
+    ParetoFigures,
+    ScoreResult,
+    Summary,
+    TierRow,
+)
 from crmkit.scoring.churn import at_risk
+from crmkit.scoring.value import ValueFit
 
 INJECTED = ['=HYPERLINK("http://evil")', "+1", "-2", "@SUM(A1)"]
 
@@ -54,52 +67,64 @@ def make_customers(n: int = 60, seed: int = 3) -> pd.DataFrame:
     )
 
 
-def make_summary(customers: pd.DataFrame) -> dict:
-    curve = [{"customer_share": s, "value_share": min(1.0, 1.6 * s - 0.6 * s * s)} for s in np.linspace(0, 1, 101)]
-    tiers = [
-        {
-            "tier": t,
-            "customers": int((customers["tier"] == t).sum()),
-            "customer_share": 0.1,
-            "revenue": 1000.0 * i,
-            "revenue_share": 0.3,
-            "average_value": 50.0,
-        }
+def make_summary(customers: pd.DataFrame, groups: pd.DataFrame | None = None) -> Summary:
+    curve = tuple(CurvePoint(s, min(1.0, 1.6 * s - 0.6 * s * s)) for s in np.linspace(0, 1, 101))
+    tiers = tuple(
+        TierRow(t, int((customers["tier"] == t).sum()), 0.1, 1000.0 * i, 0.3, 50.0)
         for i, t in enumerate(("platinum", "gold", "iron"), 1)
-    ]
-    return {
-        "data": {
-            "rows_read": 1000,
-            "rows_used": 990,
-            "rows_dropped": 10,
-            "customers": len(customers),
-            "first_date": "2022-01-03",
-            "last_date": "2024-06-30",
-            "as_of": "2024-06-30",
-        },
-        "tiers": tiers,
-        "pareto": {
-            "top20_revenue_share": 0.72,
-            "customers_for_80pct": 17,
-            "customers_for_80pct_share": 0.283,
-            "gini": 0.64,
-            "curve": curve,
-        },
-        "segments": [{"segment": "champions", "customers": 20, "revenue": 5000.0}],
-        "lifecycle": [{"stage": s, "customers": 20, "revenue": 100.0} for s in ("growth", "maturity", "decline")],
-        "churn": [{"band": b, "customers": 20, "value_at_risk": 10.0} for b in ("low", "medium", "high")],
-        "model": {
-            "model": "bgnbd",
-            "time_unit": "week",
-            "params": {"r": 0.24, "alpha": 4.4},
-            "log_likelihood": -123.4,
-            "n_customers": 60,
-            "converged": True,
-            "warnings": ["few repeat buyers"],
-            "gamma_gamma": {"p": 6.2, "q": 3.7, "v": 15.4},
-        },
-        "warnings": ["=cmd|' /C calc'!A0 looked like a formula in the input"],
-    }
+    )
+    fit = ValueFit(
+        TransactionModel("bgnbd", {"r": 0.24, "alpha": 4.4}, -123.4, 60, warnings=("few repeat buyers",)),
+        GammaGammaModel(6.2, 3.7, 15.4, 60),
+        "week",
+        "12m",
+        52.2,
+        0.1,
+        None,
+    )
+    return Summary(
+        data=DataSummary(
+            1000,
+            990,
+            10,
+            {"unparseable date": 10},
+            len(customers),
+            0,
+            "2022-01-03",
+            "2024-06-30",
+            "2024-06-30",
+            0,
+            "week",
+        ),
+        tiers=tiers,
+        pareto=ParetoFigures(0.72, 17, 0.283, 0.64, curve),
+        segments=(GroupCount("champions", 20, 5000.0),),
+        lifecycle=tuple(GroupCount(s, 20, 100.0) for s in ("growth", "maturity", "decline")),
+        churn=tuple(BandRow(b, 20, 10.0) for b in ("low", "medium", "high")),
+        model=ModelSummary(fit, "2024-06-30"),
+        warnings=("=cmd|' /C calc'!A0 looked like a formula in the input",),
+        groups=groups,
+    )
+
+
+def make_result(
+    customers: pd.DataFrame, summary: Summary | None = None, data_quality: pd.DataFrame | None = None
+) -> ScoreResult:
+    """A scoring result around ``customers``: the at-risk list picked as the pipeline picks it."""
+    if summary is None:
+        summary = Summary(
+            DataSummary(0, 0, 0, {}, len(customers), 0, None, None, None, 0, "day"),
+            (),
+            ParetoFigures(None, None, None, None),
+            (),
+            (),
+            (),
+            None,
+        )
+    needed = {"tier", "churn_band", "lifecycle_stage", "value_at_risk"}
+    risky = at_risk(customers, columns=None) if needed <= set(customers.columns) else pd.DataFrame()
+    quality = data_quality if data_quality is not None else pd.DataFrame(columns=["item", "detail", "value"])
+    return ScoreResult(customers, summary, pd.DataFrame(), risky, quality)
 
 
 DATA_QUALITY = pd.DataFrame(
@@ -119,9 +144,7 @@ def customers() -> pd.DataFrame:
 @pytest.fixture(scope="module", params=["en", "zh"])
 def book(request, tmp_path_factory, customers):
     path = tmp_path_factory.mktemp(request.param) / "analysis.xlsx"
-    write_workbook(
-        path, customers=customers, summary=make_summary(customers), data_quality=DATA_QUALITY, lang=request.param
-    )
+    write_workbook(path, make_result(customers, make_summary(customers), DATA_QUALITY), lang=request.param)
     return request.param, openpyxl.load_workbook(path)
 
 
@@ -302,7 +325,7 @@ def test_data_quality_and_definitions(book, customers):
 def test_long_tables_continue_on_numbered_sheets(tmp_path, customers, monkeypatch):
     monkeypatch.setattr(excel, "EXCEL_MAX_ROWS", 26)  # 25 customers per sheet
     path = tmp_path / "split.xlsx"
-    write_workbook(path, customers=customers, summary={}, data_quality=None)
+    write_workbook(path, make_result(customers))
     wb = openpyxl.load_workbook(path)
     assert 25 < len(at_risk(customers)) <= 50 and 25 < (customers["tier"] == "iron").sum() <= 50
     assert wb.sheetnames == [
@@ -330,13 +353,7 @@ def test_long_tables_continue_on_numbered_sheets(tmp_path, customers, monkeypatc
 
 def test_minimal_summary_and_frame_still_make_a_workbook(tmp_path):
     path = tmp_path / "small.xlsx"
-    write_workbook(
-        path,
-        customers=pd.DataFrame({"customer_id": pd.Series([], dtype="str")}),
-        summary={"data": {"customers": 0}},
-        data_quality=None,
-        lang="zh",
-    )
+    write_workbook(path, make_result(pd.DataFrame({"customer_id": pd.Series([], dtype="str")})), lang="zh")
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == ["摘要", "客户", "说明"]
     assert [c.value for c in wb["客户"][1]] == ["客户编号"]
@@ -354,7 +371,7 @@ def test_crash_mid_write_leaves_the_old_workbook_and_no_temporary(tmp_path, cust
 
     monkeypatch.setattr(xlsx_rows, "row_xml", crash_after_first_chunk)
     with pytest.raises(MemoryError):
-        write_workbook(path, customers=customers, summary={}, data_quality=None)
+        write_workbook(path, make_result(customers))
     assert path.read_bytes() == b"yesterday's workbook"
     assert [p.name for p in tmp_path.iterdir()] == ["analysis.xlsx"]
 
@@ -363,15 +380,13 @@ def test_refuses_to_overwrite_an_input(tmp_path, customers):
     source = tmp_path / "sales.xlsx"
     source.write_bytes(b"input workbook")
     with pytest.raises(OutputError, match="refusing to overwrite input file"):
-        write_workbook(
-            tmp_path / "." / "sales.xlsx", customers=customers, summary={}, data_quality=None, inputs=[source]
-        )
+        write_workbook(tmp_path / "." / "sales.xlsx", make_result(customers), inputs=[source])
     assert source.read_bytes() == b"input workbook"
 
 
 def test_unknown_language(tmp_path, customers):
     with pytest.raises(OptionError, match="en, zh"):
-        write_workbook(tmp_path / "x.xlsx", customers=customers, summary={}, data_quality=None, lang="fr")
+        write_workbook(tmp_path / "x.xlsx", make_result(customers), lang="fr")
 
 
 def test_lists_without_optional_columns(tmp_path, customers):
@@ -380,10 +395,9 @@ def test_lists_without_optional_columns(tmp_path, customers):
         tier_list(bare, "gold")["customer_id"].tolist()
         == customers.loc[customers["tier"] == "gold", "customer_id"].tolist()
     )
-    assert list(at_risk_list(customers.drop(columns=["name", "clv"])).columns)[:3] == ["customer_id", "region", "tier"]
-    # Without lifecycle stages and values at risk there is no list of customers worth saving.
+    # Without lifecycle stages and values at risk there is nobody to list as worth saving.
     path = tmp_path / "bare.xlsx"
-    write_workbook(path, customers=bare, summary={}, data_quality=None)
+    write_workbook(path, make_result(bare))
     assert openpyxl.load_workbook(path).sheetnames == [
         "Summary",
         "Customers",
@@ -452,33 +466,35 @@ def test_data_quality_items_are_labelled_and_reasons_kept():
 
 
 def test_summary_shows_groups_below_the_charts_and_defines_their_columns(tmp_path, customers):
-    summary = make_summary(customers)
-    summary["groups"] = [
-        {
-            "salesperson": "Wu",
-            "customers": 40,
-            "revenue": 9000.0,
-            "revenue_share": 0.6,
-            "platinum": 4,
-            "gold": 8,
-            "at_risk": 11,
-            "value_at_risk": 120.5,
-            "top5_share": 0.4,
-        },
-        {
-            "salesperson": "(none)",
-            "customers": 20,
-            "revenue": 6000.0,
-            "revenue_share": 0.4,
-            "platinum": 2,
-            "gold": 4,
-            "at_risk": 3,
-            "value_at_risk": 10.0,
-            "top5_share": 0.7,
-        },
-    ]
+    groups = pd.DataFrame(
+        [
+            {
+                "salesperson": "Wu",
+                "customers": 40,
+                "revenue": 9000.0,
+                "revenue_share": 0.6,
+                "platinum": 4,
+                "gold": 8,
+                "at_risk": 11,
+                "value_at_risk": 120.5,
+                "top5_share": 0.4,
+            },
+            {
+                "salesperson": "(none)",
+                "customers": 20,
+                "revenue": 6000.0,
+                "revenue_share": 0.4,
+                "platinum": 2,
+                "gold": 4,
+                "at_risk": 3,
+                "value_at_risk": 10.0,
+                "top5_share": 0.7,
+            },
+        ]
+    )
+    summary = make_summary(customers, groups)
     path = tmp_path / "groups.xlsx"
-    write_workbook(path, customers=customers, summary=summary, data_quality=None, lang="zh")
+    write_workbook(path, make_result(customers, summary), lang="zh")
     wb = openpyxl.load_workbook(path)
     ws = wb["摘要"]
     header = next(row for row in ws.iter_rows() if row[0].value == "销售员")

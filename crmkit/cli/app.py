@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from typing import Annotated, Any
 
@@ -11,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from crmkit import __version__
 from crmkit.errors import CrmkitError
+from crmkit.version import __version__
 
 
 class _Group(TyperGroup):
@@ -26,7 +27,7 @@ class _Group(TyperGroup):
             if debug:
                 raise
             err_console().print(
-                f"[bold red]Error:[/] {escape(str(error))}", markup=True, highlight=False, soft_wrap=True
+                f"[bold red]Error:[/] {escape(option_words(str(error)))}", markup=True, highlight=False, soft_wrap=True
             )
             raise typer.Exit(error.exit_code) from None
         except (typer.Exit, typer.Abort):
@@ -44,6 +45,38 @@ class _Group(TyperGroup):
                 highlight=False,
             )
             raise typer.Exit(1) from None
+
+
+#: Library parameters and the command-line options that set them: errors raised below the CLI name the
+#: parameter, and the CLI shows the option instead.
+OPTION_OF: dict[str, str] = {
+    "as_of": "--as-of",
+    "time_unit": "--time-unit",
+    "rfm_scheme": "--rfm-scheme",
+    "tier_by": "--tier-by",
+    "tier_cuts": "--tiers",
+    "tier_mode": "--tier-mode",
+    "discount_rate": "--discount-rate",
+    "min_tier": "--min-tier",
+    "at_risk_min_tier": "--min-tier",
+    "group_by": "--group-by",
+    "calibration_end": "--calibration-end",
+    "holdout_end": "--holdout-end",
+    "date_order": "--date-order",
+    "pseudonym_key": "--pseudonymize",
+}
+_ASSIGNED = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(['\"]?)([^'\"\s,;)]+)\2")
+_NAMED = re.compile(r"\b(" + "|".join(OPTION_OF) + r")\b")
+_COLUMN = re.compile(r"columns=\{'(\w+)': '([^']*)'\}")
+
+
+def option_words(text: str) -> str:
+    """A library message in command-line words: ``tier_by='revenue'`` → ``--tier-by revenue``, ``as_of`` →
+    ``--as-of``, ``columns={'cost': '<header>'}`` → ``--col cost=<header>``, ``model=None`` → ``--no-model``."""
+    text = _COLUMN.sub(r"--col \1=\2", text)
+    text = _ASSIGNED.sub(lambda m: f"{OPTION_OF[m.group(1)]} {m.group(3)}", text)
+    text = text.replace("do not set model=None", "drop --no-model").replace("model=None", "--no-model")
+    return _NAMED.sub(lambda m: OPTION_OF[m.group(1)], text)
 
 
 app = typer.Typer(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, segment_options, write_frame
+from crmkit.cli.inputs import Inputs, score, write_frame
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -28,10 +28,9 @@ from crmkit.cli.params import (
     Sheet,
     Strict,
 )
-from crmkit.ingest.columns import canonical_name
 from crmkit.output import terminal
-from crmkit.scoring.churn import at_risk
-from crmkit.scoring.rollup import rollup
+from crmkit.pipeline.privacy import Sharing
+from crmkit.scoring.churn import AT_RISK_COLUMNS
 
 
 @app.command()
@@ -73,17 +72,18 @@ def churn(
         rejects=rejects,
         quiet=quiet or output_format is OutputFormat.json,
         outputs=(out,),
+        sharing=Sharing(include_attributes, pseudonymize),
     )
-    options = segment_options(inputs, as_of=as_of, model=model)
-    result = score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
-    saving = at_risk(result.customers, min_tier=min_tier)
+    options = inputs.options(as_of=as_of, model=model, group_by=group_by, at_risk_min_tier=min_tier)
+    result = score(inputs, options)
+    saving = result.at_risk[[c for c in AT_RISK_COLUMNS if c in result.at_risk.columns]]
     language = inputs.lang(lang)
     write_frame(saving, out, inputs, language)
-    groups = rollup(result.customers, canonical_name(group_by)) if group_by else None
     if output_format is OutputFormat.json:
-        payload = {"churn": result.summary["churn"], "customers": terminal.records(saving.head(top))}
-        if groups is not None:
-            payload["groups"] = terminal.records(groups)
+        summary = result.summary.to_json()
+        payload = {"churn": summary["churn"], "customers": terminal.records(saving.head(top))}
+        if "groups" in summary:
+            payload["groups"] = summary["groups"]
         terminal.emit_json(payload)
         return
-    terminal.render_churn(out_console(), result, saving, lang=language, top=top, groups=groups)
+    terminal.render_churn(out_console(), result, lang=language, top=top)

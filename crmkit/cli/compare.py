@@ -9,7 +9,7 @@ import typer
 
 from crmkit import pipeline
 from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, segment_options
+from crmkit.cli.inputs import Inputs, score
 from crmkit.cli.params import (
     Col,
     Config,
@@ -24,6 +24,7 @@ from crmkit.cli.params import (
 )
 from crmkit.errors import OptionError
 from crmkit.output import excel, tables, terminal
+from crmkit.pipeline.privacy import Sharing
 from crmkit.scoring.compare import compare_snapshots
 
 
@@ -79,10 +80,10 @@ def compare(
                 date_order=date_order,
                 rejects=None,
                 quiet=quiet or output_format is OutputFormat.json,
+                sharing=Sharing(pseudonym_key=pseudonymize),
             )
         inputs = loaded[tuple(paths)]
-        options = segment_options(inputs, as_of=date, no_model=no_model)
-        results.append(score(inputs, options, pseudonymize=pseudonymize))
+        results.append(score(inputs, inputs.options(as_of=date, no_model=no_model)))
     comparison = compare_snapshots(results[0].customers, results[1].customers)
     language = inputs.lang(lang)
     if out is not None:

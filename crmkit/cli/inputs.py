@@ -4,7 +4,6 @@ crmkit.toml, then defaults), and score through the pipeline."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
@@ -15,22 +14,22 @@ from crmkit.cli.app import err_console
 from crmkit.cli.params import (
     DateOrder,
     Lang,
-    ModelName,
-    Scheme,
-    TierBy,
-    TierMode,
-    TimeUnit,
 )
 from crmkit.errors import OptionError
 from crmkit.output import tables, terminal
 from crmkit.output.atomic import check_not_input
-from crmkit.pipeline import privacy
-from crmkit.scoring.tiers import DEFAULT_SHARE_CUTS, TierRule
+from crmkit.pipeline.options import ScoreOptions, options_from
+from crmkit.pipeline.privacy import Sharing
+from crmkit.pipeline.results import ScoreResult
 
 
 # --- input ----------------------------------------------------------------------
 class Inputs:
-    """Transactions, optional master file and config, read through the ingest layer."""
+    """Transactions, optional master file and config, read through the ingest layer.
+
+    Rejected rows and the examples of dropped rows are shown as ``sharing`` allows (pseudonymised ids), like
+    every other output.
+    """
 
     def __init__(
         self,
@@ -45,6 +44,7 @@ class Inputs:
         rejects: Path | None,
         quiet: bool,
         outputs: tuple[Path | None, ...] = (),
+        sharing: Sharing | None = None,
     ) -> None:
         #: Every input file (folders expanded): outputs may never replace one of them.
         self.paths = ingest.expand_paths([*files, *([customers] if customers else [])])
@@ -53,28 +53,30 @@ class Inputs:
                 check_not_input(output, self.paths)
         self.config = ingest.load_config(config)
         self.quiet = quiet
+        self.sharing = sharing or Sharing()
         columns = {**self.config.get("columns", {}), **parse_col(col)}
         order = date_order.value if date_order else None
         with progress("Reading " + ", ".join(p.name for p in files[:3]) + (" …" if len(files) > 3 else ""), quiet):
             self.tx = ingest.load_transactions(files, columns=columns, sheet=sheet, strict=strict, date_order=order)
             self.customers = ingest.load_customers(customers, columns=columns, date_order=order) if customers else None
+        shown = self.sharing.transactions(self.tx)
         if rejects is not None:
-            tables.write_table(self.tx.rejects, rejects, inputs=self.paths)
+            tables.write_table(shown.rejects, rejects, inputs=self.paths)
         if not quiet:
-            terminal.print_ingest_notes(err_console(), self.tx.report, rejects_written=rejects)
+            terminal.print_ingest_notes(err_console(), shown.report, rejects_written=rejects)
 
-    def setting(self, section: str, key: str, value: Any, default: Any) -> Any:
-        """A command-line value, else the config file's ``[section] key``, else the default."""
-        if value is not None:
-            return value.value if isinstance(value, Enum) else value
-        return self.config.get(section, {}).get(key, default)
+    def options(self, **given: Any) -> ScoreOptions:
+        """Scoring options: the command line's values (None when not given), else crmkit.toml, else defaults."""
+        if given.get("as_of") is not None:
+            given["as_of"] = ingest.parse_date(given["as_of"])
+        return options_from(
+            self.config, sharing=self.sharing, **{k: v.value if isinstance(v, Enum) else v for k, v in given.items()}
+        )
 
     def lang(self, value: Lang | None) -> str:
-        return self.setting("output", "lang", value, "en")
-
-    def data_counts(self) -> dict:
-        report = self.tx.report
-        return {"rows_read": report.rows_read, "rows_used": report.rows_used, "rows_dropped": report.rows_dropped}
+        if value is not None:
+            return str(value.value)
+        return str(self.config.get("output", {}).get("lang", "en"))
 
 
 @contextlib.contextmanager
@@ -88,28 +90,10 @@ def progress(message: str, quiet: bool) -> Iterator[None]:
         yield
 
 
-def score(
-    inputs: Inputs,
-    options: pipeline.SegmentOptions,
-    *,
-    include_attributes: bool = False,
-    pseudonymize: str | None = None,
-) -> pipeline.SegmentResult:
-    """Run the pipeline, then keep only what may leave the team (attributes on request, ids pseudonymised)."""
+def score(inputs: Inputs, options: ScoreOptions) -> ScoreResult:
+    """Run the pipeline on the inputs (with a spinner on a terminal)."""
     with progress("Scoring customers (summary, models, tiers, lifecycle, churn) …", inputs.quiet):
-        result = pipeline.segment(inputs.tx.frame, customers=master_frame(inputs), options=options)
-    return shareable(result, include_attributes=include_attributes, pseudonymize=pseudonymize)
-
-
-def shareable(
-    result: pipeline.SegmentResult, *, include_attributes: bool, pseudonymize: str | None
-) -> pipeline.SegmentResult:
-    customers = result.customers
-    if not include_attributes:
-        customers = privacy.without_attributes(customers, result.attributes)
-    if pseudonymize is not None:
-        customers = privacy.pseudonymize(customers, pseudonymize)
-    return dataclasses.replace(result, customers=customers)
+        return pipeline.score(inputs.tx, customers=inputs.customers, options=options)
 
 
 def parse_col(values: list[str] | None) -> dict[str, str]:
@@ -122,57 +106,6 @@ def parse_col(values: list[str] | None) -> dict[str, str]:
     return mapping
 
 
-def tier_rule(inputs: Inputs, tiers: str | None, mode: TierMode | None) -> TierRule:
-    tier_mode = inputs.setting("tiers", "mode", mode, "rank")
-    default_cuts = DEFAULT_SHARE_CUTS if tier_mode == "share" else (TierRule.platinum, TierRule.gold)
-    cuts = inputs.setting("tiers", "cuts", tiers, default_cuts)
-    if isinstance(cuts, str):
-        try:
-            cuts = [float(part) for part in cuts.split(",")]
-        except ValueError:
-            raise OptionError(f"--tiers {cuts!r} must be two numbers like 5,15") from None
-    if len(cuts) != 2:
-        raise OptionError(f"--tiers needs two numbers (platinum, gold), got {cuts!r}")
-    return TierRule(mode=tier_mode, platinum=float(cuts[0]), gold=float(cuts[1]))
-
-
-def segment_options(
-    inputs: Inputs,
-    *,
-    as_of: str | None,
-    time_unit: TimeUnit = TimeUnit.day,
-    rfm_scheme: Scheme | None = None,
-    tier_by: TierBy | None = None,
-    tiers: str | None = None,
-    tier_mode: TierMode | None = None,
-    model: ModelName | None = None,
-    no_model: bool = False,
-    horizon: str | None = None,
-    margin: float | None = None,
-    discount_rate: float | None = None,
-) -> pipeline.SegmentOptions:
-    """Options from the command line, else crmkit.toml, else the defaults; a command passes the ones it offers."""
-    default = pipeline.SegmentOptions()
-    return pipeline.SegmentOptions(
-        as_of=ingest.parse_date(as_of) if as_of else None,
-        time_unit=time_unit.value,
-        rfm_scheme=inputs.setting("rfm", "scheme", rfm_scheme, default.rfm_scheme),
-        tier_by=inputs.setting("tiers", "by", tier_by, default.tier_by),
-        tier_rule=tier_rule(inputs, tiers, tier_mode),
-        model=None if no_model else inputs.setting("value", "model", model, default.model),
-        horizon=inputs.setting("value", "horizon", horizon, default.horizon),
-        margin=inputs.setting("value", "margin", margin, default.margin),
-        discount_rate=inputs.setting("value", "discount_rate", discount_rate, default.discount_rate),
-        lifecycle_rules=inputs.config.get("lifecycle", {}),
-        churn_bands=inputs.config.get("churn", {}),
-        delivered_weights=inputs.config.get("delivered_value", {}),
-    )
-
-
-def write_frame(frame, out: Path | None, inputs: Inputs, lang: str) -> None:
+def write_frame(frame: Any, out: Path | None, inputs: Inputs, lang: str) -> None:
     if out is not None:
         tables.write_table(frame, out, inputs=inputs.paths, lang=lang)
-
-
-def master_frame(inputs: Inputs):
-    return inputs.customers.frame if inputs.customers is not None else None

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, segment_options, write_frame
+from crmkit.cli.inputs import Inputs, score, write_frame
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -28,7 +28,7 @@ from crmkit.cli.params import (
 )
 from crmkit.output import terminal
 from crmkit.output.labels import explain_rules
-from crmkit.scoring.lifecycle import rules_from_config
+from crmkit.pipeline.privacy import Sharing
 
 
 @app.command()
@@ -70,15 +70,15 @@ def lifecycle(
         rejects=rejects,
         quiet=quiet or output_format is OutputFormat.json,
         outputs=(out,),
+        sharing=Sharing(include_attributes, pseudonymize),
     )
-    options = segment_options(inputs, as_of=as_of, no_model=no_model)
-    result = score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
+    options = inputs.options(as_of=as_of, no_model=no_model)
+    result = score(inputs, options)
     language = inputs.lang(lang)
     write_frame(result.customers, out, inputs, language)
-    rules = rules_from_config(options.lifecycle_rules)
     if output_format is OutputFormat.json:  # machine output stays English
-        terminal.emit_json({"lifecycle": result.summary["lifecycle"], "rules": terminal.records(explain_rules(rules))})
+        lifecycle = result.summary.to_json()["lifecycle"]
+        terminal.emit_json({"lifecycle": lifecycle, "rules": terminal.records(explain_rules(options.lifecycle))})
         return
-    terminal.render_lifecycle(
-        out_console(), result, explain_rules(rules, lang=language) if explain else None, lang=language
-    )
+    rules = explain_rules(options.lifecycle, lang=language) if explain else None
+    terminal.render_lifecycle(out_console(), result, rules, lang=language)

@@ -185,3 +185,10 @@ Pseudonymize = Annotated[
         help='Replace customer ids with keyed hashes (HMAC-SHA256) in every output, so a list can be shared and joined back by whoever holds KEY. Tip: --pseudonymize "$CRMKIT_KEY" keeps the key out of shell history.',
     ),
 ]
+ModelIn = Annotated[
+    Path | None,
+    typer.Option(
+        "--model-in",
+        help="Score with a model saved earlier by --model-out (no fit): e.g. the quarter's model in a monthly batch.",
+    ),
+]

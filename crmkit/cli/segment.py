@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from crmkit import pipeline
 from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, segment_options, write_frame
+from crmkit.cli.inputs import Inputs, score, write_frame
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -38,9 +36,8 @@ from crmkit.cli.params import (
     TimeUnit,
     Unit,
 )
-from crmkit.ingest.columns import canonical_name
 from crmkit.output import excel, terminal
-from crmkit.scoring.rollup import rollup
+from crmkit.pipeline.privacy import Sharing
 
 
 # --- commands -------------------------------------------------------------------
@@ -116,48 +113,33 @@ def segment(
         rejects=rejects,
         quiet=quiet or output_format is OutputFormat.json,
         outputs=(out,),
+        sharing=Sharing(include_attributes, pseudonymize),
     )
-    options = segment_options(
-        inputs,
+    options = inputs.options(
         as_of=as_of,
         time_unit=time_unit,
         rfm_scheme=rfm_scheme,
         tier_by=tier_by,
-        tiers=tiers,
+        tier_cuts=tiers,
         tier_mode=tier_mode,
         model=model,
         no_model=no_model,
         horizon=horizon,
         margin=margin,
         discount_rate=discount_rate,
+        group_by=group_by,
     )
-    result = score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
-    result.summary["data"] = {**inputs.data_counts(), **result.summary["data"]}
-    result.summary["warnings"] = [*inputs.tx.report.warnings, *result.summary.get("warnings", [])]
-    groups = rollup(result.customers, canonical_name(group_by)) if group_by else None
-    if groups is not None:
-        result.summary["groups"] = terminal.records(groups)
+    result = score(inputs, options)
     language = inputs.lang(lang)
     if out is not None:
-        _write_segment(result, out, inputs, language)
+        if out.suffix.lower() == ".xlsx":
+            excel.write_workbook(out, result, lang=language, inputs=inputs.paths)
+        else:
+            write_frame(result.customers, out, inputs, language)
     if output_format is OutputFormat.json:
-        terminal.emit_json(result.summary)
+        terminal.emit_json(result.summary.to_json())
         return
     console = out_console()
-    terminal.render_segment(console, result, lang=language, top=top, groups=groups)
+    terminal.render_segment(console, result, lang=language, top=top)
     if explain:
         terminal.render_rfm_explain(console, result, lang=language)
-
-
-def _write_segment(result: pipeline.SegmentResult, out: Path, inputs: Inputs, lang: str) -> None:
-    if out.suffix.lower() == ".xlsx":
-        excel.write_workbook(
-            out,
-            customers=result.customers,
-            summary=result.summary,
-            data_quality=terminal.data_quality_frame(inputs.tx.report),
-            lang=lang,
-            inputs=inputs.paths,
-        )
-    else:
-        write_frame(result.customers, out, inputs, lang)

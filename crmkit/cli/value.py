@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from crmkit import pipeline
+from crmkit import ingest, pipeline
 from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, segment_options, write_frame
+from crmkit.cli.inputs import Inputs, score, write_frame
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -25,6 +24,7 @@ from crmkit.cli.params import (
     LangOpt,
     Margin,
     Model,
+    ModelIn,
     Out,
     OutputFormat,
     Pseudonymize,
@@ -36,6 +36,7 @@ from crmkit.cli.params import (
     Unit,
 )
 from crmkit.output import tables, terminal
+from crmkit.pipeline.privacy import Sharing
 
 
 @app.command()
@@ -51,6 +52,7 @@ def value(
     horizon: Horizon = None,
     margin: Margin = None,
     discount_rate: Discount = None,
+    model_in: ModelIn = None,
     model_out: Annotated[
         Path | None,
         typer.Option("--model-out", help="Write the fitted model (parameters in the chosen time unit) as JSON."),
@@ -81,24 +83,26 @@ def value(
         rejects=rejects,
         quiet=quiet or output_format is OutputFormat.json,
         outputs=(out, model_out),
+        sharing=Sharing(include_attributes, pseudonymize),
     )
-    options = segment_options(
-        inputs,
+    fitted = ingest.load_model(model_in) if model_in is not None else None
+    options = inputs.options(
         as_of=as_of,
         time_unit=time_unit,
-        model=model,
+        model=fitted.transactions.name if fitted is not None else model,
+        fitted=fitted,
         horizon=horizon,
         margin=margin,
         discount_rate=discount_rate,
+        model_required=True,  # the model is this command's purpose
     )
-    options = dataclasses.replace(options, model_required=True)  # the model is this command's purpose
-    result = score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
-    if model_out is not None:
-        tables.write_json(result.summary["model"], model_out, inputs=inputs.paths)
+    result = score(inputs, options)
+    report = pipeline.value_report(result)
+    if model_out is not None and report.model is not None:
+        tables.write_json(report.model.to_json(), model_out, inputs=inputs.paths)
     language = inputs.lang(lang)
     write_frame(pipeline.value_columns(result.customers), out, inputs, language)
-    report = pipeline.value_report(result)
     if output_format is OutputFormat.json:
-        terminal.emit_json(report)
+        terminal.emit_json(report.to_json())
         return
     terminal.render_value(out_console(), result, report, lang=language, top=top)

@@ -1,10 +1,11 @@
-"""The one place crmkit reads input files."""
+"""The one place crmkit reads input files: transactions, the customer master, crmkit.toml and model files."""
 
 from crmkit.ingest.config import load_config
 from crmkit.ingest.customers import load_customers
 from crmkit.ingest.dates import parse_date
 from crmkit.ingest.files import expand_paths
 from crmkit.ingest.inspect import inspect_transactions
+from crmkit.ingest.model_file import load_model
 from crmkit.ingest.report import CustomerData, FileReport, IngestReport, TransactionData
 from crmkit.ingest.transactions import load_transactions
 
@@ -17,6 +18,7 @@ __all__ = [
     "inspect_transactions",
     "load_config",
     "load_customers",
+    "load_model",
     "load_transactions",
     "parse_date",
 ]

@@ -34,6 +34,7 @@ MODEL_NAMES = ("bgnbd", "mbgnbd", "pareto")
 
 __all__ = [
     "MODEL_NAMES",
+    "FittedModels",
     "GammaGammaModel",
     "TransactionModel",
     "Triples",
@@ -184,7 +185,7 @@ def fit_transaction_model_on(name: str, data: Triples, *, penalizer: float = 0.0
     if not (data.x > 0).any():
         raise BadValueError(
             "no customer has a repeat purchase, so the purchase model cannot be fitted",
-            hint="use more history: an earlier first date or a later --as-of",
+            hint="use more history: an earlier first date or a later as_of",
         )
     outcome = maximise(family.problem, data, penalizer=penalizer)
     params = {p: float(v) for p, v in zip(family.problem.names, np.exp(outcome.log_params))}
@@ -194,3 +195,13 @@ def fit_transaction_model_on(name: str, data: Triples, *, penalizer: float = 0.0
     return TransactionModel(
         name, params, outcome.log_likelihood, data.n_customers, outcome.converged, tuple(notes), outcome.warnings
     )
+
+
+@dataclass(frozen=True)
+class FittedModels:
+    """A purchase model and a spend model fitted earlier (``--model-out``), and the time unit of their
+    parameters: scoring with them skips the fits, so a monthly batch can use the quarter's model."""
+
+    transactions: TransactionModel
+    spend: GammaGammaModel
+    time_unit: str

@@ -289,6 +289,6 @@ def _bound_warnings(names: Sequence[str], log_params: np.ndarray, reference: np.
             side = "upper" if value > ref else "lower"
             warnings.append(
                 f"parameter {name} = {np.exp(value):.4g} sits at its {side} bound: the data barely "
-                f"determine it (e.g. almost no churn or no repeat buyers); try a small --penalizer"
+                f"determine it (e.g. almost no churn or no repeat buyers); check predictions with a backtest"
             )
     return warnings

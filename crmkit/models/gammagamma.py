@@ -189,7 +189,7 @@ def fit_gamma_gamma(frequency, monetary, *, penalizer: float = 0.0) -> GammaGamm
     if buyers < 2 or len(data.x) < 2:
         raise BadValueError(
             f"the spend model needs repeat buyers with positive spend; found {buyers}",
-            hint="use more history: an earlier first date or a later --as-of",
+            hint="use more history: an earlier first date or a later as_of",
         )
     outcome = maximise(PROBLEM, data, penalizer=penalizer)
     p, q, v = (float(value) for value in np.exp(outcome.log_params))

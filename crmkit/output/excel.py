@@ -44,6 +44,7 @@ from crmkit.output.labels import (
     value_label,
 )
 from crmkit.output.xlsx_rows import normalise_column, splice_rows
+from crmkit.pipeline.results import ScoreResult
 from crmkit.schema import (
     CHANNEL,
     CUSTOMER_ID,
@@ -54,7 +55,6 @@ from crmkit.schema import (
     SALESPERSON,
     check_lang,
 )
-from crmkit.scoring.churn import at_risk
 
 #: Rows in one Excel sheet, header included; longer tables continue on "Customers (2)", ...
 EXCEL_MAX_ROWS: Final = 1_048_576
@@ -76,8 +76,6 @@ TIER_LIST_COLUMNS: Final = (
     "churn_band",
     "value_at_risk",
 )
-#: What :func:`crmkit.churn.at_risk` needs to pick the customers worth saving.
-AT_RISK_NEEDS: Final = ("tier", "churn_band", "lifecycle_stage", "value_at_risk")
 AT_RISK_COLUMNS: Final = (
     CUSTOMER_ID,
     *ATTRIBUTE_COLUMNS,
@@ -287,35 +285,33 @@ class _Book:
 
 def write_workbook(
     path: str | os.PathLike[str],
+    result: ScoreResult,
     *,
-    customers: pd.DataFrame,
-    summary: Mapping[str, Any],
-    data_quality: pd.DataFrame | None,
     lang: str = "en",
     inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> None:
-    """Write the analyst workbook in ``lang`` ("en" or "zh") to ``path``, all at once or not at all.
-
-    ``customers`` has one row per customer with canonical columns and values;
-    ``summary`` is the dict the CLI prints as JSON (missing keys leave their part out).
-    """
+    """Write the analyst workbook of one scoring run in ``lang`` ("en" or "zh") to ``path``, all at once or not
+    at all: Summary, Customers, one sheet per tier, At risk, Data quality, Definitions."""
     check_lang(lang)
     inputs = list(inputs)
     check_not_input(path, inputs)
+    customers = result.customers
     book = _Book(lang)
-    write_summary(book.book, book.fmt, summary, lang)
+    write_summary(book.book, book.fmt, result.summary, lang)
     book.table(sheet_name("customers", lang), customers)
     if "tier" in customers.columns:
         for tier in TIER_SHEETS:
             book.table(sheet_name(tier, lang), tier_list(customers, tier))
-    if all(col in customers.columns for col in AT_RISK_NEEDS):
-        book.table(sheet_name("at_risk", lang), at_risk_list(customers))
-    if data_quality is not None:
-        headers = [label(str(col), lang) for col in data_quality.columns]
+    if len(result.at_risk.columns):
+        book.table(sheet_name("at_risk", lang), result.at_risk[_present(result.at_risk, AT_RISK_COLUMNS)])
+    quality = result.data_quality
+    if len(quality):
+        headers = [label(str(col), lang) for col in quality.columns]
         book.table(
-            sheet_name("data_quality", lang), numbers_as_numbers(localise_quality(data_quality, lang)), headers=headers
+            sheet_name("data_quality", lang), numbers_as_numbers(localise_quality(quality, lang)), headers=headers
         )
-    book.definitions(customers, [str(key) for key in summary["groups"][0]] if summary.get("groups") else [])
+    groups = result.summary.groups
+    book.definitions(customers, [str(column) for column in groups.columns] if groups is not None else [])
     book.save(path, inputs)
 
 
@@ -360,13 +356,6 @@ def tier_list(customers: pd.DataFrame, tier: str) -> pd.DataFrame:
     if "total_revenue" in chosen.columns:
         return chosen.sort_values("total_revenue", ascending=False, kind="stable", na_position="last")
     return chosen
-
-
-def at_risk_list(customers: pd.DataFrame) -> pd.DataFrame:
-    """The customers worth saving, as ``crmkit churn`` picks them (:func:`crmkit.churn.at_risk`), with contact
-    details and the figures a call needs; the most value at risk first."""
-    chosen = at_risk(customers)[[CUSTOMER_ID]]
-    return chosen.merge(customers[_present(customers, AT_RISK_COLUMNS)], on=CUSTOMER_ID, how="left", sort=False)
 
 
 def localise_quality(frame: pd.DataFrame, lang: str) -> pd.DataFrame:

@@ -27,7 +27,9 @@ from crmkit.output.excel_style import (
     print_setup,
     text_width,
 )
+from crmkit.output.jsondoc import jsonable
 from crmkit.output.labels import column_label, label, sheet_name, value_label
+from crmkit.pipeline.results import Summary
 from crmkit.scoring.rollup import NO_GROUP
 from crmkit.scoring.value import PER_CUSTOMER_MARGIN
 
@@ -377,13 +379,15 @@ class _Summary:
         self.ws.insert_chart(at_row, CHART_COLUMN, chart, {"x_offset": 10, "y_offset": 5})
 
 
-def write_summary(book: Workbook, fmt: FormatFactory, summary: Mapping[str, Any], lang: str) -> None:
-    """Add the Summary sheet (first sheet) with its tables and charts to ``book``.
+def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str) -> None:
+    """Add the Summary sheet (first sheet) with its tables and charts to ``book``, laid out from the summary's
+    canonical (JSON) form, so the sheet shows exactly the figures ``--format json`` gives.
 
     The overview (data, Pareto figures, tier/segment/lifecycle/churn tables) runs down columns A-F with the
     charts to its right; the details (model fit, notes, warnings and the wider per-group table) follow below
     the charts, on a printed page of their own, so nothing overlaps.
     """
+    summary = jsonable(result.to_json())
     sheet = _Summary(book, fmt, lang)
     sheet.title()
     if summary.get("data"):

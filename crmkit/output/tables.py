@@ -7,9 +7,6 @@ written through :func:`~crmkit.output.atomic.atomic_write`.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import math
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -22,6 +19,7 @@ import pyarrow as pa
 from crmkit.errors import OutputError
 from crmkit.output.atomic import atomic_write
 from crmkit.output.excel import write_sheet
+from crmkit.output.jsondoc import json_text
 from crmkit.output.xlsx_rows import normalise_column
 from crmkit.schema import check_lang
 
@@ -119,29 +117,3 @@ def write_json(obj: Any, path: str | os.PathLike[str], *, inputs: Iterable[str |
     """Write a JSON document (a fitted model, a summary): ISO dates, null for NaN/inf, UTF-8 as is."""
     with atomic_write(path, inputs=inputs) as temporary:
         temporary.write_text(json_text(obj) + "\n", encoding="utf-8")
-
-
-def json_text(obj: Any) -> str:
-    """Canonical JSON text of ``obj`` (see :func:`jsonable`), non-ASCII kept, indented."""
-    return json.dumps(jsonable(obj), ensure_ascii=False, indent=2)
-
-
-def jsonable(obj: Any) -> Any:
-    """``obj`` with numpy scalars as Python numbers, dates as ISO text and NaN/inf/missing as None."""
-    if isinstance(obj, dict):
-        return {str(key): jsonable(value) for key, value in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [jsonable(value) for value in obj]
-    if obj is pd.NaT or obj is pd.NA:
-        return None
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, (pd.Timestamp, dt.datetime)):
-        return obj.date().isoformat() if obj == pd.Timestamp(obj).normalize() else obj.isoformat()
-    if isinstance(obj, dt.date):
-        return obj.isoformat()
-    if obj is None or isinstance(obj, (str, int, bool)):
-        return obj
-    return str(obj)

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from crmkit.output.jsondoc import json_text, jsonable
 from crmkit.output.labels import (
     BACKTEST_WORDS,
     UNIT_WORDS,
@@ -31,7 +32,7 @@ from crmkit.output.labels import (
     sheet_name,
     short_label,
 )
-from crmkit.output.tables import json_text, jsonable
+from crmkit.pipeline.results import BandRow, DataSummary, GroupCount, ModelSummary, ScoreResult, TierRow, ValueReport
 from crmkit.schema import CUSTOMER_ID, SALESPERSON, check_lang
 
 MONEY = "{:,.0f}"
@@ -236,45 +237,32 @@ def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path |
         console.print(f"Note: {warning}", markup=False, highlight=False)
 
 
-def data_quality_frame(report: Any) -> pd.DataFrame:
-    """What was read, dropped and why, as (item, detail, value) rows for the workbook. ``item`` is a label key
-    (rows_read, rows_used, rows_dropped, dropped, file, note); ``detail`` the reason or file it is about."""
-    rows = [
-        ("rows_read", None, report.rows_read),
-        ("rows_used", None, report.rows_used),
-        ("rows_dropped", None, report.rows_dropped),
-    ]
-    rows += [("dropped", reason, n) for reason, n in report.drop_counts.items()]
-    rows += [
-        ("file", f"{f.path} ({f.format}" + (f", {f.encoding})" if f.encoding else ")"), f.rows) for f in report.files
-    ]
-    rows += [("note", None, warning) for warning in report.warnings]
-    return pd.DataFrame(rows, columns=["item", "detail", "value"]).astype({"value": "str"})
-
-
 # --- segment ----------------------------------------------------------------------
-def render_segment(console: Console, result: Any, *, lang: str, top: int, groups: pd.DataFrame | None = None) -> None:
+def render_segment(console: Console, result: ScoreResult, *, lang: str, top: int) -> None:
     """The segment summary: data read, tiers, Pareto figures, segments, lifecycle, churn, top customers."""
     summary = result.summary
-    _render_data(console, summary["data"], lang)
-    render_tiers(console, summary["tiers"], lang=lang)
-    pareto = summary["pareto"]
-    if pareto.get("gini") is not None:
+    _render_data(console, summary.data, lang)
+    render_tiers(console, summary.tiers, lang=lang)
+    pareto = summary.pareto
+    if pareto.gini is not None:
         print_pairs(
             console,
             column_label("pareto", lang),
             [
-                (column_label("top20_revenue_share", lang), _pct(pareto["top20_revenue_share"])),
+                (column_label("top20_revenue_share", lang), _pct(pareto.top20_revenue_share)),
                 (
                     column_label("customers_for_80pct", lang),
-                    f"{pareto['customers_for_80pct']:,} ({_pct(pareto['customers_for_80pct_share'])})",
+                    f"{pareto.customers_for_80pct:,} ({_pct(pareto.customers_for_80pct_share)})",
                 ),
-                (column_label("gini", lang), f"{pareto['gini']:.3f}"),
+                (column_label("gini", lang), f"{pareto.gini:.3f}"),
             ],
         )
-    _render_counts(console, summary, lang)
-    if "model" in summary:
-        render_model_fit(console, summary["model"], lang=lang)
+    total = max(summary.data.customers + summary.data.prospects, 1)
+    _count_table(console, column_label("section_segments", lang), "segment", summary.segments, total, lang)
+    _count_table(console, column_label("section_lifecycle", lang), "lifecycle_stage", summary.lifecycle, total, lang)
+    render_churn_bands(console, summary.churn, lang=lang)
+    if summary.model is not None:
+        render_model_fit(console, summary.model, lang=lang)
     buyers = result.customers.loc[result.customers["tier"] != "prospect"]
     top_customers = buyers.nsmallest(top, "value_rank") if "value_rank" in buyers.columns else buyers.head(top)
     print_frame(
@@ -292,28 +280,31 @@ def render_segment(console: Console, result: Any, *, lang: str, top: int, groups
         },
         lang=lang,
     )
-    if groups is not None:
-        render_groups(console, groups, lang=lang)
-    for warning in summary.get("warnings", []):
+    if summary.groups is not None:
+        render_groups(console, summary.groups, lang=lang)
+    for warning in summary.warnings:
         _note(console, warning)
 
 
-def _render_data(console: Console, data: dict, lang: str) -> None:
+def _render_data(console: Console, data: DataSummary, lang: str) -> None:
     """What was read and the period scored."""
-    pairs = [(column_label(key, lang), f"{data[key]:,}") for key in ("rows_read", "rows_dropped") if key in data]
-    if data.get("rows_after_as_of"):
-        pairs.append((column_label("rows_after_as_of", lang), f"{data['rows_after_as_of']:,}"))
-    pairs.append((column_label("customers", lang), f"{data['customers']:,}"))
-    if data.get("prospects"):
-        pairs.append((column_label("prospects", lang), f"{data['prospects']:,}"))
+    pairs = [
+        (column_label("rows_read", lang), f"{data.rows_read:,}"),
+        (column_label("rows_dropped", lang), f"{data.rows_dropped:,}"),
+    ]
+    if data.rows_after_as_of:
+        pairs.append((column_label("rows_after_as_of", lang), f"{data.rows_after_as_of:,}"))
+    pairs.append((column_label("customers", lang), f"{data.customers:,}"))
+    if data.prospects:
+        pairs.append((column_label("prospects", lang), f"{data.prospects:,}"))
     pairs += [
-        (column_label("period", lang), f"{data['first_date']} – {data['last_date']}"),
-        (column_label("as_of", lang), str(data["as_of"])),
+        (column_label("period", lang), f"{data.first_date} – {data.last_date}"),
+        (column_label("as_of", lang), str(data.as_of)),
     ]
     print_pairs(console, column_label("data", lang), pairs)
 
 
-def render_tiers(console: Console, tiers: Sequence[dict], *, lang: str) -> None:
+def render_tiers(console: Console, tiers: Sequence[TierRow], *, lang: str) -> None:
     """Customers, revenue and shares per value tier."""
     keys = ("tier", "customers", "customer_share", "revenue", "revenue_share", "average_value")
     print_table(
@@ -322,12 +313,12 @@ def render_tiers(console: Console, tiers: Sequence[dict], *, lang: str) -> None:
         [Column(short_label(k, lang), numeric=k != "tier") for k in keys],
         [
             (
-                label(t["tier"], lang),
-                f"{t['customers']:,}",
-                _pct(t["customer_share"]),
-                _money(t["revenue"]),
-                _pct(t["revenue_share"]),
-                _money(t["average_value"]),
+                label(t.tier, lang),
+                f"{t.customers:,}",
+                _pct(t.customer_share),
+                _money(t.revenue),
+                _pct(t.revenue_share),
+                _money(t.average_value),
             )
             for t in tiers
         ],
@@ -335,9 +326,7 @@ def render_tiers(console: Console, tiers: Sequence[dict], *, lang: str) -> None:
     )
 
 
-def _count_table(
-    console: Console, title: str, key: str, entries: Sequence[dict], name: str, total: int, lang: str
-) -> None:
+def _count_table(console: Console, title: str, key: str, entries: Sequence[GroupCount], total: int, lang: str) -> None:
     """Customers, their share and revenue per segment / stage."""
     print_table(
         console,
@@ -348,27 +337,12 @@ def _count_table(
             Column(short_label("customer_share", lang), numeric=True),
             Column(short_label("revenue", lang), numeric=True),
         ],
-        [
-            (label(e[name], lang), f"{e['customers']:,}", _pct(e["customers"] / total), _money(e["revenue"]))
-            for e in entries
-        ],
+        [(label(e.name, lang), f"{e.customers:,}", _pct(e.customers / total), _money(e.revenue)) for e in entries],
         lang=lang,
     )
 
 
-def _render_counts(console: Console, summary: dict, lang: str) -> None:
-    """Segments, lifecycle stages and churn bands."""
-    total = max(summary["data"]["customers"] + summary["data"].get("prospects", 0), 1)
-    _count_table(
-        console, column_label("section_segments", lang), "segment", summary["segments"], "segment", total, lang
-    )
-    _count_table(
-        console, column_label("section_lifecycle", lang), "lifecycle_stage", summary["lifecycle"], "stage", total, lang
-    )
-    render_churn_bands(console, summary["churn"], lang=lang)
-
-
-def render_churn_bands(console: Console, bands: Sequence[dict], *, lang: str) -> None:
+def render_churn_bands(console: Console, bands: Sequence[BandRow], *, lang: str) -> None:
     """Customers and value at risk per churn band."""
     print_table(
         console,
@@ -378,28 +352,25 @@ def render_churn_bands(console: Console, bands: Sequence[dict], *, lang: str) ->
             Column(short_label("customers", lang), numeric=True),
             Column(column_label("value_at_risk", lang), numeric=True),
         ],
-        [(label(b["band"], lang), f"{b['customers']:,}", _money(b["value_at_risk"])) for b in bands],
+        [(label(b.band, lang), f"{b.customers:,}", _money(b.value_at_risk)) for b in bands],
         lang=lang,
     )
 
 
-def render_model_fit(console: Console, model: dict, *, lang: str) -> None:
+def render_model_fit(console: Console, model: ModelSummary, *, lang: str) -> None:
     """Fitted parameters, log-likelihood, convergence and warnings."""
-    params = ", ".join(f"{k}={v:.4g}" for k, v in model["params"].items())
-    unit = model.get("time_unit")
+    fit = model.fit
+    params = ", ".join(f"{k}={v:.4g}" for k, v in fit.model.params.items())
     pairs = [
-        (column_label("model", lang), model["model"] + (f" ({label(unit, lang)})" if unit else "")),
+        (column_label("model", lang), f"{fit.model.name} ({label(fit.time_unit, lang)})"),
         (column_label("params", lang), params),
-        (column_label("log_likelihood", lang), _num(model["log_likelihood"], 1)),
+        (column_label("log_likelihood", lang), _num(fit.model.log_likelihood, 1)),
+        (column_label("n_customers", lang), f"{fit.model.n_customers:,}"),
+        (column_label("converged", lang), label("yes" if fit.model.converged else "no", lang)),
+        ("Gamma-Gamma", f"p={fit.spend.p:.4g}, q={fit.spend.q:.4g}, v={fit.spend.v:.4g}"),
     ]
-    if model.get("n_customers") is not None:
-        pairs.append((column_label("n_customers", lang), f"{model['n_customers']:,}"))
-    pairs.append((column_label("converged", lang), label("yes" if model["converged"] else "no", lang)))
-    gamma_gamma = model.get("gamma_gamma")
-    if gamma_gamma:
-        pairs.append(("Gamma-Gamma", ", ".join(f"{k}={gamma_gamma[k]:.4g}" for k in ("p", "q", "v"))))
     print_pairs(console, column_label("model_fit", lang), pairs)
-    for note in [*model.get("notes", []), *model.get("warnings", [])]:
+    for note in [*fit.notes, *fit.warnings]:
         _note(console, note)
 
 
@@ -533,9 +504,10 @@ def render_inspect(console: Console, data: Any, findings: Sequence[Any]) -> None
 
 
 # --- value ------------------------------------------------------------------------
-def render_value(console: Console, result: Any, report: dict, *, lang: str, top: int) -> None:
+def render_value(console: Console, result: ScoreResult, report: ValueReport, *, lang: str, top: int) -> None:
     """Model fit, value by tier and the top customers by CLV."""
-    render_model_fit(console, report["model"], lang=lang)
+    if report.model is not None:
+        render_model_fit(console, report.model, lang=lang)
     keys = ("tier", "customers", "historic_value", "clv", "expected_purchases")
     print_table(
         console,
@@ -543,13 +515,13 @@ def render_value(console: Console, result: Any, report: dict, *, lang: str, top:
         [Column(short_label(k, lang), numeric=k != "tier") for k in keys],
         [
             (
-                label(t["tier"], lang),
-                f"{t['customers']:,}",
-                _money(t["historic_value"]),
-                _money(t["clv"]),
-                _num(t["expected_purchases"], 1),
+                label(t.tier, lang),
+                f"{t.customers:,}",
+                _money(t.historic_value),
+                _money(t.clv),
+                _num(t.expected_purchases, 1),
             )
-            for t in report["value_by_tier"]
+            for t in report.value_by_tier
         ],
         lang=lang,
     )
@@ -569,8 +541,8 @@ def render_value(console: Console, result: Any, report: dict, *, lang: str, top:
         },
         lang=lang,
     )
-    if report.get("delivered_value_note"):
-        _note(console, report["delivered_value_note"])
+    if report.delivered_value_needs is not None:
+        _note(console, report.to_json()["delivered_value_note"])
 
 
 # --- backtest ---------------------------------------------------------------------
@@ -644,17 +616,11 @@ def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None
 
 
 # --- lifecycle / churn / compare ------------------------------------------------------
-def render_lifecycle(console: Console, result: Any, rules: pd.DataFrame | None, *, lang: str) -> None:
+def render_lifecycle(console: Console, result: ScoreResult, rules: pd.DataFrame | None, *, lang: str) -> None:
     """Stage distribution, and the rule table (checked in order) with the thresholds used."""
     total = max(len(result.customers), 1)
     _count_table(
-        console,
-        column_label("section_lifecycle", lang),
-        "lifecycle_stage",
-        result.summary["lifecycle"],
-        "stage",
-        total,
-        lang,
+        console, column_label("section_lifecycle", lang), "lifecycle_stage", result.summary.lifecycle, total, lang
     )
     if rules is not None:
         ordered = rules.sort_values("order")
@@ -674,11 +640,10 @@ def render_lifecycle(console: Console, result: Any, rules: pd.DataFrame | None, 
         )
 
 
-def render_churn(
-    console: Console, result: Any, saving: pd.DataFrame, *, lang: str, top: int, groups: pd.DataFrame | None
-) -> None:
+def render_churn(console: Console, result: ScoreResult, *, lang: str, top: int) -> None:
     """Churn bands, then the customers worth saving by value at risk."""
-    render_churn_bands(console, result.summary["churn"], lang=lang)
+    render_churn_bands(console, result.summary.churn, lang=lang)
+    saving = result.at_risk
     shown = saving.head(top)
     print_frame(
         console,
@@ -698,8 +663,8 @@ def render_churn(
         },
         lang=lang,
     )
-    if groups is not None:
-        render_groups(console, groups, lang=lang)
+    if result.summary.groups is not None:
+        render_groups(console, result.summary.groups, lang=lang)
 
 
 def render_compare(console: Console, comparison: Any, *, lang: str) -> None:

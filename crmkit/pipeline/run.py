@@ -1,20 +1,35 @@
-"""One library function per analysis: canonical frames in, result objects out.
+"""One scoring run: canonical frames in, a typed result out.
 
-The CLI calls ingest, then one of these, then the output layer. Nothing here
-reads or writes files or prints.
+The pipeline decides what is analysed — the per-customer table, the summary, the at-risk list, the roll-up,
+what may be shared — and hands it to the output layer, which only renders. Nothing here reads or writes files
+or prints.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from crmkit.errors import BadValueError, OptionError
+from crmkit.ingest.columns import canonical_name
+from crmkit.ingest.report import CustomerData, IngestReport, TransactionData
 from crmkit.models import MODEL_NAMES
+from crmkit.pipeline.options import ScoreOptions
+from crmkit.pipeline.results import (
+    BandRow,
+    DataSummary,
+    GroupCount,
+    ModelSummary,
+    ParetoFigures,
+    ScoreResult,
+    Summary,
+    TierRow,
+    TierValue,
+    ValueReport,
+)
 from crmkit.schema import (
     CHANNEL,
     CHURN_BANDS,
@@ -36,14 +51,14 @@ from crmkit.scoring.rfm import (
     rfm_segments,
     score_thresholds,
 )
+from crmkit.scoring.rollup import rollup
 from crmkit.scoring.summary import (
     customer_summary,
     default_as_of,
     latest_values,
     rows_after,
-    unit_days,
 )
-from crmkit.scoring.tiers import TierRule, assign_tiers, pareto_figures
+from crmkit.scoring.tiers import assign_tiers, pareto_figures
 from crmkit.scoring.value import (
     DELIVERED_COLUMNS,
     ValueFit,
@@ -51,64 +66,65 @@ from crmkit.scoring.value import (
     score_value,
 )
 
-TIER_BY = ("revenue", "profit", "clv")
 #: Attributes carried from transactions to customers (the latest value wins) when the master file lacks them.
 CARRIED_ATTRIBUTES = (SALESPERSON, REGION, CHANNEL)
 
 
-@dataclass(frozen=True)
-class SegmentOptions:
-    """Everything that shapes a per-customer scoring run."""
+def score(
+    tx: TransactionData | pd.DataFrame,
+    *,
+    customers: CustomerData | pd.DataFrame | None = None,
+    options: ScoreOptions | None = None,
+) -> ScoreResult:
+    """Score every customer: summary, RFM, value model, tiers, lifecycle stage and churn risk.
 
-    as_of: pd.Timestamp | None = None
-    time_unit: str = "day"
-    rfm_scheme: str = "classic"
-    tier_by: str = "revenue"
-    tier_rule: TierRule = field(default_factory=TierRule)
-    model: str | None = "mbgnbd"
-    horizon: str = "12m"
-    margin: float | None = None
-    discount_rate: float = 0.10
-    penalizer: float = 0.0
-    #: False: when the data cannot support the value model (no repeat buyers yet), score everything else
-    #: and say so in the warnings instead of stopping. `crmkit value` sets True: the model is its purpose.
-    model_required: bool = False
-    lifecycle_rules: Mapping[str, float] = field(default_factory=dict)
-    churn_bands: Mapping[str, float] = field(default_factory=dict)
-    #: Weights of the delivered-value components (``[delivered_value]`` in crmkit.toml; default 1 each).
-    delivered_weights: Mapping[str, float] = field(default_factory=dict)
+    ``tx`` is what :func:`crmkit.read_transactions` returns (its drop report feeds the summary), or a
+    canonical transaction frame (*customer_id, order_date, amount*, optional *order_id, cost, margin,
+    salesperson, region, channel*). ``customers`` is the customer master, likewise. Everything returned has
+    gone through ``options.sharing``: attributes only on request, ids pseudonymised when a key is set.
+    """
+    options = options or ScoreOptions()
+    data = tx if isinstance(tx, TransactionData) else None
+    frame = tx.frame if isinstance(tx, TransactionData) else tx
+    master = customers.frame if isinstance(customers, CustomerData) else customers
+    as_of = default_as_of(frame) if options.as_of is None else pd.Timestamp(options.as_of).normalize()
+    table, rfm_thresholds, pareto, fit, warnings = _scored(frame, master, as_of, options)
+
+    sharing = options.sharing
+    shared = sharing.customers(table, master_attributes(master))
+    groups = rollup(shared, canonical_name(options.group_by)) if options.group_by else None
+    summary = Summary(
+        data=_data_summary(data, frame, table, as_of, options.time_unit),
+        tiers=tier_rows(table),
+        pareto=ParetoFigures.from_dict(pareto),
+        segments=_counts(table, "segment", _segment_order(options.rfm_scheme)),
+        lifecycle=_counts(table, "lifecycle_stage", STAGES),
+        churn=band_rows(table),
+        model=ModelSummary(fit, _date(as_of)) if fit is not None else None,
+        warnings=(*(data.report.warnings if data is not None else ()), *warnings),
+        groups=groups,
+    )
+    return ScoreResult(
+        customers=shared,
+        summary=summary,
+        rfm_thresholds=rfm_thresholds,
+        at_risk=churn.at_risk(shared, min_tier=options.at_risk_min_tier, columns=None),
+        data_quality=data_quality(sharing.transactions(data).report) if data is not None else _NO_QUALITY,
+    )
 
 
-@dataclass(frozen=True)
-class SegmentResult:
-    """The per-customer table, the JSON-ready summary and the tables behind ``--explain``."""
-
-    customers: pd.DataFrame
-    summary: dict
-    rfm_thresholds: pd.DataFrame
-    value_fit: ValueFit | None
-    #: Columns that came only from the customer master file (name, phone, …): exported on request only.
-    attributes: tuple[str, ...] = ()
-
-
-def segment(
-    tx: pd.DataFrame, *, customers: pd.DataFrame | None = None, options: SegmentOptions = SegmentOptions()
-) -> SegmentResult:
-    """Score every customer: summary, RFM, value model, tiers, lifecycle stage and churn risk."""
-    if options.tier_by not in TIER_BY:
-        raise OptionError(f"unknown --tier-by {options.tier_by!r}; choose one of {', '.join(TIER_BY)}")
-    unit_days(options.time_unit)
-    as_of = default_as_of(tx) if options.as_of is None else pd.Timestamp(options.as_of).normalize()
-    rules = lifecycle.rules_from_config(options.lifecycle_rules)
-    bands = churn.bands_from_config(options.churn_bands)
+def _scored(
+    tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: pd.Timestamp, options: ScoreOptions
+) -> tuple[pd.DataFrame, pd.DataFrame, dict, ValueFit | None, list[str]]:
+    """The per-customer table, the RFM thresholds, the Pareto figures, the value fit and warnings."""
     # The model fit needs only the summary: it runs on the second core while this one scores RFM and tiers.
     # The passes over all transactions (summary, activity windows) run alone: beside anything else their
     # temporaries would raise the peak memory by half a gigabyte at 10M rows.
     with ThreadPoolExecutor(max_workers=1) as background:
         summary = customer_summary(tx, as_of=as_of, time_unit=options.time_unit)
         if summary.empty:
-            raise OptionError(f"no purchases on or before the as-of date {as_of:%Y-%m-%d}; choose a later --as-of")
-        activity = lifecycle.activity_windows(tx, as_of=as_of, window_days=rules.window_days)
+            raise OptionError(f"no purchases on or before the as-of date {as_of:%Y-%m-%d}; choose a later as_of")
+        activity = lifecycle.activity_windows(tx, as_of=as_of, window_days=options.lifecycle.window_days)
         value_job = None
         if options.model is not None:
             value_job = background.submit(
@@ -119,7 +135,7 @@ def segment(
                 time_unit=options.time_unit,
                 margin=options.margin,
                 discount_rate=options.discount_rate,
-                penalizer=options.penalizer,
+                fitted=options.fitted,
             )
         scores = rfm_scores(summary)
         table = _attach(summary, scores)
@@ -143,38 +159,49 @@ def segment(
             table, pareto = _with_tiers(table, options)
         table = _with_attributes(table, tx, customers, as_of, options.delivered_weights)
 
-    table = _attach(table, lifecycle.assign_stages(table, activity, rules=rules))
-    table = _attach(table, churn.score_churn(table, bands=bands))
+    table = _attach(table, lifecycle.assign_stages(table, activity, rules=options.lifecycle))
+    table = _attach(table, churn.score_churn(table, bands=options.churn))
     table = table.sort_values(CUSTOMER_ID, ignore_index=True)
+    return table, score_thresholds(summary, scores), pareto, value_fit, warnings
 
-    result_summary = {
-        "data": {
-            "customers": int((table["tier"] != "prospect").sum()),
-            "prospects": int((table["tier"] == "prospect").sum()),
-            "first_date": _date(tx[ORDER_DATE].min()),
-            "last_date": _date(tx[ORDER_DATE].max()),
-            "as_of": _date(as_of),
-            "rows_after_as_of": rows_after(tx, as_of),
-            "time_unit": options.time_unit,
-        },
-        "tiers": tier_table(table),
-        "pareto": pareto,
-        "segments": _count_by(table, "segment", _segment_order(options.rfm_scheme)),
-        "lifecycle": _count_by(table, "lifecycle_stage", STAGES, key="stage"),
-        "churn": churn_table(table),
-    }
-    if warnings:
-        result_summary["warnings"] = warnings
-    if value_fit is not None:
-        result_summary["model"] = {
-            "model": value_fit.model.name,
-            "time_unit": options.time_unit,
-            "as_of": _date(as_of),
-            **value_fit.to_dict(),
-        }
-    return SegmentResult(
-        table, result_summary, score_thresholds(summary, scores), value_fit, master_attributes(customers)
+
+def _data_summary(
+    data: TransactionData | None, tx: pd.DataFrame, table: pd.DataFrame, as_of: pd.Timestamp, time_unit: str
+) -> DataSummary:
+    report = data.report if data is not None else None
+    prospects = int((table["tier"] == "prospect").sum())
+    return DataSummary(
+        rows_read=report.rows_read if report else len(tx),
+        rows_used=report.rows_used if report else len(tx),
+        rows_dropped=report.rows_dropped if report else 0,
+        dropped_by_reason=dict(report.drop_counts) if report else {},
+        customers=len(table) - prospects,
+        prospects=prospects,
+        first_date=_date(tx[ORDER_DATE].min()),
+        last_date=_date(tx[ORDER_DATE].max()),
+        as_of=_date(as_of),
+        rows_after_as_of=rows_after(tx, as_of),
+        time_unit=time_unit,
     )
+
+
+_NO_QUALITY = pd.DataFrame(columns=["item", "detail", "value"])
+
+
+def data_quality(report: IngestReport) -> pd.DataFrame:
+    """What was read, dropped and why, as (item, detail, value) rows. ``item`` is a label key (rows_read,
+    rows_used, rows_dropped, dropped, file, note); ``detail`` the reason or file it is about."""
+    rows: list[tuple[str, str | None, object]] = [
+        ("rows_read", None, report.rows_read),
+        ("rows_used", None, report.rows_used),
+        ("rows_dropped", None, report.rows_dropped),
+    ]
+    rows += [("dropped", reason, n) for reason, n in report.drop_counts.items()]
+    rows += [
+        ("file", f"{f.path} ({f.format}" + (f", {f.encoding})" if f.encoding else ")"), f.rows) for f in report.files
+    ]
+    rows += [("note", None, warning) for warning in report.warnings]
+    return pd.DataFrame(rows, columns=["item", "detail", "value"]).astype({"value": "str"})
 
 
 def _attach(table: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
@@ -201,7 +228,7 @@ def _same_ids(ids: pd.Series, other: pd.Series) -> bool:
     return ids.reset_index(drop=True).equals(other.reset_index(drop=True))
 
 
-def tier_table(table: pd.DataFrame) -> list[dict]:
+def tier_rows(table: pd.DataFrame) -> tuple[TierRow, ...]:
     """Customers, revenue and shares per tier, in canonical tier order (prospects last)."""
     total_customers = len(table)
     total_revenue = float(table["total_revenue"].fillna(0).sum())
@@ -212,49 +239,49 @@ def tier_table(table: pd.DataFrame) -> list[dict]:
             continue
         revenue = float(members.sum())
         rows.append(
-            {
-                "tier": tier,
-                "customers": len(members),
-                "customer_share": len(members) / total_customers if total_customers else 0.0,
-                "revenue": revenue,
-                "revenue_share": revenue / total_revenue if total_revenue else 0.0,
-                "average_value": revenue / len(members) if len(members) else 0.0,
-            }
+            TierRow(
+                tier=tier,
+                customers=len(members),
+                customer_share=len(members) / total_customers if total_customers else 0.0,
+                revenue=revenue,
+                revenue_share=revenue / total_revenue if total_revenue else 0.0,
+                average_value=revenue / len(members) if len(members) else 0.0,
+            )
         )
-    return rows
+    return tuple(rows)
 
 
-def churn_table(table: pd.DataFrame) -> list[dict]:
+def band_rows(table: pd.DataFrame) -> tuple[BandRow, ...]:
     """Customers and value at risk per churn band (buyers only)."""
-    return [
-        {
-            "band": band,
-            "customers": int((table["churn_band"] == band).sum()),
-            "value_at_risk": float(table.loc[table["churn_band"] == band, "value_at_risk"].sum()),
-        }
+    return tuple(
+        BandRow(
+            band=band,
+            customers=int((table["churn_band"] == band).sum()),
+            value_at_risk=float(table.loc[table["churn_band"] == band, "value_at_risk"].sum()),
+        )
         for band in CHURN_BANDS
-    ]
+    )
 
 
-def _count_by(table: pd.DataFrame, column: str, order: tuple[str, ...], *, key: str | None = None) -> list[dict]:
+def _counts(table: pd.DataFrame, column: str, order: tuple[str, ...]) -> tuple[GroupCount, ...]:
     """Customers and revenue per value of ``column``, in the given order, skipping empty groups."""
     grouped = table.groupby(column, observed=True)["total_revenue"].agg(["size", "sum"])
-    return [
-        {key or column: name, "customers": int(grouped.at[name, "size"]), "revenue": float(grouped.at[name, "sum"])}
+    return tuple(
+        GroupCount(name, int(grouped.at[name, "size"]), float(grouped.at[name, "sum"]))
         for name in order
         if name in grouped.index
-    ]
+    )
 
 
 def _segment_order(scheme: str) -> tuple[str, ...]:
     return CLASSIC_SEGMENTS if scheme == "classic" else CN8_SEGMENTS
 
 
-def _with_tiers(table: pd.DataFrame, options: SegmentOptions) -> tuple[pd.DataFrame, dict]:
+def _with_tiers(table: pd.DataFrame, options: ScoreOptions) -> tuple[pd.DataFrame, dict]:
     """The table with ``value_rank`` and ``tier`` by the chosen value, placed after ``segment`` whenever they
     are computed (so the columns come in one order whatever ``--tier-by``), and the Pareto figures."""
     values = _tier_values(table, options.tier_by)
-    tiers = assign_tiers(values, table[CUSTOMER_ID], options.tier_rule)
+    tiers = assign_tiers(values, table[CUSTOMER_ID], options.tiers)
     table = table.copy(deep=False)
     after_segment = table.columns.get_loc("segment") + 1
     for offset, column in enumerate(tiers.columns):
@@ -269,12 +296,13 @@ def _tier_values(table: pd.DataFrame, tier_by: str) -> pd.Series:
     if tier_by == "profit":
         if "total_margin" not in table.columns:
             raise OptionError(
-                "--tier-by profit needs a cost or margin column in the transactions",
-                hint="map one with --col cost=<header> or --col margin=<header>, or use --tier-by revenue",
+                "tier_by='profit' needs a cost or margin column in the transactions",
+                hint="map one with columns={'cost': '<header>'} or columns={'margin': '<header>'}, or use "
+                "tier_by='revenue'",
             )
         return table["total_margin"]
     if "clv" not in table.columns:
-        raise OptionError("--tier-by clv needs the value model; drop --no-model")
+        raise OptionError("tier_by='clv' needs the value model; do not set model=None")
     return table["clv"]
 
 
@@ -344,30 +372,22 @@ def value_columns(table: pd.DataFrame) -> pd.DataFrame:
     return table[[c for c in VALUE_COLUMNS if c in table.columns]]
 
 
-def value_report(result: SegmentResult) -> dict:
-    """JSON-ready value summary: the fit, value by tier, and what delivered value needs if absent."""
+def value_report(result: ScoreResult) -> ValueReport:
+    """The value summary: the fit, value by tier, and what delivered value needs if absent."""
     table = result.customers
-    by_tier = []
-    for tier in TIERS:
-        members = table.loc[table["tier"] == tier]
-        if members.empty:
-            continue
-        by_tier.append(
-            {
-                "tier": tier,
-                "customers": len(members),
-                "historic_value": float(members["historic_value"].sum()),
-                "clv": float(members["clv"].sum()),
-                "expected_purchases": float(members["expected_purchases"].sum()),
-            }
+    by_tier = tuple(
+        TierValue(
+            tier=tier,
+            customers=len(members),
+            historic_value=float(members["historic_value"].sum()),
+            clv=float(members["clv"].sum()),
+            expected_purchases=float(members["expected_purchases"].sum()),
         )
-    report = {"data": result.summary["data"], "model": result.summary["model"], "value_by_tier": by_tier}
-    if "delivered_value" not in table.columns:
-        report["delivered_value_note"] = (
-            "customer delivered value needs these columns in the --customers file: "
-            + ", ".join((*VALUE_COMPONENTS, *COST_COMPONENTS))
-        )
-    return report
+        for tier in TIERS
+        if not (members := table.loc[table["tier"] == tier]).empty
+    )
+    missing = None if "delivered_value" in table.columns else (*VALUE_COMPONENTS, *COST_COMPONENTS)
+    return ValueReport(result.summary.data, result.summary.model, by_tier, missing)
 
 
 def backtest_models(name: str) -> tuple[str, ...]:
@@ -375,7 +395,7 @@ def backtest_models(name: str) -> tuple[str, ...]:
     if name == "all":
         return MODEL_NAMES
     if name not in MODEL_NAMES:
-        raise OptionError(f"unknown --model {name!r}; choose one of {', '.join(MODEL_NAMES)} or all")
+        raise OptionError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)} or all")
     return (name,)
 
 

@@ -36,7 +36,7 @@ from crmkit.scoring.value import clv
 FREQUENCY_CAP = 7
 #: Share of customers, highest predicted CLV first, whose actual holdout revenue is reported.
 TOP_SHARE = 0.2
-_LATER_CALIBRATION_END = "choose a later --calibration-end so that more customers have bought twice"
+_LATER_CALIBRATION_END = "choose a later calibration_end so that more customers have bought twice"
 
 
 def holdout_actuals(
@@ -137,7 +137,7 @@ def backtest(
     m = calibration["monetary"].to_numpy(dtype=np.float64)
     if not (f > 0).any():
         raise BadValueError(
-            f"no customer has a repeat purchase by --calibration-end {calibration_end:%Y-%m-%d}, "
+            f"no customer has a repeat purchase by calibration_end {calibration_end:%Y-%m-%d}, "
             "so the purchase models cannot be fitted",
             hint=_LATER_CALIBRATION_END,
         )
@@ -149,7 +149,7 @@ def backtest(
         gamma_gamma = fit_gamma_gamma(f, m)
     except BadValueError as error:
         raise BadValueError(
-            f"{error.message} by --calibration-end {calibration_end:%Y-%m-%d}", hint=_LATER_CALIBRATION_END
+            f"{error.message} by calibration_end {calibration_end:%Y-%m-%d}", hint=_LATER_CALIBRATION_END
         ) from None
     data = compress(f, r, T)  # the unique (x, t_x, T) rows, shared by every model's fit and predictions
     reports = []
@@ -195,26 +195,26 @@ def _check_period(tx: pd.DataFrame, calibration_end, holdout_end) -> tuple[pd.Ti
     span = f"the data run from {first:%Y-%m-%d} to {last:%Y-%m-%d}"
     if calibration_end < first:
         raise OptionError(
-            f"--calibration-end {calibration_end:%Y-%m-%d} is before the first transaction; {span}",
-            hint="choose a --calibration-end inside the data, leaving time for a holdout after it",
+            f"calibration_end {calibration_end:%Y-%m-%d} is before the first transaction; {span}",
+            hint="choose a calibration_end inside the data, leaving time for a holdout after it",
         )
     if holdout_end is None:
         if calibration_end >= last:
             raise OptionError(
-                f"--calibration-end {calibration_end:%Y-%m-%d} leaves no holdout; {span}",
-                hint="choose a --calibration-end before the last transaction date",
+                f"calibration_end {calibration_end:%Y-%m-%d} leaves no holdout; {span}",
+                hint="choose a calibration_end before the last transaction date",
             )
         return calibration_end, last
     holdout_end = pd.Timestamp(holdout_end).normalize()
     if holdout_end <= calibration_end:
         raise OptionError(
-            f"--holdout-end {holdout_end:%Y-%m-%d} must be after --calibration-end {calibration_end:%Y-%m-%d}",
+            f"holdout_end {holdout_end:%Y-%m-%d} must be after calibration_end {calibration_end:%Y-%m-%d}",
             hint="the holdout is the period after the calibration",
         )
     if holdout_end > last:
         raise OptionError(
-            f"--holdout-end {holdout_end:%Y-%m-%d} is after the last transaction; {span}",
-            hint="leave out --holdout-end to end the holdout at the last transaction",
+            f"holdout_end {holdout_end:%Y-%m-%d} is after the last transaction; {span}",
+            hint="leave out holdout_end to end the holdout at the last transaction",
         )
     return calibration_end, holdout_end
 

@@ -9,7 +9,7 @@ rhythm (days since the last purchase against their usual gap, from
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -45,7 +45,7 @@ AT_RISK_COLUMNS = (
     SALESPERSON,
     NAME,
 )
-#: Tiers a --min-tier admits, best first (prospects never bought, so they are never at risk).
+#: Tiers a minimum tier admits, best first (prospects never bought, so they are never at risk).
 RANKED_TIERS = tuple(tier for tier in TIERS if tier != "prospect")
 _HINT = config_hint("churn")
 
@@ -127,7 +127,13 @@ def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.
     )
 
 
-def at_risk(customers: pd.DataFrame, *, top: int | None = None, min_tier: str | None = None) -> pd.DataFrame:
+def at_risk(
+    customers: pd.DataFrame,
+    *,
+    top: int | None = None,
+    min_tier: str | None = None,
+    columns: Sequence[str] | None = AT_RISK_COLUMNS,
+) -> pd.DataFrame:
     """The customers worth saving, the most value at risk first (ties by customer_id).
 
     Keeps buyers in the medium or high churn band or in the decline or
@@ -135,19 +141,19 @@ def at_risk(customers: pd.DataFrame, *, top: int | None = None, min_tier: str | 
     in: a win-back call can still pay, and since their risk is already counted
     in the value at risk they sort by what is actually at stake. ``min_tier``
     keeps that tier and better (platinum, gold, iron); ``top`` keeps the first N.
-    Returns :data:`AT_RISK_COLUMNS` present in the table.
+    Returns the ``columns`` present in the table (None: every column).
     """
     if min_tier is not None and min_tier not in RANKED_TIERS:
-        raise OptionError(f"unknown --min-tier {min_tier!r}; choose one of {', '.join(RANKED_TIERS)}")
+        raise OptionError(f"unknown min_tier {min_tier!r}; choose one of {', '.join(RANKED_TIERS)}")
     if top is not None and top < 0:
-        raise OptionError(f"--top must be 0 or more, got {top}")
+        raise OptionError(f"top must be 0 or more, got {top}")
     slipping = customers["churn_band"].isin(("medium", "high")) | customers["lifecycle_stage"].isin(
         ("decline", "termination")
     )
     keep = slipping & (customers["value_at_risk"] > 0) & (customers["tier"] != "prospect")
     if min_tier is not None:
         keep &= customers["tier"].isin(RANKED_TIERS[: RANKED_TIERS.index(min_tier) + 1])
-    chosen = customers.loc[keep, [c for c in AT_RISK_COLUMNS if c in customers.columns]]
+    chosen = customers.loc[keep, [c for c in columns if c in customers.columns] if columns is not None else slice(None)]
     chosen = chosen.sort_values(
         ["value_at_risk", CUSTOMER_ID], ascending=[False, True], kind="stable", ignore_index=True
     )

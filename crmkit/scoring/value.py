@@ -21,6 +21,7 @@ import pandas as pd
 
 from crmkit.errors import BadValueError, MissingColumnsError, OptionError
 from crmkit.models import (
+    FittedModels,
     GammaGammaModel,
     TransactionModel,
     Triples,
@@ -122,10 +123,18 @@ class ValueFit:
     margin: float | None  # None: per customer from total_margin / total_revenue
     prospects: int = 0
 
+    @property
+    def notes(self) -> list[str]:
+        """What the fits did along the way (retries, excluded customers), the spend model's marked as such."""
+        return [*self.model.notes, *(f"Gamma-Gamma: {note}" for note in self.spend.notes)]
+
+    @property
+    def warnings(self) -> list[str]:
+        """What may make the values less trustworthy, the spend model's marked as such."""
+        return [*self.model.warnings, *(f"Gamma-Gamma: {warning}" for warning in self.spend.warnings)]
+
     def to_dict(self) -> dict:
         """JSON-ready: the purchase model's dict plus time unit, Gamma-Gamma, CLV settings, notes and warnings."""
-        spend_notes = [f"Gamma-Gamma: {note}" for note in self.spend.notes]
-        spend_warnings = [f"Gamma-Gamma: {warning}" for warning in self.spend.warnings]
         return {
             **self.model.to_dict(),
             "time_unit": self.time_unit,
@@ -136,8 +145,8 @@ class ValueFit:
             "discount_rate": self.discount_rate,
             "margin": PER_CUSTOMER_MARGIN if self.margin is None else self.margin,
             "prospects_without_model_values": self.prospects,
-            "notes": [*self.model.notes, *spend_notes],
-            "warnings": [*self.model.warnings, *spend_warnings],
+            "notes": self.notes,
+            "warnings": self.warnings,
         }
 
 
@@ -160,6 +169,7 @@ def score_value(
     margin: float | None = None,
     discount_rate: float = 0.10,
     penalizer: float = 0.0,
+    fitted: FittedModels | None = None,
 ) -> tuple[pd.DataFrame, ValueFit]:
     """Fit the purchase and spend models on a customer summary and score every customer's value.
 
@@ -171,7 +181,7 @@ def score_value(
     total_margin/total_revenue per customer when the summary has total_margin,
     else 1 (revenue CLV); ``historic_value`` follows it (total_margin, or
     total_revenue × margin). Prospects (no purchase: frequency missing) get
-    missing model columns.
+    missing model columns. With ``fitted`` models nothing is fitted: they score the customers as they are.
     """
     missing = [c for c in SUMMARY_INPUTS if c not in summary.columns]
     if missing:
@@ -179,14 +189,22 @@ def score_value(
     units = parse_horizon(horizon, time_unit)
     _check_clv_settings(units, unit_days(time_unit), discount_rate)
     if margin is not None and not 0 < _check_margin(margin) <= 1:
-        raise OptionError(f"--margin is a share of revenue between 0 and 1 (e.g. 0.3), got {margin}")
+        raise OptionError(f"margin is a share of revenue between 0 and 1 (e.g. 0.3), got {margin}")
     buyers = summary["frequency"].notna().to_numpy()
     f, r, age, m = (
         _select(summary[c].to_numpy(dtype=np.float64), buyers) for c in ("frequency", "recency", "T", "monetary")
     )
     data = compress(f, r, age)
-    transactions = fit_transaction_model_on(model, data, penalizer=penalizer)
-    spend = fit_gamma_gamma(f, m, penalizer=penalizer)
+    if fitted is None:
+        transactions = fit_transaction_model_on(model, data, penalizer=penalizer)
+        spend = fit_gamma_gamma(f, m, penalizer=penalizer)
+    elif fitted.time_unit != time_unit:
+        raise OptionError(
+            f"the fitted model's parameters are in {fitted.time_unit}s, but time_unit is {time_unit!r}",
+            hint=f"score with time_unit={fitted.time_unit!r}, or fit the model again in {time_unit}s",
+        )
+    else:
+        transactions, spend = fitted.transactions, fitted.spend
 
     revenue = summary["total_revenue"].to_numpy(dtype=np.float64)
     if margin is not None:
