@@ -697,10 +697,10 @@ class TestUnreadable:
 class TestConfig:
     def test_default_file_in_the_working_folder(self, tmp_path, monkeypatch):
         (tmp_path / "crmkit.toml").write_text(
-            '[columns]\namount = "实收金额"\n\n[tiers]\nplatinum = 0.01\n', encoding="utf-8"
+            '[columns]\namount = "实收金额"\n\n[tiers]\ncuts = [1, 15]\n', encoding="utf-8"
         )
         monkeypatch.chdir(tmp_path)
-        assert load_config(None) == {"columns": {"amount": "实收金额"}, "tiers": {"platinum": 0.01}}
+        assert load_config(None) == {"columns": {"amount": "实收金额"}, "tiers": {"cuts": [1, 15]}}
 
     def test_no_default_file_is_an_empty_config(self, tmp_path, monkeypatch):
         monkeypatch.chdir(tmp_path)
@@ -708,15 +708,19 @@ class TestConfig:
 
     def test_explicit_path(self, tmp_path):
         path = tmp_path / "other.toml"
-        path.write_text("[rfm]\nbins = 5\n")
-        assert load_config(path) == {"rfm": {"bins": 5}}
+        path.write_text('[rfm]\nscheme = "cn8"\n')
+        assert load_config(path) == {"rfm": {"scheme": "cn8"}}
 
     @pytest.mark.parametrize(
         ("text", "match"),
         [
             ("[columns\namount = 1\n", "not valid TOML"),
-            ("[colums]\namount = 'x'\n", r"unknown section\(s\) \[colums\]"),
+            ("[colums]\namount = 'x'\n", r"unknown table\(s\) \[colums\]"),
             ("columns = 'amount'\n", "must be a table"),
+            ("[tiers]\nplatinum = 0.01\n", r"unknown \[tiers\] setting\(s\) platinum; valid: mode, cuts, by"),
+            ("[value]\ndiscount = 0.1\n", r"unknown \[value\] setting\(s\) discount; valid: model, horizon"),
+            ("[output]\nlanguage = 'zh'\n", r"unknown \[output\] setting\(s\) language; valid: lang"),
+            ("[delivered_value]\nprice = 2\n", r"unknown \[delivered_value\] setting\(s\) price"),
         ],
     )
     def test_bad_config_is_an_input_error(self, tmp_path, text, match):

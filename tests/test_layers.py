@@ -20,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "version": set(),
     "errors": set(),
     "schema": {"errors"},
-    "settings": {"errors"},
+    "settings": {"errors", "schema"},
     "models": {"errors", "schema"},
     "datasets": {"errors", "schema", "models"},
     "scoring": {"errors", "schema", "settings", "models"},

@@ -6,10 +6,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from crmkit.errors import InputFileError
-
-CONFIG_SECTIONS = ("columns", "tiers", "rfm", "value", "lifecycle", "churn", "output", "delivered_value")
-
+from crmkit.errors import InputFileError, OptionError
+from crmkit.settings import check_config
 
 DEFAULT_CONFIG = Path("crmkit.toml")
 
@@ -33,13 +31,8 @@ def load_config(path: Path | None) -> dict[str, Any]:
             f"config file {path} is not valid TOML: {error}",
             hint='tables look like [columns] with lines such as amount = "实收金额"',
         ) from None
-    unknown = sorted(set(config) - set(CONFIG_SECTIONS))
-    if unknown:
-        raise InputFileError(
-            f"config file {path} has unknown section(s) [{'], ['.join(unknown)}]",
-            hint="known sections: " + ", ".join(f"[{s}]" for s in CONFIG_SECTIONS),
-        )
-    for section, table in config.items():
-        if not isinstance(table, dict):
-            raise InputFileError(f"config file {path}: {section} must be a table like [{section}]")
+    try:
+        check_config(config)
+    except OptionError as error:
+        raise InputFileError(f"config file {path}: {error.message}", hint=error.hint) from None
     return config

@@ -17,12 +17,12 @@ from crmkit.errors import OptionError
 from crmkit.models import MODEL_NAMES
 from crmkit.pipeline.privacy import Sharing
 from crmkit.schema import TIME_UNIT_DAYS
-from crmkit.scoring.churn import RANKED_TIERS, ChurnBands
-from crmkit.scoring.lifecycle import LifecycleRules
+from crmkit.scoring.churn import RANKED_TIERS, ChurnBands, bands_from_config
+from crmkit.scoring.lifecycle import LifecycleRules, rules_from_config
 from crmkit.scoring.rfm import RFM_SCHEMES
 from crmkit.scoring.tiers import DEFAULT_SHARE_CUTS, TierRule
 from crmkit.scoring.value import FittedModels
-from crmkit.settings import with_config
+from crmkit.settings import check_config
 
 #: The values that can rank customers into tiers.
 TIER_BY = ("revenue", "profit", "clv")
@@ -94,6 +94,7 @@ def options_from(config: Mapping[str, Mapping[str, Any]], **given: Any) -> Score
         value = given.pop(name, None)
         return value if value is not None else config.get(section, {}).get(key, default)
 
+    check_config(config)
     default = ScoreOptions()
     no_model = bool(given.pop("no_model", False))
     tiers = tier_rule(pick("tiers", "mode", "tier_mode", "rank"), pick("tiers", "cuts", "tier_cuts", None))
@@ -107,8 +108,8 @@ def options_from(config: Mapping[str, Mapping[str, Any]], **given: Any) -> Score
     }
     return ScoreOptions(
         tiers=tiers,
-        lifecycle=with_config(LifecycleRules(), config.get("lifecycle", {}), "lifecycle"),
-        churn=with_config(ChurnBands(), config.get("churn", {}), "churn"),
+        lifecycle=rules_from_config(config.get("lifecycle", {})),
+        churn=bands_from_config(config.get("churn", {})),
         delivered_weights=dict(config.get("delivered_value", {})),
         **chosen,
         **{name: value for name, value in given.items() if value is not None},
