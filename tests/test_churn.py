@@ -71,6 +71,10 @@ class TestScoreChurn:
         out = score_churn(table)
         assert list(out["expected_next_purchase"].dt.strftime("%Y-%m-%d")) == ["2024-06-21", "2024-06-11", "2025-06-01"]
 
+    def test_expected_next_purchase_rounds_the_gap_to_the_nearest_day(self):
+        out = score_churn(_table(usual_gap_days=[10.4, 10.6, 0.5, 1.5]))
+        assert list(out["expected_next_purchase"].dt.day) == [11, 12, 1, 3]  # 2024-06-01 + 10, 11, 0, 2 days
+
     def test_prospects_get_nothing_and_every_buyer_one_band(self):
         table = _table(p_alive=[0.5, np.nan], clv=[10.0, np.nan])
         table.loc[1, ["last_purchase", "days_since_last", "usual_gap_days", "total_revenue"]] = np.nan

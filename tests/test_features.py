@@ -50,7 +50,7 @@ class TestCustomerSummary:
         assert a["days_since_last"] == 14
         assert a["total_revenue"] == pytest.approx(57.0)  # 65 − 8
         assert a["monetary"] == pytest.approx(25.0)  # (20 + 30) / 2 repeat days
-        assert a["n_orders"] == 4  # four purchase rows, no order_id
+        assert a["n_orders"] == 3  # no order_id: three purchase occasions (customer, day)
         assert a["first_purchase"] == pd.Timestamp("2024-01-01")
         assert a["last_purchase"] == pd.Timestamp("2024-01-29")
         b = s.iloc[1]
@@ -170,3 +170,22 @@ def test_latest_values_match_a_stable_sort_by_customer_and_time(rows, as_of_day)
     assert got["customer_id"].astype(str).tolist() == expected["customer_id"].astype(str).tolist()
     assert got["row"].tolist() == expected["row"].tolist()
     assert got["region"].tolist() == expected["region"].tolist()
+
+
+def test_lines_without_an_order_id_count_one_order_per_customer_and_day():
+    """Order ids where the export has them; lines without one are one order per purchase day (they used to
+    merge into a single order per customer)."""
+    tx = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "A", "A", "B", "B", "B"],
+            "order_date": pd.to_datetime(
+                ["2024-01-01", "2024-01-01", "2024-01-05", "2024-01-09", "2024-01-02", "2024-01-02", "2024-01-03"]
+            ),
+            "amount": [1.0, 2.0, 3.0, 4.0, 4.0, -1.0, 5.0],
+            "order_id": [None, None, None, "X1", "Y1", "Y1", "Y1"],
+        }
+    )
+    with_ids = customer_summary(tx)
+    assert with_ids["n_orders"].tolist() == [3, 1]  # A: days 01 and 05 without ids, plus X1; B: Y1
+    without = customer_summary(tx.drop(columns="order_id"))
+    assert without["n_orders"].tolist() == (without["frequency"] + 1).tolist() == [3, 2]

@@ -20,7 +20,7 @@ from crmkit.scoring.rfm import (
     rfm_segments,
     score_thresholds,
 )
-from crmkit.scoring.tiers import TierRule, assign_tiers, pareto_figures
+from crmkit.scoring.tiers import TierRule, assign_tiers, pareto_figures, tier_sizes
 
 
 def _summary(days_since_last, frequency, revenue) -> pd.DataFrame:
@@ -109,6 +109,23 @@ class TestTiers:
             TierRule(platinum=cuts[0], gold=cuts[1])
 
 
+@pytest.mark.parametrize(
+    ("n", "platinum", "gold"),
+    [(1, 1, 0), (10, 1, 1), (20, 1, 3), (30, 2, 4), (50, 3, 7), (70, 4, 10), (100, 5, 15), (0, 0, 0)],
+)
+def test_tier_sizes_round_half_up_with_at_least_one_platinum(n, platinum, gold):
+    """5% / 15% of n, rounded half up from the exact product (50 → 2.5 → 3 platinum; 10 → 0.5 → 1)."""
+    assert tier_sizes(n, TierRule()) == (platinum, gold)
+    tiers = assign_tiers(pd.Series(np.arange(n, dtype=float)), pd.Series([f"C{i:03d}" for i in range(n)]))
+    assert ((tiers["tier"] == "platinum").sum(), (tiers["tier"] == "gold").sum()) == (platinum, gold)
+
+
+def test_tier_sizes_are_exact_for_cut_offs_floats_cannot_hold():
+    # 0.1 + 0.2 is 0.30000000000000004 in floats; 30 × (10.1 + 19.9)% is exactly 9, not 9.000000000000002.
+    assert tier_sizes(30, TierRule(platinum=10.1, gold=19.9)) == (3, 6)
+    assert tier_sizes(3, TierRule(platinum=50, gold=0)) == (2, 0)
+
+
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.floats(-100, 1e6, allow_nan=False), min_size=1, max_size=300), st.floats(1, 30), st.floats(0, 40))
 def test_tiers_partition_customers_with_configured_shares(values, platinum, gold):
@@ -119,7 +136,7 @@ def test_tiers_partition_customers_with_configured_shares(values, platinum, gold
     counts = tiers["tier"].value_counts()
     counts = counts[counts > 0]  # the categorical also lists the (empty) prospect tier
     assert counts.sum() == n and set(counts.index) <= {"platinum", "gold", "iron"}
-    assert abs(counts.get("platinum", 0) - n * platinum / 100) <= 1
+    assert abs(counts.get("platinum", 0) - max(n * platinum / 100, 1)) <= 1
     assert abs(counts.get("platinum", 0) + counts.get("gold", 0) - n * (platinum + gold) / 100) <= 1
     assert sorted(tiers["value_rank"]) == list(range(1, n + 1))
     # Every platinum customer is worth at least as much as every gold one, and gold ≥ iron.

@@ -170,6 +170,18 @@ class TestScoreValue:
         np.testing.assert_allclose(explicit["historic_value"], summary["total_revenue"] * 0.4)
         assert fit.to_dict()["margin"] == 0.4
 
+    def test_per_customer_margin_share_is_clipped_to_the_revenue(self):
+        """A margin larger than the revenue (a data error, or revenue netted by returns) counts as 100%, a loss
+        larger than it as −100%: the CLV never multiplies expected spend by more than the spend itself."""
+        summary = _summary(3000)
+        revenue = summary["total_revenue"].to_numpy()
+        summary["total_margin"] = revenue * 0.3
+        summary.loc[0, "total_margin"] = revenue[0] * 3
+        summary.loc[1, "total_margin"] = -revenue[1] * 5
+        plain, _ = score_value(summary.drop(columns="total_margin"))
+        clipped, _ = score_value(summary)
+        np.testing.assert_allclose(clipped["clv"].iloc[:3], plain["clv"].iloc[:3] * [1.0, -1.0, 0.3], rtol=1e-9)
+
     def test_fit_summary_is_ready_for_json_and_the_report(self):
         _, fit = score_value(_summary(3000), model="bgnbd", time_unit="day", horizon="6m")
         record = fit.to_dict()

@@ -321,3 +321,22 @@ def release_arrow_buffers() -> None:
     """Hand Arrow's freed buffers back to the system. Arrow frees into its own pool, which numpy cannot reuse:
     a 10M-row CSV read leaves 0.45 GB there, and every later step's peak would land on top of it."""
     pa.default_memory_pool().release_unused()
+
+
+#: The name a DataFrame read in memory goes by in reports and rejects.
+FRAME_SOURCE = "<DataFrame>"
+
+
+def read_frame(
+    frame: pd.DataFrame,
+    aliases: Mapping[str, tuple[str, ...]],
+    overrides: Mapping[str, str],
+    required: Sequence[str],
+) -> RawFile:
+    """An in-memory DataFrame's recognised columns, mapped like a file's headers; rows numbered from 0."""
+    headers = [str(column) for column in frame.columns]
+    mapping = _mapping_or_fail(Path(FRAME_SOURCE), headers, aliases, overrides, required)
+    by_header = dict(zip(headers, frame.columns))
+    columns = {c: frame[by_header[h]].reset_index(drop=True) for c, h in mapping.items()}
+    report = FileReport(FRAME_SOURCE, "dataframe", rows=len(frame), mapping=dict(mapping))
+    return RawFile(columns, report, first_row=0, headers=headers)

@@ -20,7 +20,7 @@ from crmkit.ingest.dates import parse_dates
 from crmkit.ingest.files import expand_paths
 from crmkit.ingest.ids import clean_ids
 from crmkit.ingest.numbers import parse_numbers
-from crmkit.ingest.readers import RawFile, read_mapped, release_arrow_buffers
+from crmkit.ingest.readers import RawFile, read_frame, read_mapped, release_arrow_buffers
 from crmkit.ingest.report import FileReport, IngestReport, TransactionData
 from crmkit.schema import (
     AMOUNT,
@@ -52,7 +52,7 @@ _REASON_COLUMN = {REASON_ID: CUSTOMER_ID, REASON_DATE: ORDER_DATE, REASON_AMOUNT
 
 # --- transactions ------------------------------------------------------------------------
 def load_transactions(
-    paths: Iterable[Path],
+    paths: Iterable[Path | pd.DataFrame],
     *,
     columns: Mapping[str, str] | None = None,
     sheet: str | None = None,
@@ -65,20 +65,24 @@ def load_transactions(
     missing/non-numeric amount are dropped (``strict``: the first one is an
     error); repeated lines of the same order (every mapped field equal) count
     once. ``customer_id`` comes back categorical (text categories), the rest as
-    datetime64/float64/text.
+    datetime64/float64/text. A DataFrame among ``paths`` is read like a file (its rows are numbered from 0,
+    as ``DataFrame.iloc`` counts them).
     """
     overrides = dict(columns or {})
     check_override_keys(overrides, TRANSACTION_ALIASES)
     frames, rejects, reports = [], [], []
-    for path in expand_paths(paths):
-        raw = read_mapped(
-            path,
-            TRANSACTION_ALIASES,
-            overrides,
-            REQUIRED_TRANSACTION_COLUMNS,
-            sheet,
-            text_columns=(CUSTOMER_ID, ORDER_ID, *TEXT_COLUMNS),
-        )
+    for source in _sources(paths):
+        if isinstance(source, pd.DataFrame):
+            raw = read_frame(source, TRANSACTION_ALIASES, overrides, REQUIRED_TRANSACTION_COLUMNS)
+        else:
+            raw = read_mapped(
+                source,
+                TRANSACTION_ALIASES,
+                overrides,
+                REQUIRED_TRANSACTION_COLUMNS,
+                sheet,
+                text_columns=(CUSTOMER_ID, ORDER_ID, *TEXT_COLUMNS),
+            )
         release_arrow_buffers()
         frame, dropped = _canonical_transactions(raw, date_order)
         frames.append(frame)
@@ -108,6 +112,17 @@ def load_transactions(
     del raw, rejects, frames
     release_arrow_buffers()
     return TransactionData(frame, _rejects_frame(rejected), report)
+
+
+def _sources(paths: Iterable[Path | pd.DataFrame]) -> list[Path | pd.DataFrame]:
+    """Files as given, folders expanded to their files; in-memory frames as they are."""
+    given = list(paths)
+    if not given:
+        return list(expand_paths(given))
+    sources: list[Path | pd.DataFrame] = []
+    for item in given:
+        sources.extend([item] if isinstance(item, pd.DataFrame) else expand_paths([item]))
+    return sources
 
 
 def _canonical_transactions(raw: RawFile, date_order: str | None) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -139,7 +139,10 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None, tim
         rows = is_buyer[all_codes]
         row_codes = all_codes[rows] if buyer_code is None else buyer_code[all_codes[rows]]
         revenue = money_sums(row_codes, amount[rows], n_cust)
-    n_orders = _order_count(tx[ORDER_ID].to_numpy()[buy] if ORDER_ID in tx.columns else None, codes, n_cust)
+    order_ids = tx[ORDER_ID] if ORDER_ID in tx.columns else None
+    n_orders = _order_count(
+        order_ids if every_row_buys or order_ids is None else order_ids[buy], codes, buy_day, n_occasions
+    )
 
     summary = pd.DataFrame(
         {
@@ -196,14 +199,23 @@ def returns_only_customers(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = Non
     return everyone.difference(pd.Index(buyers)).sort_values()
 
 
-def _order_count(order_ids: np.ndarray | None, codes: np.ndarray, n_cust: int) -> np.ndarray:
-    """Distinct orders per customer by order_id (of the purchase rows); each purchase row is an order without."""
-    if order_ids is None:
-        return np.bincount(codes, minlength=n_cust)
-    order_codes, _ = pd.factorize(pd.Series(order_ids).fillna(""))
+def _order_count(order_ids: pd.Series | None, codes: np.ndarray, days: np.ndarray, occasions: np.ndarray) -> np.ndarray:
+    """Distinct orders per customer among the purchase rows: by order_id; rows without one (or without an
+    order-id column) count one order per customer and day, a purchase occasion (``occasions`` per customer)."""
+    missing = None if order_ids is None else order_ids.isna().to_numpy()
+    if missing is None or missing.all():
+        return occasions
+    n_cust = len(occasions)
+    counts = np.zeros(n_cust, dtype=np.int64)
+    if missing.any():
+        day0, span = int(days.min()), int(days.max()) - int(days.min()) + 1
+        distinct = distinct_sorted(pair_keys(codes[missing], days[missing] - day0, span))
+        counts += np.bincount(distinct // span, minlength=n_cust)
+    present = ~missing
+    order_codes, _ = pd.factorize(order_ids.to_numpy()[present])
     stride = int(order_codes.max(initial=0)) + 1
-    pairs = distinct_sorted(pair_keys(codes, order_codes, stride))
-    return np.bincount(pairs // stride, minlength=n_cust)
+    pairs = distinct_sorted(pair_keys(codes[present], order_codes, stride))
+    return counts + np.bincount(pairs // stride, minlength=n_cust)
 
 
 def _row_margin(tx: pd.DataFrame) -> np.ndarray | None:

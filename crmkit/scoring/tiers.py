@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -47,6 +48,23 @@ def value_order(values: pd.Series, ids: pd.Series) -> np.ndarray:
     return np.lexsort((id_rank, -values.to_numpy(dtype=float)))
 
 
+def tier_sizes(n: int, rule: TierRule) -> tuple[int, int]:
+    """How many of ``n`` buying customers are platinum and gold in rank mode.
+
+    Platinum is the top ``n × platinum%`` customers and platinum plus gold the top ``n × (platinum + gold)%``,
+    each rounded half up (2.5 → 3, as spreadsheets round) from the exact product; there is at least one
+    platinum customer whenever anyone bought.
+    """
+    platinum = _half_up(n * Fraction(str(rule.platinum)) / 100)
+    both = _half_up(n * (Fraction(str(rule.platinum)) + Fraction(str(rule.gold))) / 100)
+    platinum = min(max(platinum, 1), n)
+    return platinum, max(both, platinum) - platinum
+
+
+def _half_up(value: Fraction) -> int:
+    return math.floor(value + Fraction(1, 2))
+
+
 def assign_tiers(values: pd.Series, ids: pd.Series, rule: TierRule = TierRule()) -> pd.DataFrame:
     """Tier buying customers by value: returns ``value_rank`` (1 = most valuable) and ``tier``."""
     n = len(values)
@@ -54,9 +72,8 @@ def assign_tiers(values: pd.Series, ids: pd.Series, rule: TierRule = TierRule())
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.arange(1, n + 1)
     if rule.mode == "rank":
-        platinum_n = round(n * rule.platinum / 100)
-        gold_n = round(n * (rule.platinum + rule.gold) / 100)
-        in_platinum, in_gold = rank <= platinum_n, rank <= gold_n
+        platinum_n, gold_n = tier_sizes(n, rule)
+        in_platinum, in_gold = rank <= platinum_n, rank <= platinum_n + gold_n
     else:
         sorted_values = np.clip(values.to_numpy(dtype=float)[order], 0, None)
         total = sorted_values.sum()
