@@ -8,6 +8,7 @@ refresh the README with ``CRMKIT_UPDATE_README=1 pytest tests/test_docs.py``.
 
 from __future__ import annotations
 
+import doctest
 import os
 import re
 import shlex
@@ -85,6 +86,16 @@ def test_tour_output_matches_the_program(scratch: Path):
         return
     for command, pasted in examples:
         assert _run(command) == pasted, f"README output of `{command}` is out of date"
+
+
+def test_python_examples_run_as_shown(scratch: Path):
+    """Every ```pycon block of the README runs, in order, as one doctest session in a scratch folder."""
+    blocks = re.findall(r"```pycon\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert blocks, "the README has no Python examples"
+    test = doctest.DocTestParser().get_doctest("\n".join(blocks), {}, "README.md", str(README), 0)
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
 
 
 def test_every_output_column_is_in_the_readme_glossary(tmp_path: Path):
