@@ -30,6 +30,8 @@ CONFIG_TABLES: dict[str, tuple[str, ...] | None] = {
         "overdue_factor",
         "termination_factor",
         "termination_p_alive",
+        "one_time_p_alive",
+        "one_time_gap_quantile",
         "new_customer_cycle_days",
     ),
     "churn": ("medium", "high"),

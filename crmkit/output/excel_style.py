@@ -33,6 +33,7 @@ MONEY_COLUMNS: Final = frozenset(
         "monetary",
         "expected_spend",
         "clv",
+        "value_if_active",
         "historic_value",
         "value_at_risk",
         "total_customer_value",

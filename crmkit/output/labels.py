@@ -105,6 +105,7 @@ COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
     "p_alive": ("Probability still active", "仍活跃概率"),
     "expected_spend": ("Expected spend per purchase", "预计单次消费额"),
     "clv": ("Customer lifetime value (CLV)", "客户终身价值 (CLV)"),
+    "value_if_active": ("Value if they stay", "留存价值"),
     "historic_value": ("Historic value", "历史价值"),
     "total_customer_value": ("Total customer value", "顾客总价值"),
     "total_customer_cost": ("Total customer cost", "顾客总成本"),
@@ -351,8 +352,18 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
         "预计每次未来购买的消费额 (Gamma-Gamma 模型)。",
     ),
     "clv": (
-        "Customer lifetime value: expected future value over the horizon, discounted.",
-        "客户终身价值：预测期内预计的未来价值 (已折现)。",
+        "Customer lifetime value: expected value over the horizon, discounted (margin × expected spend × expected "
+        "purchases, which allow for the chance that the customer has already left: CLV = value if they stay × "
+        "P(alive)).",
+        "客户终身价值：预测期内预计的未来价值，已折现 (毛利率 × 预计单次消费额 × 预计购买次数；已计入客户可能已流失，"
+        "CLV = 留存价值 × 仍活跃概率)。",
+    ),
+    "value_if_active": (
+        "Expected value over the horizon if the customer is still active, discounted like CLV: what they bring if "
+        "they stay, and lose if they go. Without a purchase model: value so far per day since the first purchase "
+        "(counting at least the horizon) over the horizon.",
+        "若客户仍活跃，预测期内预计带来的价值，与 CLV 同样折现：留住客户可得、失去客户即损失的价值。无购买模型时："
+        "首次购买以来 (至少按预测期计) 的日均价值 × 预测期。",
     ),
     "historic_value": (
         "Value the customer has brought so far (revenue or margin).",
@@ -395,8 +406,8 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
         "超过预计下次购买日期的天数 (未到期为 0)。",
     ),
     "value_at_risk": (
-        "Future value lost if the customer churns: value weighted by churn risk.",
-        "客户流失将损失的未来价值：价值乘以流失概率。",
+        "What is lost if the customer has gone: value if they stay × churn risk. Ranks the customers worth saving.",
+        "客户若已流失将损失的价值：留存价值 × 流失概率，用于排序值得挽回的客户。",
     ),
     "recent_revenue": (
         "Revenue in the recent window (the last 90 days by default).",
@@ -612,8 +623,9 @@ RULE_TEXT: dict[str, dict[str, str]] = {
         "trend": "with at least {n} purchase day(s) across the last {w2} days",
         "median_cycle": "the median usual gap of repeat buyers",
         "fixed_cycle": "{d} days",
-        "termination": "bought before, and no purchase for more than {tf} × the usual gap, "
-        "or P(alive) below {p} while past the usual gap",
+        "termination": "repeat buyers: no purchase for more than {tf} × the usual gap, or P(alive) below {p} "
+        "while past it; one-time buyers: past their first cycle with P(alive) below {p1} (without a model, or "
+        "with bgnbd: silent longer than {q}% of returning customers took to buy a second time)",
         "decline": "no purchase for more than {of} × the usual gap, or revenue or purchase days in the last {w} "
         "days at most {dr} × the {w} days before ({trend})",
         "acquisition": "never bought (prospect), or bought on one day only; their usual gap is {cycle}",
@@ -624,7 +636,9 @@ RULE_TEXT: dict[str, dict[str, str]] = {
         "trend": "近 {w2} 天内至少 {n} 个购买日",
         "median_cycle": "复购客户常规间隔的中位数",
         "fixed_cycle": "{d} 天",
-        "termination": "曾购买，且超过 {tf} 倍常规间隔未再购买；或已过常规间隔且存活概率 P(alive) 低于 {p}",
+        "termination": "复购客户：超过 {tf} 倍常规间隔未再购买，或已过常规间隔且存活概率 P(alive) 低于 {p}；"
+        "只购买过一次的客户：已过首个周期且 P(alive) 低于 {p1}（无模型或 bgnbd 时：未购买时长超过 {q}% "
+        "回头客的首次回购间隔）",
         "decline": "超过 {of} 倍常规间隔未购买；或近 {w} 天的收入或购买天数不高于前 {w} 天的 {dr} 倍（{trend}）",
         "acquisition": "从未购买（潜在客户），或只在一天购买过；其常规间隔取{cycle}",
         "growth": "近 {w} 天的收入或购买天数至少为前 {w} 天的 {gr} 倍（{trend}）",
@@ -644,6 +658,8 @@ def explain_rules(rules: LifecycleRules = DEFAULT_RULES, *, lang: str = "en") ->
         "n": rules.min_purchases_for_trend,
         "tf": f"{rules.termination_factor:g}",
         "p": f"{rules.termination_p_alive:g}",
+        "p1": f"{rules.one_time_p_alive:g}",
+        "q": f"{100 * rules.one_time_gap_quantile:g}",
         "of": f"{rules.overdue_factor:g}",
         "dr": f"{rules.decline_ratio:g}",
         "gr": f"{rules.growth_ratio:g}",
@@ -675,6 +691,7 @@ SHORT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "revenue": ("Revenue", "收入"),
     "n_orders": ("Orders", "订单数"),
     "clv": ("CLV", "CLV"),
+    "value_if_active": ("If stays", "留存价值"),
     "frequency": ("Repeats", "复购次数"),
     "p_alive": ("P(alive)", "活跃概率"),
     "expected_purchases": ("Exp. buys", "预计购买"),

@@ -152,10 +152,12 @@ class ScoreResult:
     summary: Summary
     #: The value range behind each RFM score (``--explain``).
     rfm_thresholds: pd.DataFrame
-    #: Customers worth saving, most value at risk first (``crmkit churn``, the workbook's At risk sheet).
+    #: Customers at medium or high churn risk, most value at risk first (``crmkit churn``, the At risk sheet).
     at_risk: pd.DataFrame
     #: What was read, dropped and why, as (item, detail, value) rows (the workbook's Data quality sheet).
     data_quality: pd.DataFrame
+    #: Platinum and gold customers in decline or termination, the most historic profit first.
+    lost_key_accounts: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def value_fit(self) -> ValueFit | None:

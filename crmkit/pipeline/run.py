@@ -63,6 +63,7 @@ from crmkit.scoring.value import (
     DELIVERED_COLUMNS,
     ValueFit,
     delivered_value,
+    run_rate_value,
     score_value,
 )
 
@@ -109,6 +110,7 @@ def score(
         summary=summary,
         rfm_thresholds=rfm_thresholds,
         at_risk=churn.at_risk(shared, min_tier=options.at_risk_min_tier, columns=None),
+        lost_key_accounts=churn.lost_key_accounts(shared, min_tier=options.at_risk_min_tier, columns=None),
         data_quality=data_quality(sharing.transactions(data).report) if data is not None else _NO_QUALITY,
     )
 
@@ -159,10 +161,29 @@ def _scored(
             table, pareto = _with_tiers(table, options)
         table = _with_attributes(table, tx, customers, as_of, options.delivered_weights)
 
-    table = _attach(table, lifecycle.assign_stages(table, activity, rules=options.lifecycle))
-    table = _attach(table, churn.score_churn(table, bands=options.churn))
+    # One-time buyers are judged by P(alive) where it tells them apart, else by how long returning customers
+    # took to come back (a pass over the transactions, run alone like the others).
+    informative = value_fit is not None and value_fit.model.informs_one_time_buyers
+    gaps = None if informative else lifecycle.return_gaps(tx, as_of=as_of)
+    stages = lifecycle.assign_stages(
+        _judged(table, informative), activity, rules=options.lifecycle, first_return_gaps=gaps
+    )
+    table = _attach(table, stages)
+    if "value_if_active" not in table.columns:  # no purchase model: the customer's own run rate stands in
+        table["value_if_active"] = run_rate_value(
+            table, horizon=options.horizon, margin=options.margin, discount_rate=options.discount_rate
+        )
+    table = _attach(table, churn.score_churn(_judged(table, informative), bands=options.churn))
     table = table.sort_values(CUSTOMER_ID, ignore_index=True)
     return table, score_thresholds(summary, scores), pareto, value_fit, warnings
+
+
+def _judged(table: pd.DataFrame, informative: bool) -> pd.DataFrame:
+    """The table as the stage and churn rules see it: P(alive) only where it tells customers apart. BG/NBD
+    gives every one-time buyer P(alive) = 1, so for them the rules fall back to what the data show."""
+    if informative or "p_alive" not in table.columns:
+        return table
+    return table.assign(p_alive=table["p_alive"].where(table["frequency"] != 0))
 
 
 def _data_summary(
@@ -362,6 +383,7 @@ VALUE_COLUMNS = (
     "p_alive",
     "expected_spend",
     "clv",
+    "value_if_active",
     "historic_value",
     *DELIVERED_COLUMNS,
 )
