@@ -35,6 +35,7 @@ CONFIG_TABLES: dict[str, tuple[str, ...] | None] = {
         "new_customer_cycle_days",
     ),
     "churn": ("medium", "high"),
+    "actions": ("rules",),
     "output": ("lang",),
     "delivered_value": (*VALUE_COMPONENTS, *COST_COMPONENTS),
 }

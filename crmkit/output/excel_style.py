@@ -96,6 +96,13 @@ VALUE_COLOURS: Final[dict[str, dict[str, tuple[str, str]]]] = {
         "medium": ("#FFEB9C", "#9C5700"),
         "low": ("#C6EFCE", "#006100"),
     },
+    "next_action": {
+        "win_back": ("#FFC7CE", "#9C0006"),
+        "retain": ("#FFEB9C", "#9C5700"),
+        "develop": ("#DDEBF7", "#1F4E78"),
+        "maintain": ("#C6EFCE", "#006100"),
+        "let_go": ("#E7E6E6", "#3A3838"),
+    },
 }
 
 MIN_WIDTH: Final = 6.0
