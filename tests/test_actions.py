@@ -10,6 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import crmkit
+from crmkit.datasets.sample import simulate_sales
 from crmkit.errors import OptionError
 from crmkit.output.labels import explain_actions
 from crmkit.pipeline import options_from
@@ -140,3 +142,14 @@ def _as_config():
             if getattr(rule, key):
                 item[key] = list(getattr(rule, key))
         yield item
+
+
+def test_the_library_takes_rules_and_the_pipeline_applies_them():
+    tx = simulate_sales(150, seed=4).transactions
+    rules = crmkit.ActionRules((crmkit.ActionRule("retain", tiers=("platinum",)), crmkit.ActionRule("maintain")))
+    result = crmkit.score(tx, options=crmkit.ScoreOptions(model=None, actions=rules))
+    table = result.customers
+    assert (table["next_action"] == np.where(table["tier"] == "platinum", "retain", "maintain")).all()
+    assert result.action_rules == rules
+    counts = {g.name: g.customers for g in result.summary.actions}
+    assert counts == {"retain": (table["tier"] == "platinum").sum(), "maintain": (table["tier"] != "platinum").sum()}

@@ -764,8 +764,14 @@ def test_churn_min_tier_top_and_group_by(data: SimpleNamespace) -> None:
     assert {g["salesperson"] for g in payload["groups"]} == set(data.tx["Salesperson"])
     assert sum(g["customers"] for g in payload["groups"]) == 200
     assert sum(b["customers"] for b in payload["churn"]) == 200
+    assert {c["churn_risk"] >= 0.3 for c in listed} == {True}  # medium or high risk only
+    lost = payload["lost_key_accounts"]
+    assert 0 < len(lost) <= 5 and {c["tier"] for c in lost} <= {"platinum", "gold"}
+    assert {c["lifecycle_stage"] for c in lost} <= {"decline", "termination"}
+    assert [c["total_margin"] for c in lost] == sorted((c["total_margin"] for c in lost), reverse=True)
+    assert {c["next_action"] for c in listed + lost} <= {"win_back", "retain", "develop", "maintain", "let_go"}
     table = ok("churn", data.csv, "--min-tier", "gold", "--top", 5, "--group-by", "salesperson").stdout
-    assert "Worth saving" in table and "Sales rep" in table
+    assert "Worth saving" in table and "Sales rep" in table and "Lost key accounts" in table
 
 
 def test_churn_out_lists_everyone_at_risk(data: SimpleNamespace, tmp_path: Path) -> None:

@@ -232,7 +232,6 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
         "Next-action rules (the first that matches wins)",
         "下一步行动规则 (按顺序，先匹配者为准)",
     ),
-    "section_lost_key_accounts": ("Lost key accounts, by historic profit", "正在流失的重点客户 (按历史利润)"),
     "action": ("Action", "行动"),
     "chart_pareto": ("Pareto curve: share of value by share of customers", "帕累托曲线：客户占比与价值占比"),
     "axis_customer_share": ("Share of customers (most valuable first)", "客户累计占比 (按价值从高到低)"),

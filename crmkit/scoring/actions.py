@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import product
 from typing import Any
 
 import numpy as np
@@ -129,15 +130,23 @@ def next_actions(table: pd.DataFrame, rules: ActionRules = DEFAULT_ACTIONS) -> p
     """One action per row of the customer table, by the first matching rule (:data:`~crmkit.schema.ACTIONS`).
 
     Needs *tier, lifecycle_stage, churn_band* (prospects have no band: only rules without bands match them).
+    There are only 4 × 5 × 3 combinations (and missing values): the rules are decided once per combination,
+    and each customer looks theirs up by code, so millions of customers take milliseconds.
     """
-    columns = {key: table[column].to_numpy(dtype=object) for key, (column, _) in CONDITIONS.items()}
-    matches = []
+    vocabularies = [(*vocabulary, None) for _, vocabulary in CONDITIONS.values()]
+    combination = np.zeros(len(table), dtype=np.int16)  # fewer than 200 combinations
+    for (column, vocabulary), values in zip(CONDITIONS.values(), vocabularies):
+        slot = pd.Categorical(table[column], categories=list(vocabulary)).codes.astype(np.int16)
+        slot[slot < 0] = len(vocabulary)  # missing: the last slot
+        combination *= len(values)
+        combination += slot
+    decided = np.array([_first_match(rules, dict(zip(CONDITIONS, values))) for values in product(*vocabularies)])
+    return vocabulary_column(decided[combination], ACTIONS)
+
+
+def _first_match(rules: ActionRules, customer: Mapping[str, str | None]) -> int:
+    """Position in ACTIONS of the first rule matching one (tiers, stages, bands) combination."""
     for rule in rules.rules:
-        hit = np.ones(len(table), dtype=bool)
-        for key in CONDITIONS:
-            names = getattr(rule, key)
-            if names:
-                hit &= np.isin(columns[key], names)
-        matches.append(hit)
-    codes = np.select(matches, [ACTIONS.index(rule.action) for rule in rules.rules], default=-1)
-    return vocabulary_column(codes, ACTIONS)
+        if all(not getattr(rule, key) or value in getattr(rule, key) for key, value in customer.items()):
+            return ACTIONS.index(rule.action)
+    return -1  # unreachable: the last rule matches everyone
