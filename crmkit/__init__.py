@@ -45,6 +45,8 @@ _LAZY = {
     "fit_gamma_gamma": "crmkit.models",
     "LifecycleRules": "crmkit.scoring.lifecycle",
     "ChurnBands": "crmkit.scoring.churn",
+    "ActionRules": "crmkit.scoring.actions",
+    "ActionRule": "crmkit.scoring.actions",
     "TierRule": "crmkit.scoring.tiers",
     "CrmkitError": "crmkit.errors",
 }

@@ -68,6 +68,8 @@ TIME_UNIT_DAYS: Final[dict[str, float]] = {
 TIERS: Final = ("platinum", "gold", "iron", "prospect")
 STAGES: Final = ("acquisition", "growth", "maturity", "decline", "termination")
 CHURN_BANDS: Final = ("low", "medium", "high")
+#: What to do next with a customer, one word each (rules in :mod:`crmkit.scoring.actions`).
+ACTIONS: Final = ("win_back", "retain", "develop", "maintain", "let_go")
 
 
 def vocabulary_column(codes: np.ndarray, vocabulary: tuple[str, ...]) -> pd.Categorical:

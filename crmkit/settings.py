@@ -30,9 +30,12 @@ CONFIG_TABLES: dict[str, tuple[str, ...] | None] = {
         "overdue_factor",
         "termination_factor",
         "termination_p_alive",
+        "one_time_p_alive",
+        "one_time_gap_quantile",
         "new_customer_cycle_days",
     ),
     "churn": ("medium", "high"),
+    "actions": ("rules",),
     "output": ("lang",),
     "delivered_value": (*VALUE_COMPONENTS, *COST_COMPONENTS),
 }

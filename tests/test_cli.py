@@ -325,6 +325,9 @@ SEGMENT_KEYS = {
         "lifecycle",
         "churn",  # documented
         "warnings",
+        "tier_by",
+        "next_actions",
+        "delivered_value",
     },
     "data": {
         "rows_read",
@@ -346,6 +349,7 @@ SEGMENT_KEYS = {
         "revenue_share",  # documented
         "customer_share",
         "average_value",
+        "profit",
     },
     "pareto": {
         "top20_revenue_share",
@@ -357,6 +361,7 @@ SEGMENT_KEYS = {
     "segments": {"segment", "customers", "revenue"},
     "lifecycle": {"stage", "customers", "revenue"},
     "churn": {"band", "customers", "value_at_risk"},
+    "next_actions": {"action", "customers", "revenue"},
 }
 
 
@@ -364,7 +369,9 @@ def test_segment_json_keys(segment_json: dict) -> None:
     assert set(segment_json) == SEGMENT_KEYS["top"]
     assert set(segment_json["data"]) == SEGMENT_KEYS["data"]
     assert set(segment_json["pareto"]) == SEGMENT_KEYS["pareto"]
-    for section in ("tiers", "segments", "lifecycle", "churn"):
+    assert segment_json["tier_by"] == "profit"  # the sample has a cost column
+    assert segment_json["delivered_value"] is None  # no customer master with the components
+    for section in ("tiers", "segments", "lifecycle", "churn", "next_actions"):
         assert segment_json[section], section
         for entry in segment_json[section]:
             assert set(entry) == SEGMENT_KEYS[section], section
@@ -757,8 +764,14 @@ def test_churn_min_tier_top_and_group_by(data: SimpleNamespace) -> None:
     assert {g["salesperson"] for g in payload["groups"]} == set(data.tx["Salesperson"])
     assert sum(g["customers"] for g in payload["groups"]) == 200
     assert sum(b["customers"] for b in payload["churn"]) == 200
+    assert {c["churn_risk"] >= 0.3 for c in listed} == {True}  # medium or high risk only
+    lost = payload["lost_key_accounts"]
+    assert 0 < len(lost) <= 5 and {c["tier"] for c in lost} <= {"platinum", "gold"}
+    assert {c["lifecycle_stage"] for c in lost} <= {"decline", "termination"}
+    assert [c["total_margin"] for c in lost] == sorted((c["total_margin"] for c in lost), reverse=True)
+    assert {c["next_action"] for c in listed + lost} <= {"win_back", "retain", "develop", "maintain", "let_go"}
     table = ok("churn", data.csv, "--min-tier", "gold", "--top", 5, "--group-by", "salesperson").stdout
-    assert "Worth saving" in table and "Sales rep" in table
+    assert "Worth saving" in table and "Sales rep" in table and "Lost key accounts" in table
 
 
 def test_churn_out_lists_everyone_at_risk(data: SimpleNamespace, tmp_path: Path) -> None:
@@ -832,6 +845,9 @@ def test_backtest_fits_80_columns(data: SimpleNamespace) -> None:
     result = ok("backtest", data.csv, "--calibration-end", "2024-06-30")
     _assert_fits(result)
     assert re.search(r"^measure\s+bgnbd\s+mbgnbd\s+pareto$", result.stdout, re.M)
+    # BG/NBD's AUC is starred, and the reason follows the table; then how to choose a model.
+    assert re.search(r"^AUC of P\(alive\) for buying again\s+\d\.\d{3}\*\s+\d\.\d{3}\s", result.stdout, re.M)
+    assert "* bgnbd: every one-time buyer" in result.stdout and "--model" in result.stdout
 
 
 def test_shipped_samples_fit_80_columns() -> None:
@@ -919,7 +935,7 @@ def test_short_labels_fall_back_to_the_usual_labels() -> None:
     assert all(
         cell_len(pair[0]) <= 12 and cell_len(pair[1]) <= 12
         for key, pair in labels.SHORT_LABELS.items()
-        if key not in ("left_out", "worth_saving")
+        if key not in ("left_out", "worth_saving", "lost_key_accounts")
     )
 
 

@@ -30,7 +30,7 @@ from crmkit.cli.params import (
 )
 from crmkit.output import terminal
 from crmkit.pipeline.privacy import Sharing
-from crmkit.scoring.churn import AT_RISK_COLUMNS
+from crmkit.scoring.churn import AT_RISK_COLUMNS, LOST_KEY_ACCOUNT_COLUMNS
 
 
 @app.command()
@@ -57,7 +57,8 @@ def churn(
     date_order: DateOrderOpt = None,
     quiet: Quiet = False,
 ) -> None:
-    """List the customers worth saving, by value at risk (CLV × churn risk).
+    """List the customers worth saving, by value at risk (value if they stay × churn risk), and the key accounts
+    being lost.
 
     Example: crmkit churn data/samples/sales.xlsx --min-tier gold --top 20
     """
@@ -77,11 +78,16 @@ def churn(
     options = inputs.options(as_of=as_of, model=model, group_by=group_by, at_risk_min_tier=min_tier)
     result = score(inputs, options)
     saving = result.at_risk[[c for c in AT_RISK_COLUMNS if c in result.at_risk.columns]]
+    lost = result.lost_key_accounts[[c for c in LOST_KEY_ACCOUNT_COLUMNS if c in result.lost_key_accounts.columns]]
     language = inputs.lang(lang)
     write_frame(saving, out, inputs, language)
     if output_format is OutputFormat.json:
         summary = result.summary.to_json()
-        payload = {"churn": summary["churn"], "customers": terminal.records(saving.head(top))}
+        payload = {
+            "churn": summary["churn"],
+            "customers": terminal.records(saving.head(top)),
+            "lost_key_accounts": terminal.records(lost.head(top)),
+        }
         if "groups" in summary:
             payload["groups"] = summary["groups"]
         terminal.emit_json(payload)

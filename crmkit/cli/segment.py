@@ -60,7 +60,7 @@ def segment(
         TierBy | None,
         typer.Option(
             "--tier-by",
-            help="Value that ranks customers into tiers: revenue (default), profit (needs cost/margin), clv.",
+            help="Value that ranks customers into tiers: profit (the default when there is a cost or margin column), revenue (the default otherwise), clv.",
         ),
     ] = None,
     tiers: Annotated[

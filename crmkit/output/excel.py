@@ -31,6 +31,7 @@ from crmkit.output.excel_style import (
 )
 from crmkit.output.excel_summary import write_summary
 from crmkit.output.labels import (
+    ACTION_LABELS,
     CHURN_BAND_LABELS,
     SEGMENT_LABELS,
     STAGE_LABELS,
@@ -38,6 +39,7 @@ from crmkit.output.labels import (
     column_definition,
     column_label,
     definition,
+    explain_actions,
     label,
     localise_frame,
     sheet_name,
@@ -55,6 +57,7 @@ from crmkit.schema import (
     SALESPERSON,
     check_lang,
 )
+from crmkit.scoring.actions import ActionRules
 
 #: Rows in one Excel sheet, header included; longer tables continue on "Customers (2)", ...
 EXCEL_MAX_ROWS: Final = 1_048_576
@@ -75,6 +78,7 @@ TIER_LIST_COLUMNS: Final = (
     "lifecycle_stage",
     "churn_band",
     "value_at_risk",
+    "next_action",
 )
 AT_RISK_COLUMNS: Final = (
     CUSTOMER_ID,
@@ -82,14 +86,29 @@ AT_RISK_COLUMNS: Final = (
     "tier",
     "churn_band",
     "churn_risk",
+    "value_if_active",
     "value_at_risk",
+    "next_action",
     "last_purchase",
-    "expected_next_purchase",
     "usual_gap_days",
     "days_overdue",
     "total_revenue",
-    "clv",
     "lifecycle_stage",
+    "segment",
+)
+LOST_KEY_ACCOUNT_COLUMNS: Final = (
+    CUSTOMER_ID,
+    *ATTRIBUTE_COLUMNS,
+    "tier",
+    "lifecycle_stage",
+    "total_margin",
+    "total_revenue",
+    "n_orders",
+    "last_purchase",
+    "days_since_last",
+    "churn_risk",
+    "value_at_risk",
+    "next_action",
     "segment",
 )
 HEADER_FORMAT: Final = {
@@ -238,9 +257,9 @@ class _Book:
                     },
                 )
 
-    def definitions(self, customers: pd.DataFrame, group_columns: list[str]) -> None:
-        """What each column present (customers, then the per-group table) and each tier, stage, churn band and
-        segment means."""
+    def definitions(self, customers: pd.DataFrame, group_columns: list[str], action_rules: ActionRules) -> None:
+        """What each column present (customers, then the per-group table) and each tier, stage, churn band,
+        next action and segment means, and the next-action rules in force."""
         ws = self.book.add_worksheet(sheet_name("definitions", self.lang))
         ws.set_column(0, 0, 30)
         ws.set_column(1, 1, 24)
@@ -256,7 +275,7 @@ class _Book:
         section = self.fmt(bold=True, font_color="#1F4E78", bottom=1, bg_color="#D9E1F2")
         plain, key_format = self.fmt(valign="top"), self.fmt(valign="top", font_color="#595959")
         wrapped = self.fmt(text_wrap=True, valign="top")
-        for title, terms, column in _definition_sections(customers, group_columns):
+        for title, terms, column in _definition_sections(customers, group_columns, action_rules, self.lang):
             if not terms:
                 continue
             for col in range(3):
@@ -267,6 +286,9 @@ class _Book:
             for term in terms:
                 if column is None:
                     shown, meaning = column_label(term, self.lang), column_definition(term, self.lang)
+                elif column == "next_action_rule":
+                    order, action, meaning = term
+                    term, shown = action, f"{order}. {value_label('next_action', action, self.lang)}"
                 else:
                     shown, meaning = value_label(column, term, self.lang), definition(term, self.lang)
                 ws.write_string(row, 0, shown, plain)
@@ -304,6 +326,9 @@ def write_workbook(
             book.table(sheet_name(tier, lang), tier_list(customers, tier))
     if len(result.at_risk.columns):
         book.table(sheet_name("at_risk", lang), result.at_risk[_present(result.at_risk, AT_RISK_COLUMNS)])
+    lost = result.lost_key_accounts
+    if len(lost.columns):
+        book.table(sheet_name("lost_key_accounts", lang), lost[_present(lost, LOST_KEY_ACCOUNT_COLUMNS)])
     quality = result.data_quality
     if len(quality):
         headers = [label(str(col), lang) for col in quality.columns]
@@ -311,7 +336,8 @@ def write_workbook(
             sheet_name("data_quality", lang), numbers_as_numbers(localise_quality(quality, lang)), headers=headers
         )
     groups = result.summary.groups
-    book.definitions(customers, [str(column) for column in groups.columns] if groups is not None else [])
+    group_columns = [str(column) for column in groups.columns] if groups is not None else []
+    book.definitions(customers, group_columns, result.action_rules)
     book.save(path, inputs)
 
 
@@ -391,19 +417,26 @@ def _present(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
     return [col for col in columns if col in frame.columns]
 
 
-def _definition_sections(customers: pd.DataFrame, group_columns: list[str]) -> list[tuple[str, list[str], str | None]]:
-    """(section title, terms, vocabulary column or None for columns) for the Definitions sheet."""
+def _definition_sections(
+    customers: pd.DataFrame, group_columns: list[str], action_rules: ActionRules, lang: str
+) -> list[tuple[str, list[Any], str | None]]:
+    """(section title, terms, vocabulary column or None for columns) for the Definitions sheet; the next-action
+    rules come as (order, action, rule text) terms of the pseudo-column ``next_action_rule``."""
     columns = [str(col) for col in customers.columns]
     present = set(customers.columns)
     segments = []
     if "segment" in present:
         shown = set(customers["segment"].dropna().astype("str").unique())
         segments = [key for key in SEGMENT_LABELS if key in shown]
+    acting = "next_action" in present
+    rules = list(explain_actions(action_rules, lang=lang).itertuples(index=False, name=None)) if acting else []
     return [
         ("section_columns", columns, None),
         ("section_groups", group_columns, None),
         ("section_tiers", list(TIER_LABELS) if "tier" in present else [], "tier"),
         ("section_lifecycle", list(STAGE_LABELS) if "lifecycle_stage" in present else [], "lifecycle_stage"),
         ("section_bands", list(CHURN_BAND_LABELS) if "churn_band" in present else [], "churn_band"),
+        ("section_actions", list(ACTION_LABELS) if acting else [], "next_action"),
+        ("section_action_rules", rules, "next_action_rule"),
         ("section_segments", segments, "segment"),
     ]

@@ -33,6 +33,7 @@ MONEY_COLUMNS: Final = frozenset(
         "monetary",
         "expected_spend",
         "clv",
+        "value_if_active",
         "historic_value",
         "value_at_risk",
         "total_customer_value",
@@ -94,6 +95,13 @@ VALUE_COLOURS: Final[dict[str, dict[str, tuple[str, str]]]] = {
         "high": ("#FFC7CE", "#9C0006"),
         "medium": ("#FFEB9C", "#9C5700"),
         "low": ("#C6EFCE", "#006100"),
+    },
+    "next_action": {
+        "win_back": ("#FFC7CE", "#9C0006"),
+        "retain": ("#FFEB9C", "#9C5700"),
+        "develop": ("#DDEBF7", "#1F4E78"),
+        "maintain": ("#C6EFCE", "#006100"),
+        "let_go": ("#E7E6E6", "#3A3838"),
     },
 }
 

@@ -67,6 +67,7 @@ FIELD_FORMATS: Final[dict[str, str]] = {
     "revenue": MONEY,
     "average_value": MONEY,
     "value_at_risk": MONEY,
+    "profit": MONEY,
     "gini": "0.000",
     "log_likelihood": "#,##0.00",
     "platinum": COUNT,
@@ -94,17 +95,31 @@ MODEL_FIELDS: Final = (
 PARAMETER_FORMAT: Final = "0.0000"
 #: (summary key, first column's key, vocabulary column of its values, the other columns).
 TABLES: Final = (
-    ("tiers", "tier", "tier", ("customers", "customer_share", "revenue", "revenue_share", "average_value")),
+    (
+        "tiers",
+        "tier",
+        "tier",
+        ("customers", "customer_share", "revenue", "revenue_share", "profit", "average_value"),
+    ),
     ("segments", "segment", "segment", ("customers", "revenue")),
     ("lifecycle", "stage", "lifecycle_stage", ("customers", "revenue")),
     ("churn", "band", "churn_band", ("customers", "value_at_risk")),
+    ("next_actions", "action", "next_action", ("customers", "revenue")),
 )
 SECTION_OF: Final = {
     "tiers": "section_tiers",
     "segments": "section_segments",
     "lifecycle": "section_lifecycle",
     "churn": "section_churn",
+    "next_actions": "section_actions",
 }
+#: The delivered-value tables: (key under ``delivered_value``, title, the key naming each column's group and
+#: the vocabulary column of those groups).
+DELIVERED_TABLES: Final = (
+    ("by_tier", "delivered_by_tier", "tier", "tier"),
+    ("by_stage", "delivered_by_stage", "stage", "lifecycle_stage"),
+)
+DELIVERED_FORMAT: Final = "#,##0.0"
 LABEL_WIDTH: Final = 44
 VALUE_WIDTH: Final = 15
 TABLE_COLUMNS: Final = 6
@@ -161,7 +176,7 @@ class _Summary:
 
     def field(self, key: str, value: Any) -> None:
         """One labelled figure: the label in column A, the value (labelled when it is a known word) in B."""
-        if key == "time_unit":
+        if key in ("time_unit", "tier_by"):
             value = self.text(value)
         elif key == "model":
             value = value_label("model", value, self.lang)
@@ -200,8 +215,9 @@ class _Summary:
         self.row += 1
 
     def table(self, key: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        _, first_key, vocabulary_column, other_keys = next(t for t in TABLES if t[0] == key)
-        self.section(SECTION_OF[key])
+        _, first_key, vocabulary_column, keys = next(t for t in TABLES if t[0] == key)
+        other_keys = [name for name in keys if any(record.get(name) is not None for record in rows)]
+        self.section(SECTION_OF[key], width=max(TABLE_COLUMNS, 1 + len(other_keys)))
         self.header([self.text(first_key), *(self.text(name) for name in other_keys)])
         first = self.row
         colours = VALUE_COLOURS.get(vocabulary_column, {})
@@ -217,6 +233,23 @@ class _Summary:
             self.row += 1
         self.tables[key] = (first, self.row - 1)
         self.row += 1
+
+    def delivered(self, delivered: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        """Average delivered-value components: one row per component, one column per tier (then per stage)."""
+        for key, title, group_key, vocabulary_column in DELIVERED_TABLES:
+            rows = delivered.get(key) or []
+            if not rows:
+                continue
+            self.section(title)
+            groups = [str(record[group_key]) for record in rows]
+            self.header([self.text("component"), *(value_label(vocabulary_column, g, self.lang) for g in groups)])
+            components = [name for name in rows[0] if name != group_key]
+            for name in components:
+                self.ws.write_string(self.row, 0, column_label(name, self.lang))
+                for col, record in enumerate(rows, start=1):
+                    self.value(self.row, col, record.get(name), COUNT if name == "customers" else DELIVERED_FORMAT)
+                self.row += 1
+            self.row += 1
 
     def groups(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """The per-group rollup (``--group-by``): the group column first, then its figures."""
@@ -392,7 +425,7 @@ def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str
     sheet.title()
     if summary.get("data"):
         sheet.section("section_data")
-        sheet.fields(summary["data"], DATA_FIELDS)
+        sheet.fields({**summary["data"], "tier_by": summary.get("tier_by")}, (*DATA_FIELDS, "tier_by"))
     pareto = summary.get("pareto") or {}
     if pareto:
         sheet.section("section_pareto")
@@ -400,6 +433,8 @@ def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str
     for key, *_ in TABLES:
         if summary.get(key):
             sheet.table(key, summary[key])
+    if summary.get("delivered_value"):
+        sheet.delivered(summary["delivered_value"])
     chart_row = 2
     for draw in (
         lambda row: sheet.pareto_chart(pareto, row),

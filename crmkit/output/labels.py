@@ -29,6 +29,7 @@ from crmkit.schema import (
     SIGNUP_DATE,
     check_lang,
 )
+from crmkit.scoring.actions import CONDITIONS, DEFAULT_ACTIONS, ActionRules
 from crmkit.scoring.lifecycle import DEFAULT_RULES, STAGE_PRECEDENCE, LifecycleRules
 
 TIER_LABELS: Final[dict[str, tuple[str, str]]] = {
@@ -48,6 +49,13 @@ CHURN_BAND_LABELS: Final[dict[str, tuple[str, str]]] = {
     "low": ("Low", "低"),
     "medium": ("Medium", "中"),
     "high": ("High", "高"),
+}
+ACTION_LABELS: Final[dict[str, tuple[str, str]]] = {
+    "win_back": ("Win back", "挽回"),
+    "retain": ("Retain", "挽留"),
+    "develop": ("Develop", "发展"),
+    "maintain": ("Maintain", "维持"),
+    "let_go": ("Let go", "放弃跟进"),
 }
 #: Purchase models, by their --model name (a vocabulary of the ``model`` field only: "pareto" is also a heading).
 MODEL_LABELS: Final[dict[str, tuple[str, str]]] = {
@@ -105,6 +113,7 @@ COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
     "p_alive": ("Probability still active", "仍活跃概率"),
     "expected_spend": ("Expected spend per purchase", "预计单次消费额"),
     "clv": ("Customer lifetime value (CLV)", "客户终身价值 (CLV)"),
+    "value_if_active": ("Value if they stay", "留存价值"),
     "historic_value": ("Historic value", "历史价值"),
     "total_customer_value": ("Total customer value", "顾客总价值"),
     "total_customer_cost": ("Total customer cost", "顾客总成本"),
@@ -125,6 +134,7 @@ COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
     "usual_gap_days": ("Usual gap (days)", "通常购买间隔 (天)"),
     "days_overdue": ("Days overdue", "逾期天数"),
     "value_at_risk": ("Value at risk", "流失风险金额"),
+    "next_action": ("Next action", "下一步行动"),
     "recent_revenue": ("Revenue, recent window", "近期窗口收入"),
     "previous_revenue": ("Revenue, previous window", "前期窗口收入"),
     "recent_days": ("Purchase days, recent window", "近期窗口购买天数"),
@@ -194,6 +204,11 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
     "title": ("Customer analytics summary", "客户分析摘要"),
     "data": ("Data", "数据概况"),
     "tiers": ("Value tiers", "价值等级"),
+    "tier_by": ("Tiers ranked by", "等级划分依据"),
+    "profit": ("Profit", "利润"),
+    "delivered_by_tier": ("Delivered value by tier (averages)", "各等级顾客让渡价值 (平均)"),
+    "delivered_by_stage": ("Delivered value by stage (averages)", "各阶段顾客让渡价值 (平均)"),
+    "component": ("Component", "构成"),
     "pareto": ("80/20 concentration (Pareto)", "80/20 集中度 (帕累托)"),
     "top_customers": ("Top customers", "重点客户"),
     "model_fit": ("Model fit", "模型拟合"),
@@ -212,6 +227,12 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
     "section_model": ("Model fit", "模型拟合"),
     "section_columns": ("Columns", "字段"),
     "section_bands": ("Churn risk bands", "流失风险等级"),
+    "section_actions": ("Next actions", "下一步行动"),
+    "section_action_rules": (
+        "Next-action rules (the first that matches wins)",
+        "下一步行动规则 (按顺序，先匹配者为准)",
+    ),
+    "action": ("Action", "行动"),
     "chart_pareto": ("Pareto curve: share of value by share of customers", "帕累托曲线：客户占比与价值占比"),
     "axis_customer_share": ("Share of customers (most valuable first)", "客户累计占比 (按价值从高到低)"),
     "axis_value_share": ("Share of value", "价值累计占比"),
@@ -233,6 +254,7 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
     "fell": ("Fell", "等级下降"),
     "rose": ("Rose", "等级上升"),
     "worth_saving": ("Worth saving, by value at risk", "值得挽回的客户 (按风险金额)"),
+    "lost_key_accounts": ("Lost key accounts, by historic profit", "正在流失的重点客户 (按历史利润)"),
     "dropped": ("Dropped", "剔除"),
     "file": ("File", "文件"),
     "note": ("Note", "备注"),
@@ -268,6 +290,7 @@ SHEET_LABELS: Final[dict[str, tuple[str, str]]] = {
     "gold": ("Gold", "黄金客户"),
     "iron": ("Iron", "铁客户"),
     "at_risk": ("At risk", "流失风险"),
+    "lost_key_accounts": ("Lost key accounts", "流失中的重点客户"),
     "data_quality": ("Data quality", "数据质量"),
     "definitions": ("Definitions", "说明"),
     "data": ("Data", "数据"),
@@ -282,6 +305,7 @@ VALUE_COLUMNS: Final[dict[str, dict[str, tuple[str, str]]]] = {
     "tier": TIER_LABELS,
     "lifecycle_stage": STAGE_LABELS,
     "churn_band": CHURN_BAND_LABELS,
+    "next_action": ACTION_LABELS,
     "segment": SEGMENT_LABELS,
     "model": MODEL_LABELS,
     # crmkit compare: the migration matrices' rows (from) and the lists of who fell and rose.
@@ -301,7 +325,14 @@ DROP_REASON_LABELS: Final[dict[str, tuple[str, str]]] = {
     REASON_AMOUNT: (REASON_AMOUNT, "金额缺失或不是数字"),
     REASON_REPEAT: (REASON_REPEAT, "重复的订单行"),
 }
-_VOCABULARY: Final = {**TIER_LABELS, **STAGE_LABELS, **CHURN_BAND_LABELS, **SEGMENT_LABELS, **MISSING_LABELS}
+_VOCABULARY: Final = {
+    **TIER_LABELS,
+    **STAGE_LABELS,
+    **CHURN_BAND_LABELS,
+    **ACTION_LABELS,
+    **SEGMENT_LABELS,
+    **MISSING_LABELS,
+}
 #: Lookup order: a vocabulary value first for label(), a column first for column_label().
 _VALUE_FIRST: Final = {**SUMMARY_LABELS, **COLUMN_LABELS, **_VOCABULARY, **DROP_REASON_LABELS}
 _COLUMN_FIRST: Final = {**_VOCABULARY, **SUMMARY_LABELS, **COLUMN_LABELS}
@@ -341,7 +372,10 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     "f_score": ("Frequency score 1-5: 5 = buys most often.", "频率得分 1-5：5 表示购买最频繁。"),
     "m_score": ("Monetary score 1-5: 5 = spends the most.", "金额得分 1-5：5 表示消费最多。"),
     "rfm_score": ("The three scores side by side, e.g. 545.", "三个得分并列，例如 545。"),
-    "segment": ("RFM segment named from the R, F and M scores.", "根据 R、F、M 得分划分的客户细分。"),
+    "segment": (
+        "RFM segment named from the R, F and M scores: it ranks the customer against the other customers.",
+        "根据 R、F、M 得分划分的客户细分：与其他客户相比的排名。",
+    ),
     "tier": ("Value tier from ranking customers by value (80/20 rule).", "按客户价值排序划分的等级 (80/20 法则)。"),
     "value_rank": ("Position by value: 1 = most valuable customer.", "按价值的排名：1 表示价值最高的客户。"),
     "expected_purchases": ("Purchases the model expects over the forecast horizon.", "模型预计在预测期内的购买次数。"),
@@ -351,8 +385,18 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
         "预计每次未来购买的消费额 (Gamma-Gamma 模型)。",
     ),
     "clv": (
-        "Customer lifetime value: expected future value over the horizon, discounted.",
-        "客户终身价值：预测期内预计的未来价值 (已折现)。",
+        "Customer lifetime value: expected value over the horizon, discounted (margin × expected spend × expected "
+        "purchases, which allow for the chance that the customer has already left: CLV = value if they stay × "
+        "P(alive)).",
+        "客户终身价值：预测期内预计的未来价值，已折现 (毛利率 × 预计单次消费额 × 预计购买次数；已计入客户可能已流失，"
+        "CLV = 留存价值 × 仍活跃概率)。",
+    ),
+    "value_if_active": (
+        "Expected value over the horizon if the customer is still active, discounted like CLV: what they bring if "
+        "they stay, and lose if they go. Without a purchase model: value so far per day since the first purchase "
+        "(counting at least the horizon) over the horizon.",
+        "若客户仍活跃，预测期内预计带来的价值，与 CLV 同样折现：留住客户可得、失去客户即损失的价值。无购买模型时："
+        "首次购买以来 (至少按预测期计) 的日均价值 × 预测期。",
     ),
     "historic_value": (
         "Value the customer has brought so far (revenue or margin).",
@@ -380,8 +424,36 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     "energy_cost": ("Mental effort the customer spends.", "顾客付出的精力。"),
     "physical_cost": ("Physical effort the customer spends.", "顾客付出的体力。"),
     "lifecycle_stage": (
-        "Stage of the customer relationship (see the stages below).",
-        "客户关系所处的阶段 (见下方各阶段)。",
+        "Stage of the customer relationship (see the stages below), measured against the customer's own rhythm.",
+        "客户关系所处的阶段 (见下方各阶段)，以客户自身的购买节奏衡量。",
+    ),
+    "next_action": (
+        "What to do next, in one word, from the tier, lifecycle stage and churn risk (rules below). RFM segments "
+        "rank a customer against the others, stages measure them against their own rhythm: a Champions customer "
+        "can be in decline, and the next action settles what to do about it.",
+        "下一步做什么，一个词：由价值等级、生命周期阶段和流失风险按下方规则得出。RFM 细分是与其他客户比较的排名，"
+        "生命周期阶段是与客户自身节奏的比较：冠军客户也可能处于衰退期，下一步行动给出该如何处理。",
+    ),
+    "win_back": (
+        "A key account (platinum or gold) that has most likely left: call, find out why, make an offer.",
+        "很可能已流失的重点客户 (铂金或黄金)：主动联系，了解原因，提出挽回方案。",
+    ),
+    "retain": (
+        "Slipping (declining, or at medium or high churn risk): contact before they leave, largest value at risk "
+        "first.",
+        "正在流失 (衰退期，或流失风险为中、高)：在客户离开前联系，先从风险金额最大的客户开始。",
+    ),
+    "develop": (
+        "New or growing: encourage the next purchase, offer more.",
+        "新客户或成长中的客户：促成下次购买，推荐更多。",
+    ),
+    "maintain": (
+        "Buying steadily at their own rhythm at low risk: keep the service level.",
+        "按自身节奏稳定购买且风险低：保持服务水平。",
+    ),
+    "let_go": (
+        "Not a key account and most likely gone: low-cost automated contact only.",
+        "非重点客户且很可能已流失：仅保留低成本的自动化触达。",
     ),
     "churn_risk": ("Estimated probability that the customer has stopped buying.", "估计的客户已停止购买的概率。"),
     "churn_band": ("Churn risk grouped into low, medium and high.", "流失概率分为低、中、高三档。"),
@@ -395,8 +467,8 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
         "超过预计下次购买日期的天数 (未到期为 0)。",
     ),
     "value_at_risk": (
-        "Future value lost if the customer churns: value weighted by churn risk.",
-        "客户流失将损失的未来价值：价值乘以流失概率。",
+        "What is lost if the customer has gone: value if they stay × churn risk. Ranks the customers worth saving.",
+        "客户若已流失将损失的价值：留存价值 × 流失概率，用于排序值得挽回的客户。",
     ),
     "recent_revenue": (
         "Revenue in the recent window (the last 90 days by default).",
@@ -612,8 +684,9 @@ RULE_TEXT: dict[str, dict[str, str]] = {
         "trend": "with at least {n} purchase day(s) across the last {w2} days",
         "median_cycle": "the median usual gap of repeat buyers",
         "fixed_cycle": "{d} days",
-        "termination": "bought before, and no purchase for more than {tf} × the usual gap, "
-        "or P(alive) below {p} while past the usual gap",
+        "termination": "repeat buyers: no purchase for more than {tf} × the usual gap, or P(alive) below {p} "
+        "while past it; one-time buyers: past their first cycle with P(alive) below {p1} (without a model, or "
+        "with bgnbd: silent longer than {q}% of returning customers took to buy a second time)",
         "decline": "no purchase for more than {of} × the usual gap, or revenue or purchase days in the last {w} "
         "days at most {dr} × the {w} days before ({trend})",
         "acquisition": "never bought (prospect), or bought on one day only; their usual gap is {cycle}",
@@ -624,7 +697,9 @@ RULE_TEXT: dict[str, dict[str, str]] = {
         "trend": "近 {w2} 天内至少 {n} 个购买日",
         "median_cycle": "复购客户常规间隔的中位数",
         "fixed_cycle": "{d} 天",
-        "termination": "曾购买，且超过 {tf} 倍常规间隔未再购买；或已过常规间隔且存活概率 P(alive) 低于 {p}",
+        "termination": "复购客户：超过 {tf} 倍常规间隔未再购买，或已过常规间隔且存活概率 P(alive) 低于 {p}；"
+        "只购买过一次的客户：已过首个周期且 P(alive) 低于 {p1}（无模型或 bgnbd 时：未购买时长超过 {q}% "
+        "回头客的首次回购间隔）",
         "decline": "超过 {of} 倍常规间隔未购买；或近 {w} 天的收入或购买天数不高于前 {w} 天的 {dr} 倍（{trend}）",
         "acquisition": "从未购买（潜在客户），或只在一天购买过；其常规间隔取{cycle}",
         "growth": "近 {w} 天的收入或购买天数至少为前 {w} 天的 {gr} 倍（{trend}）",
@@ -644,6 +719,8 @@ def explain_rules(rules: LifecycleRules = DEFAULT_RULES, *, lang: str = "en") ->
         "n": rules.min_purchases_for_trend,
         "tf": f"{rules.termination_factor:g}",
         "p": f"{rules.termination_p_alive:g}",
+        "p1": f"{rules.one_time_p_alive:g}",
+        "q": f"{100 * rules.one_time_gap_quantile:g}",
         "of": f"{rules.overdue_factor:g}",
         "dr": f"{rules.decline_ratio:g}",
         "gr": f"{rules.growth_ratio:g}",
@@ -664,17 +741,52 @@ def explain_rules(rules: LifecycleRules = DEFAULT_RULES, *, lang: str = "en") ->
     )
 
 
+#: How a next-action rule reads: each condition's subject, "or" between its names, "; " between conditions.
+ACTION_RULE_WORDS: Final = {
+    "tiers": ("tier", "等级"),
+    "stages": ("stage", "阶段"),
+    "bands": ("churn risk", "流失风险"),
+    "or": (" or ", "或"),
+    "and": ("; ", "；"),
+    "everyone": ("everyone else", "其他所有客户"),
+}
+
+
+def explain_actions(rules: ActionRules = DEFAULT_ACTIONS, *, lang: str = "en") -> pd.DataFrame:
+    """The next-action rules in force as *order, action, rule* (1 = checked first), the rule text in ``lang``."""
+    index = check_lang(lang)
+    words = {key: pair[index] for key, pair in ACTION_RULE_WORDS.items()}
+
+    def text(rule) -> str:
+        parts = [
+            f"{words[key]} {words['or'].join(value_label(column, name, lang) for name in getattr(rule, key))}"
+            for key, (column, _) in CONDITIONS.items()
+            if getattr(rule, key)
+        ]
+        return words["and"].join(parts) if parts else words["everyone"]
+
+    return pd.DataFrame(
+        {
+            "order": np.arange(1, len(rules.rules) + 1),
+            "action": [rule.action for rule in rules.rules],
+            "rule": [text(rule) for rule in rules.rules],
+        }
+    )
+
+
 #: Short headers for the terminal, where a table has many columns; other keys use :func:`column_label`.
 SHORT_LABELS: Final[dict[str, tuple[str, str]]] = {
     CUSTOMER_ID: ("Customer", "客户编号"),
     "tier": ("Tier", "等级"),
     "lifecycle_stage": ("Stage", "阶段"),
     "churn_band": ("Churn", "流失风险"),
+    "next_action": ("Action", "行动"),
     "segment": ("Segment", "客户细分"),
     "total_revenue": ("Revenue", "销售额"),
     "revenue": ("Revenue", "收入"),
     "n_orders": ("Orders", "订单数"),
     "clv": ("CLV", "CLV"),
+    "value_if_active": ("If stays", "留存价值"),
     "frequency": ("Repeats", "复购次数"),
     "p_alive": ("P(alive)", "活跃概率"),
     "expected_purchases": ("Exp. buys", "预计购买"),
@@ -704,6 +816,19 @@ SHORT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "rose": ("Rose", "上升"),
     "left_out": ("Left out to fit the terminal width: {columns}", "为适应终端宽度未显示：{columns}"),
     "worth_saving": ("Worth saving, by value at risk", "值得挽回的客户 (按风险金额)"),
+    "lost_key_accounts": ("Lost key accounts, by historic profit", "正在流失的重点客户 (按历史利润)"),
+    "total_margin": ("Profit", "利润"),
+    "days_since_last": ("Silent (d)", "未购天数"),
+    "profit": ("Profit", "利润"),
+    "total_customer_value": ("Total value", "总价值"),
+    "total_customer_cost": ("Total cost", "总成本"),
+    "delivered_value": ("Delivered", "让渡价值"),
+}
+#: What the tiers were ranked by, as the tier table's title says it.
+TIER_BASIS_WORDS: Final = {
+    "revenue": ("by revenue", "按收入"),
+    "profit": ("by profit", "按利润"),
+    "clv": ("by CLV", "按 CLV"),
 }
 
 
@@ -728,6 +853,16 @@ BACKTEST_WORDS: Final = {
     "frequency": ("frequency", "复购次数"),
     "customers_column": ("customers", "客户数"),
     "actual": ("actual", "实际"),
+    "p_alive_ties": (
+        "* {model}: every one-time buyer ({n:,} of {customers:,} customers) gets P(alive) = 1 under BG/NBD, however "
+        "long ago they bought, so its AUC cannot rank them; mbgnbd and pareto can.",
+        "* {model}：BG/NBD 模型中每位只购买过一次的客户（{customers:,} 位中的 {n:,} 位）无论多久以前购买，"
+        "仍活跃概率都为 1，因此其 AUC 无法区分这些客户；mbgnbd 和 pareto 可以。",
+    ),
+    "choose": (
+        "The model that predicts your own holdout best is the one to score with: --model in segment, churn, value.",
+        "在您自己数据的验证期中预测最准的模型即应选用的模型：在 segment、churn、value 中用 --model 指定。",
+    ),
 }
 
 

@@ -26,13 +26,23 @@ from rich.text import Text
 from crmkit.output.jsondoc import json_text, jsonable
 from crmkit.output.labels import (
     BACKTEST_WORDS,
+    TIER_BASIS_WORDS,
     UNIT_WORDS,
     column_label,
     label,
     sheet_name,
     short_label,
 )
-from crmkit.pipeline.results import BandRow, DataSummary, GroupCount, ModelSummary, ScoreResult, TierRow, ValueReport
+from crmkit.pipeline.results import (
+    BandRow,
+    DataSummary,
+    DeliveredSummary,
+    GroupCount,
+    ModelSummary,
+    ScoreResult,
+    TierRow,
+    ValueReport,
+)
 from crmkit.schema import CUSTOMER_ID, SALESPERSON, check_lang
 
 MONEY = "{:,.0f}"
@@ -239,10 +249,11 @@ def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path |
 
 # --- segment ----------------------------------------------------------------------
 def render_segment(console: Console, result: ScoreResult, *, lang: str, top: int) -> None:
-    """The segment summary: data read, tiers, Pareto figures, segments, lifecycle, churn, top customers."""
+    """The segment summary: data read, tiers, Pareto figures, segments, lifecycle, churn, next actions,
+    delivered value, top customers."""
     summary = result.summary
     _render_data(console, summary.data, lang)
-    render_tiers(console, summary.tiers, lang=lang)
+    render_tiers(console, summary.tiers, lang=lang, tier_by=summary.tier_by)
     pareto = summary.pareto
     if pareto.gini is not None:
         print_pairs(
@@ -261,6 +272,9 @@ def render_segment(console: Console, result: ScoreResult, *, lang: str, top: int
     _count_table(console, column_label("section_segments", lang), "segment", summary.segments, total, lang)
     _count_table(console, column_label("section_lifecycle", lang), "lifecycle_stage", summary.lifecycle, total, lang)
     render_churn_bands(console, summary.churn, lang=lang)
+    _count_table(console, column_label("section_actions", lang), "next_action", summary.actions, total, lang)
+    if summary.delivered is not None:
+        render_delivered(console, summary.delivered, lang=lang)
     if summary.model is not None:
         render_model_fit(console, summary.model, lang=lang)
     buyers = result.customers.loc[result.customers["tier"] != "prospect"]
@@ -275,8 +289,9 @@ def render_segment(console: Console, result: ScoreResult, *, lang: str, top: int
             "total_revenue": Field(_money),
             "n_orders": Field(_count, drop=2),
             "clv": Field(_money, drop=1),
-            "lifecycle_stage": _vocab_field(lang, drop=3),
-            "churn_band": _vocab_field(lang, drop=4),
+            "lifecycle_stage": _vocab_field(lang, drop=4),
+            "churn_band": _vocab_field(lang, drop=5),
+            "next_action": _vocab_field(lang, drop=3),
         },
         lang=lang,
     )
@@ -304,13 +319,16 @@ def _render_data(console: Console, data: DataSummary, lang: str) -> None:
     print_pairs(console, column_label("data", lang), pairs)
 
 
-def render_tiers(console: Console, tiers: Sequence[TierRow], *, lang: str) -> None:
-    """Customers, revenue and shares per value tier."""
-    keys = ("tier", "customers", "customer_share", "revenue", "revenue_share", "average_value")
+def render_tiers(console: Console, tiers: Sequence[TierRow], *, lang: str, tier_by: str = "revenue") -> None:
+    """Customers, revenue (and profit, when known) and shares per value tier; the title says what ranked them."""
+    profit = any(t.profit is not None for t in tiers)
+    keys = ("tier", "customers", "customer_share", "revenue", "revenue_share", *(("profit",) if profit else ()))
+    drop = {"customer_share": 2, "revenue_share": 1, "average_value": 3}
+    basis = TIER_BASIS_WORDS[tier_by][check_lang(lang)]
     print_table(
         console,
-        column_label("tiers", lang),
-        [Column(short_label(k, lang), numeric=k != "tier") for k in keys],
+        f"{column_label('tiers', lang)} ({basis})",
+        [Column(short_label(k, lang), numeric=k != "tier", drop=drop.get(k, 0)) for k in (*keys, "average_value")],
         [
             (
                 label(t.tier, lang),
@@ -318,6 +336,7 @@ def render_tiers(console: Console, tiers: Sequence[TierRow], *, lang: str) -> No
                 _pct(t.customer_share),
                 _money(t.revenue),
                 _pct(t.revenue_share),
+                *((_money(t.profit),) if profit else ()),
                 _money(t.average_value),
             )
             for t in tiers
@@ -355,6 +374,23 @@ def render_churn_bands(console: Console, bands: Sequence[BandRow], *, lang: str)
         [(label(b.band, lang), f"{b.customers:,}", _money(b.value_at_risk)) for b in bands],
         lang=lang,
     )
+
+
+def render_delivered(console: Console, delivered: DeliveredSummary, *, lang: str) -> None:
+    """Average delivered-value components, one column per tier, then one per stage."""
+    for title, rows in (("delivered_by_tier", delivered.by_tier), ("delivered_by_stage", delivered.by_stage)):
+        if not rows:
+            continue
+        print_table(
+            console,
+            column_label(title, lang),
+            [Column(short_label("component", lang)), *[Column(_vocab(r.group, lang), numeric=True) for r in rows]],
+            [
+                (short_label("customers", lang), *[f"{r.customers:,}" for r in rows]),
+                *[(short_label(key, lang), *[_num(r.averages[key], 1) for r in rows]) for key in rows[0].averages],
+            ],
+            lang=lang,
+        )
 
 
 def render_model_fit(console: Console, model: ModelSummary, *, lang: str) -> None:
@@ -555,7 +591,10 @@ _BACKTEST_ROWS: Final = (
     (("per customer: MAE", "单客户平均绝对误差"), lambda m: _num(m["per_customer"]["mae"], 3)),
     (("per customer: RMSE", "单客户均方根误差"), lambda m: _num(m["per_customer"]["rmse"], 3)),
     (("per customer: correlation", "单客户相关系数"), lambda m: _num(m["per_customer"]["correlation"], 3)),
-    (("AUC of P(alive) for buying again", "存活概率预测复购的 AUC"), lambda m: _num(m["p_alive_auc"], 3)),
+    (
+        ("AUC of P(alive) for buying again", "存活概率预测复购的 AUC"),
+        lambda m: _num(m["p_alive_auc"], 3) + ("*" if m.get("p_alive_ties") else ""),
+    ),
     (
         ("CLV vs holdout spend: correlation", "CLV 与验证期消费的相关系数"),
         lambda m: _num(m.get("clv", {}).get("correlation"), 3),
@@ -590,6 +629,10 @@ def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None
         [Column(words["measure"]), *[Column(m["model"], numeric=True) for m in models]],
         [(names[check_lang(lang)], *[read(m) for m in models]) for names, read in _BACKTEST_ROWS],
     )
+    for m in models:  # why a starred AUC is low, right below it
+        if m.get("p_alive_ties"):
+            ties = words["p_alive_ties"].format(model=m["model"], n=m["p_alive_ties"], customers=customers or 0)
+            console.print(Text(ties, style="dim"))
     predicted = [{row["frequency"]: row["predicted"] for row in m["by_frequency"]} for m in models]
     print_table(
         console,
@@ -613,6 +656,8 @@ def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None
     for m in models:
         for warning in m.get("warnings", []):
             _note(console, f"{m['model']}: {warning}")
+    if len(models) > 1:
+        console.print(Text(words["choose"]))
 
 
 # --- lifecycle / churn / compare ------------------------------------------------------
@@ -641,7 +686,7 @@ def render_lifecycle(console: Console, result: ScoreResult, rules: pd.DataFrame 
 
 
 def render_churn(console: Console, result: ScoreResult, *, lang: str, top: int) -> None:
-    """Churn bands, then the customers worth saving by value at risk."""
+    """Churn bands, the customers worth saving by value at risk, then the key accounts being lost."""
     render_churn_bands(console, result.summary.churn, lang=lang)
     saving = result.at_risk
     shown = saving.head(top)
@@ -651,18 +696,39 @@ def render_churn(console: Console, result: ScoreResult, *, lang: str, top: int) 
         shown,
         {
             CUSTOMER_ID: _text_field(),
-            "name": _text_field(drop=7),
-            "tier": _vocab_field(lang, drop=3),
+            "name": _text_field(drop=8),
+            "tier": _vocab_field(lang, drop=4),
             "lifecycle_stage": _vocab_field(lang, drop=5),
-            "last_purchase": Field(_date, drop=4),
-            "usual_gap_days": Field(_count, drop=6),
+            "last_purchase": Field(_date, drop=6),
+            "usual_gap_days": Field(_count, drop=7),
             "days_overdue": Field(_count, drop=2),
             "churn_risk": Field(_pct),
             "value_at_risk": Field(_money),
+            "next_action": _vocab_field(lang, drop=3),
             SALESPERSON: _text_field(drop=1),
         },
         lang=lang,
     )
+    lost = result.lost_key_accounts
+    if len(lost.columns):
+        shown = lost.head(top)
+        print_frame(
+            console,
+            f"{short_label('lost_key_accounts', lang)} ({len(shown):,} / {len(lost):,})",
+            shown,
+            {
+                CUSTOMER_ID: _text_field(),
+                "tier": _vocab_field(lang, drop=3),
+                "lifecycle_stage": _vocab_field(lang, drop=4),
+                "days_since_last": Field(_count, drop=5),
+                "total_revenue": Field(_money, drop=6),
+                "total_margin": Field(_money),
+                "value_at_risk": Field(_money, drop=2),
+                "next_action": _vocab_field(lang),
+                SALESPERSON: _text_field(drop=1),
+            },
+            lang=lang,
+        )
     if result.summary.groups is not None:
         render_groups(console, result.summary.groups, lang=lang)
 

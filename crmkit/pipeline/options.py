@@ -17,6 +17,8 @@ from crmkit.errors import OptionError
 from crmkit.models import MODEL_NAMES
 from crmkit.pipeline.privacy import Sharing
 from crmkit.schema import TIME_UNIT_DAYS
+from crmkit.scoring.actions import ActionRules
+from crmkit.scoring.actions import rules_from_config as actions_from_config
 from crmkit.scoring.churn import RANKED_TIERS, ChurnBands, bands_from_config
 from crmkit.scoring.lifecycle import LifecycleRules, rules_from_config
 from crmkit.scoring.rfm import RFM_SCHEMES
@@ -37,7 +39,8 @@ class ScoreOptions:
     #: Unit of recency, T and the model parameters: day, week or month (365.25/12 days).
     time_unit: str = "day"
     rfm_scheme: str = "classic"
-    tier_by: str = "revenue"
+    #: What ranks the tiers: revenue, profit or clv; None: profit when there is a cost or margin column, else revenue.
+    tier_by: str | None = None
     tiers: TierRule = field(default_factory=TierRule)
     #: Purchase model for CLV and P(alive); None skips the value models.
     model: str | None = "mbgnbd"
@@ -52,6 +55,8 @@ class ScoreOptions:
     model_required: bool = False
     lifecycle: LifecycleRules = field(default_factory=LifecycleRules)
     churn: ChurnBands = field(default_factory=ChurnBands)
+    #: Next-action rules, first match wins (tier × lifecycle stage × churn band).
+    actions: ActionRules = field(default_factory=ActionRules)
     #: Weights of the delivered-value components (default 1 each).
     delivered_weights: Mapping[str, float] = field(default_factory=dict)
     #: Roll customers up by this column (salesperson, region, or any customer column).
@@ -64,7 +69,8 @@ class ScoreOptions:
     def __post_init__(self) -> None:
         _choose("time_unit", self.time_unit, tuple(TIME_UNIT_DAYS))
         _choose("rfm_scheme", self.rfm_scheme, RFM_SCHEMES)
-        _choose("tier_by", self.tier_by, TIER_BY)
+        if self.tier_by is not None:
+            _choose("tier_by", self.tier_by, TIER_BY)
         if self.model is not None:
             _choose("model", self.model, MODEL_NAMES)
         if self.at_risk_min_tier is not None:
@@ -110,6 +116,7 @@ def options_from(config: Mapping[str, Mapping[str, Any]], **given: Any) -> Score
         tiers=tiers,
         lifecycle=rules_from_config(config.get("lifecycle", {})),
         churn=bands_from_config(config.get("churn", {})),
+        actions=actions_from_config(config.get("actions", {})),
         delivered_weights=dict(config.get("delivered_value", {})),
         **chosen,
         **{name: value for name, value in given.items() if value is not None},

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from crmkit.scoring.actions import ActionRules
 from crmkit.scoring.value import ValueFit
 from crmkit.version import __version__
 
@@ -44,6 +45,8 @@ class TierRow:
     revenue: float
     revenue_share: float
     average_value: float
+    #: Total margin of the tier; None without a cost or margin column.
+    profit: float | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,30 @@ class BandRow:
 
 
 @dataclass(frozen=True)
+class DeliveredRow:
+    """Average delivered-value components of one tier or stage (``group`` is its canonical key), over the
+    ``customers`` whose components are all known."""
+
+    group: str
+    customers: int
+    averages: Mapping[str, float]
+
+
+@dataclass(frozen=True)
+class DeliveredSummary:
+    """Kotler's customer delivered value, averaged by tier and by lifecycle stage."""
+
+    by_tier: tuple[DeliveredRow, ...]
+    by_stage: tuple[DeliveredRow, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "by_tier": [{"tier": r.group, "customers": r.customers, **r.averages} for r in self.by_tier],
+            "by_stage": [{"stage": r.group, "customers": r.customers, **r.averages} for r in self.by_stage],
+        }
+
+
+@dataclass(frozen=True)
 class ModelSummary:
     """The fitted value models with the as-of date they describe."""
 
@@ -125,16 +152,25 @@ class Summary:
     model: ModelSummary | None
     warnings: tuple[str, ...] = ()
     groups: pd.DataFrame | None = field(default=None, compare=False)
+    #: What ranked the tiers: revenue, profit (the default when there is a cost or margin column) or clv.
+    tier_by: str = "revenue"
+    #: Customers and revenue per next action.
+    actions: tuple[GroupCount, ...] = ()
+    #: Delivered value by tier and stage; None without the components in the customer master.
+    delivered: DeliveredSummary | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The summary as ``crmkit segment --format json`` prints it."""
         payload: dict[str, Any] = {
             "data": asdict(self.data),
+            "tier_by": self.tier_by,
             "tiers": [asdict(row) for row in self.tiers],
             "pareto": asdict(self.pareto),
             "segments": [{"segment": g.name, "customers": g.customers, "revenue": g.revenue} for g in self.segments],
             "lifecycle": [{"stage": g.name, "customers": g.customers, "revenue": g.revenue} for g in self.lifecycle],
             "churn": [asdict(row) for row in self.churn],
+            "next_actions": [{"action": g.name, "customers": g.customers, "revenue": g.revenue} for g in self.actions],
+            "delivered_value": self.delivered.to_json() if self.delivered is not None else None,
             "model": self.model.to_json() if self.model is not None else None,
             "warnings": list(self.warnings),
         }
@@ -152,10 +188,14 @@ class ScoreResult:
     summary: Summary
     #: The value range behind each RFM score (``--explain``).
     rfm_thresholds: pd.DataFrame
-    #: Customers worth saving, most value at risk first (``crmkit churn``, the workbook's At risk sheet).
+    #: Customers at medium or high churn risk, most value at risk first (``crmkit churn``, the At risk sheet).
     at_risk: pd.DataFrame
     #: What was read, dropped and why, as (item, detail, value) rows (the workbook's Data quality sheet).
     data_quality: pd.DataFrame
+    #: Platinum and gold customers in decline or termination, the most historic profit first.
+    lost_key_accounts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The next-action rules the run used (the workbook's Definitions sheet prints them).
+    action_rules: ActionRules = field(default_factory=ActionRules)
 
     @property
     def value_fit(self) -> ValueFit | None:

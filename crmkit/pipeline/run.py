@@ -21,6 +21,8 @@ from crmkit.pipeline.options import ScoreOptions
 from crmkit.pipeline.results import (
     BandRow,
     DataSummary,
+    DeliveredRow,
+    DeliveredSummary,
     GroupCount,
     ModelSummary,
     ParetoFigures,
@@ -31,6 +33,7 @@ from crmkit.pipeline.results import (
     ValueReport,
 )
 from crmkit.schema import (
+    ACTIONS,
     CHANNEL,
     CHURN_BANDS,
     COST_COMPONENTS,
@@ -43,6 +46,7 @@ from crmkit.schema import (
     VALUE_COMPONENTS,
 )
 from crmkit.scoring import churn, lifecycle
+from crmkit.scoring.actions import next_actions
 from crmkit.scoring.compare import Comparison
 from crmkit.scoring.rfm import (
     CLASSIC_SEGMENTS,
@@ -58,11 +62,12 @@ from crmkit.scoring.summary import (
     latest_values,
     rows_after,
 )
-from crmkit.scoring.tiers import assign_tiers, pareto_figures
+from crmkit.scoring.tiers import TierRule, assign_tiers, pareto_figures
 from crmkit.scoring.value import (
     DELIVERED_COLUMNS,
     ValueFit,
     delivered_value,
+    run_rate_value,
     score_value,
 )
 
@@ -88,7 +93,7 @@ def score(
     frame = tx.frame if isinstance(tx, TransactionData) else tx
     master = customers.frame if isinstance(customers, CustomerData) else customers
     as_of = default_as_of(frame) if options.as_of is None else pd.Timestamp(options.as_of).normalize()
-    table, rfm_thresholds, pareto, fit, warnings = _scored(frame, master, as_of, options)
+    table, rfm_thresholds, pareto, fit, warnings, tier_by = _scored(frame, master, as_of, options)
 
     sharing = options.sharing
     shared = sharing.customers(table, master_attributes(master))
@@ -103,20 +108,26 @@ def score(
         model=ModelSummary(fit, _date(as_of)) if fit is not None else None,
         warnings=(*(data.report.warnings if data is not None else ()), *warnings),
         groups=groups,
+        tier_by=tier_by,
+        actions=_counts(table, "next_action", ACTIONS),
+        delivered=delivered_summary(table),
     )
     return ScoreResult(
         customers=shared,
         summary=summary,
         rfm_thresholds=rfm_thresholds,
         at_risk=churn.at_risk(shared, min_tier=options.at_risk_min_tier, columns=None),
+        lost_key_accounts=churn.lost_key_accounts(shared, min_tier=options.at_risk_min_tier, columns=None),
         data_quality=data_quality(sharing.transactions(data).report) if data is not None else _NO_QUALITY,
+        action_rules=options.actions,
     )
 
 
 def _scored(
     tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: pd.Timestamp, options: ScoreOptions
-) -> tuple[pd.DataFrame, pd.DataFrame, dict, ValueFit | None, list[str]]:
-    """The per-customer table, the RFM thresholds, the Pareto figures, the value fit and warnings."""
+) -> tuple[pd.DataFrame, pd.DataFrame, dict, ValueFit | None, list[str], str]:
+    """The per-customer table, the RFM thresholds, the Pareto figures, the value fit, warnings and what ranked
+    the tiers."""
     # The model fit needs only the summary: it runs on the second core while this one scores RFM and tiers.
     # The passes over all transactions (summary, activity windows) run alone: beside anything else their
     # temporaries would raise the peak memory by half a gigabyte at 10M rows.
@@ -137,11 +148,13 @@ def _scored(
                 discount_rate=options.discount_rate,
                 fitted=options.fitted,
             )
+        # Key accounts are the customers who bring profit: tiers by profit whenever there is a cost or margin.
+        tier_by = options.tier_by or ("profit" if "total_margin" in summary.columns else "revenue")
         scores = rfm_scores(summary)
         table = _attach(summary, scores)
         table["segment"] = rfm_segments(summary, scores, scheme=options.rfm_scheme).array
-        if options.tier_by != "clv":  # tiers by revenue or profit need not wait for the model
-            table, pareto = _with_tiers(table, options)
+        if tier_by != "clv":  # tiers by revenue or profit need not wait for the model
+            table, pareto = _with_tiers(table, options.tiers, tier_by)
 
         value_fit, warnings = None, []
         if value_job is not None:
@@ -149,20 +162,40 @@ def _scored(
                 values, value_fit = value_job.result()
                 table = _attach(table, values)
             except BadValueError as error:
-                if options.model_required or options.tier_by == "clv":
+                if options.model_required or tier_by == "clv":
                     raise
                 warnings.append(
                     f"value model skipped: {error.message}; churn risk comes from each "
                     "customer's own rhythm and there is no CLV"
                 )
-        if options.tier_by == "clv":
-            table, pareto = _with_tiers(table, options)
+        if tier_by == "clv":
+            table, pareto = _with_tiers(table, options.tiers, tier_by)
         table = _with_attributes(table, tx, customers, as_of, options.delivered_weights)
 
-    table = _attach(table, lifecycle.assign_stages(table, activity, rules=options.lifecycle))
-    table = _attach(table, churn.score_churn(table, bands=options.churn))
+    # One-time buyers are judged by P(alive) where it tells them apart, else by how long returning customers
+    # took to come back (a pass over the transactions, run alone like the others).
+    informative = value_fit is not None and value_fit.model.informs_one_time_buyers
+    gaps = None if informative else lifecycle.return_gaps(tx, as_of=as_of)
+    stages = lifecycle.assign_stages(
+        _judged(table, informative), activity, rules=options.lifecycle, first_return_gaps=gaps
+    )
+    table = _attach(table, stages)
+    if "value_if_active" not in table.columns:  # no purchase model: the customer's own run rate stands in
+        table["value_if_active"] = run_rate_value(
+            table, horizon=options.horizon, margin=options.margin, discount_rate=options.discount_rate
+        )
+    table = _attach(table, churn.score_churn(_judged(table, informative), bands=options.churn))
+    table["next_action"] = next_actions(table, options.actions)
     table = table.sort_values(CUSTOMER_ID, ignore_index=True)
-    return table, score_thresholds(summary, scores), pareto, value_fit, warnings
+    return table, score_thresholds(summary, scores), pareto, value_fit, warnings, tier_by
+
+
+def _judged(table: pd.DataFrame, informative: bool) -> pd.DataFrame:
+    """The table as the stage and churn rules see it: P(alive) only where it tells customers apart. BG/NBD
+    gives every one-time buyer P(alive) = 1, so for them the rules fall back to what the data show."""
+    if informative or "p_alive" not in table.columns:
+        return table
+    return table.assign(p_alive=table["p_alive"].where(table["frequency"] != 0))
 
 
 def _data_summary(
@@ -232,9 +265,11 @@ def tier_rows(table: pd.DataFrame) -> tuple[TierRow, ...]:
     """Customers, revenue and shares per tier, in canonical tier order (prospects last)."""
     total_customers = len(table)
     total_revenue = float(table["total_revenue"].fillna(0).sum())
+    margin = "total_margin" in table.columns
     rows = []
     for tier in TIERS:
-        members = table.loc[table["tier"] == tier, "total_revenue"].fillna(0)
+        in_tier = table["tier"] == tier
+        members = table.loc[in_tier, "total_revenue"].fillna(0)
         if tier == "prospect" and members.empty:
             continue
         revenue = float(members.sum())
@@ -246,9 +281,34 @@ def tier_rows(table: pd.DataFrame) -> tuple[TierRow, ...]:
                 revenue=revenue,
                 revenue_share=revenue / total_revenue if total_revenue else 0.0,
                 average_value=revenue / len(members) if len(members) else 0.0,
+                profit=float(table.loc[in_tier, "total_margin"].fillna(0).sum()) if margin else None,
             )
         )
     return tuple(rows)
+
+
+#: The averages of the delivered-value summary: each component, the two totals and delivered value.
+DELIVERED_AVERAGES = (*VALUE_COMPONENTS, *COST_COMPONENTS, *DELIVERED_COLUMNS[:3])
+
+
+def delivered_summary(table: pd.DataFrame) -> DeliveredSummary | None:
+    """Average delivered-value components by tier and by stage, over customers whose components are all known
+    (None when the customer master had no components)."""
+    if "delivered_value" not in table.columns:
+        return None
+    known = table.loc[table["delivered_value"].notna()]
+
+    def rows(column: str, order: tuple[str, ...]) -> tuple[DeliveredRow, ...]:
+        values = known[list(DELIVERED_AVERAGES)].apply(pd.to_numeric, errors="coerce")
+        grouped = values.groupby(known[column], observed=True)
+        means, sizes = grouped.mean(), grouped.size()
+        return tuple(
+            DeliveredRow(name, int(sizes[name]), {c: float(means.at[name, c]) for c in DELIVERED_AVERAGES})
+            for name in order
+            if name in means.index
+        )
+
+    return DeliveredSummary(rows("tier", TIERS), rows("lifecycle_stage", STAGES))
 
 
 def band_rows(table: pd.DataFrame) -> tuple[BandRow, ...]:
@@ -277,11 +337,11 @@ def _segment_order(scheme: str) -> tuple[str, ...]:
     return CLASSIC_SEGMENTS if scheme == "classic" else CN8_SEGMENTS
 
 
-def _with_tiers(table: pd.DataFrame, options: ScoreOptions) -> tuple[pd.DataFrame, dict]:
+def _with_tiers(table: pd.DataFrame, rule: TierRule, tier_by: str) -> tuple[pd.DataFrame, dict]:
     """The table with ``value_rank`` and ``tier`` by the chosen value, placed after ``segment`` whenever they
     are computed (so the columns come in one order whatever ``--tier-by``), and the Pareto figures."""
-    values = _tier_values(table, options.tier_by)
-    tiers = assign_tiers(values, table[CUSTOMER_ID], options.tiers)
+    values = _tier_values(table, tier_by)
+    tiers = assign_tiers(values, table[CUSTOMER_ID], rule)
     table = table.copy(deep=False)
     after_segment = table.columns.get_loc("segment") + 1
     for offset, column in enumerate(tiers.columns):
@@ -362,6 +422,7 @@ VALUE_COLUMNS = (
     "p_alive",
     "expected_spend",
     "clv",
+    "value_if_active",
     "historic_value",
     *DELIVERED_COLUMNS,
 )
