@@ -178,10 +178,12 @@ def latest_values(tx: pd.DataFrame, columns: Sequence[str], *, as_of: pd.Timesta
     upto = np.flatnonzero(day_numbers(tx[ORDER_DATE]) <= day_numbers(pd.Timestamp(as_of))[0])
     when = tx[ORDER_DATE].to_numpy(dtype="datetime64[ns]").view(np.int64)[upto]
     codes, ids = customer_codes(tx[CUSTOMER_ID].iloc[upto])
-    latest = np.full(len(ids), np.iinfo(np.int64).min)
+    never = np.iinfo(np.int64).min
+    latest = np.full(len(ids), never)
     np.maximum.at(latest, codes, when)
     at_latest = np.flatnonzero(when == latest[codes])
-    if len(at_latest) > len(ids) and len(columns):  # some customers have tied lines: keep the greatest values
+    tied = len(at_latest) > np.count_nonzero(latest != never)  # more lines at the latest time than customers
+    if tied and len(columns):  # keep the line with the greatest values
         rank = _tuple_ranks([_value_ranks(tx[column].take(upto[at_latest])) for column in columns])
         best = np.full(len(ids), -1, dtype=np.int64)
         np.maximum.at(best, codes[at_latest], rank)
