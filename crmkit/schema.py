@@ -46,6 +46,12 @@ REASON_DATE: Final = "missing or unparseable order_date"
 REASON_AMOUNT: Final = "missing or non-numeric amount"
 REASON_REPEAT: Final = "repeated order line"
 
+#: The custom document property of every workbook crmkit writes: what it holds, "results" (scores, rejects:
+#: a folder scan skips it) or "data" (sample exports, read like any export).
+WORKBOOK_MARKER: Final = "crmkit_holds"
+HOLDS_RESULTS: Final = "results"
+HOLDS_DATA: Final = "data"
+
 # --- customer master file ---------------------------------------------------
 NAME: Final = "name"
 SIGNUP_DATE: Final = "signup_date"

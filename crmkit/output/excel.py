@@ -48,10 +48,12 @@ from crmkit.schema import (
     CHANNEL,
     CUSTOMER_ID,
     EMAIL,
+    HOLDS_RESULTS,
     NAME,
     PHONE,
     REGION,
     SALESPERSON,
+    WORKBOOK_MARKER,
     check_lang,
 )
 from crmkit.scoring.churn import at_risk
@@ -139,10 +141,12 @@ class _Layout:
 class _Book:
     """An xlsxwriter workbook in memory plus the table sheets whose rows are added when it is saved."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, *, holds: str = HOLDS_RESULTS) -> None:
         self.lang = lang
         self.buffer = io.BytesIO()
         self.book = xlsxwriter.Workbook(self.buffer, WORKBOOK_OPTIONS)
+        # Lets a later run that reads a whole folder tell its own results from exports (crmkit.ingest.files).
+        self.book.set_custom_property(WORKBOOK_MARKER, holds)
         self.rows: dict[str, pd.DataFrame] = {}
         self._formats: dict[tuple[tuple[str, Any], ...], Format] = {}
 
@@ -325,12 +329,17 @@ def write_sheet(
     *,
     lang: str = "en",
     inputs: Iterable[str | os.PathLike[str]] = (),
+    holds: str = HOLDS_RESULTS,
 ) -> None:
-    """Write one table as a formatted workbook (labelled headers and values, frozen header, autofilter)."""
+    """Write one table as a formatted workbook (labelled headers and values, frozen header, autofilter).
+
+    ``holds`` is what the workbook says it holds: results (the default), or data meant to be read as an
+    export (``crmkit sample``).
+    """
     check_lang(lang)
     inputs = list(inputs)
     check_not_input(path, inputs)
-    book = _Book(lang)
+    book = _Book(lang, holds=holds)
     book.table(sheet_name("customers" if CUSTOMER_ID in frame.columns else "data", lang), frame)
     book.save(path, inputs)
 
