@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from crmkit import ingest, pipeline
-from crmkit.cli.app import app, out_console
+from crmkit.cli.application import app, out_console
 from crmkit.cli.inputs import Inputs
 from crmkit.cli.params import (
     Col,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from crmkit.cli.app import app, out_console
+from crmkit.cli.application import app, out_console
 from crmkit.cli.inputs import Inputs, score, segment_options, write_frame
 from crmkit.cli.params import (
     AsOf,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from crmkit import pipeline
-from crmkit.cli.app import app, out_console
+from crmkit.cli.application import app, out_console
 from crmkit.cli.inputs import Inputs, score, segment_options
 from crmkit.cli.params import (
     Col,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from crmkit import ingest, pipeline
-from crmkit.cli.app import err_console
+from crmkit.cli.application import err_console
 from crmkit.cli.params import (
     DateOrder,
     Lang,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from crmkit import ingest
-from crmkit.cli.app import app, out_console
+from crmkit.cli.application import app, out_console
 from crmkit.cli.inputs import Inputs
 from crmkit.cli.params import (
     Col,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from crmkit.cli.app import app, err_console
+from crmkit.cli.application import app, err_console
 from crmkit.cli.params import Lang
 from crmkit.datasets import sample as simulate
 from crmkit.errors import OptionError

@@ -24,6 +24,7 @@ from crmkit.schema import (
     REGION,
     SALESPERSON,
     STAGES,
+    TIER_BY,
     TIERS,
     VALUE_COMPONENTS,
 )
@@ -51,7 +52,6 @@ from crmkit.scoring.value import (
     score_value,
 )
 
-TIER_BY = ("revenue", "profit", "clv")
 #: Attributes carried from transactions to customers (the latest value wins) when the master file lacks them.
 CARRIED_ATTRIBUTES = (SALESPERSON, REGION, CHANNEL)
 
