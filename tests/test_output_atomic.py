@@ -160,3 +160,27 @@ def test_a_symbolic_link_loop_as_target_is_compared_without_error(tmp_path):
     source.write_bytes(b"input")
     assert not same_file(loop, source)
     assert same_file(loop, tmp_path / "." / "loop.csv")
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "fifo"])
+def test_a_device_or_fifo_as_target_is_refused_and_left_alone(tmp_path, target):
+    if target == "fifo":
+        target = tmp_path / "fifo"
+        os.mkfifo(target)
+    before = os.lstat(target)
+    with pytest.raises(OutputError, match="it is not a regular file"):
+        _write(target, b"x")
+    assert os.lstat(target) == before
+
+
+def test_through_a_symbolic_link_the_file_is_replaced_and_the_link_kept(tmp_path):
+    """As for ``--out /dev/stdout`` with stdout redirected to a file: the link must never become a file."""
+    (tmp_path / "reports").mkdir()
+    real = tmp_path / "reports" / "out.csv"
+    real.write_bytes(b"old")
+    link = tmp_path / "latest.csv"
+    link.symlink_to(real)
+    _write(link, b"new")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["latest.csv", "out.csv", "reports"]

@@ -59,20 +59,30 @@ def check_not_input(path: str | os.PathLike[str], inputs: Iterable[str | os.Path
 def atomic_write(path: str | os.PathLike[str], *, inputs: Iterable[str | os.PathLike[str]] = ()) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it replaces ``path``, on failure it is removed.
 
+    When ``path`` is a symbolic link, the file it points to is replaced and the link stays.
+
     Raises :class:`OutputError` before anything is written when ``path`` is an
-    input file, a folder, or in a folder that does not exist or cannot be written,
+    input file, a folder, a device or FIFO, or in a folder that does not exist or cannot be written,
     and after the temporary file is removed when writing fails (a full disk).
     """
-    target = Path(path)
-    check_not_input(target, inputs)
+    given = Path(path)
+    check_not_input(given, inputs)
+    # Through a symbolic link, the file it points to is replaced and the link kept: renaming onto the link
+    # would replace it (and a link such as /dev/stdout must never become a file).
+    target = Path(os.path.realpath(given)) if given.is_symlink() else given
     folder = target.absolute().parent
     if not folder.is_dir():
         raise OutputError(
-            f"cannot write {target}: folder {folder} does not exist",
+            f"cannot write {given}: folder {folder} does not exist",
             hint=f"create it first (mkdir -p {folder}) or choose another --out",
         )
     if target.is_dir():
-        raise OutputError(f"cannot write {target}: it is a folder; give a file name to --out")
+        raise OutputError(f"cannot write {given}: it is a folder; give a file name to --out")
+    if given.exists() and not given.is_file():  # what the link points to: a device, a pipe
+        raise OutputError(
+            f"cannot write {given}: it is not a regular file (a device or a pipe)",
+            hint="give a file name; for output on stdout use --format json",
+        )
     remove_abandoned_temporaries(folder)
     temporary = folder / f".{target.name}.crmkit-{os.getpid()}-{secrets.token_hex(4)}.tmp"
     try:
@@ -90,20 +100,20 @@ def atomic_write(path: str | os.PathLike[str], *, inputs: Iterable[str | os.Path
     except BaseException as error:
         temporary.unlink(missing_ok=True)
         if isinstance(error, OSError):
-            raise _write_error(target, error) from error
+            raise _write_error(given, target, error) from error
         raise
 
 
-def _write_error(target: Path, error: OSError) -> OutputError:
-    """A failed write as a message naming the file; the previous file, if any, is untouched."""
+def _write_error(given: Path, target: Path, error: OSError) -> OutputError:
+    """A failed write as a message naming the file as given; the previous file, if any, is untouched."""
     unchanged = f"; the previous {target.name} is unchanged" if target.exists() else ""
     if error.errno in _DISK_FULL:
         return OutputError(
-            f"cannot write {target}: the disk is full (nothing was written{unchanged})",
+            f"cannot write {given}: the disk is full (nothing was written{unchanged})",
             hint="free some space, or write to another disk with --out",
         )
     reason = error.strerror or str(error)
-    return OutputError(f"cannot write {target}: {reason} (nothing was written{unchanged})")
+    return OutputError(f"cannot write {given}: {reason} (nothing was written{unchanged})")
 
 
 def remove_abandoned_temporaries(folder: Path) -> None:
