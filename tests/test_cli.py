@@ -321,15 +321,18 @@ SEGMENT_KEYS = {
         "tiers",
         "pareto",
         "segments",
-        "model",
         "lifecycle",
-        "churn",  # documented
-        "warnings",
+        "churn",
+        "model",
+        "groups",
+        "warnings",  # documented
     },
     "data": {
         "rows_read",
         "rows_used",
         "rows_dropped",
+        "dropped_by_reason",
+        "skipped_files",
         "customers",
         "first_date",
         "last_date",
@@ -695,7 +698,7 @@ def test_value_model_out_records_the_as_of_date(data: SimpleNamespace, tmp_path:
 def test_value_json(data: SimpleNamespace) -> None:
     report = as_json("value", data.csv, "--customers", data.customers)
     assert {"data", "model", "value_by_tier"} <= set(report)
-    assert "delivered_value_note" not in report
+    assert report["delivered_value_note"] is None
     assert sum(t["customers"] for t in report["value_by_tier"] if t["tier"] != "prospect") == 200
     without_master = as_json("value", data.csv)
     assert "product_value" in without_master["delivered_value_note"]
@@ -773,8 +776,10 @@ def test_churn_out_lists_everyone_at_risk(data: SimpleNamespace, tmp_path: Path)
 def test_compare_two_files_equals_one_file_with_two_dates(data: SimpleNamespace, tmp_path: Path) -> None:
     two_files = as_json("compare", data.old, data.csv, "--no-model")
     one_file = as_json("compare", data.csv, "--as-of", data.old_last, "--as-of", data.last, "--no-model")
-    assert set(two_files) == {"tier_migration", "stage_migration", "fell", "rose"}
-    assert two_files == one_file
+    assert set(two_files) == {"data", "tier_migration", "stage_migration", "fell", "rose"}
+    assert two_files["data"]["old"]["rows_read"] < two_files["data"]["new"]["rows_read"] == len(data.tx)
+    assert one_file["data"]["old"] == one_file["data"]["new"] == two_files["data"]["new"]
+    assert {**two_files, "data": None} == {**one_file, "data": None}
     old_buyers = data.tx.loc[pd.to_datetime(data.tx["Order Date"]) <= data.midpoint, "Customer ID"].nunique()
     tiers = two_files["tier_migration"]
     assert sum(sum(row.values()) for row in tiers.values()) == 200
@@ -947,7 +952,7 @@ def test_backtest_report_in_chinese(tmp_path: Path) -> None:
 def test_segment_without_repeat_buyers_scores_the_rest_and_says_why(tmp_path: Path) -> None:
     path = write_text(tmp_path / "new.csv", "Customer ID,Order Date,Amount\n1,2024-01-05,10\n2,2024-01-06,20\n")
     summary = as_json("segment", path)
-    assert "model" not in summary and sum(t["customers"] for t in summary["tiers"]) == 2
+    assert summary["model"] is None and sum(t["customers"] for t in summary["tiers"]) == 2
     assert any("value model skipped" in w for w in summary["warnings"])
     assert_user_error(run("value", path), "no customer has a repeat purchase")
     assert_user_error(run("segment", path, "--tier-by", "clv"), "no customer has a repeat purchase")

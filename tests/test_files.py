@@ -7,6 +7,7 @@ lifecycle --out and --rejects), so a change to what crmkit writes cannot slip pa
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -95,6 +96,28 @@ def test_a_folder_reads_its_exports_and_lists_everything_else(monthly: Path) -> 
     }
 
 
+def test_segment_on_a_folder_names_the_skipped_files_and_reports_them_in_json(monthly: Path) -> None:
+    _results_of_last_month(monthly)
+    (monthly / "notes.pdf").write_bytes(b"%PDF-1.4")
+    table = crmkit("segment", monthly, "--no-model")
+    skipped = [line for line in table.stderr.splitlines() if line.startswith("Skipped ")]
+    assert skipped == [
+        f"Skipped 10 file(s) in folder {monthly}: churn.parquet ({SKIP_RESULTS}), churn.xlsx ({SKIP_RESULTS}), "
+        f"notes.pdf ({SKIP_UNSUPPORTED}), rej.csv ({SKIP_RESULTS}), rejects.parquet ({SKIP_RESULTS}), "
+        f"rejects.xlsx ({SKIP_RESULTS}), segments.csv ({SKIP_RESULTS}), segments.parquet ({SKIP_RESULTS}), "
+        f"segments.xlsx ({SKIP_RESULTS}), stages.csv ({SKIP_RESULTS})."
+    ]
+    payload = json.loads(crmkit("segment", monthly, "--no-model", "--format", "json", "-q").stdout)
+    data = payload["data"]
+    assert (data["rows_read"], data["rows_used"], data["customers"]) == (6, 5, 3)
+    assert {entry["path"]: entry["reason"] for entry in data["skipped_files"]}[str(monthly / "notes.pdf")] == (
+        SKIP_UNSUPPORTED
+    )
+    assert len(data["skipped_files"]) == 10
+    inspected = json.loads(crmkit("inspect", monthly, "--format", "json").stdout)
+    assert inspected["skipped_files"] == data["skipped_files"]
+
+
 def test_a_results_workbook_edited_and_saved_again_is_still_recognised(monthly: Path) -> None:
     """Excel and WPS keep custom document properties; openpyxl stands in for them here."""
     out = monthly / "segments.xlsx"
@@ -103,6 +126,16 @@ def test_a_results_workbook_edited_and_saved_again_is_still_recognised(monthly: 
     book.active["A1"] = "edited"
     book.save(out)
     assert holds_crmkit_results(out)
+
+
+def test_sample_data_is_read_like_any_export(tmp_path: Path) -> None:
+    """`crmkit sample` writes data to analyse, not results: its workbook and CSV are read from a folder."""
+    folder = tmp_path / "samples"
+    folder.mkdir()
+    crmkit("sample", "--customers", 20, "--out", folder / "sales.xlsx", "--customers-out", folder / "customers.csv")
+    crmkit("sample", "--customers", 20, "--out", folder / "more.csv", "--seed", 2)
+    assert not any(holds_crmkit_results(path) for path in folder.iterdir())
+    assert holds_crmkit_results(Path(__file__).parent.parent / "data" / "samples" / "sales.xlsx") is False
 
 
 @pytest.mark.parametrize(
@@ -162,6 +195,12 @@ def test_special_paths_are_refused_before_anything_is_opened(tmp_path: Path, kin
         assert "Traceback" not in done.stderr
 
 
+def test_a_special_config_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "ok.csv").write_text(JANUARY, encoding="utf-8")
+    result = crmkit("segment", tmp_path / "ok.csv", "--config", "/dev/zero", check=2)
+    assert "config file /dev/zero is not a regular file: it is a device" in result.stderr
+
+
 def test_check_regular_file_accepts_a_link_to_a_file(tmp_path: Path) -> None:
     (tmp_path / "real.csv").write_text(JANUARY, encoding="utf-8")
     (tmp_path / "link.csv").symlink_to(tmp_path / "real.csv")
@@ -178,3 +217,9 @@ def test_the_same_input_twice_is_refused(monthly: Path, monkeypatch: pytest.Monk
     result = crmkit("segment", "2024-01.csv", second, "--no-model", check=2)
     assert "is given twice (also as 2024-01.csv)" in result.stderr
     assert result.stdout == ""
+
+
+def test_compare_refuses_the_same_file_as_old_and_new(monthly: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(monthly)
+    result = crmkit("compare", "2024-01.csv", "./2024-01.csv", "--no-model", check=2)
+    assert "OLD and NEW are the same file" in result.stderr and "--as-of A --as-of B" in result.stderr

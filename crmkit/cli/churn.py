@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from crmkit.cli.application import app, out_console
-from crmkit.cli.inputs import Inputs, score, segment_options, write_frame
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -28,10 +27,6 @@ from crmkit.cli.params import (
     Sheet,
     Strict,
 )
-from crmkit.ingest.columns import canonical_name
-from crmkit.output import terminal
-from crmkit.scoring.churn import at_risk
-from crmkit.scoring.rollup import rollup
 
 
 @app.command()
@@ -42,7 +37,9 @@ def churn(
     output_format: Format = OutputFormat.table,
     lang: LangOpt = None,
     as_of: AsOf = None,
-    top: Annotated[int, typer.Option("--top", help="How many customers to list (all are written with --out).")] = 20,
+    top: Annotated[
+        int, typer.Option("--top", min=0, help="How many customers to list (all are written with --out).")
+    ] = 20,
     min_tier: Annotated[
         str | None, typer.Option("--min-tier", help="Only customers in this tier or better: platinum, gold, iron.")
     ] = None,
@@ -62,6 +59,12 @@ def churn(
 
     Example: crmkit churn data/samples/sales.xlsx --min-tier gold --top 20
     """
+    from crmkit.cli.inputs import Inputs, run_warnings, score, segment_options, write_frame
+    from crmkit.ingest.columns import canonical_name
+    from crmkit.output import terminal
+    from crmkit.scoring.churn import at_risk
+    from crmkit.scoring.rollup import rollup
+
     inputs = Inputs(
         files,
         customers=customers,
@@ -71,8 +74,9 @@ def churn(
         strict=strict,
         date_order=date_order,
         rejects=rejects,
-        quiet=quiet or output_format is OutputFormat.json,
-        outputs=(out,),
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
+        outputs={"--out": out},
     )
     options = segment_options(inputs, as_of=as_of, model=model)
     result = score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
@@ -81,9 +85,14 @@ def churn(
     write_frame(saving, out, inputs, language)
     groups = rollup(result.customers, canonical_name(group_by)) if group_by else None
     if output_format is OutputFormat.json:
-        payload = {"churn": result.summary["churn"], "customers": terminal.records(saving.head(top))}
-        if groups is not None:
-            payload["groups"] = terminal.records(groups)
-        terminal.emit_json(payload)
+        terminal.emit_json(
+            {
+                "data": {**inputs.data_section(), **result.summary["data"]},
+                "churn": result.summary["churn"],
+                "customers": terminal.records(saving.head(top)),
+                "groups": terminal.records(groups) if groups is not None else None,
+                "warnings": run_warnings(inputs, result),
+            }
+        )
         return
     terminal.render_churn(out_console(), result, saving, lang=language, top=top, groups=groups)

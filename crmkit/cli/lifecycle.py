@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from crmkit.cli.application import app, out_console
-from crmkit.cli.inputs import Inputs, score, segment_options, write_frame
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -26,9 +25,6 @@ from crmkit.cli.params import (
     Sheet,
     Strict,
 )
-from crmkit.output import terminal
-from crmkit.output.labels import explain_rules
-from crmkit.scoring.lifecycle import rules_from_config
 
 
 @app.command()
@@ -59,6 +55,11 @@ def lifecycle(
 
     Example: crmkit lifecycle data/samples/sales.xlsx --explain --lang zh
     """
+    from crmkit.cli.inputs import Inputs, run_warnings, score, segment_options, write_frame
+    from crmkit.output import terminal
+    from crmkit.output.labels import explain_rules
+    from crmkit.scoring.lifecycle import rules_from_config
+
     inputs = Inputs(
         files,
         customers=customers,
@@ -68,8 +69,9 @@ def lifecycle(
         strict=strict,
         date_order=date_order,
         rejects=rejects,
-        quiet=quiet or output_format is OutputFormat.json,
-        outputs=(out,),
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
+        outputs={"--out": out},
     )
     options = segment_options(inputs, as_of=as_of, no_model=no_model)
     result = score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
@@ -77,7 +79,14 @@ def lifecycle(
     write_frame(result.customers, out, inputs, language)
     rules = rules_from_config(options.lifecycle_rules)
     if output_format is OutputFormat.json:  # machine output stays English
-        terminal.emit_json({"lifecycle": result.summary["lifecycle"], "rules": terminal.records(explain_rules(rules))})
+        terminal.emit_json(
+            {
+                "data": {**inputs.data_section(), **result.summary["data"]},
+                "lifecycle": result.summary["lifecycle"],
+                "rules": terminal.records(explain_rules(rules)),
+                "warnings": run_warnings(inputs, result),
+            }
+        )
         return
     terminal.render_lifecycle(
         out_console(), result, explain_rules(rules, lang=language) if explain else None, lang=language

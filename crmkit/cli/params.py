@@ -152,14 +152,19 @@ Horizon = Annotated[str | None, typer.Option("--horizon", help="CLV horizon: 12m
 
 
 Margin = Annotated[
-    float | None,
+    str | None,
     typer.Option(
-        "--margin", help="Margin rate for CLV, e.g. 0.3 (default: from a cost/margin column, else 1 = revenue)."
+        "--margin",
+        metavar="RATE",
+        help="Margin rate for CLV, 0.3 or 30% (default: from a cost/margin column, else 1 = revenue).",
     ),
 ]
 
 
-Discount = Annotated[float | None, typer.Option("--discount-rate", help="Annual discount rate for CLV (default 0.10).")]
+Discount = Annotated[
+    str | None,
+    typer.Option("--discount-rate", metavar="RATE", help="Annual discount rate for CLV, 0.10 or 10% (the default)."),
+]
 
 
 GroupBy = Annotated[

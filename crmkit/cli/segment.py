@@ -1,15 +1,17 @@
-"""``crmkit segment``: every customer scored, the summary on the terminal, the table to a file."""
+"""``crmkit segment``: every customer scored, the summary on the terminal, the table to a file.
+
+Like every command module, it imports pandas and the models inside the command, when it runs.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from crmkit import pipeline
 from crmkit.cli.application import app, out_console
-from crmkit.cli.inputs import Inputs, score, segment_options, write_frame
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -38,9 +40,10 @@ from crmkit.cli.params import (
     TimeUnit,
     Unit,
 )
-from crmkit.ingest.columns import canonical_name
-from crmkit.output import excel, terminal
-from crmkit.scoring.rollup import rollup
+
+if TYPE_CHECKING:
+    from crmkit import pipeline
+    from crmkit.cli.inputs import Inputs
 
 
 # --- commands -------------------------------------------------------------------
@@ -87,7 +90,7 @@ def segment(
     margin: Margin = None,
     discount_rate: Discount = None,
     group_by: GroupBy = None,
-    top: Annotated[int, typer.Option("--top", help="Top customers to list on the terminal.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=0, help="Top customers to list on the terminal.")] = 10,
     explain: Annotated[
         bool, typer.Option("--explain", help="Also print the RFM score thresholds and segment rules.")
     ] = False,
@@ -105,6 +108,11 @@ def segment(
 
     Example: crmkit segment data/samples/sales.xlsx --out tiers.xlsx --lang zh
     """
+    from crmkit.cli.inputs import Inputs, run_warnings, score, segment_options
+    from crmkit.ingest.columns import canonical_name
+    from crmkit.output import terminal
+    from crmkit.scoring.rollup import rollup
+
     inputs = Inputs(
         files,
         customers=customers,
@@ -114,8 +122,9 @@ def segment(
         strict=strict,
         date_order=date_order,
         rejects=rejects,
-        quiet=quiet or output_format is OutputFormat.json,
-        outputs=(out,),
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
+        outputs={"--out": out},
     )
     options = segment_options(
         inputs,
@@ -132,11 +141,19 @@ def segment(
         discount_rate=discount_rate,
     )
     result = score(inputs, options, include_attributes=include_attributes, pseudonymize=pseudonymize)
-    result.summary["data"] = {**inputs.data_counts(), **result.summary["data"]}
-    result.summary["warnings"] = [*inputs.tx.report.warnings, *result.summary.get("warnings", [])]
     groups = rollup(result.customers, canonical_name(group_by)) if group_by else None
-    if groups is not None:
-        result.summary["groups"] = terminal.records(groups)
+    summary = result.summary
+    # The same keys whatever the data and options (null when a part is not computed): scripts can rely on them.
+    result = dataclasses.replace(
+        result,
+        summary={
+            "data": {**inputs.data_section(), **summary["data"]},
+            **{key: summary[key] for key in ("tiers", "pareto", "segments", "lifecycle", "churn")},
+            "model": summary.get("model"),
+            "groups": terminal.records(groups) if groups is not None else None,
+            "warnings": run_warnings(inputs, result),
+        },
+    )
     language = inputs.lang(lang)
     if out is not None:
         _write_segment(result, out, inputs, language)
@@ -150,6 +167,9 @@ def segment(
 
 
 def _write_segment(result: pipeline.SegmentResult, out: Path, inputs: Inputs, lang: str) -> None:
+    from crmkit.cli.inputs import write_frame
+    from crmkit.output import excel, terminal
+
     if out.suffix.lower() == ".xlsx":
         excel.write_workbook(
             out,

@@ -8,9 +8,7 @@ from typing import Annotated
 
 import typer
 
-from crmkit import pipeline
 from crmkit.cli.application import app, out_console
-from crmkit.cli.inputs import Inputs, score, segment_options, write_frame
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -35,7 +33,6 @@ from crmkit.cli.params import (
     TimeUnit,
     Unit,
 )
-from crmkit.output import tables, terminal
 
 
 @app.command()
@@ -55,7 +52,7 @@ def value(
         Path | None,
         typer.Option("--model-out", help="Write the fitted model (parameters in the chosen time unit) as JSON."),
     ] = None,
-    top: Annotated[int, typer.Option("--top", help="Top customers by CLV to list.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=0, help="Top customers by CLV to list.")] = 10,
     include_attributes: IncludeAttributes = False,
     pseudonymize: Pseudonymize = None,
     col: Col = None,
@@ -70,6 +67,10 @@ def value(
 
     Example: crmkit value data/samples/sales.xlsx --time-unit week --horizon 52w --margin 0.3 --model-out model.json
     """
+    from crmkit import pipeline
+    from crmkit.cli.inputs import Inputs, run_warnings, score, segment_options, write_frame
+    from crmkit.output import tables, terminal
+
     inputs = Inputs(
         files,
         customers=customers,
@@ -79,8 +80,9 @@ def value(
         strict=strict,
         date_order=date_order,
         rejects=rejects,
-        quiet=quiet or output_format is OutputFormat.json,
-        outputs=(out, model_out),
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
+        outputs={"--out": out, "--model-out": model_out},
     )
     options = segment_options(
         inputs,
@@ -98,6 +100,12 @@ def value(
     language = inputs.lang(lang)
     write_frame(pipeline.value_columns(result.customers), out, inputs, language)
     report = pipeline.value_report(result)
+    report = {
+        **report,
+        "data": {**inputs.data_section(), **report["data"]},
+        "delivered_value_note": report.get("delivered_value_note"),
+        "warnings": run_warnings(inputs, result),
+    }
     if output_format is OutputFormat.json:
         terminal.emit_json(report)
         return

@@ -344,6 +344,18 @@ def write_sheet(
     book.save(path, inputs)
 
 
+def write_rejects(
+    path: str | os.PathLike[str], rejects: pd.DataFrame, *, inputs: Iterable[str | os.PathLike[str]] = ()
+) -> None:
+    """The dropped rows as one sheet under the headers of a CSV rejects file (source_file, source_row, reason,
+    column, value, then the file's mapped fields): every reason as written, every cell as the text it was."""
+    inputs = list(inputs)
+    check_not_input(path, inputs)
+    book = _Book("en")
+    book.table("rejects", rejects, headers=[str(column) for column in rejects.columns])
+    book.save(path, inputs)
+
+
 def write_sheets(
     path: str | os.PathLike[str],
     sheets: Mapping[str, pd.DataFrame],
