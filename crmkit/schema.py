@@ -1,17 +1,20 @@
 """Canonical column names, vocabularies and time units shared by every layer.
 
 Modules after ingest refer to columns only through these constants, so a
-header rename in an export never reaches the scorers.
+header rename in an export never reaches the scorers. The command line builds
+its option choices from the vocabularies here, so this module imports neither
+numpy nor pandas until :func:`vocabulary_column` is called.
 """
 
 from __future__ import annotations
 
-from typing import Final
-
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING, Final
 
 from crmkit.errors import OptionError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
 
 # --- transactions -----------------------------------------------------------
 CUSTOMER_ID: Final = "customer_id"
@@ -46,6 +49,12 @@ REASON_DATE: Final = "missing or unparseable order_date"
 REASON_AMOUNT: Final = "missing or non-numeric amount"
 REASON_REPEAT: Final = "repeated order line"
 
+#: The custom document property of every workbook crmkit writes: what it holds, "results" (scores, rejects:
+#: a folder scan skips it) or "data" (sample exports, read like any export).
+WORKBOOK_MARKER: Final = "crmkit_holds"
+HOLDS_RESULTS: Final = "results"
+HOLDS_DATA: Final = "data"
+
 # --- customer master file ---------------------------------------------------
 NAME: Final = "name"
 SIGNUP_DATE: Final = "signup_date"
@@ -75,10 +84,25 @@ ACTIONS: Final = ("win_back", "retain", "develop", "maintain", "let_go")
 def vocabulary_column(codes: np.ndarray, vocabulary: tuple[str, ...]) -> pd.Categorical:
     """Positions in ``vocabulary`` (−1 = missing) as a categorical in that order: tiers, stages and bands
     then sort in their natural order and cost one byte per customer instead of a string."""
+    import numpy as np
+    import pandas as pd
+
     return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int8), categories=pd.Index(vocabulary, dtype="str"))
 
 
 LANGUAGES: Final = ("en", "zh")
+
+# --- choices of options (defined here so the command line needs no heavy import to offer them) ----
+#: Purchase models for CLV and churn risk.
+MODEL_NAMES: Final = ("bgnbd", "mbgnbd", "pareto")
+#: RFM segment schemes.
+RFM_SCHEMES: Final = ("classic", "cn8")
+#: How tiers are cut: top N% of customers, or customers making the top N% of value.
+TIER_MODES: Final = ("rank", "share")
+#: The value that ranks customers into tiers.
+TIER_BY: Final = ("revenue", "profit", "clv")
+#: Day/month orders for dates like 05/03/2024: day first, month first.
+DATE_ORDERS: Final = ("dmy", "mdy")
 
 
 def check_lang(lang: str) -> int:

@@ -321,19 +321,21 @@ SEGMENT_KEYS = {
         "tiers",
         "pareto",
         "segments",
-        "model",
         "lifecycle",
-        "churn",  # documented
+        "churn",
+        "model",
+        "groups",
         "warnings",
         "tier_by",
         "next_actions",
-        "delivered_value",
+        "delivered_value",  # documented
     },
     "data": {
         "rows_read",
         "rows_used",
         "rows_dropped",
         "dropped_by_reason",
+        "skipped_files",
         "customers",
         "first_date",
         "last_date",
@@ -703,7 +705,7 @@ def test_value_model_out_records_the_as_of_date(data: SimpleNamespace, tmp_path:
 def test_value_json(data: SimpleNamespace) -> None:
     report = as_json("value", data.csv, "--customers", data.customers)
     assert {"data", "model", "value_by_tier"} <= set(report)
-    assert "delivered_value_note" not in report
+    assert report["delivered_value_note"] is None
     assert sum(t["customers"] for t in report["value_by_tier"] if t["tier"] != "prospect") == 200
     without_master = as_json("value", data.csv)
     assert "product_value" in without_master["delivered_value_note"]
@@ -787,8 +789,10 @@ def test_churn_out_lists_everyone_at_risk(data: SimpleNamespace, tmp_path: Path)
 def test_compare_two_files_equals_one_file_with_two_dates(data: SimpleNamespace, tmp_path: Path) -> None:
     two_files = as_json("compare", data.old, data.csv, "--no-model")
     one_file = as_json("compare", data.csv, "--as-of", data.old_last, "--as-of", data.last, "--no-model")
-    assert set(two_files) == {"tier_migration", "stage_migration", "fell", "rose"}
-    assert two_files == one_file
+    assert set(two_files) == {"data", "tier_migration", "stage_migration", "fell", "rose"}
+    assert two_files["data"]["old"]["rows_read"] < two_files["data"]["new"]["rows_read"] == len(data.tx)
+    assert one_file["data"]["old"] == one_file["data"]["new"] == two_files["data"]["new"]
+    assert {**two_files, "data": None} == {**one_file, "data": None}
     old_buyers = data.tx.loc[pd.to_datetime(data.tx["Order Date"]) <= data.midpoint, "Customer ID"].nunique()
     tiers = two_files["tier_migration"]
     assert sum(sum(row.values()) for row in tiers.values()) == 200
@@ -820,9 +824,11 @@ def _report_commands(data: SimpleNamespace) -> list[tuple[str, list[object]]]:
 
 
 def _assert_fits(result: Result, width: int = 80) -> None:
-    for stream in (result.stdout, result.stderr):
-        for line in stream.splitlines():
-            assert cell_len(line) <= width, f"{cell_len(line)} cells: {line!r}\n{describe(result)}"
+    """The report on stdout fits COLUMNS; stderr, not a terminal, is never wrapped (each note one line)."""
+    for line in result.stdout.splitlines():
+        assert cell_len(line) <= width, f"{cell_len(line)} cells: {line!r}\n{describe(result)}"
+    for line in result.stderr.splitlines():
+        assert line.startswith(("Dropped ", "  ", "Note: ", "Skipped ")), f"a wrapped line: {line!r}"
     assert "…" not in result.stdout, describe(result)  # no cell cut short
     assert "\x1b" not in result.stdout + result.stderr, describe(result)  # not a terminal: no escape codes
 

@@ -145,7 +145,7 @@ def test_a_crash_while_writing_leaves_the_old_file_and_no_temporary(tmp_path, fr
         raise OSError("No space left on device")
 
     monkeypatch.setitem(tables.WRITERS, ".csv", crash)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OutputError, match="customers.csv: No space left on device"):
         write_table(frame, path)
     assert path.read_bytes() == b"old contents"
     assert [p.name for p in tmp_path.iterdir()] == ["customers.csv"]

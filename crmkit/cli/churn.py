@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, write_frame
+from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -28,9 +27,6 @@ from crmkit.cli.params import (
     Sheet,
     Strict,
 )
-from crmkit.output import terminal
-from crmkit.pipeline.privacy import Sharing
-from crmkit.scoring.churn import AT_RISK_COLUMNS, LOST_KEY_ACCOUNT_COLUMNS
 
 
 @app.command()
@@ -41,7 +37,9 @@ def churn(
     output_format: Format = OutputFormat.table,
     lang: LangOpt = None,
     as_of: AsOf = None,
-    top: Annotated[int, typer.Option("--top", help="How many customers to list (all are written with --out).")] = 20,
+    top: Annotated[
+        int, typer.Option("--top", min=0, help="How many customers to list (all are written with --out).")
+    ] = 20,
     min_tier: Annotated[
         str | None, typer.Option("--min-tier", help="Only customers in this tier or better: platinum, gold, iron.")
     ] = None,
@@ -62,6 +60,11 @@ def churn(
 
     Example: crmkit churn data/samples/sales.xlsx --min-tier gold --top 20
     """
+    from crmkit.cli.inputs import Inputs, score, write_frame
+    from crmkit.output import terminal
+    from crmkit.pipeline.privacy import Sharing
+    from crmkit.scoring.churn import AT_RISK_COLUMNS, LOST_KEY_ACCOUNT_COLUMNS
+
     inputs = Inputs(
         files,
         customers=customers,
@@ -71,8 +74,9 @@ def churn(
         strict=strict,
         date_order=date_order,
         rejects=rejects,
-        quiet=quiet or output_format is OutputFormat.json,
-        outputs=(out,),
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
+        outputs={"--out": out},
         sharing=Sharing(include_attributes, pseudonymize),
     )
     options = inputs.options(as_of=as_of, model=model, group_by=group_by, at_risk_min_tier=min_tier)
@@ -83,13 +87,15 @@ def churn(
     write_frame(saving, out, inputs, language)
     if output_format is OutputFormat.json:
         summary = result.summary.to_json()
-        payload = {
-            "churn": summary["churn"],
-            "customers": terminal.records(saving.head(top)),
-            "lost_key_accounts": terminal.records(lost.head(top)),
-        }
-        if "groups" in summary:
-            payload["groups"] = summary["groups"]
-        terminal.emit_json(payload)
+        terminal.emit_json(
+            {
+                "data": summary["data"],
+                "churn": summary["churn"],
+                "customers": terminal.records(saving.head(top)),
+                "lost_key_accounts": terminal.records(lost.head(top)),
+                "groups": summary["groups"],
+                "warnings": summary["warnings"],
+            }
+        )
         return
     terminal.render_churn(out_console(), result, lang=language, top=top)

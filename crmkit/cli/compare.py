@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from crmkit import pipeline
-from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score
+from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     Col,
     Config,
@@ -23,9 +21,6 @@ from crmkit.cli.params import (
     Strict,
 )
 from crmkit.errors import OptionError
-from crmkit.output import excel, tables, terminal
-from crmkit.pipeline.privacy import Sharing
-from crmkit.scoring.compare import compare_snapshots
 
 
 @app.command()
@@ -33,6 +28,7 @@ def compare(
     files: Annotated[
         list[Path],
         typer.Argument(
+            metavar="FILE",
             help="OLD NEW: two exports (e.g. last month's and this month's), or one file with --as-of twice.",
             show_default=False,
         ),
@@ -63,11 +59,24 @@ def compare(
 
     Example: crmkit compare sales_2024-05.xlsx sales_2024-06.xlsx --out migration.xlsx
     """
+    from crmkit import pipeline
+    from crmkit.cli.inputs import Inputs, score
+    from crmkit.output import excel, tables, terminal
+    from crmkit.output.atomic import same_file
+    from crmkit.pipeline.privacy import Sharing
+    from crmkit.scoring.compare import compare_snapshots
+
     if out is not None and out.suffix.lower() not in (".xlsx", ".json"):
         raise OptionError(f"compare --out {out.name}: use .xlsx (one sheet per list) or .json")
+    snapshots = _snapshots(files, as_of or [])
+    if len(files) == 2 and same_file(files[0], files[1]):
+        raise OptionError(
+            f"OLD and NEW are the same file ({files[1]})",
+            hint="give last month's and this month's exports, or one file with --as-of A --as-of B",
+        )
     loaded: dict[tuple[Path, ...], Inputs] = {}  # one file at two dates is read once
     results = []
-    for paths, date in _snapshots(files, as_of or []):
+    for paths, date in snapshots:
         if tuple(paths) not in loaded:
             loaded[tuple(paths)] = Inputs(
                 paths,
@@ -76,10 +85,11 @@ def compare(
                 config=config,
                 sheet=sheet,
                 strict=strict,
-                outputs=(out,),
+                outputs={"--out": out},
                 date_order=date_order,
                 rejects=None,
-                quiet=quiet or output_format is OutputFormat.json,
+                quiet=quiet,
+                brief=output_format is OutputFormat.json,
                 sharing=Sharing(pseudonym_key=pseudonymize),
             )
         inputs = loaded[tuple(paths)]
@@ -93,7 +103,8 @@ def compare(
         else:
             excel.write_sheets(out, pipeline.comparison_sheets(comparison), lang=language, inputs=sources)
     if output_format is OutputFormat.json:
-        terminal.emit_json(comparison.to_json())
+        data = [inputs.data_section() for inputs in loaded.values()]
+        terminal.emit_json({"data": {"old": data[0], "new": data[-1]}, **comparison.to_json()})
         return
     terminal.render_compare(out_console(), comparison, lang=language)
 

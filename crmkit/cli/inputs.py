@@ -1,23 +1,27 @@
 """What every command does first: read the inputs through ingest, settle options (command line, then
-crmkit.toml, then defaults), and score through the pipeline."""
+crmkit.toml, then defaults, each checked, in :func:`crmkit.pipeline.options_from`), and score through the
+pipeline."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+
 from crmkit import ingest, pipeline
-from crmkit.cli.app import err_console
-from crmkit.cli.params import (
-    DateOrder,
-    Lang,
-)
+from crmkit.cli.application import err_console
+from crmkit.cli.params import DateOrder, Lang
 from crmkit.errors import OptionError
-from crmkit.output import tables, terminal
-from crmkit.output.atomic import check_not_input
+from crmkit.ingest.config import DEFAULT_CONFIG
+from crmkit.ingest.files import check_regular_file, scan_inputs
+from crmkit.output import excel, tables, terminal
+from crmkit.output.atomic import check_not_input, same_file
+from crmkit.pipeline import checks
 from crmkit.pipeline.options import ScoreOptions, options_from
 from crmkit.pipeline.privacy import Sharing
 from crmkit.pipeline.results import ScoreResult
@@ -27,8 +31,10 @@ from crmkit.pipeline.results import ScoreResult
 class Inputs:
     """Transactions, optional master file and config, read through the ingest layer.
 
-    Rejected rows and the examples of dropped rows are shown as ``sharing`` allows (pseudonymised ids), like
-    every other output.
+    ``outputs`` maps each output option (``--out``, ``--model-out``) to its path: none may be an input, the
+    config file, ``--rejects`` or another output. ``quiet`` keeps stderr silent; ``brief`` (``--format json``)
+    keeps it to the one-line drop summary and warnings. Rejected rows and the examples of dropped rows are shown
+    as ``sharing`` allows (pseudonymised ids), like every other output.
     """
 
     def __init__(
@@ -43,32 +49,49 @@ class Inputs:
         date_order: DateOrder | None,
         rejects: Path | None,
         quiet: bool,
-        outputs: tuple[Path | None, ...] = (),
+        brief: bool = False,
+        outputs: Mapping[str, Path | None] | None = None,
         sharing: Sharing | None = None,
     ) -> None:
+        found = scan_inputs(files)
+        if customers is not None:
+            check_regular_file(customers, what="customers file")
+        if config is not None:
+            check_regular_file(config, what="config file")
         #: Every input file (folders expanded): outputs may never replace one of them.
-        self.paths = ingest.expand_paths([*files, *([customers] if customers else [])])
-        for output in (*outputs, rejects):  # refuse before minutes of reading and scoring, not after
-            if output is not None:
-                check_not_input(output, self.paths)
+        self.paths = [*found.files, *([customers] if customers is not None else [])]
+        config_file = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+        # Refused before minutes of reading and scoring, not after.
+        _check_outputs({**(outputs or {}), "--rejects": rejects}, [*self.paths, *filter(None, [config_file])])
         self.config = ingest.load_config(config)
         self.quiet = quiet
+        self.brief = brief and not quiet
         self.sharing = sharing or Sharing()
+        console = err_console()
+        if found.skipped and not quiet:
+            terminal.print_skipped_files(console, found.skipped)
         columns = {**self.config.get("columns", {}), **parse_col(col)}
         order = date_order.value if date_order else None
         with progress("Reading " + ", ".join(p.name for p in files[:3]) + (" …" if len(files) > 3 else ""), quiet):
-            self.tx = ingest.load_transactions(files, columns=columns, sheet=sheet, strict=strict, date_order=order)
+            tx = ingest.load_transactions(found.files, columns=columns, sheet=sheet, strict=strict, date_order=order)
             self.customers = ingest.load_customers(customers, columns=columns, date_order=order) if customers else None
+        self.tx = dataclasses.replace(tx, report=dataclasses.replace(tx.report, skipped=tuple(found.skipped)))
         shown = self.sharing.transactions(self.tx)
-        if rejects is not None:
+        if rejects is not None and rejects.suffix.lower() == ".xlsx":
+            excel.write_rejects(rejects, shown.rejects, inputs=self.paths)
+        elif rejects is not None:
             tables.write_table(shown.rejects, rejects, inputs=self.paths)
-        if not quiet:
-            terminal.print_ingest_notes(err_console(), shown.report, rejects_written=rejects)
+        if self.brief:
+            terminal.print_drop_summary(console, shown.report)
+        elif not quiet:
+            terminal.print_ingest_notes(console, shown.report, rejects_written=rejects)
+        for warning in pipeline.dropped_warning(self.tx.report) if not quiet else []:
+            terminal.print_note(console, warning)
 
     def options(self, **given: Any) -> ScoreOptions:
         """Scoring options: the command line's values (None when not given), else crmkit.toml, else defaults."""
         if given.get("as_of") is not None:
-            given["as_of"] = ingest.parse_date(given["as_of"])
+            given["as_of"] = as_of_date(given["as_of"])
         return options_from(
             self.config, sharing=self.sharing, **{k: v.value if isinstance(v, Enum) else v for k, v in given.items()}
         )
@@ -78,6 +101,24 @@ class Inputs:
             return str(value.value)
         return str(self.config.get("output", {}).get("lang", "en"))
 
+    def data_section(self) -> dict[str, Any]:
+        """What was read, for the ``data`` part of the JSON of commands that do not score (backtest, compare)."""
+        return pipeline.read_summary(self.tx.report)
+
+
+def _check_outputs(outputs: Mapping[str, Path | None], inputs: list[Path]) -> None:
+    """Each output is a file of its own: not an input or the config file, not another output."""
+    given = [(option, path) for option, path in outputs.items() if path is not None]
+    for _, path in given:
+        check_not_input(path, inputs)
+    for i, (option, path) in enumerate(given):
+        for other, other_path in given[i + 1 :]:
+            if same_file(path, other_path):
+                raise OptionError(
+                    f"{option} and {other} are the same file ({path}); one would overwrite the other",
+                    hint=f"give {other} another name",
+                )
+
 
 @contextlib.contextmanager
 def progress(message: str, quiet: bool) -> Iterator[None]:
@@ -86,7 +127,7 @@ def progress(message: str, quiet: bool) -> Iterator[None]:
     if quiet or not console.is_terminal:
         yield
         return
-    with console.status(message):
+    with console.status(Text(terminal.printable(message))):
         yield
 
 
@@ -104,6 +145,17 @@ def parse_col(values: list[str] | None) -> dict[str, str]:
             raise OptionError(f"--col {item!r} is not CANONICAL=HEADER", hint='e.g. --col amount="实收金额"')
         mapping[key.strip()] = header.strip()
     return mapping
+
+
+def as_of_date(text: str, option: str = "--as-of") -> Any:
+    """A date typed on the command line, within the range crmkit computes with."""
+    try:
+        date = ingest.parse_date(text, option=option)
+    except ValueError:  # pandas' out-of-bounds error: a year such as 9999
+        checks.date_in_range(9999, name=option, text=text)
+        raise
+    checks.date_in_range(date.year, name=option, text=text)
+    return date
 
 
 def write_frame(frame: Any, out: Path | None, inputs: Inputs, lang: str) -> None:

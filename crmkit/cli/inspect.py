@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from crmkit import ingest
-from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs
+from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     Col,
     Config,
@@ -14,7 +12,6 @@ from crmkit.cli.params import (
     OutputFormat,
     Sheet,
 )
-from crmkit.output import terminal
 
 
 @app.command()
@@ -30,6 +27,10 @@ def inspect(
 
     Example: crmkit inspect data/samples/sales_zh.xlsx
     """
+    from crmkit import ingest
+    from crmkit.cli.inputs import Inputs
+    from crmkit.output import terminal
+
     inputs = Inputs(
         files,
         customers=None,
@@ -43,6 +44,6 @@ def inspect(
     )
     findings = ingest.inspect_transactions(inputs.tx)
     if output_format is OutputFormat.json:
-        terminal.emit_json(terminal.inspect_record(inputs.tx, findings))
+        terminal.emit_json(terminal.inspect_record(inputs.tx, findings, skipped=inputs.tx.report.skipped))
         return
-    terminal.render_inspect(out_console(), inputs.tx, findings)
+    terminal.render_inspect(out_console(), inputs.tx, findings, skipped=inputs.tx.report.skipped)

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, write_frame
+from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -26,9 +25,6 @@ from crmkit.cli.params import (
     Sheet,
     Strict,
 )
-from crmkit.output import terminal
-from crmkit.output.labels import explain_rules
-from crmkit.pipeline.privacy import Sharing
 
 
 @app.command()
@@ -59,6 +55,11 @@ def lifecycle(
 
     Example: crmkit lifecycle data/samples/sales.xlsx --explain --lang zh
     """
+    from crmkit.cli.inputs import Inputs, score, write_frame
+    from crmkit.output import terminal
+    from crmkit.output.labels import explain_rules
+    from crmkit.pipeline.privacy import Sharing
+
     inputs = Inputs(
         files,
         customers=customers,
@@ -68,8 +69,9 @@ def lifecycle(
         strict=strict,
         date_order=date_order,
         rejects=rejects,
-        quiet=quiet or output_format is OutputFormat.json,
-        outputs=(out,),
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
+        outputs={"--out": out},
         sharing=Sharing(include_attributes, pseudonymize),
     )
     options = inputs.options(as_of=as_of, no_model=no_model)
@@ -77,8 +79,15 @@ def lifecycle(
     language = inputs.lang(lang)
     write_frame(result.customers, out, inputs, language)
     if output_format is OutputFormat.json:  # machine output stays English
-        lifecycle = result.summary.to_json()["lifecycle"]
-        terminal.emit_json({"lifecycle": lifecycle, "rules": terminal.records(explain_rules(options.lifecycle))})
+        summary = result.summary.to_json()
+        terminal.emit_json(
+            {
+                "data": summary["data"],
+                "lifecycle": summary["lifecycle"],
+                "rules": terminal.records(explain_rules(options.lifecycle)),
+                "warnings": summary["warnings"],
+            }
+        )
         return
     rules = explain_rules(options.lifecycle, lang=language) if explain else None
     terminal.render_lifecycle(out_console(), result, rules, lang=language)

@@ -1,4 +1,8 @@
-"""Options shared by several commands, each defined once with its help text."""
+"""Options shared by several commands, each defined once with its help text.
+
+The choices come from :mod:`crmkit.schema`, which imports nothing heavy: the commands' signatures (and
+``--help``) need no pandas.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,7 @@ from typing import Annotated
 
 import typer
 
-from crmkit import pipeline
-from crmkit.ingest.dates import DATE_ORDERS
-from crmkit.models import MODEL_NAMES
-from crmkit.schema import LANGUAGES, TIME_UNIT_DAYS
-from crmkit.scoring.rfm import RFM_SCHEMES
-from crmkit.scoring.tiers import TIER_MODES
+from crmkit.schema import DATE_ORDERS, LANGUAGES, MODEL_NAMES, RFM_SCHEMES, TIER_BY, TIER_MODES, TIME_UNIT_DAYS
 
 
 def choices(name: str, values: Iterable[str]) -> type[Enum]:
@@ -34,7 +33,7 @@ ModelName = choices("ModelName", MODEL_NAMES)
 Scheme = choices("Scheme", RFM_SCHEMES)
 
 
-TierBy = choices("TierBy", pipeline.TIER_BY)
+TierBy = choices("TierBy", TIER_BY)
 
 
 TierMode = choices("TierMode", TIER_MODES)
@@ -50,7 +49,10 @@ Lang = choices("Lang", LANGUAGES)
 Files = Annotated[
     list[Path],
     typer.Argument(
-        help="Transaction files (CSV/TSV/XLSX/Parquet) or folders of them; concatenated.", show_default=False
+        metavar="FILE",
+        help="Transaction files (CSV/TSV/XLSX/Parquet) or folders of them; concatenated. A folder's other files, "
+        "and results crmkit wrote there before, are skipped and listed.",
+        show_default=False,
     ),
 ]
 
@@ -150,14 +152,19 @@ Horizon = Annotated[str | None, typer.Option("--horizon", help="CLV horizon: 12m
 
 
 Margin = Annotated[
-    float | None,
+    str | None,
     typer.Option(
-        "--margin", help="Margin rate for CLV, e.g. 0.3 (default: from a cost/margin column, else 1 = revenue)."
+        "--margin",
+        metavar="RATE",
+        help="Margin rate for CLV, 0.3 or 30% (default: from a cost/margin column, else 1 = revenue).",
     ),
 ]
 
 
-Discount = Annotated[float | None, typer.Option("--discount-rate", help="Annual discount rate for CLV (default 0.10).")]
+Discount = Annotated[
+    str | None,
+    typer.Option("--discount-rate", metavar="RATE", help="Annual discount rate for CLV, 0.10 or 10% (the default)."),
+]
 
 
 GroupBy = Annotated[

@@ -1,4 +1,7 @@
-"""``crmkit segment``: every customer scored, the summary on the terminal, the table to a file."""
+"""``crmkit segment``: every customer scored, the summary on the terminal, the table to a file.
+
+Like every command module, it imports pandas and the models inside the command, when it runs.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +9,7 @@ from typing import Annotated
 
 import typer
 
-from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, write_frame
+from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -36,8 +38,6 @@ from crmkit.cli.params import (
     TimeUnit,
     Unit,
 )
-from crmkit.output import excel, terminal
-from crmkit.pipeline.privacy import Sharing
 
 
 # --- commands -------------------------------------------------------------------
@@ -84,7 +84,7 @@ def segment(
     margin: Margin = None,
     discount_rate: Discount = None,
     group_by: GroupBy = None,
-    top: Annotated[int, typer.Option("--top", help="Top customers to list on the terminal.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=0, help="Top customers to list on the terminal.")] = 10,
     explain: Annotated[
         bool, typer.Option("--explain", help="Also print the RFM score thresholds and segment rules.")
     ] = False,
@@ -102,6 +102,10 @@ def segment(
 
     Example: crmkit segment data/samples/sales.xlsx --out tiers.xlsx --lang zh
     """
+    from crmkit.cli.inputs import Inputs, score, write_frame
+    from crmkit.output import excel, terminal
+    from crmkit.pipeline.privacy import Sharing
+
     inputs = Inputs(
         files,
         customers=customers,
@@ -111,8 +115,9 @@ def segment(
         strict=strict,
         date_order=date_order,
         rejects=rejects,
-        quiet=quiet or output_format is OutputFormat.json,
-        outputs=(out,),
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
+        outputs={"--out": out},
         sharing=Sharing(include_attributes, pseudonymize),
     )
     options = inputs.options(

@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from crmkit import ingest, pipeline
-from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, write_frame
+from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -35,8 +33,6 @@ from crmkit.cli.params import (
     TimeUnit,
     Unit,
 )
-from crmkit.output import tables, terminal
-from crmkit.pipeline.privacy import Sharing
 
 
 @app.command()
@@ -57,7 +53,7 @@ def value(
         Path | None,
         typer.Option("--model-out", help="Write the fitted model (parameters in the chosen time unit) as JSON."),
     ] = None,
-    top: Annotated[int, typer.Option("--top", help="Top customers by CLV to list.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=0, help="Top customers by CLV to list.")] = 10,
     include_attributes: IncludeAttributes = False,
     pseudonymize: Pseudonymize = None,
     col: Col = None,
@@ -72,6 +68,11 @@ def value(
 
     Example: crmkit value data/samples/sales.xlsx --time-unit week --horizon 52w --margin 0.3 --model-out model.json
     """
+    from crmkit import ingest, pipeline
+    from crmkit.cli.inputs import Inputs, score, write_frame
+    from crmkit.output import tables, terminal
+    from crmkit.pipeline.privacy import Sharing
+
     inputs = Inputs(
         files,
         customers=customers,
@@ -81,8 +82,9 @@ def value(
         strict=strict,
         date_order=date_order,
         rejects=rejects,
-        quiet=quiet or output_format is OutputFormat.json,
-        outputs=(out, model_out),
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
+        outputs={"--out": out, "--model-out": model_out},
         sharing=Sharing(include_attributes, pseudonymize),
     )
     fitted = ingest.load_model(model_in) if model_in is not None else None

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import BadValueError, OptionError
+from crmkit.schema import DATE_ORDERS
 
 # --- dates ------------------------------------------------------------------------
 _TIME = r"(?:[T ]+(\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?))?"
@@ -28,10 +29,6 @@ DATE_STYLES: dict[str, re.Pattern[str]] = {
     "yyyymmdd": re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
     "excel serial": re.compile(r"^(\d{1,7})(?:\.\d+)?$"),
 }
-
-
-#: Day/month orders for dates like 05/03/2024: day first, month first.
-DATE_ORDERS = ("dmy", "mdy")
 
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")

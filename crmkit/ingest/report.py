@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from crmkit.ingest.files import SkippedFile
+
 
 # --- reports --------------------------------------------------------------------------
 @dataclass
@@ -35,6 +37,8 @@ class IngestReport:
     drop_counts: dict[str, int]
     examples: list[dict[str, Any]]
     warnings: list[str]
+    #: Files a folder held that were not read (other types, lock files, crmkit's own results), with why.
+    skipped: tuple[SkippedFile, ...] = ()
 
 
 @dataclass

@@ -29,8 +29,7 @@ from crmkit.errors import BadValueError, OptionError
 from crmkit.models import bgnbd, pareto
 from crmkit.models._fit import Problem, Triples, compress, maximise
 from crmkit.models.gammagamma import GammaGammaModel, fit_gamma_gamma
-
-MODEL_NAMES = ("bgnbd", "mbgnbd", "pareto")
+from crmkit.schema import MODEL_NAMES
 
 __all__ = [
     "MODEL_NAMES",

@@ -51,10 +51,12 @@ from crmkit.schema import (
     CHANNEL,
     CUSTOMER_ID,
     EMAIL,
+    HOLDS_RESULTS,
     NAME,
     PHONE,
     REGION,
     SALESPERSON,
+    WORKBOOK_MARKER,
     check_lang,
 )
 from crmkit.scoring.actions import ActionRules
@@ -156,10 +158,12 @@ class _Layout:
 class _Book:
     """An xlsxwriter workbook in memory plus the table sheets whose rows are added when it is saved."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, *, holds: str = HOLDS_RESULTS) -> None:
         self.lang = lang
         self.buffer = io.BytesIO()
         self.book = xlsxwriter.Workbook(self.buffer, WORKBOOK_OPTIONS)
+        # Lets a later run that reads a whole folder tell its own results from exports (crmkit.ingest.files).
+        self.book.set_custom_property(WORKBOOK_MARKER, holds)
         self.rows: dict[str, pd.DataFrame] = {}
         self._formats: dict[tuple[tuple[str, Any], ...], Format] = {}
 
@@ -347,13 +351,30 @@ def write_sheet(
     *,
     lang: str = "en",
     inputs: Iterable[str | os.PathLike[str]] = (),
+    holds: str = HOLDS_RESULTS,
 ) -> None:
-    """Write one table as a formatted workbook (labelled headers and values, frozen header, autofilter)."""
+    """Write one table as a formatted workbook (labelled headers and values, frozen header, autofilter).
+
+    ``holds`` is what the workbook says it holds: results (the default), or data meant to be read as an
+    export (``crmkit sample``).
+    """
     check_lang(lang)
     inputs = list(inputs)
     check_not_input(path, inputs)
-    book = _Book(lang)
+    book = _Book(lang, holds=holds)
     book.table(sheet_name("customers" if CUSTOMER_ID in frame.columns else "data", lang), frame)
+    book.save(path, inputs)
+
+
+def write_rejects(
+    path: str | os.PathLike[str], rejects: pd.DataFrame, *, inputs: Iterable[str | os.PathLike[str]] = ()
+) -> None:
+    """The dropped rows as one sheet under the headers of a CSV rejects file (source_file, source_row, reason,
+    column, value, then the file's mapped fields): every reason as written, every cell as the text it was."""
+    inputs = list(inputs)
+    check_not_input(path, inputs)
+    book = _Book("en")
+    book.table("rejects", rejects, headers=[str(column) for column in rejects.columns])
     book.save(path, inputs)
 
 

@@ -163,6 +163,7 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
     "rows_used": ("Rows used", "使用行数"),
     "rows_dropped": ("Rows dropped", "剔除行数"),
     "dropped_by_reason": ("Rows dropped, by reason", "按原因剔除的行数"),
+    "skipped_files": ("Files not read", "未读取的文件"),
     "customers": ("Customers", "客户数"),
     "first_date": ("First transaction date", "最早交易日期"),
     "last_date": ("Last transaction date", "最晚交易日期"),

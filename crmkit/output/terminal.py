@@ -10,6 +10,7 @@ Colour follows rich: none when output is not a terminal or ``NO_COLOR`` is set.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from crmkit.output.console import printable
 from crmkit.output.jsondoc import json_text, jsonable
 from crmkit.output.labels import (
     BACKTEST_WORDS,
@@ -52,10 +54,16 @@ COLUMN_GAP: Final = 2
 COMPARE_TOP: Final = 10
 
 
+#: Characters JSON leaves as they are that a terminal may still act on (DEL, C1 controls, bidirectional controls).
+_JSON_UNSAFE: Final = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
 # --- JSON -----------------------------------------------------------------------
 def emit_json(payload: Any) -> None:
-    """Print one JSON object on stdout (canonical: NaN/inf → null, ISO dates, non-ASCII kept)."""
-    sys.stdout.write(json_text(payload) + "\n")
+    """Print one JSON object on stdout (canonical: NaN/inf → null, ISO dates, non-ASCII kept; control
+    characters escaped, so the JSON is safe to look at in a terminal too)."""
+    text = _JSON_UNSAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", json_text(payload))
+    sys.stdout.write(text + "\n")
 
 
 def records(frame: pd.DataFrame) -> list[dict]:
@@ -89,7 +97,7 @@ def _date(value: Any) -> str:
 
 
 def _text(value: Any) -> str:
-    return "" if _missing(value) else str(value)
+    return "" if _missing(value) else printable(value, newlines=False)
 
 
 def _vocab(value: Any, lang: str) -> str:
@@ -119,7 +127,7 @@ class Column:
 def _section(console: Console, title: str) -> None:
     """A bold heading above a table, with a blank line before it."""
     console.print()
-    console.print(Text(title, style="bold"))
+    console.print(Text(printable(title, newlines=False), style="bold"))
 
 
 def _new_table(*, show_header: bool = True) -> Table:
@@ -134,7 +142,7 @@ def _new_table(*, show_header: bool = True) -> Table:
 
 
 def _add_column(table: Table, column: Column) -> None:
-    header = Text(column.header)  # Text, not str: brackets in data are shown, never read as markup
+    header = _cell(column.header)
     if column.prose:
         table.add_column(header, justify="left", overflow="fold")
     else:
@@ -171,14 +179,14 @@ def print_table(
     for i in keep:
         _add_column(table, columns[i])
     for row in rows:
-        table.add_row(*(Text(row[i]) for i in keep))
+        table.add_row(*(_cell(row[i]) for i in keep))
     if title is not None:
         _section(console, title)
     console.print(table)
     left_out = [columns[i].header for i in range(len(columns)) if i not in keep]
     if left_out:
         note = short_label("left_out", lang).format(columns=", ".join(left_out))
-        console.print(Text(note, style="dim"))
+        console.print(Text(printable(note), style="dim"))
 
 
 def print_pairs(console: Console, title: str, pairs: Iterable[tuple[str, str]]) -> None:
@@ -187,7 +195,7 @@ def print_pairs(console: Console, title: str, pairs: Iterable[tuple[str, str]]) 
     table.add_column(no_wrap=False, overflow="fold")
     table.add_column(justify="right", no_wrap=True, overflow="ellipsis")
     for item, value in pairs:
-        table.add_row(Text(item), Text(value))
+        table.add_row(_cell(item), _cell(value))
     _section(console, title)
     console.print(table)
 
@@ -220,31 +228,61 @@ def _vocab_field(lang: str, drop: int = 0) -> Field:
     return Field(lambda v: _vocab(v, lang), numeric=False, drop=drop)
 
 
-def _note(console: Console, message: str) -> None:
-    console.print(Text.assemble(("Note:", "yellow"), " ", message))
+def _cell(text: str) -> Text:
+    """A table cell: Text, not str, so brackets in data are shown and never read as markup; control
+    characters escaped."""
+    return Text(printable(text, newlines=False))
+
+
+def print_note(console: Console, message: str) -> None:
+    """``Note: message``, the message's control characters escaped."""
+    console.print(Text.assemble(("Note:", "yellow"), " ", printable(message)))
 
 
 # --- ingest -----------------------------------------------------------------------
 def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path | None) -> None:
     """Dropped rows (count per reason, a few examples) and ingest warnings, on stderr."""
     if report.rows_dropped:
-        reasons = ", ".join(f"{n:,} {reason}" for reason, n in report.drop_counts.items())
-        console.print(f"Dropped {report.rows_dropped:,} of {report.rows_read:,} rows: {reasons}.", highlight=False)
+        print_drop_summary(console, report)
         for example in report.examples[:5]:
-            console.print(
+            _line(
+                console,
                 f"  {example.get('file')} row {example.get('row')}: {example.get('column')} "
                 f"{example.get('value')!r} ({example.get('reason')})",
-                markup=False,
-                highlight=False,
             )
         if rejects_written is None:
-            console.print(
-                "  Write every dropped row with --rejects FILE, or stop on bad rows with --strict.", highlight=False
-            )
+            _line(console, "  Write every dropped row with --rejects FILE, or stop on bad rows with --strict.")
         else:
-            console.print(f"  All dropped rows written to {rejects_written}.", markup=False, highlight=False)
+            _line(console, f"  All dropped rows written to {rejects_written}.")
     for warning in report.warnings:
-        console.print(f"Note: {warning}", markup=False, highlight=False)
+        print_note(console, warning)
+
+
+def print_drop_summary(console: Console, report: Any) -> None:
+    """One line: how many rows were dropped, of how many, and why (nothing when none was)."""
+    if report.rows_dropped:
+        reasons = ", ".join(f"{n:,} {reason}" for reason, n in report.drop_counts.items())
+        _line(console, f"Dropped {report.rows_dropped:,} of {report.rows_read:,} rows: {reasons}.")
+
+
+#: Files named per folder in the skipped-files note; the rest are counted.
+SKIPPED_SHOWN: Final = 10
+
+
+def print_skipped_files(console: Console, skipped: Sequence[Any]) -> None:
+    """One line per input folder: the files in it that were not read, and why."""
+    by_folder: dict[Path, list[Any]] = {}
+    for entry in skipped:
+        by_folder.setdefault(entry.path.parent, []).append(entry)
+    for folder, entries in by_folder.items():
+        named = ", ".join(f"{e.path.name} ({e.reason})" for e in entries[:SKIPPED_SHOWN])
+        more = f" and {len(entries) - SKIPPED_SHOWN:,} more" if len(entries) > SKIPPED_SHOWN else ""
+        _line(console, f"Skipped {len(entries):,} file(s) in folder {folder}: {named}{more}.")
+
+
+def _line(console: Console, message: str) -> None:
+    """A plain line on a console: no markup, control characters escaped."""
+    console.print(Text(printable(message)))
 
 
 # --- segment ----------------------------------------------------------------------
@@ -298,7 +336,7 @@ def render_segment(console: Console, result: ScoreResult, *, lang: str, top: int
     if summary.groups is not None:
         render_groups(console, summary.groups, lang=lang)
     for warning in summary.warnings:
-        _note(console, warning)
+        print_note(console, warning)
 
 
 def _render_data(console: Console, data: DataSummary, lang: str) -> None:
@@ -407,7 +445,7 @@ def render_model_fit(console: Console, model: ModelSummary, *, lang: str) -> Non
     ]
     print_pairs(console, column_label("model_fit", lang), pairs)
     for note in [*fit.notes, *fit.warnings]:
-        _note(console, note)
+        print_note(console, note)
 
 
 def render_rfm_explain(console: Console, result: Any, *, lang: str) -> None:
@@ -465,8 +503,9 @@ def render_groups(console: Console, groups: pd.DataFrame, *, lang: str) -> None:
 
 
 # --- inspect ----------------------------------------------------------------------
-def inspect_record(data: Any, findings: Sequence[Any]) -> dict:
-    """Everything `crmkit inspect` shows, as a JSON-ready dict."""
+def inspect_record(data: Any, findings: Sequence[Any], *, skipped: Sequence[Any] = ()) -> dict:
+    """Everything `crmkit inspect` shows, as a JSON-ready dict (``skipped``: files the folders held but are
+    not read)."""
     frame, report = data.frame, data.report
     return {
         "files": [
@@ -491,6 +530,7 @@ def inspect_record(data: Any, findings: Sequence[Any]) -> dict:
         "last_date": frame["order_date"].max() if len(frame) else None,
         "customers": int(frame[CUSTOMER_ID].nunique()),
         "findings": [_finding_dict(f) for f in findings],
+        "skipped_files": [{"path": str(s.path), "reason": s.reason} for s in skipped],
         "warnings": report.warnings,
     }
 
@@ -499,9 +539,10 @@ def _finding_dict(finding: Any) -> dict:
     return dict(finding) if isinstance(finding, dict) else dict(vars(finding))
 
 
-def render_inspect(console: Console, data: Any, findings: Sequence[Any]) -> None:
-    """Column mapping and types per file, row counts, date range and data-quality findings."""
-    record = inspect_record(data, findings)
+def render_inspect(console: Console, data: Any, findings: Sequence[Any], *, skipped: Sequence[Any] = ()) -> None:
+    """Column mapping and types per file, files skipped in folders, row counts, date range and data-quality
+    findings."""
+    record = inspect_record(data, findings, skipped=skipped)
     types = record["columns"]
     for f in record["files"]:
         where = ", ".join(part for part in (f["format"], f["encoding"], f["sheet"] and f"sheet {f['sheet']}") if part)
@@ -514,6 +555,13 @@ def render_inspect(console: Console, data: Any, findings: Sequence[Any]) -> None
         if f["date_styles"]:
             styles = ", ".join(f"{style}: {n:,}" for style, n in f["date_styles"].items())
             console.print(Text(f"date styles: {styles}" + (f" (order {f['date_order']})" if f["date_order"] else "")))
+    if skipped:
+        print_table(
+            console,
+            "skipped",
+            [Column("file"), Column("reason", prose=True)],
+            [(entry["path"], entry["reason"]) for entry in record["skipped_files"]],
+        )
     print_pairs(
         console,
         "data",
@@ -536,7 +584,7 @@ def render_inspect(console: Console, data: Any, findings: Sequence[Any]) -> None
         ],
     )
     for warning in record["warnings"]:
-        _note(console, warning)
+        print_note(console, warning)
 
 
 # --- value ------------------------------------------------------------------------
@@ -578,7 +626,9 @@ def render_value(console: Console, result: ScoreResult, report: ValueReport, *, 
         lang=lang,
     )
     if report.delivered_value_needs is not None:
-        _note(console, report.to_json()["delivered_value_note"])
+        print_note(console, report.to_json()["delivered_value_note"])
+    for warning in report.warnings:
+        print_note(console, warning)
 
 
 # --- backtest ---------------------------------------------------------------------
@@ -655,7 +705,7 @@ def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None
     )
     for m in models:
         for warning in m.get("warnings", []):
-            _note(console, f"{m['model']}: {warning}")
+            print_note(console, f"{m['model']}: {warning}")
     if len(models) > 1:
         console.print(Text(words["choose"]))
 

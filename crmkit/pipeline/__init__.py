@@ -3,7 +3,16 @@
 from crmkit.pipeline.options import TIER_BY, ScoreOptions, options_from
 from crmkit.pipeline.privacy import Sharing
 from crmkit.pipeline.results import ScoreResult, Summary, ValueReport
-from crmkit.pipeline.run import backtest_models, comparison_sheets, score, value_columns, value_report
+from crmkit.pipeline.run import (
+    backtest_models,
+    comparison_sheets,
+    dropped_warning,
+    read_summary,
+    read_warnings,
+    score,
+    value_columns,
+    value_report,
+)
 
 __all__ = [
     "TIER_BY",
@@ -14,7 +23,10 @@ __all__ = [
     "ValueReport",
     "backtest_models",
     "comparison_sheets",
+    "dropped_warning",
     "options_from",
+    "read_summary",
+    "read_warnings",
     "score",
     "value_columns",
     "value_report",

@@ -15,6 +15,7 @@ import pandas as pd
 
 from crmkit.errors import OptionError
 from crmkit.models import MODEL_NAMES
+from crmkit.pipeline import checks
 from crmkit.pipeline.privacy import Sharing
 from crmkit.schema import TIME_UNIT_DAYS
 from crmkit.scoring.actions import ActionRules
@@ -23,7 +24,7 @@ from crmkit.scoring.churn import RANKED_TIERS, ChurnBands, bands_from_config
 from crmkit.scoring.lifecycle import LifecycleRules, rules_from_config
 from crmkit.scoring.rfm import RFM_SCHEMES
 from crmkit.scoring.tiers import DEFAULT_SHARE_CUTS, TierRule
-from crmkit.scoring.value import FittedModels
+from crmkit.scoring.value import FittedModels, parse_horizon
 from crmkit.settings import check_config
 
 #: The values that can rank customers into tiers.
@@ -93,27 +94,41 @@ def options_from(config: Mapping[str, Mapping[str, Any]], **given: Any) -> Score
     """ScoreOptions from the caller's values (``None`` = not given), else crmkit.toml's tables, else defaults.
 
     ``given`` takes the fields of :class:`ScoreOptions`, plus ``tier_mode`` and ``tier_cuts`` (the two halves
-    of the tier rule) and ``no_model`` (skip the value models whatever the config says).
+    of the tier rule) and ``no_model`` (skip the value models whatever the config says). Rates and shares may be
+    written as text (``"10%"``); a value out of range is refused naming where it came from (the parameter, or the
+    crmkit.toml entry) and, for a likely slip such as a discount rate of 10, the fix.
     """
 
-    def pick(section: str, key: str, name: str, default: Any) -> Any:
+    def pick(section: str, key: str, name: str, default: Any) -> tuple[Any, str]:
         value = given.pop(name, None)
-        return value if value is not None else config.get(section, {}).get(key, default)
+        if value is not None:
+            return value, name
+        table = config.get(section, {})
+        return (table[key], f"[{section}] {key} in crmkit.toml") if key in table else (default, name)
 
     check_config(config)
     default = ScoreOptions()
     no_model = bool(given.pop("no_model", False))
-    tiers = tier_rule(pick("tiers", "mode", "tier_mode", "rank"), pick("tiers", "cuts", "tier_cuts", None))
+    mode, _ = pick("tiers", "mode", "tier_mode", "rank")
+    cuts, cuts_source = pick("tiers", "cuts", "tier_cuts", None)
+    if cuts is None:
+        cuts = DEFAULT_SHARE_CUTS if mode == "share" else (TierRule.platinum, TierRule.gold)
+    platinum, gold = checks.tier_cuts(cuts, name=cuts_source)
+    horizon, horizon_source = pick("value", "horizon", "horizon", default.horizon)
+    checks.horizon_days(parse_horizon(str(horizon), "day"), name=horizon_source, text=str(horizon))
+    margin, margin_source = pick("value", "margin", "margin", default.margin)
+    rate, rate_source = pick("value", "discount_rate", "discount_rate", default.discount_rate)
+    model, _ = pick("value", "model", "model", default.model)
     chosen = {
-        "rfm_scheme": pick("rfm", "scheme", "rfm_scheme", default.rfm_scheme),
-        "tier_by": pick("tiers", "by", "tier_by", default.tier_by),
-        "model": None if no_model else pick("value", "model", "model", default.model),
-        "horizon": pick("value", "horizon", "horizon", default.horizon),
-        "margin": pick("value", "margin", "margin", default.margin),
-        "discount_rate": pick("value", "discount_rate", "discount_rate", default.discount_rate),
+        "rfm_scheme": pick("rfm", "scheme", "rfm_scheme", default.rfm_scheme)[0],
+        "tier_by": pick("tiers", "by", "tier_by", default.tier_by)[0],
+        "model": None if no_model else model,
+        "horizon": str(horizon),
+        "margin": None if margin is None else checks.margin(margin, name=margin_source),
+        "discount_rate": checks.discount_rate(rate, name=rate_source),
     }
     return ScoreOptions(
-        tiers=tiers,
+        tiers=TierRule(mode=mode, platinum=platinum, gold=gold),
         lifecycle=rules_from_config(config.get("lifecycle", {})),
         churn=bands_from_config(config.get("churn", {})),
         actions=actions_from_config(config.get("actions", {})),
@@ -121,17 +136,3 @@ def options_from(config: Mapping[str, Mapping[str, Any]], **given: Any) -> Score
         **chosen,
         **{name: value for name, value in given.items() if value is not None},
     )
-
-
-def tier_rule(mode: str, cuts: Any) -> TierRule:
-    """The tier rule from a mode and two cut-offs (a list, or text like ``5,15``; None: the mode's defaults)."""
-    if cuts is None:
-        cuts = DEFAULT_SHARE_CUTS if mode == "share" else (TierRule.platinum, TierRule.gold)
-    if isinstance(cuts, str):
-        try:
-            cuts = [float(part) for part in cuts.split(",")]
-        except ValueError:
-            raise OptionError(f"tier_cuts {cuts!r} must be two numbers like 5,15") from None
-    if not isinstance(cuts, list | tuple) or len(cuts) != 2:
-        raise OptionError(f"tier_cuts needs two numbers (platinum, gold), got {cuts!r}")
-    return TierRule(mode=mode, platinum=float(cuts[0]), gold=float(cuts[1]))

@@ -33,6 +33,8 @@ class DataSummary:
     as_of: str | None
     rows_after_as_of: int
     time_unit: str
+    #: Files a folder held that were not read, as {"path", "reason"}.
+    skipped_files: tuple[Mapping[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -174,8 +176,7 @@ class Summary:
             "model": self.model.to_json() if self.model is not None else None,
             "warnings": list(self.warnings),
         }
-        if self.groups is not None:
-            payload["groups"] = self.groups.to_dict(orient="records")
+        payload["groups"] = self.groups.to_dict(orient="records") if self.groups is not None else None
         return payload
 
 
@@ -222,12 +223,15 @@ class ValueReport:
     model: ModelSummary | None
     value_by_tier: tuple[TierValue, ...]
     delivered_value_needs: tuple[str, ...] | None
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "data": asdict(self.data),
             "model": self.model.to_json() if self.model is not None else None,
             "value_by_tier": [asdict(row) for row in self.value_by_tier],
+            "delivered_value_note": None,
+            "warnings": list(self.warnings),
         }
         if self.delivered_value_needs is not None:
             payload["delivered_value_note"] = (

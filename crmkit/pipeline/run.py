@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -106,7 +107,7 @@ def score(
         lifecycle=_counts(table, "lifecycle_stage", STAGES),
         churn=band_rows(table),
         model=ModelSummary(fit, _date(as_of)) if fit is not None else None,
-        warnings=(*(data.report.warnings if data is not None else ()), *warnings),
+        warnings=(*(read_warnings(data.report) if data is not None else ()), *_as_of_warning(frame, as_of), *warnings),
         groups=groups,
         tier_by=tier_by,
         actions=_counts(table, "next_action", ACTIONS),
@@ -201,13 +202,13 @@ def _judged(table: pd.DataFrame, informative: bool) -> pd.DataFrame:
 def _data_summary(
     data: TransactionData | None, tx: pd.DataFrame, table: pd.DataFrame, as_of: pd.Timestamp, time_unit: str
 ) -> DataSummary:
-    report = data.report if data is not None else None
+    read = read_summary(data.report) if data is not None else _frame_read(tx)
     prospects = int((table["tier"] == "prospect").sum())
     return DataSummary(
-        rows_read=report.rows_read if report else len(tx),
-        rows_used=report.rows_used if report else len(tx),
-        rows_dropped=report.rows_dropped if report else 0,
-        dropped_by_reason=dict(report.drop_counts) if report else {},
+        rows_read=read["rows_read"],
+        rows_used=read["rows_used"],
+        rows_dropped=read["rows_dropped"],
+        dropped_by_reason=read["dropped_by_reason"],
         customers=len(table) - prospects,
         prospects=prospects,
         first_date=_date(tx[ORDER_DATE].min()),
@@ -215,7 +216,54 @@ def _data_summary(
         as_of=_date(as_of),
         rows_after_as_of=rows_after(tx, as_of),
         time_unit=time_unit,
+        skipped_files=tuple(read["skipped_files"]),
     )
+
+
+def read_summary(report: IngestReport) -> dict[str, Any]:
+    """What was read: row counts, drops per reason and the files a folder held that were not read."""
+    return {
+        "rows_read": report.rows_read,
+        "rows_used": report.rows_used,
+        "rows_dropped": report.rows_dropped,
+        "dropped_by_reason": dict(report.drop_counts),
+        "skipped_files": [{"path": str(s.path), "reason": s.reason} for s in report.skipped],
+    }
+
+
+def _frame_read(tx: pd.DataFrame) -> dict[str, Any]:
+    return {"rows_read": len(tx), "rows_used": len(tx), "rows_dropped": 0, "dropped_by_reason": {}, "skipped_files": []}
+
+
+#: More dropped rows than this share of those read is worth a warning: the mapping or the file may be wrong.
+DROPPED_WARNING_SHARE: Final = 0.10
+
+
+def read_warnings(report: IngestReport) -> list[str]:
+    """Ingest's warnings, and :func:`dropped_warning`."""
+    return [*report.warnings, *dropped_warning(report)]
+
+
+def dropped_warning(report: IngestReport) -> list[str]:
+    """A warning when more than a tenth of the rows were dropped (a wrong column, a wrong date order …)."""
+    if not report.rows_read or report.rows_dropped <= DROPPED_WARNING_SHARE * report.rows_read:
+        return []
+    reason, count = max(report.drop_counts.items(), key=lambda item: item[1])
+    return [
+        f"{report.rows_dropped:,} of {report.rows_read:,} rows ({report.rows_dropped / report.rows_read:.0%}) "
+        f"were dropped, {count:,} of them for {reason}; check the column mapping with `crmkit inspect`"
+    ]
+
+
+def _as_of_warning(tx: pd.DataFrame, as_of: pd.Timestamp) -> list[str]:
+    """A warning when the as-of date is after the last transaction: everyone looks silent since."""
+    last = tx[ORDER_DATE].max()
+    if pd.isna(last) or as_of <= pd.Timestamp(last).normalize():
+        return []
+    return [
+        f"the as-of date {_date(as_of)} is after the last transaction ({_date(last)}): every customer has been "
+        "silent since, so recency, lifecycle stages and churn risk look worse than they are"
+    ]
 
 
 _NO_QUALITY = pd.DataFrame(columns=["item", "detail", "value"])
@@ -448,7 +496,7 @@ def value_report(result: ScoreResult) -> ValueReport:
         if not (members := table.loc[table["tier"] == tier]).empty
     )
     missing = None if "delivered_value" in table.columns else (*VALUE_COMPONENTS, *COST_COMPONENTS)
-    return ValueReport(result.summary.data, result.summary.model, by_tier, missing)
+    return ValueReport(result.summary.data, result.summary.model, by_tier, missing, result.summary.warnings)
 
 
 def backtest_models(name: str) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ grouping, no Python loop over customers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -167,18 +168,29 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None, tim
 
 
 def latest_values(tx: pd.DataFrame, columns: Sequence[str], *, as_of: pd.Timestamp) -> pd.DataFrame:
-    """Each customer's ``columns`` on their latest transaction up to the as-of day (of rows at the same time,
-    the later one): one row per such customer, sorted by ``customer_id``.
+    """Each customer's ``columns`` on their latest transaction up to the as-of day: one row per such customer,
+    sorted by ``customer_id``.
 
-    Per-customer maxima are scattered with ``np.maximum.at`` (time, then row) instead of sorting every
+    Of several lines at that same latest time, the one whose values are the greatest wins, compared column by
+    column in the order of ``columns`` (text in code-point order, a missing value below any other): one line's
+    values are kept together, and the result never depends on the order of the rows in the file.
+
+    Per-customer maxima are scattered with ``np.maximum.at`` (time, then the tie rank) instead of sorting every
     transaction: 0.35 s for 10M rows where a sort by customer and time took 2.2 s.
     """
     upto = np.flatnonzero(day_numbers(tx[ORDER_DATE]) <= day_numbers(pd.Timestamp(as_of))[0])
     when = tx[ORDER_DATE].to_numpy(dtype="datetime64[ns]").view(np.int64)[upto]
     codes, ids = customer_codes(tx[CUSTOMER_ID].iloc[upto])
-    latest = np.full(len(ids), np.iinfo(np.int64).min)
+    never = np.iinfo(np.int64).min
+    latest = np.full(len(ids), never)
     np.maximum.at(latest, codes, when)
     at_latest = np.flatnonzero(when == latest[codes])
+    tied = len(at_latest) > np.count_nonzero(latest != never)  # more lines at the latest time than customers
+    if tied and len(columns):  # keep the line with the greatest values
+        rank = _tuple_ranks([_value_ranks(tx[column].take(upto[at_latest])) for column in columns])
+        best = np.full(len(ids), -1, dtype=np.int64)
+        np.maximum.at(best, codes[at_latest], rank)
+        at_latest = at_latest[rank == best[codes[at_latest]]]  # lines left tied hold equal values
     row = np.full(len(ids), -1)
     np.maximum.at(row, codes[at_latest], upto[at_latest])
     present = np.flatnonzero(row >= 0)
@@ -188,6 +200,33 @@ def latest_values(tx: pd.DataFrame, columns: Sequence[str], *, as_of: pd.Timesta
             **{column: tx[column].take(row[present]).reset_index(drop=True) for column in columns},
         }
     )
+
+
+def _value_ranks(values: pd.Series) -> np.ndarray:
+    """Each value's rank in sorted order, from 1 (0 for missing), whatever the row or category order."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = values.cat.categories
+        rank = np.zeros(len(categories) + 1, dtype=np.int64)  # the last slot is for code −1 (missing)
+        rank[categories.argsort()] = np.arange(1, len(categories) + 1)
+        return rank[values.cat.codes.to_numpy()]
+    codes, _ = pd.factorize(values, sort=True)
+    return codes.astype(np.int64) + 1
+
+
+def _tuple_ranks(ranks: Sequence[np.ndarray]) -> np.ndarray:
+    """One int64 per row that orders the rows as the tuples of ``ranks`` do (the first array first)."""
+    sizes = [int(r.max(initial=0)) + 1 for r in ranks]
+    if math.prod(sizes) < 2**62:  # mixed-radix number: no sort needed
+        key = np.zeros(len(ranks[0]), dtype=np.int64)
+        for rank, size in zip(ranks, sizes):
+            key = key * size + rank
+        return key
+    order = np.lexsort(ranks[::-1])
+    changes = np.zeros(len(order), dtype=np.int64)
+    changes[1:] = np.any([np.diff(r[order]) != 0 for r in ranks], axis=0)
+    key = np.empty(len(order), dtype=np.int64)
+    key[order] = np.cumsum(changes)
+    return key
 
 
 def returns_only_customers(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None) -> pd.Index:

@@ -1,50 +1,84 @@
-"""The Typer application: the command group, --version, --debug, and input errors turned into exit 2."""
+"""The Typer application: the command group, --version, --debug, and how a run ends.
+
+- an input or option error (:class:`CrmkitError`) is ``Error: …`` on stderr and exit 2;
+- an unexpected error is ``Internal error: …`` and exit 1 (a bug; ``--debug`` shows the traceback);
+- Ctrl-C is one line and exit 130 (see :mod:`crmkit.cli.interrupts`);
+- library warnings (openpyxl, numpy, pandas) are not shown: crmkit reports what matters itself
+  (``--debug`` shows them).
+
+Only typer and rich are imported here: the commands import pandas and the models when they run, so
+``crmkit --version`` and ``--help`` answer at once.
+"""
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import signal
 import sys
+import warnings
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
+from rich.text import Text
 from typer.core import TyperGroup
 
+from crmkit.cli.interrupts import MESSAGES
 from crmkit.errors import CrmkitError
+from crmkit.output.console import printable, stderr_console, stdout_console
 from crmkit.version import __version__
 
 
 class _Group(TyperGroup):
-    """Turns CrmkitError into ``Error: …`` + exit 2 in one place (unless --debug)."""
+    """Turns errors into their message and exit code in one place (unless --debug)."""
 
     def invoke(self, ctx: typer.Context) -> Any:
         debug = bool(ctx.params.get("debug")) or bool(os.environ.get("CRMKIT_DEBUG"))
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                if not debug:
+                    warnings.simplefilter("ignore")
+                result = super().invoke(ctx)
+                sys.stdout.flush()  # a full disk or a closed pipe shows here, not at exit
+                return result
         except CrmkitError as error:
             if debug:
                 raise
-            err_console().print(
-                f"[bold red]Error:[/] {escape(option_words(str(error)))}", markup=True, highlight=False, soft_wrap=True
-            )
+            err_console().print(Text.assemble(("Error:", "bold red"), " ", printable(option_words(str(error)))))
             raise typer.Exit(error.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
+        except KeyboardInterrupt:  # when run in-process without crmkit's own signal handling (see cli.main)
+            err_console().print(Text(MESSAGES[signal.SIGINT]))
+            raise typer.Exit(130) from None
         except BrokenPipeError:  # output piped into `head` and the like: stop quietly, as Unix tools do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(0) from None
+        except OSError as error:
+            if debug or error.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+                raise _internal(error, debug) from None
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # nothing more to flush at exit
+            err_console().print(Text(f"Error: cannot write to standard output: {error.strerror}"))
+            raise typer.Exit(2) from None
         except Exception as error:  # an internal error: say so briefly, never dump customer data
             if debug or error.__class__.__module__.startswith(("click", "typer")):
                 raise
-            err_console().print(
-                f"Internal error: {type(error).__name__}: {error}\n"
-                "Run again as `crmkit --debug …` for the traceback and please report it.",
-                markup=False,
-                highlight=False,
-            )
-            raise typer.Exit(1) from None
+            raise _internal(error, debug) from None
+
+
+def _internal(error: Exception, debug: bool) -> BaseException:
+    """The brief report of an unexpected error, as the exit to raise (the error itself with --debug)."""
+    if debug:
+        return error
+    err_console().print(
+        Text(
+            printable(f"Internal error: {type(error).__name__}: {error}")
+            + "\nRun again as `crmkit --debug …` for the traceback and please report it."
+        )
+    )
+    return typer.Exit(1)
 
 
 #: Library parameters and the command-line options that set them: errors raised below the CLI name the
@@ -57,6 +91,8 @@ OPTION_OF: dict[str, str] = {
     "tier_cuts": "--tiers",
     "tier_mode": "--tier-mode",
     "discount_rate": "--discount-rate",
+    "margin": "--margin",
+    "horizon": "--horizon",
     "min_tier": "--min-tier",
     "at_risk_min_tier": "--min-tier",
     "group_by": "--group-by",
@@ -66,7 +102,7 @@ OPTION_OF: dict[str, str] = {
     "pseudonym_key": "--pseudonymize",
 }
 _ASSIGNED = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(['\"]?)([^'\"\s,;)]+)\2")
-_NAMED = re.compile(r"\b(" + "|".join(OPTION_OF) + r")\b")
+_NAMED = re.compile(r"(?<!\] )\b(" + "|".join(OPTION_OF) + r")\b")  # not "[value] discount_rate in crmkit.toml"
 _COLUMN = re.compile(r"columns=\{'(\w+)': '([^']*)'\}")
 
 
@@ -83,18 +119,21 @@ app = typer.Typer(
     cls=_Group,
     no_args_is_help=True,
     add_completion=False,
-    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,  # help texts are plain: [output] and [columns] print as written
+    pretty_exceptions_enable=False,
     help="Customer analytics for CRM analysts: RFM segments, 80/20 tiers, CLV models, "
     "lifecycle stages and churn risk, from CSV/Excel/Parquet exports.",
 )
 
 
 def err_console() -> Console:
-    return Console(stderr=True, highlight=False)
+    """The console for notes and errors on stderr (never wrapped when it is not a terminal)."""
+    return stderr_console()
 
 
 def out_console() -> Console:
-    return Console(highlight=False)
+    """The console for reports on stdout."""
+    return stdout_console()
 
 
 def _print_version(value: bool) -> None:
@@ -105,14 +144,11 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks for errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show full tracebacks for errors, and library warnings.")
+    ] = False,
     version: Annotated[
         bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
     """Customer analytics for CRM analysts."""
-
-
-def main() -> None:
-    """Console-script entry point."""
-    app()
