@@ -45,6 +45,8 @@ class Inputs:
         rejects: Path | None,
         quiet: bool,
         outputs: tuple[Path | None, ...] = (),
+        header_row: int | None = None,
+        decimal: str | None = None,
     ) -> None:
         #: Every input file (folders expanded): outputs may never replace one of them.
         self.paths = ingest.expand_paths([*files, *([customers] if customers else [])])
@@ -55,9 +57,20 @@ class Inputs:
         self.quiet = quiet
         columns = {**self.config.get("columns", {}), **parse_col(col)}
         order = date_order.value if date_order else None
+        status = ingest.StatusRules.from_config(self.config.get("status", {}))
         with progress("Reading " + ", ".join(p.name for p in files[:3]) + (" …" if len(files) > 3 else ""), quiet):
-            self.tx = ingest.load_transactions(files, columns=columns, sheet=sheet, strict=strict, date_order=order)
-            self.customers = ingest.load_customers(customers, columns=columns, date_order=order) if customers else None
+            self.tx = ingest.load_transactions(
+                files,
+                columns=columns,
+                sheet=sheet,
+                strict=strict,
+                date_order=order,
+                header_row=header_row,
+                decimal=decimal,
+                status=status,
+            )
+            master = ingest.load_customers(customers, columns=columns, date_order=order) if customers else None
+            self.customers = ingest.match_customers(self.tx, master) if master is not None else None
         if rejects is not None:
             tables.write_table(self.tx.rejects, rejects, inputs=self.paths)
         if not quiet:

@@ -9,8 +9,10 @@ from crmkit.cli.params import (
     Col,
     Config,
     DateOrderOpt,
+    DecimalMark,
     Files,
     Format,
+    HeaderRow,
     OutputFormat,
     Sheet,
 )
@@ -25,6 +27,8 @@ def inspect(
     config: Config = None,
     sheet: Sheet = None,
     date_order: DateOrderOpt = None,
+    header_row: HeaderRow = None,
+    decimal: DecimalMark = None,
 ) -> None:
     """Show the detected column mapping, types, date range, row counts and data-quality findings, without scoring.
 
@@ -38,6 +42,8 @@ def inspect(
         sheet=sheet,
         strict=False,
         date_order=date_order,
+        header_row=header_row,
+        decimal=decimal,
         rejects=None,
         quiet=True,
     )

@@ -14,8 +14,10 @@ from crmkit.cli.params import (
     Config,
     CustomersFile,
     DateOrderOpt,
+    DecimalMark,
     Files,
     Format,
+    HeaderRow,
     IncludeAttributes,
     LangOpt,
     Out,
@@ -53,6 +55,8 @@ def lifecycle(
     strict: Strict = False,
     rejects: Rejects = None,
     date_order: DateOrderOpt = None,
+    header_row: HeaderRow = None,
+    decimal: DecimalMark = None,
     quiet: Quiet = False,
 ) -> None:
     """Put every customer in one lifecycle stage: acquisition, growth, maturity, decline, termination.
@@ -67,6 +71,8 @@ def lifecycle(
         sheet=sheet,
         strict=strict,
         date_order=date_order,
+        header_row=header_row,
+        decimal=decimal,
         rejects=rejects,
         quiet=quiet or output_format is OutputFormat.json,
         outputs=(out,),

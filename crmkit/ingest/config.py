@@ -8,7 +8,7 @@ from typing import Any
 
 from crmkit.errors import InputFileError
 
-CONFIG_SECTIONS = ("columns", "tiers", "rfm", "value", "lifecycle", "churn", "output", "delivered_value")
+CONFIG_SECTIONS = ("columns", "tiers", "rfm", "value", "lifecycle", "churn", "output", "delivered_value", "status")
 
 
 DEFAULT_CONFIG = Path("crmkit.toml")

@@ -44,11 +44,12 @@ def inspect_transactions(data: TransactionData, *, today: pd.Timestamp | None = 
     future = frame[ORDER_DATE] > today + pd.Timedelta(days=1)
     add("future dates", int(future.sum()), f"after today ({today:%Y-%m-%d}); check the date column or use --as-of")
     for f in report.files:
-        if len(f.date_styles) > 1:
+        styles = f.dialect.date_styles
+        if len(styles) > 1:
             add(
                 "mixed date formats",
-                sum(f.date_styles.values()),
-                f"{f.path}: " + ", ".join(f"{s} {n:,}" for s, n in f.date_styles.items()),
+                sum(styles.values()),
+                f"{f.path}: " + ", ".join(f"{s} {n:,}" for s, n in styles.items()),
             )
     buyers = frame.loc[amount >= 0, CUSTOMER_ID].unique()
     only_returns = frame.loc[~frame[CUSTOMER_ID].isin(buyers), CUSTOMER_ID].nunique()

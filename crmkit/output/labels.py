@@ -22,8 +22,12 @@ from crmkit.schema import (
     PHONE,
     REASON_AMOUNT,
     REASON_DATE,
+    REASON_DATE_RANGE,
+    REASON_FIELDS,
     REASON_ID,
     REASON_REPEAT,
+    REASON_STATUS,
+    REASON_TOTALS,
     REGION,
     SALESPERSON,
     SIGNUP_DATE,
@@ -233,6 +237,8 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
     "rose": ("Rose", "等级上升"),
     "worth_saving": ("Worth saving, by value at risk", "值得挽回的客户 (按风险金额)"),
     "dropped": ("Dropped", "剔除"),
+    "excluded_orders": ("Orders excluded by status", "按状态剔除的订单"),
+    "orders_counted": ("Orders counted as", "订单计数方式"),
     "file": ("File", "文件"),
     "note": ("Note", "备注"),
     "page_footer": ("Page &P of &N", "第 &P 页，共 &N 页"),
@@ -299,6 +305,10 @@ DROP_REASON_LABELS: Final[dict[str, tuple[str, str]]] = {
     REASON_DATE: (REASON_DATE, "下单日期缺失或无法识别"),
     REASON_AMOUNT: (REASON_AMOUNT, "金额缺失或不是数字"),
     REASON_REPEAT: (REASON_REPEAT, "重复的订单行"),
+    REASON_DATE_RANGE: (REASON_DATE_RANGE, "下单日期超出范围 (1900–2199 年)"),
+    REASON_STATUS: (REASON_STATUS, "订单状态不计收入 (取消、未付款或已退款)"),
+    REASON_TOTALS: (REASON_TOTALS, "合计行"),
+    REASON_FIELDS: (REASON_FIELDS, "字段数与表头不符"),
 }
 _VOCABULARY: Final = {**TIER_LABELS, **STAGE_LABELS, **CHURN_BAND_LABELS, **SEGMENT_LABELS, **MISSING_LABELS}
 #: Lookup order: a vocabulary value first for label(), a column first for column_label().

@@ -1,0 +1,252 @@
+"""Excel workbooks: cell values through calamine, after checks that keep memory bounded.
+
+calamine (Rust) reads a sheet about ten times faster than openpyxl, but it holds the sheet's whole used range
+in memory, cell by cell, from its first to its last cell: one stray cell at XFD1048576 makes that 17 billion
+cells. So the sheet's XML is streamed once first (decompressing it, nothing kept) to find how far its cells
+reach and how large it really is; a sheet beyond :data:`MAX_SHEET_CELLS` or :data:`MAX_PART_BYTES` is refused
+with a message instead of exhausting memory.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import chain, islice
+from pathlib import Path, PurePosixPath
+from xml.etree import ElementTree
+
+import numpy as np
+
+from crmkit.errors import InputFileError
+from crmkit.ingest.dialect import HEADER_SEARCH_ROWS, find_header
+
+#: Cells (rows × columns of the used range) a sheet may hold: about 1.5 GB while reading, at the most.
+MAX_SHEET_CELLS = 20_000_000
+
+#: Bytes a sheet's XML (or the workbook's shared strings) may take once decompressed.
+MAX_PART_BYTES = 1 << 30
+
+#: Rows and columns of an Excel sheet.
+EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
+
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_ROW = re.compile(rb'<(?:\w+:)?row [^>]*?r="(\d+)"')
+#: Cell references with two or three letters: the rare wide sheets (one letter means at most 26 columns).
+_WIDE_CELL = re.compile(rb' r="([A-Z]{2,3})[0-9]')
+
+_RESAVE = "open it in Excel and save it again as .xlsx, or export CSV"
+
+
+@dataclass
+class SheetRead:
+    """The columns asked for (by position in the header), the sheet row of every data row, and the header."""
+
+    title: str
+    headers: list[str]
+    #: 1-based sheet row of the header.
+    header_row: int
+    header_found: str
+    columns: dict[int, list[object]]
+    #: Sheet row (1-based) of each data row; fully blank rows are left out.
+    rows: np.ndarray
+
+
+def read_sheet(
+    path: Path,
+    sheet: str | None,
+    aliases: Mapping[str, tuple[str, ...]],
+    overrides: Mapping[str, str],
+    header_row: int | None,
+    wanted: Callable[[list[str]], Sequence[int]],
+) -> SheetRead:
+    """Read the header and the columns ``wanted(headers)`` names (positions) from one sheet."""
+    from python_calamine import CalamineError, CalamineWorkbook  # only Excel inputs pay for it
+
+    title = _choose_sheet(path, sheet)
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+        values = book.get_sheet_by_name(title)
+    except CalamineError as error:
+        raise InputFileError(f"{path} is not a readable .xlsx workbook ({error})", hint=_RESAVE) from None
+    first_row, first_column = values.start if values.start is not None else (0, 0)
+    if values.height == 0 or values.width == 0:
+        raise InputFileError(f"{path} (sheet {title!r}) is empty", hint="choose another sheet with --sheet NAME")
+    if first_column:  # the used range starts right of column A: pad so positions are sheet columns
+        pad = [""] * first_column
+        lines = (pad + row for row in values.iter_rows())
+    else:
+        lines = iter(values.iter_rows())
+    head = list(islice(lines, HEADER_SEARCH_ROWS))
+    if header_row is not None:
+        index, found = header_row - 1 - first_row, "--header-row"
+        if not 0 <= index < len(head):
+            raise InputFileError(
+                f"{path} (sheet {title!r}): --header-row {header_row} is not among rows "
+                f"{first_row + 1}–{first_row + len(head)}",
+                hint="give the row number Excel shows at the left of the header",
+            )
+    else:
+        index, found = find_header(head, aliases, overrides), "detected"
+        if index is None:
+            index, found = next((i for i, row in enumerate(head) if any(not _blank(v) for v in row)), 0), "first row"
+    headers = [("" if _blank(v) else str(v).strip()) for v in head[index]]
+    positions = list(dict.fromkeys(wanted(headers)))
+    columns: dict[int, list[object]] = {p: [] for p in positions}
+    sheet_rows: list[int] = []
+    for number, row in enumerate(chain(head[index + 1 :], lines), start=first_row + index + 2):
+        if all(_blank(v) for v in row):
+            continue
+        sheet_rows.append(number)
+        for p in positions:
+            columns[p].append(row[p] if p < len(row) and not _blank(row[p]) else None)
+    rows = np.asarray(sheet_rows, dtype=np.int64)
+    _fill_merged(values.merged_cell_ranges or [], columns, rows)
+    return SheetRead(title, headers, first_row + index + 1, found, columns, rows)
+
+
+def _blank(value: object) -> bool:
+    """An empty cell (calamine gives "")."""
+    return value is None or value == ""
+
+
+def _fill_merged(
+    merged: Sequence[tuple[tuple[int, int], tuple[int, int]]], columns: dict[int, list[object]], rows: np.ndarray
+) -> None:
+    """Give every cell of a merged range below the header the value of its top-left cell, as Excel shows it
+    (reports merge a customer's cells across the lines of one bill)."""
+    for (top, left), (bottom, right) in merged:
+        first = int(np.searchsorted(rows, top + 1, side="left"))
+        end = int(np.searchsorted(rows, bottom + 1, side="right"))
+        if left not in columns or first >= len(rows) or rows[first] != top + 1:
+            continue  # the top-left cell is not read, or is in the header or above it
+        value = columns[left][first]
+        for p in range(left, right + 1):
+            if p in columns:
+                columns[p][first:end] = [value] * (end - first)
+
+
+def zero_padding(path: Path, title: str, header_row: int, positions: dict[str, int]) -> dict[str, int]:
+    """Widths of '0000000'-style number formats on id columns, so leading zeros the format hid come back.
+
+    Only the first data row is parsed (openpyxl's read-only mode stops there)."""
+    if not positions:
+        return {}
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl's notes on unsupported extensions are not for the user
+            book = load_workbook(path, read_only=True, data_only=True)
+            try:
+                pads = {}
+                for row in book[title].iter_rows(min_row=header_row + 1, max_row=header_row + 1):
+                    for canonical, index in positions.items():
+                        fmt = (getattr(row[index], "number_format", "") or "") if index < len(row) else ""
+                        if len(fmt) > 1 and set(fmt) == {"0"}:
+                            pads[canonical] = len(fmt)
+                return pads
+            finally:
+                book.close()
+    except Exception as error:  # openpyxl raises many kinds on a damaged part calamine could still read
+        raise InputFileError(f"{path} is not a readable .xlsx workbook ({error})", hint=_RESAVE) from None
+
+
+# --- checks before calamine -------------------------------------------------------------
+def _choose_sheet(path: Path, sheet: str | None) -> str:
+    """The sheet to read (``sheet``, else the first worksheet), after checking that the workbook is a sound zip of bounded size and that
+    the sheet's cells stay within :data:`MAX_SHEET_CELLS`."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sheets = _worksheets(path, archive)
+            if not sheets:
+                raise InputFileError(
+                    f"{path} has no worksheet (only charts or macros)", hint="save the data sheet as .xlsx or CSV"
+                )
+            if sheet is not None and sheet not in sheets:
+                raise InputFileError(
+                    f"{path} has no sheet {sheet!r}; sheets: {', '.join(sheets)}", hint="pick one with --sheet NAME"
+                )
+            title = sheet if sheet is not None else next(iter(sheets))
+            for name in ("xl/sharedStrings.xml", sheets[title]):
+                if name in archive.namelist():
+                    _check_part(path, archive, name, title if name == sheets[title] else None)
+            return title
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ElementTree.ParseError, KeyError, ValueError) as error:
+        raise InputFileError(f"{path} is not a readable .xlsx workbook ({error})", hint=_RESAVE) from None
+
+
+def _worksheets(path: Path, archive: zipfile.ZipFile) -> dict[str, str]:
+    """Worksheet title → XML part, in workbook order (chart sheets left out)."""
+    book = _small_xml(path, archive, "xl/workbook.xml")
+    targets = {
+        rel.get("Id"): rel.get("Target", "")
+        for rel in _small_xml(path, archive, "xl/_rels/workbook.xml.rels").iter()
+        if rel.get("Id") and "worksheet" in rel.get("Type", "")
+    }
+    sheets = {}
+    for element in book.iter():
+        if element.tag.endswith("}sheet") and element.get(f"{_REL_NS}id") in targets:
+            target = targets[element.get(f"{_REL_NS}id")]
+            part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+            sheets[element.get("name", "")] = part
+    return sheets
+
+
+def _small_xml(path: Path, archive: zipfile.ZipFile, name: str) -> ElementTree.Element:
+    if archive.getinfo(name).file_size > 16 << 20:
+        raise InputFileError(f"{path}: its {name} is implausibly large", hint=_RESAVE)
+    return ElementTree.fromstring(archive.read(name))
+
+
+def _check_part(path: Path, archive: zipfile.ZipFile, name: str, title: str | None) -> None:
+    """Stream one XML part: refuse it past :data:`MAX_PART_BYTES`; for a sheet, refuse a used range past
+    Excel's rows or :data:`MAX_SHEET_CELLS` cells."""
+    if archive.getinfo(name).file_size > MAX_PART_BYTES:
+        raise _too_large(path, name, archive.getinfo(name).file_size)
+    size, numbered, counted, width, tail = 0, 0, 0, 26, b""
+    with archive.open(name) as stream:
+        while chunk := stream.read(1 << 22):
+            size += len(chunk)
+            if size > MAX_PART_BYTES:
+                raise _too_large(path, name, size)
+            if title is None:
+                continue
+            data = tail + chunk
+            numbered = max(numbered, max(map(int, _ROW.findall(data)), default=0))
+            counted += sum(chunk.count(tag) for tag in (b"<row ", b"<row>", b":row ", b":row>"))
+            for letters in set(_WIDE_CELL.findall(data)):
+                width = max(width, _column_number(letters))
+            tail = data[-64:]
+    rows = max(numbered, counted)  # rows without a number follow the one before
+    if title is not None and (rows > EXCEL_ROWS or rows * width > MAX_SHEET_CELLS):
+        raise InputFileError(
+            f"{path} (sheet {title!r}): its cells reach row {rows:,} and column {_column_letters(width)} "
+            f"({rows * width:,} cells to hold in memory; the limit is {MAX_SHEET_CELLS:,})",
+            hint="delete empty rows and columns after the data (Ctrl+End in Excel shows the last used cell) "
+            "and save again, or export CSV, which has no such limit",
+        )
+
+
+def _too_large(path: Path, name: str, size: int) -> InputFileError:
+    return InputFileError(
+        f"{path}: {name} is over {size >> 20:,} MB once decompressed (the limit is {MAX_PART_BYTES >> 20:,} MB)",
+        hint="export the data as CSV, which is read in blocks",
+    )
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - ord("A") + 1
+    return number
+
+
+def _column_letters(number: int) -> str:
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
