@@ -50,7 +50,7 @@ class TestCustomerSummary:
         assert a["days_since_last"] == 14
         assert a["total_revenue"] == pytest.approx(57.0)  # 65 − 8
         assert a["monetary"] == pytest.approx(25.0)  # (20 + 30) / 2 repeat days
-        assert a["n_orders"] == 4  # four purchase rows, no order_id
+        assert a["n_orders"] == 3  # no order_id: three purchase days (two rows on one day are one order)
         assert a["first_purchase"] == pd.Timestamp("2024-01-01")
         assert a["last_purchase"] == pd.Timestamp("2024-01-29")
         b = s.iloc[1]

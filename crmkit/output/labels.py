@@ -320,8 +320,8 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     "first_purchase": ("Day of the first purchase.", "首次购买的日期。"),
     "last_purchase": ("Day of the most recent purchase up to the as-of date.", "截至分析基准日最近一次购买的日期。"),
     "n_orders": (
-        "Number of distinct orders (purchase rows when there is no order number).",
-        "不同订单的数量 (没有订单号时按购买记录计)。",
+        "Number of distinct orders (purchase days when there is no order number).",
+        "不同订单的数量 (没有订单号时按购买天数计)。",
     ),
     "frequency": (
         "Repeat purchases: days with a purchase, minus the first one.",

@@ -84,6 +84,7 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None, tim
     - purchase occasions are distinct days with a non-negative amount: same-day
       orders are one occasion; negative amounts are returns, which reduce
       ``total_revenue`` but are never occasions;
+    - ``n_orders`` counts distinct order ids, or purchase occasions without an order id;
     - ``frequency`` = occasions − 1, ``recency`` = last − first occasion and
       ``T`` = as-of − first occasion, both in ``time_unit``;
     - ``monetary`` = mean spend per repeat occasion (0 when frequency is 0);
@@ -139,7 +140,8 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None, tim
         rows = is_buyer[all_codes]
         row_codes = all_codes[rows] if buyer_code is None else buyer_code[all_codes[rows]]
         revenue = money_sums(row_codes, amount[rows], n_cust)
-    n_orders = _order_count(tx[ORDER_ID].to_numpy()[buy] if ORDER_ID in tx.columns else None, codes, n_cust)
+    # Without an order id, an order is a purchase occasion (a customer's purchases on one day).
+    n_orders = _order_count(tx[ORDER_ID].to_numpy()[buy], codes, n_cust) if ORDER_ID in tx.columns else n_occasions
 
     summary = pd.DataFrame(
         {
@@ -196,10 +198,8 @@ def returns_only_customers(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = Non
     return everyone.difference(pd.Index(buyers)).sort_values()
 
 
-def _order_count(order_ids: np.ndarray | None, codes: np.ndarray, n_cust: int) -> np.ndarray:
-    """Distinct orders per customer by order_id (of the purchase rows); each purchase row is an order without."""
-    if order_ids is None:
-        return np.bincount(codes, minlength=n_cust)
+def _order_count(order_ids: np.ndarray, codes: np.ndarray, n_cust: int) -> np.ndarray:
+    """Distinct orders per customer by order_id (of the purchase rows)."""
     order_codes, _ = pd.factorize(pd.Series(order_ids).fillna(""))
     stride = int(order_codes.max(initial=0)) + 1
     pairs = distinct_sorted(pair_keys(codes, order_codes, stride))
