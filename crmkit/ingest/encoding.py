@@ -83,24 +83,26 @@ def after_invalid_utf8(path: Path, encoding: str) -> str:
 
 
 def legacy_encoding(path: Path, sample: bytes, *, start: int) -> str:
-    """GB18030 or Windows-1252, whichever decodes ``sample`` (read at byte ``start`` of the file) into the
-    more plausible text; an error naming the line when neither decodes it or neither is plausible."""
-    scores = {}
+    """GB18030 or Windows-1252, whichever decodes ``sample`` (read at byte ``start`` of the file) into the more
+    plausible text. The text up to a byte an encoding cannot decode still counts as evidence, and when the
+    winner is that encoding the error names the byte's line; an error too when neither is plausible."""
+    scores, stops = {}, {}
     for encoding in LEGACY_ENCODINGS:
         try:
             text = codecs.getincrementaldecoder(encoding)().decode(sample, final=False)
-        except UnicodeDecodeError:
-            continue
-        scores[encoding] = plausibility(text, encoding)
-    best = max(scores, key=scores.__getitem__, default=None)
-    if best is None or scores[best] < MIN_PLAUSIBILITY:
+        except UnicodeDecodeError as error:
+            text, stops[encoding] = sample[: error.start].decode(encoding, errors="replace"), error.start
+        scores[encoding] = plausibility(text, encoding) if not text.isascii() else 0.0
+    best = max(scores, key=scores.__getitem__)
+    if scores[best] < MIN_PLAUSIBILITY:
         offset = start + next((i for i, byte in enumerate(sample) if byte > 0x7F), 0)
-        tried = "UTF-8, GB18030 or Windows-1252"
         raise InputFileError(
-            f"{path}, line {_line_of(path, offset)}: the text is not {tried} "
+            f"{path}, line {_line_of(path, offset)}: the text is not UTF-8, GB18030 or Windows-1252 "
             f"(bytes {_bytes_at(path, offset)!r}; cannot tell which encoding the file is in)",
             hint=_SAVE_AS_UTF8,
         )
+    if best in stops:
+        raise undecodable(path, best, start + stops[best])
     return best
 
 

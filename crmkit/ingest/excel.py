@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import warnings
 import zipfile
+import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
@@ -23,11 +24,15 @@ import numpy as np
 from crmkit.errors import InputFileError
 from crmkit.ingest.dialect import HEADER_SEARCH_ROWS, find_header
 
-#: Cells (rows × columns of the used range) a sheet may hold: about 1.5 GB while reading, at the most.
-MAX_SHEET_CELLS = 20_000_000
+#: Cells (rows × columns of the used range) a sheet may hold: about 2.5 GB while reading at the most. Any sheet
+#: of Excel's 1,048,576 rows in columns A–Z fits.
+MAX_SHEET_CELLS = 30_000_000
 
 #: Bytes a sheet's XML (or the workbook's shared strings) may take once decompressed.
 MAX_PART_BYTES = 1 << 30
+
+#: Blank space a sheet's XML may hold in one run (Excel writes none; padding is an attack or damage).
+MAX_BLANK_BYTES = 64 << 20
 
 #: Rows and columns of an Excel sheet.
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
@@ -174,7 +179,16 @@ def _choose_sheet(path: Path, sheet: str | None) -> str:
                 if name in archive.namelist():
                     _check_part(path, archive, name, title if name == sheets[title] else None)
             return title
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ElementTree.ParseError, KeyError, ValueError) as error:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        EOFError,
+        NotImplementedError,  # a compression method zipfile cannot read
+        ElementTree.ParseError,
+        KeyError,
+        ValueError,
+    ) as error:
         raise InputFileError(f"{path} is not a readable .xlsx workbook ({error})", hint=_RESAVE) from None
 
 
@@ -202,29 +216,44 @@ def _small_xml(path: Path, archive: zipfile.ZipFile, name: str) -> ElementTree.E
 
 
 def _check_part(path: Path, archive: zipfile.ZipFile, name: str, title: str | None) -> None:
-    """Stream one XML part: refuse it past :data:`MAX_PART_BYTES`; for a sheet, refuse a used range past
-    Excel's rows or :data:`MAX_SHEET_CELLS` cells."""
+    """Stream one XML part: refuse it past :data:`MAX_PART_BYTES`; for a sheet, refuse it as soon as its rows
+    pass Excel's or its used range passes :data:`MAX_SHEET_CELLS` (columns A–Z are taken as all used unless a
+    cell lies further right)."""
     if archive.getinfo(name).file_size > MAX_PART_BYTES:
         raise _too_large(path, name, archive.getinfo(name).file_size)
-    size, numbered, counted, width, tail = 0, 0, 0, 26, b""
+    size, numbered, counted, width, tail, blank = 0, 0, 0, 26, b"", 0
     with archive.open(name) as stream:
         while chunk := stream.read(1 << 22):
             size += len(chunk)
             if size > MAX_PART_BYTES:
                 raise _too_large(path, name, size)
+            blank = blank + len(chunk) if chunk.isspace() else 0
+            if blank > MAX_BLANK_BYTES:  # the XML parser would hold the whole run as one piece of text
+                raise InputFileError(
+                    f"{path}: {name} holds over {MAX_BLANK_BYTES >> 20} MB of nothing but blank space",
+                    hint="the file is damaged or padded: open it in Excel and save it again, or export CSV",
+                )
             if title is None:
                 continue
             data = tail + chunk
             numbered = max(numbered, max(map(int, _ROW.findall(data)), default=0))
             counted += sum(chunk.count(tag) for tag in (b"<row ", b"<row>", b":row ", b":row>"))
-            for letters in set(_WIDE_CELL.findall(data)):
-                width = max(width, _column_number(letters))
+            width = max([width, *(_column_number(letters) for letters in set(_WIDE_CELL.findall(data)))])
             tail = data[-64:]
-    rows = max(numbered, counted)  # rows without a number follow the one before
-    if title is not None and (rows > EXCEL_ROWS or rows * width > MAX_SHEET_CELLS):
+            _check_range(path, title, max(numbered, counted), width)  # rows without a number follow the last
+
+
+def _check_range(path: Path, title: str, rows: int, width: int) -> None:
+    if rows > EXCEL_ROWS:
         raise InputFileError(
-            f"{path} (sheet {title!r}): its cells reach row {rows:,} and column {_column_letters(width)} "
-            f"({rows * width:,} cells to hold in memory; the limit is {MAX_SHEET_CELLS:,})",
+            f"{path} (sheet {title!r}): over {rows:,} rows, more than an Excel sheet holds ({EXCEL_ROWS:,}); "
+            "the file is damaged or not written by Excel",
+            hint="open it in Excel and save it again, or export CSV",
+        )
+    if rows * width > MAX_SHEET_CELLS:
+        raise InputFileError(
+            f"{path} (sheet {title!r}): its cells reach row {rows:,} and column {_column_letters(width)}: "
+            f"{rows * width:,} cells to hold in memory, over the limit of {MAX_SHEET_CELLS:,}",
             hint="delete empty rows and columns after the data (Ctrl+End in Excel shows the last used cell) "
             "and save again, or export CSV, which has no such limit",
         )
