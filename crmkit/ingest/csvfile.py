@@ -214,6 +214,8 @@ def read_columns(
     try:
         try:
             table = typed_else_text()
+            if any(pa.types.is_binary(kind) for kind in table.schema.types):
+                raise pa.ArrowInvalid("invalid UTF8 in a column typed as binary")  # Arrow's guess for such text
         except pa.ArrowInvalid as error:
             if "invalid UTF8" not in str(error):
                 raise

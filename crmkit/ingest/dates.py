@@ -51,9 +51,9 @@ SERIAL_RANGE = (18264, 109939)
 YEAR_RANGE = (1900, 2199)
 
 
-#: Dates contradicting the day/month order the rest of the column settles, as a share of those settling it,
+#: Rows contradicting the day/month order the rest of the column settles, as a share of the rows settling it,
 #: that are dropped as typing errors rather than refusing the file.
-STRAY_ORDER_SHARE = 0.01
+STRAY_ORDER_SHARE = 0.05
 
 
 @dataclass
@@ -98,7 +98,8 @@ def parse_dates(values: pd.Series, *, date_order: str | None = None, where: str 
         )
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     uniques = np.asarray(uniques, dtype=object)
-    result, style, far = _parse_unique_dates(pd.Series(uniques, dtype=object), date_order, where)
+    rows = np.bincount(codes[codes >= 0], minlength=len(uniques))  # how many rows hold each distinct value
+    result, style, far = _parse_unique_dates(pd.Series(uniques, dtype=object), date_order, where, rows)
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     present = codes >= 0
     out[present] = result.values[codes[present]]
@@ -121,7 +122,7 @@ def parse_dates(values: pd.Series, *, date_order: str | None = None, where: str 
 
 
 def _parse_unique_dates(
-    uniques: pd.Series, date_order: str | None, where: str
+    uniques: pd.Series, date_order: str | None, where: str, rows: np.ndarray
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
     """Parse distinct raw values; returns (datetime64 values, style name per value, out of range per value)."""
     out = pd.Series(pd.NaT, index=uniques.index, dtype="datetime64[ns]")
@@ -142,7 +143,7 @@ def _parse_unique_dates(
         _set_numeric_dates(out, style, numbers)
     text = uniques[~is_datetime & ~is_number].astype("str").str.strip()
     if len(text):
-        _set_text_dates(out, style, far, text, date_order, where, out.attrs)
+        _set_text_dates(out, style, far, text, date_order, where, out.attrs, rows)
     return out, style, far
 
 
@@ -170,6 +171,7 @@ def _set_text_dates(
     date_order: str | None,
     where: str,
     attrs: dict,
+    rows: np.ndarray,
 ) -> None:
     remaining = pd.Series(True, index=text.index)
     for name, pattern in DATE_STYLES.items():
@@ -183,7 +185,7 @@ def _set_text_dates(
             _set_numeric_dates(out, style, pd.to_numeric(text[parts.index], errors="coerce"))
             continue
         if name == "day/month":
-            order, evidence, stray = _day_month_order(parts, date_order, where)
+            order, evidence, stray = _day_month_order(parts, date_order, where, rows)
             attrs["order"], attrs["evidence"] = order, evidence
             attrs["stray"] = text[stray].tolist()
             parts = parts.drop(index=stray)
@@ -220,17 +222,18 @@ def _set_text_dates(
 
 
 def _day_month_order(
-    parts: pd.DataFrame, date_order: str | None, where: str
+    parts: pd.DataFrame, date_order: str | None, where: str, rows: np.ndarray
 ) -> tuple[str | None, str | None, pd.Index]:
     """(dmy or mdy for a/b/yyyy dates, the evidence, values contradicting it): from the data when it tells,
-    else ``date_order``, else an error; no order at all when no date reads differently in the two orders."""
+    else ``date_order``, else an error; no order at all when no date reads differently in the two orders.
+    ``rows``: how many rows hold each distinct value (the majority is counted in rows)."""
     first, second = parts[0].astype(int), parts[1].astype(int)
     day_first = parts.index[(first > 12) & (second <= 12)]
     month_first = parts.index[(second > 12) & (first <= 12)]
     stray = parts.index[:0]
     if len(day_first) and len(month_first):
-        few, many = sorted((day_first, month_first), key=len)
-        if len(few) > STRAY_ORDER_SHARE * len(many):
+        few, many = sorted((day_first, month_first), key=lambda index: rows[index].sum())
+        if rows[few].sum() > STRAY_ORDER_SHARE * rows[many].sum():
             raise BadValueError(
                 f"{where}dates mix day/month orders: {_sample(parts, day_first)} only fits day first but "
                 f"{_sample(parts, month_first)} only fits month first",

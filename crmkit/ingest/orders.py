@@ -107,7 +107,7 @@ def drop_repeated_lines(
         columns = others[str(path)](group[SOURCE_ROW].to_numpy())
         columns.index = group.index
         unmapped.append(columns)
-    keyed = pd.concat([lines[fields].astype("str"), pd.concat(unmapped).fillna("\x00")], axis=1)
+    keyed = pd.concat([lines[fields], pd.concat(unmapped).fillna("\x00")], axis=1)
     repeated = np.zeros(len(frame), dtype=bool)
     repeated[np.flatnonzero(candidates)[keyed.duplicated(keep="first").to_numpy()]] = True
     if not repeated.any():

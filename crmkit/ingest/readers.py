@@ -167,7 +167,9 @@ def _read_csv(
         every = csvfile.read_columns(path, layout, others, {n: pa.string() for n in others})[0]
         return _as_text(every.take(pa.array(rows)).to_pandas())
 
-    return RawFile(columns, report, lines, layout.headers, misshapen=shaped, other_columns=other_columns)
+    return RawFile(
+        columns, report, lines, layout.headers, misshapen=shaped, other_columns=other_columns if others else None
+    )
 
 
 def _sample(layout: csvfile.CsvLayout, arrow_name: str) -> list[str]:
@@ -238,7 +240,9 @@ def _read_excel(
         names = unique_names(read.headers)
         return _as_text(pd.DataFrame({names[i]: np.asarray(again.columns[i], dtype=object)[rows] for i in others}))
 
-    return RawFile(columns, report, read.rows, read.headers, zero_pad=zero_pad, other_columns=other_columns)
+    return RawFile(
+        columns, report, read.rows, read.headers, zero_pad=zero_pad, other_columns=other_columns if others else None
+    )
 
 
 # Parquet ------------------------------------------------------------------------------
@@ -267,7 +271,7 @@ def _read_parquet(
         FileReport(str(path), "parquet", rows=table.num_rows, mapping=dict(mapping)),
         np.arange(1, table.num_rows + 1, dtype=np.int64),
         list(schema.names),
-        other_columns=other_columns,
+        other_columns=other_columns if others else None,
     )
 
 

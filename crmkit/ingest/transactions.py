@@ -297,6 +297,9 @@ def _dropped_rows(
     if reasons_about_refund.any():
         column[reasons_about_refund] = mapping[REFUND]
         value[reasons_about_refund] = shown[REFUND][reasons_about_refund]
+    by_status = (reasons == REASON_STATUS) & ~reasons_about_refund
+    if by_status.any():  # the status the line was judged by (a later line of an order takes its first line's)
+        value[by_status] = frame[STATUS].astype("str").to_numpy()[bad][by_status]
     totals = np.flatnonzero(reasons == REASON_TOTALS)
     if len(totals):  # the label itself, wherever it sits
         cells = [[shown[c][i] for c in shown] for i in totals]
@@ -345,7 +348,11 @@ def _excluded_orders(
 
 
 def _shown(values: np.ndarray) -> np.ndarray:
-    """Raw cells as text for the rejects file (missing as empty)."""
+    """Raw cells as text for the rejects file (missing as empty; dates without a midnight time)."""
+    if values.dtype.kind == "M":
+        text = np.datetime_as_string(values, unit="auto").astype(object)
+        text[np.isnat(values)] = ""
+        return text
     series = pd.Series(values, dtype=object)
     return series.where(series.notna(), "").astype("str").to_numpy(dtype=object)
 
