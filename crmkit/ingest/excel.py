@@ -9,6 +9,7 @@ with a message instead of exhausting memory.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 import zipfile
@@ -24,9 +25,9 @@ import numpy as np
 from crmkit.errors import InputFileError
 from crmkit.ingest.dialect import HEADER_SEARCH_ROWS, find_header
 
-#: Cells (rows × columns of the used range) a sheet may hold: about 2.5 GB while reading at the most. Any sheet
-#: of Excel's 1,048,576 rows in columns A–Z fits.
-MAX_SHEET_CELLS = 30_000_000
+#: Cells (rows × columns of the used range) a sheet may hold: about 120 bytes each while reading (calamine's
+#: cells and the columns taken from them), so 2.5 GB at the most. A full sheet of 19 columns fits.
+MAX_SHEET_CELLS = 20_000_000
 
 #: Bytes a sheet's XML (or the workbook's shared strings) may take once decompressed.
 MAX_PART_BYTES = 1 << 30
@@ -39,8 +40,6 @@ EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _ROW = re.compile(rb'<(?:\w+:)?row [^>]*?r="(\d+)"')
-#: Cell references with two or three letters: the rare wide sheets (one letter means at most 26 columns).
-_WIDE_CELL = re.compile(rb' r="([A-Z]{2,3})[0-9]')
 
 _RESAVE = "open it in Excel and save it again as .xlsx, or export CSV"
 
@@ -217,11 +216,10 @@ def _small_xml(path: Path, archive: zipfile.ZipFile, name: str) -> ElementTree.E
 
 def _check_part(path: Path, archive: zipfile.ZipFile, name: str, title: str | None) -> None:
     """Stream one XML part: refuse it past :data:`MAX_PART_BYTES`; for a sheet, refuse it as soon as its rows
-    pass Excel's or its used range passes :data:`MAX_SHEET_CELLS` (columns A–Z are taken as all used unless a
-    cell lies further right)."""
+    pass Excel's or its used range (rows × the rightmost column) passes :data:`MAX_SHEET_CELLS`."""
     if archive.getinfo(name).file_size > MAX_PART_BYTES:
         raise _too_large(path, name, archive.getinfo(name).file_size)
-    size, numbered, counted, width, tail, blank = 0, 0, 0, 26, b"", 0
+    size, numbered, counted, width, tail, blank = 0, 0, 0, 1, b"", 0
     with archive.open(name) as stream:
         while chunk := stream.read(1 << 22):
             size += len(chunk)
@@ -238,9 +236,16 @@ def _check_part(path: Path, archive: zipfile.ZipFile, name: str, title: str | No
             data = tail + chunk
             numbered = max(numbered, max(map(int, _ROW.findall(data)), default=0))
             counted += sum(chunk.count(tag) for tag in (b"<row ", b"<row>", b":row ", b":row>"))
-            width = max([width, *(_column_number(letters) for letters in set(_WIDE_CELL.findall(data)))])
+            width = max([width, *(_column_number(letters) for letters in set(_further_cells(width).findall(data)))])
             tail = data[-64:]
             _check_range(path, title, max(numbered, counted), width)  # rows without a number follow the last
+
+
+@functools.lru_cache(maxsize=32)
+def _further_cells(width: int) -> re.Pattern[bytes]:
+    """Cell references right of column ``width``: few in any sheet, so the scan stays fast."""
+    letters = rb"[A-Z]{2,3}" if width >= 26 else rb"[%c-Z]|[A-Z]{2,3}" % (ord("A") + width)
+    return re.compile(rb' r="(' + letters + rb")[0-9]")
 
 
 def _check_range(path: Path, title: str, rows: int, width: int) -> None:
