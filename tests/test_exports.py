@@ -591,6 +591,21 @@ class TestLinesAndOrders:
         shopify = ["Name", "Email", "Financial Status", "Paid at", "Total", "Lineitem name"]
         assert match_columns(shopify, TRANSACTION_ALIASES, {})["order_id"] == "Name"
 
+    def test_a_totals_row_is_never_a_customer(self, tmp_path):
+        rows = [
+            ["客户编码", "单据日期", "金额"],
+            ["C1", "2024-01-05", "10"],
+            ["小计", "2024-01-05", "10"],  # a dated subtotal under the customer id column
+            ["C2", "2024-01-06", "5"],
+            ["GRAND TOTAL:", "", "15"],
+        ]
+        data = load_transactions([write_csv(tmp_path / "o.csv", rows)])
+        assert per_customer(data) == {"C1": (10.0, 1), "C2": (5.0, 1)}
+        assert data.rejects[["source_row", "reason", "value"]].to_numpy().tolist() == [
+            ["3", "totals row", "小计"],
+            ["5", "totals row", "GRAND TOTAL:"],
+        ]
+
     def test_customers_with_only_returns_are_named(self, tmp_path):
         rows = [["customer_id", "order_date", "amount"], ["A", "2024-01-05", "10"], ["R", "2024-01-06", "-4"]]
         data = load_transactions([write_csv(tmp_path / "o.csv", rows)])

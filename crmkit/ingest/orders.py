@@ -14,9 +14,31 @@ from crmkit.ingest.columns import normalise_header
 from crmkit.schema import CUSTOMER_ID, ORDER_ID, REASON_REPEAT, SOURCE_FILE, SOURCE_ROW
 
 #: Labels of a report's totals and subtotals rows (Kingdee/Yonyou end their reports with 合计).
-TOTALS_LABELS = frozenset(
-    normalise_header(label)
-    for label in ("合计", "总计", "小计", "总合计", "本页合计", "累计", "total", "totals", "grand total", "subtotal")
+_TOTALS = (
+    "合计",
+    "总计",
+    "小计",
+    "总合计",
+    "本页合计",
+    "累计",
+    "total",
+    "totals",
+    "grand total",
+    "subtotal",
+    "sub total",
+)
+TOTALS_LABELS = frozenset(normalise_header(label) for label in _TOTALS)
+#: The labels as exports write them (cases, a colon, a space between the characters): matched by hash on the
+#: distinct ids instead of normalising every one.
+TOTALS_WRITTEN = pa.array(
+    sorted(
+        {
+            form + colon
+            for label in (*_TOTALS, "合 计", "总 计", "小 计")
+            for form in (label, label.upper(), label.title(), label.capitalize())
+            for colon in ("", ":", "：")
+        }
+    )
 )
 
 
@@ -74,12 +96,10 @@ def totals_rows(frame: pd.DataFrame, raw: Mapping[str, pd.Series], dated: np.nda
     found = np.zeros(len(frame), dtype=bool)
     for column in (CUSTOMER_ID, ORDER_ID):
         if column in frame.columns:
-            labels = frame[column].cat.categories
-            text = pa.array(labels, type=pa.large_string())
-            hit = pc.or_(pc.match_substring(text, "计"), pc.match_substring(text, "total", ignore_case=True))
-            hit = hit.to_numpy(zero_copy_only=False).astype(bool)
-            hit[hit] = [normalise_header(label) in TOTALS_LABELS for label in labels[hit]]
-            found |= np.isin(frame[column].cat.codes.to_numpy(), np.flatnonzero(hit))
+            labels = pa.array(frame[column].cat.categories)
+            hit = np.flatnonzero(pc.is_in(labels, value_set=TOTALS_WRITTEN).to_numpy(zero_copy_only=False))
+            if len(hit):
+                found |= np.isin(frame[column].cat.codes.to_numpy(), hit)
     undated = np.flatnonzero(~dated & ~found)
     if len(undated):
         for values in raw.values():

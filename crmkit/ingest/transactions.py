@@ -375,8 +375,11 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 def _returns_only(frame: pd.DataFrame) -> list[str]:
     """A note naming customers whose only lines are returns (they have no purchase to score)."""
+    buying = frame[AMOUNT].to_numpy() >= 0
+    if buying.all():
+        return []
     codes = frame[CUSTOMER_ID].cat.codes.to_numpy()
-    buys = np.bincount(codes[frame[AMOUNT].to_numpy() >= 0], minlength=len(frame[CUSTOMER_ID].cat.categories))
+    buys = np.bincount(codes[buying], minlength=len(frame[CUSTOMER_ID].cat.categories))
     seen = np.bincount(codes, minlength=len(buys))
     only = np.flatnonzero((seen > 0) & (buys == 0))
     if not len(only):
