@@ -197,6 +197,18 @@ class TestShopify:
         products = data.frame.loc[data.frame["order_id"] == "#1001", ["product", "amount"]]
         assert products.to_numpy().tolist() == [["Longjing", 158.0], ["Cup", 0.0], ["Tray", 0.0]]
 
+    def test_inspect_findings(self, shopify):
+        code, stdout, stderr = run("inspect", shopify, "--format", "json")
+        assert code == 0, stderr
+        findings = {f["kind"]: (f["count"], f["detail"]) for f in json.loads(stdout)["findings"]}
+        assert findings == {
+            "excluded by status": (
+                5,
+                "lines of orders that are not revenue: refunded 1, voided 1, pending 1, authorized 1",
+            ),
+            "order items": (2, "further lines of an order whose amount is on its first line"),
+        }
+
     def test_segment_end_to_end(self, shopify, tmp_path):
         rejects, out = tmp_path / "rejects.csv", tmp_path / "customers.csv"
         code, stdout, stderr = run(
@@ -413,7 +425,11 @@ class TestKingdee:
         assert file.dialect.other_amounts == {"价税合计": "tax included"}
         assert data.report.drop_counts == {"totals row": 1}
         assert data.rejects[["source_row", "reason", "value"]].to_numpy().tolist() == [["10", "totals row", "合计"]]
-        assert data.report.warnings == []  # the merged 客户编码 cell is read as Excel shows it
+        # The merged 客户编码 cell is read as Excel shows it (no line had to take its order's customer), and the
+        # revenue basis chosen is said, with the way to the other one.
+        assert data.report.warnings == [
+            f"{path}: revenue is 金额 (before tax); the file also has 价税合计 (tax included): --col amount=价税合计"
+        ]
         balanced(data)
 
     def test_tax_included_revenue_on_request(self, tmp_path):

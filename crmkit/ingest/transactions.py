@@ -270,6 +270,10 @@ def _numbers(raw: RawFile, decimal: str | None) -> dict[str, Any]:
         for h in raw.headers
         if normalise_header(h) in bases and normalise_header(h) != amount_header
     }
+    if report.dialect.other_amounts:  # a choice of revenue basis was made: say which, and how to change it
+        used = report.mapping[AMOUNT] + (f" ({report.dialect.amount_basis})" if report.dialect.amount_basis else "")
+        others = "; ".join(f"{h} ({basis}): --col amount={h}" for h, basis in report.dialect.other_amounts.items())
+        report.warnings.append(f"{report.path}: revenue is {used}; the file also has {others}")
     return out
 
 

@@ -239,6 +239,7 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
     "dropped": ("Dropped", "剔除"),
     "excluded_orders": ("Orders excluded by status", "按状态剔除的订单"),
     "orders_counted": ("Orders counted as", "订单计数方式"),
+    "revenue_basis": ("Revenue", "销售额口径"),
     "file": ("File", "文件"),
     "note": ("Note", "备注"),
     "page_footer": ("Page &P of &N", "第 &P 页，共 &N 页"),

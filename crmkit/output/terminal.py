@@ -259,6 +259,7 @@ def data_quality_frame(report: Any) -> pd.DataFrame:
         for f in report.files
     ]
     rows += [("orders_counted", f.path, ORDERS_BY[f.dialect.orders_by]) for f in report.files]
+    rows += [("revenue_basis", f.path, revenue_text(f.mapping, f.dialect.amount_basis)) for f in report.files]
     rows += [("note", None, warning) for warning in report.warnings]
     return pd.DataFrame(rows, columns=["item", "detail", "value"]).astype({"value": "str"})
 
@@ -505,6 +506,12 @@ def _finding_dict(finding: Any) -> dict:
     return dict(finding) if isinstance(finding, dict) else dict(vars(finding))
 
 
+def revenue_text(mapping: dict, basis: str | None) -> str:
+    """What counts as revenue: the amount column (and what it holds) minus the refund column."""
+    text = mapping.get("amount", "") + (f" ({basis})" if basis else "")
+    return text + (f" − {mapping['refund']}" if "refund" in mapping else "")
+
+
 def dialect_lines(f: dict) -> list[tuple[str, str]]:
     """How one file is read, as (what, how) lines: header row, separator, encoding, decimal marks, dates,
     layout, what counts as revenue, how orders are counted."""
@@ -525,14 +532,12 @@ def dialect_lines(f: dict) -> list[tuple[str, str]]:
         lines.append(("date style", f"{styles}{order}"))
     if dialect["layout"]:
         lines.append(("layout", dialect["layout"]))
-    revenue = mapping.get("amount", "")
-    if dialect["amount_basis"]:
-        revenue += f" ({dialect['amount_basis']})"
-    if "refund" in mapping:
-        revenue += f" − {mapping['refund']}"
-    if "status" in mapping:
-        revenue += f", orders with an excluded {mapping['status']} left out"
+    revenue = revenue_text(mapping, dialect["amount_basis"])
     lines.append(("revenue", revenue))
+    if "status" in mapping:
+        lines.append(("status", f"{mapping['status']}: cancelled, unpaid and refunded orders left out ([status])"))
+    if "refund" in mapping:
+        lines.append(("refund", f"{mapping['refund']}, subtracted from {mapping.get('amount', '')}"))
     lines += [("other amount", f"{h} ({basis}): --col amount={h}") for h, basis in dialect["other_amounts"].items()]
     orders = ORDERS_BY[dialect["orders_by"]]
     if dialect["orders_by"] == "order id":
