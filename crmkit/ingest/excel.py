@@ -35,11 +35,15 @@ MAX_PART_BYTES = 1 << 30
 #: Blank space a sheet's XML may hold in one run (Excel writes none; padding is an attack or damage).
 MAX_BLANK_BYTES = 64 << 20
 
+#: Rows turned into arrays at a time.
+ROWS_PER_BATCH = 1 << 16
+
 #: Rows and columns of an Excel sheet.
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
-_ROW = re.compile(rb'<(?:\w+:)?row [^>]*?r="(\d+)"')
+#: A row's number (``<row r="12" …>``, any namespace prefix); the literal start keeps the scan fast.
+_ROW = re.compile(rb'row [^>]*?\br="(\d+)"')
 
 _RESAVE = "open it in Excel and save it again as .xlsx, or export CSV"
 
@@ -53,7 +57,7 @@ class SheetRead:
     #: 1-based sheet row of the header.
     header_row: int
     header_found: str
-    columns: dict[int, list[object]]
+    columns: dict[int, np.ndarray]
     #: Sheet row (1-based) of each data row; fully blank rows are left out.
     rows: np.ndarray
 
@@ -97,16 +101,22 @@ def read_sheet(
         if index is None:
             index, found = next((i for i, row in enumerate(head) if any(not _blank(v) for v in row)), 0), "first row"
     headers = [("" if _blank(v) else str(v).strip()) for v in head[index]]
-    positions = list(dict.fromkeys(wanted(headers)))
-    columns: dict[int, list[object]] = {p: [] for p in positions}
-    sheet_rows: list[int] = []
-    for number, row in enumerate(chain(head[index + 1 :], lines), start=first_row + index + 2):
-        if all(_blank(v) for v in row):
-            continue
-        sheet_rows.append(number)
+    positions = [p for p in dict.fromkeys(wanted(headers)) if p < len(headers)]
+    parts: dict[int, list[np.ndarray]] = {p: [] for p in positions}
+    numbers: list[np.ndarray] = []
+    data, number = chain(head[index + 1 :], lines), first_row + index + 2
+    while batch := list(islice(data, ROWS_PER_BATCH)):  # vectorised in batches: bounded extra memory
+        cells = np.array(batch, dtype=object).reshape(len(batch), -1)
+        empty = cells == ""  # calamine's empty cell
+        keep = ~empty.all(axis=1)  # fully blank rows are no rows, as in a CSV file
+        numbers.append(np.arange(number, number + len(batch))[keep])
         for p in positions:
-            columns[p].append(row[p] if p < len(row) and not _blank(row[p]) else None)
-    rows = np.asarray(sheet_rows, dtype=np.int64)
+            column = cells[keep, p]
+            column[empty[keep, p]] = None
+            parts[p].append(column)
+        number += len(batch)
+    columns = {p: np.concatenate(parts[p]) if parts[p] else np.empty(0, dtype=object) for p in positions}
+    rows = np.concatenate(numbers) if numbers else np.empty(0, dtype=np.int64)
     _fill_merged(values.merged_cell_ranges or [], columns, rows)
     return SheetRead(title, headers, first_row + index + 1, found, columns, rows)
 
@@ -117,7 +127,7 @@ def _blank(value: object) -> bool:
 
 
 def _fill_merged(
-    merged: Sequence[tuple[tuple[int, int], tuple[int, int]]], columns: dict[int, list[object]], rows: np.ndarray
+    merged: Sequence[tuple[tuple[int, int], tuple[int, int]]], columns: dict[int, np.ndarray], rows: np.ndarray
 ) -> None:
     """Give every cell of a merged range below the header the value of its top-left cell, as Excel shows it
     (reports merge a customer's cells across the lines of one bill)."""
@@ -129,7 +139,7 @@ def _fill_merged(
         value = columns[left][first]
         for p in range(left, right + 1):
             if p in columns:
-                columns[p][first:end] = [value] * (end - first)
+                columns[p][first:end] = value
 
 
 def zero_padding(path: Path, title: str, header_row: int, positions: dict[str, int]) -> dict[str, int]:
@@ -235,10 +245,15 @@ def _check_part(path: Path, archive: zipfile.ZipFile, name: str, title: str | No
                 continue
             data = tail + chunk
             numbered = max(numbered, max(map(int, _ROW.findall(data)), default=0))
-            counted += sum(chunk.count(tag) for tag in (b"<row ", b"<row>", b":row ", b":row>"))
+            counted += chunk.count(b"<row") + chunk.count(b":row")
+            if width == 1:  # the first rows show the columns in use; later chunks look only further right
+                width = max([width, *(_column_number(c) for c in set(_ANY_CELL.findall(data[: 1 << 16])))])
             width = max([width, *(_column_number(letters) for letters in set(_further_cells(width).findall(data)))])
             tail = data[-64:]
             _check_range(path, title, max(numbered, counted), width)  # rows without a number follow the last
+
+
+_ANY_CELL = re.compile(rb' r="([A-Z]{1,3})[0-9]')
 
 
 @functools.lru_cache(maxsize=32)

@@ -18,10 +18,11 @@ import pandas as pd
 from crmkit.errors import BadValueError
 
 # --- numbers ----------------------------------------------------------------------
-_CURRENCY = re.compile(r"[¥￥$€£\s\u00a0]|RMB|CNY|USD|EUR|元")
+# Patterns are text, not compiled: pandas then runs them in Arrow (RE2) on Arrow strings, not row by row.
+_CURRENCY = r"[¥￥$€£\s\xa0]|RMB|CNY|USD|EUR|元"
 
 
-_PARENTHESISED = re.compile(r"^\((.*)\)$")
+_PARENTHESISED = r"^\((.*)\)$"
 
 
 #: Values that settle the decimal mark, by mark. ``{g}`` is the other mark (grouping thousands), ``{d}`` this one.
@@ -31,10 +32,10 @@ _SETTLES = (
     r"\d*{d}(?:\d{{1,2}}|\d{{4,}})",  # 12.5 / 12,5 / .25: not three digits after the mark
     r"(?:0|\d{{4,}}){d}\d{{3}}",  # 0.500 / 1234,567: no thousands group looks like that
 )
-_SETTLES_DOT = re.compile("|".join(p.format(g=",", d=r"\.") for p in _SETTLES))
-_SETTLES_COMMA = re.compile("|".join(p.format(g=r"\.", d=",") for p in _SETTLES))
+_SETTLES_DOT = "|".join(p.format(g=",", d=r"\.") for p in _SETTLES)
+_SETTLES_COMMA = "|".join(p.format(g=r"\.", d=",") for p in _SETTLES)
 #: 1.500 or 1,500: 1500 with a thousands mark, or 1.5 with a decimal mark.
-_EITHER = re.compile(r"[1-9]\d{0,2}[.,]\d{3}")
+_EITHER = r"[1-9]\d{0,2}[.,]\d{3}"
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ class DecimalEvidence:
 
 def decimal_evidence(values: pd.Series) -> DecimalEvidence:
     """Which decimal marks the text values of a column settle (numbers stored as numbers settle nothing)."""
-    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+    if _stored_as_numbers(values):
         return DecimalEvidence()
     texts = _without_currency(_distinct_texts(values)[1])
     core = texts.str.replace(r"^\(?[-+]?|\)$", "", regex=True)
@@ -99,10 +100,7 @@ def parse_numbers(
     """
     if pd.api.types.is_bool_dtype(values.dtype):
         values = values.astype(object)
-    if pd.api.types.is_numeric_dtype(values.dtype) or (
-        values.dtype == object
-        and pd.api.types.infer_dtype(values, skipna=True) in ("integer", "floating", "mixed-integer-float")
-    ):
+    if _stored_as_numbers(values):
         # Numbers already (a typed column, or spreadsheet cells holding numbers): no text to clean.
         numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
         bad = ~np.isfinite(numbers) & ~values.isna().to_numpy()
@@ -126,6 +124,16 @@ def parse_numbers(
     return ParsedNumbers(numbers, bad, mark if marked else None)
 
 
+def _stored_as_numbers(values: pd.Series) -> bool:
+    """A typed number column, or spreadsheet cells that all hold numbers: no text to read."""
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return False
+    return pd.api.types.is_numeric_dtype(values.dtype) or (
+        values.dtype == object
+        and pd.api.types.infer_dtype(values, skipna=True) in ("integer", "floating", "mixed-integer-float")
+    )
+
+
 def _distinct_texts(values: pd.Series) -> tuple[np.ndarray, pd.Series, np.ndarray]:
     """(code per row, −1 when missing; each distinct value as text, trimmed; its number when it was stored as
     a number, else NaN). NFKC folds full-width digits and signs (１２３, （35.00）, ￥, ，) into ASCII."""
@@ -137,7 +145,7 @@ def _distinct_texts(values: pd.Series) -> tuple[np.ndarray, pd.Series, np.ndarra
         is_number = is_number.astype(bool)
         stored[is_number.to_numpy()] = uniques[is_number].astype("float64").to_numpy()
         uniques = uniques.where(~is_number, "")
-    return codes, uniques.astype("str").str.normalize("NFKC").str.strip(), stored
+    return codes, uniques.astype("string[pyarrow]").str.normalize("NFKC").str.strip(), stored
 
 
 def _without_currency(texts: pd.Series) -> pd.Series:
