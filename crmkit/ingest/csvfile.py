@@ -22,7 +22,6 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 
 from crmkit.errors import InputFileError
-from crmkit.ingest.columns import match_columns
 from crmkit.ingest.dialect import find_header, unique_names
 from crmkit.ingest.encoding import ENCODING_NAMES, after_invalid_utf8, detect_encoding, undecodable
 
@@ -142,11 +141,9 @@ def _detect(
     best: tuple[int, int, str, int] | None = None  # (names found, -separator rank, separator, line)
     for rank, separator in enumerate(separators):
         rows = parsed[separator]
-        index = find_header([row.cells for row in rows], aliases, overrides)
-        if index is not None:
-            named = len(match_columns([c for c in rows[index].cells if c.strip()], aliases, overrides))
-            if best is None or (named, -rank) > best[:2]:
-                best = (named, -rank, separator, rows[index].first)
+        found = find_header([row.cells for row in rows], aliases, overrides)
+        if found is not None and (best is None or (found[1], -rank) > best[:2]):
+            best = (found[1], -rank, separator, rows[found[0]].first)
     if best is not None:
         return best[2], best[3], "detected"
     line = next(i for i, text in enumerate(lines) if text.strip())

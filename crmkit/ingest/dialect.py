@@ -51,19 +51,20 @@ class Dialect:
 
 def find_header(
     rows: Sequence[Sequence[object]], aliases: Mapping[str, tuple[str, ...]], overrides: Mapping[str, str]
-) -> int | None:
-    """Index of the header among the first rows: the row naming the most known (or ``--col``) columns, at least
-    two (one when only one is asked for); the first such row on a tie. None when no row qualifies.
+) -> tuple[int, int] | None:
+    """(index, columns named) of the header among the first rows: the row naming the most known (or ``--col``)
+    columns, at least two (one when only one is asked for); the first such row on a tie. None when no row
+    qualifies.
 
     The most names, not the first row with two: a date-range row (``日期 | 2024-01-01 | 至 | 2024-12-31``)
     names one column, a filter row two, the real header many.
     """
     needed = min(2, len(aliases) + len(overrides))
-    best, best_count = None, needed - 1
+    best: tuple[int, int] | None = None
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
         count = len(match_columns([v for v in row if v is not None and str(v).strip()], aliases, overrides))
-        if count > best_count:
-            best, best_count = index, count
+        if count >= needed and (best is None or count > best[1]):
+            best = (index, count)
     return best
 
 

@@ -97,8 +97,10 @@ def read_sheet(
                 hint="give the row number Excel shows at the left of the header",
             )
     else:
-        index, found = find_header(head, aliases, overrides), "detected"
-        if index is None:
+        detected = find_header(head, aliases, overrides)
+        if detected is not None:
+            index, found = detected[0], "detected"
+        else:
             index, found = next((i for i, row in enumerate(head) if any(not _blank(v) for v in row)), 0), "first row"
     headers = [("" if _blank(v) else str(v).strip()) for v in head[index]]
     positions = [p for p in dict.fromkeys(wanted(headers)) if p < len(headers)]

@@ -178,7 +178,7 @@ def _canonical_transactions(
             f"{report.path}: {len(dates.stray):,} date(s) such as {dates.stray[0]!r} only fit the other day/month "
             f"order than the rest of {mapping[ORDER_DATE]!r}: dropped as unparseable"
         )
-    numbers = _numbers(raw, decimal)
+    numbers, amount_missing = _numbers(raw, decimal)
     frame = pd.DataFrame({CUSTOMER_ID: ids, ORDER_DATE: dates.values, AMOUNT: numbers[AMOUNT]}, copy=False)
     if ORDER_ID in cols:
         frame[ORDER_ID] = clean_ids(cols[ORDER_ID], zero_pad=raw.zero_pad.get(ORDER_ID, 0))
@@ -194,25 +194,8 @@ def _canonical_transactions(
 
     refund = numbers.get(REFUND)
     if ORDER_ID in frame.columns:
-        empty = {CUSTOMER_ID: frame[CUSTOMER_ID].isna().to_numpy(), ORDER_DATE: np.isnat(dates.values.to_numpy())}
-        empty[ORDER_DATE] &= ~dates.bad & ~far
-        if STATUS in frame.columns:
-            empty[STATUS] = frame[STATUS].isna().to_numpy()
-        filled = fill_order_lines(frame, empty)
-        if filled:
-            taken = ", ".join(f"{mapping[column]!r} on {n:,}" for column, n in filled.items())
-            report.warnings.append(
-                f"{report.path}: lines that leave a column empty took it from another line of the same order "
-                f"({taken} line(s))"
-            )
-        items = order_level_amounts(
-            frame[ORDER_ID].cat.codes.to_numpy(), ~np.isnan(frame[AMOUNT].to_numpy()), numbers["amount missing"]
-        )
-        if items.any():  # an order's further items: its amount counts once, on its first line
-            dialect.order_totals = True
-            frame.loc[items, AMOUNT] = 0.0
-            if refund is not None:
-                refund[items & np.isnan(refund)] = 0.0
+        missing_date = np.isnat(dates.values.to_numpy()) & ~dates.bad & ~far
+        _order_level_values(frame, report, missing_date, amount_missing, refund)
     dialect.orders_by = "order id" if ORDER_ID in frame.columns else "customer and day"
 
     dated = frame[ORDER_DATE].notna().to_numpy()
@@ -238,13 +221,43 @@ def _canonical_transactions(
     return (frame.loc[~bad].reset_index(drop=True) if bad.any() else frame), dropped, counts
 
 
-def _numbers(raw: RawFile, decimal: str | None) -> dict[str, Any]:
-    """Amount, refund and other number columns parsed with one decimal mark per column (the file's settled
-    mark for columns that cannot tell by themselves), and which amounts are missing (not bad)."""
+def _order_level_values(
+    frame: pd.DataFrame,
+    report: FileReport,
+    missing_date: np.ndarray,
+    amount_missing: np.ndarray,
+    refund: np.ndarray | None,
+) -> None:
+    """Lines of an order that leave its customer, date or status empty take them from another line of it; when
+    the amount is written once per order (Shopify's Total), the order's further lines count 0. Said in the
+    report."""
+    empty = {CUSTOMER_ID: frame[CUSTOMER_ID].isna().to_numpy(), ORDER_DATE: missing_date}
+    if STATUS in frame.columns:
+        empty[STATUS] = frame[STATUS].isna().to_numpy()
+    filled = fill_order_lines(frame, empty)
+    if filled:
+        taken = ", ".join(f"{report.mapping[column]!r} on {n:,}" for column, n in filled.items())
+        report.warnings.append(
+            f"{report.path}: lines that leave a column empty took it from another line of the same order "
+            f"({taken} line(s))"
+        )
+    items = order_level_amounts(
+        frame[ORDER_ID].cat.codes.to_numpy(), ~np.isnan(frame[AMOUNT].to_numpy()), amount_missing
+    )
+    if items.any():  # an order's further items: its amount counts once, on its first line
+        report.dialect.order_totals = True
+        frame.loc[items, AMOUNT] = 0.0
+        if refund is not None:
+            refund[items & np.isnan(refund)] = 0.0
+
+
+def _numbers(raw: RawFile, decimal: str | None) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(amount, refund and other number columns parsed with one decimal mark per column — the file's settled
+    mark for columns that cannot tell by themselves —, which amounts are missing rather than bad)."""
     cols, report = raw.columns, raw.report
     present = [c for c in (AMOUNT, REFUND, *NUMBER_COLUMNS) if c in cols]
     fallback = file_decimal((decimal_evidence(cols[c]) for c in present), report.dialect.separator)
-    out: dict[str, Any] = {}
+    out: dict[str, np.ndarray] = {}
     for column in present:
         header = report.mapping[column]
         parsed = parse_numbers(
@@ -257,7 +270,7 @@ def _numbers(raw: RawFile, decimal: str | None) -> dict[str, Any]:
         if parsed.decimal:
             report.dialect.decimal[header] = parsed.decimal
         if column == AMOUNT:
-            out["amount missing"] = np.isnan(parsed.values) & ~parsed.bad
+            amount_missing = np.isnan(parsed.values) & ~parsed.bad
         elif parsed.bad.any() and column != REFUND:
             report.warnings.append(
                 f"{report.path}: {int(parsed.bad.sum()):,} non-numeric value(s) in {header!r} treated as missing"
@@ -274,7 +287,7 @@ def _numbers(raw: RawFile, decimal: str | None) -> dict[str, Any]:
         used = report.mapping[AMOUNT] + (f" ({report.dialect.amount_basis})" if report.dialect.amount_basis else "")
         others = "; ".join(f"{h} ({basis}): --col amount={h}" for h, basis in report.dialect.other_amounts.items())
         report.warnings.append(f"{report.path}: revenue is {used}; the file also has {others}")
-    return out
+    return out, amount_missing
 
 
 def _dropped_rows(
