@@ -67,7 +67,7 @@ def sniff(
 ) -> CsvLayout:
     """Encoding, separator and header row of a CSV file, decided on its first lines."""
     encoding = detect_encoding(path)
-    lines = _preview(path, encoding)
+    lines = _preview(path, encoding, PREVIEW_LINES + (header_row or 0))
     if not any(line.strip() for line in lines):
         raise InputFileError(f"{path} is empty or has only blank lines", hint="the file must hold a header row")
     separators = ("\t",) if path.suffix.lower() in TAB_SUFFIXES else SEPARATORS
@@ -92,13 +92,14 @@ def sniff(
     return CsvLayout(encoding, separator, header_lines, headers, names, data_offset, found, sample)
 
 
-def _preview(path: Path, encoding: str) -> list[str]:
-    """The first lines of the file, decoded; a file without a line break in its first 8 MB is refused."""
+def _preview(path: Path, encoding: str, count: int) -> list[str]:
+    """The first ``count`` lines of the file, decoded; a file without a line break in its first 8 MB is
+    refused."""
     lines: list[str] = []
     size = 0
     try:
         with path.open("r", encoding=encoding, newline="") as handle:
-            while len(lines) < PREVIEW_LINES and (line := handle.readline(PREVIEW_BYTES - size + 1)):
+            while len(lines) < count and (line := handle.readline(PREVIEW_BYTES - size + 1)):
                 size += len(line)
                 if size > PREVIEW_BYTES:
                     raise InputFileError(

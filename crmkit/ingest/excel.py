@@ -87,7 +87,7 @@ def read_sheet(
         lines = (pad + row for row in values.iter_rows())
     else:
         lines = iter(values.iter_rows())
-    head = list(islice(lines, HEADER_SEARCH_ROWS))
+    head = list(islice(lines, max(HEADER_SEARCH_ROWS, (header_row or 0) - first_row)))
     if header_row is not None:
         index, found = header_row - 1 - first_row, "--header-row"
         if not 0 <= index < len(head):

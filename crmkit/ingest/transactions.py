@@ -271,7 +271,7 @@ def _numbers(raw: RawFile, decimal: str | None) -> tuple[dict[str, np.ndarray], 
             report.dialect.decimal[header] = parsed.decimal
         if column == AMOUNT:
             amount_missing = np.isnan(parsed.values) & ~parsed.bad
-        elif parsed.bad.any() and column != REFUND:
+        elif parsed.bad.any():
             report.warnings.append(
                 f"{report.path}: {int(parsed.bad.sum()):,} non-numeric value(s) in {header!r} treated as missing"
             )
