@@ -525,6 +525,9 @@ class TestDecimalMarks:
         assert per_customer(load_transactions([path], decimal="."))["A"] == (1.5, 1)
         with pytest.raises(OptionError, match="--decimal"):
             load_transactions([path], decimal=";")
+        settled = write_csv(tmp_path / "settled.csv", [*rows, ["C", "2024-01-07", "1.234,56"]], delimiter=";")
+        with pytest.raises(BadValueError, match="--decimal . contradicts the data: '1.234,56'"):
+            load_transactions([settled], decimal=".")
 
     def test_a_comma_separated_file_writes_dots(self, tmp_path):
         rows = [["customer_id", "order_date", "amount"], ["A", "2024-01-05", "1,500"], ["B", "2024-01-06", "2,250"]]

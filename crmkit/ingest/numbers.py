@@ -106,7 +106,15 @@ def parse_numbers(
         bad = ~np.isfinite(numbers) & ~values.isna().to_numpy()
         return ParsedNumbers(np.where(bad, np.nan, numbers), bad)
     codes, texts, stored = _distinct_texts(values)
-    mark = decimal or _decide(decimal_evidence(values), fallback, where)
+    evidence = decimal_evidence(values)
+    against = evidence.comma if decimal == "." else evidence.dot if decimal == "," else None
+    if against is not None:
+        other = "," if decimal == "." else "."
+        raise BadValueError(
+            f"{where}--decimal {decimal} contradicts the data: {against!r} only reads with {other!r} as decimal mark",
+            hint=f"use --decimal {other} or leave it out",
+        )
+    mark = decimal or _decide(evidence, fallback, where)
     cleaned = _without_currency(texts).str.replace(_PARENTHESISED, r"-\1", regex=True)
     if mark == ",":
         cleaned = cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
