@@ -81,6 +81,14 @@ def test_row_numbers_are_editor_lines_after_blank_lines_and_multiline_cells(tmp_
     assert (data.report.rows_read, data.report.rows_used) == (4, 2)
 
 
+def test_a_bad_byte_in_a_column_not_used_does_not_stop_the_line_count(tmp_path):
+    path = tmp_path / "o.csv"
+    head = "customer_id,order_date,amount,note\n" + "".join(f"C{i:06d},2024-01-05,10,ok\n" for i in range(50_000))
+    path.write_bytes(head.encode() + b"X,2024-01-06,5,bad\xff\n\nY,2024-01-07,x,ok\n")
+    data = load_transactions([path])
+    assert data.rejects[["source_row", "value"]].to_numpy().tolist() == [["50004", "x"]]
+
+
 def test_rows_with_the_wrong_number_of_fields_are_dropped_with_their_line(tmp_path):
     path = tmp_path / "o.csv"
     path.write_text(HEADER + "A,2024-01-05,10\nB,2024-01-06\nC,2024-01-07,1,2\n   \nD,2024-01-08,5\n")

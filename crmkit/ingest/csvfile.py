@@ -314,7 +314,10 @@ def _scan_records(path: Path, layout: CsvLayout, rows: int) -> tuple[np.ndarray 
     misshapen: list[tuple[int, str]] = []
     start = end = layout.header_lines
     try:
-        with _cell_limit(MAX_CELL_BYTES), path.open("r", encoding=layout.encoding, newline="") as handle:
+        with (
+            _cell_limit(MAX_CELL_BYTES),
+            path.open("r", encoding=layout.encoding, errors="replace", newline="") as handle,
+        ):
             for _ in range(layout.header_lines):
                 handle.readline()
             reader = csv.reader(handle, delimiter=layout.separator)
@@ -343,7 +346,7 @@ def _scan_records(path: Path, layout: CsvLayout, rows: int) -> tuple[np.ndarray 
 
 def _unclosed_quote(path: Path, layout: CsvLayout, line: int) -> bool:
     """True when the row starting on ``line`` (the last one) ends inside a quoted cell."""
-    with path.open("r", encoding=layout.encoding, newline="") as handle:
+    with path.open("r", encoding=layout.encoding, errors="replace", newline="") as handle:
         for _ in range(line - 1):
             handle.readline()
         rest = handle.read(MAX_CELL_BYTES)
