@@ -41,7 +41,6 @@ ROWS_PER_BATCH = 1 << 16
 #: Rows and columns of an Excel sheet.
 EXCEL_ROWS, EXCEL_COLUMNS = 1_048_576, 16_384
 
-_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 #: A row's number (``<row r="12" …>``, any namespace prefix); the literal start keeps the scan fast.
 _ROW = re.compile(rb'row [^>]*?\br="(\d+)"')
 
@@ -204,19 +203,29 @@ def _choose_sheet(path: Path, sheet: str | None) -> str:
 
 
 def _worksheets(path: Path, archive: zipfile.ZipFile) -> dict[str, str]:
-    """Worksheet title → XML part, in workbook order (chart sheets left out)."""
-    book = _small_xml(path, archive, "xl/workbook.xml")
+    """Worksheet title → XML part, in workbook order (chart sheets left out), found the way Excel does: the
+    package's relationships name the workbook part, the workbook's name its sheets."""
+    main = next(
+        (
+            rel.get("Target", "").lstrip("/")
+            for rel in _small_xml(path, archive, "_rels/.rels").iter()
+            if rel.get("Type", "").endswith("/officeDocument")
+        ),
+        "xl/workbook.xml",
+    )
+    folder = PurePosixPath(main).parent
     targets = {
         rel.get("Id"): rel.get("Target", "")
-        for rel in _small_xml(path, archive, "xl/_rels/workbook.xml.rels").iter()
-        if rel.get("Id") and "worksheet" in rel.get("Type", "")
+        for rel in _small_xml(path, archive, str(folder / "_rels" / f"{PurePosixPath(main).name}.rels")).iter()
+        if rel.get("Id") and rel.get("Type", "").endswith("/worksheet")
     }
     sheets = {}
-    for element in book.iter():
-        if element.tag.endswith("}sheet") and element.get(f"{_REL_NS}id") in targets:
-            target = targets[element.get(f"{_REL_NS}id")]
-            part = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-            sheets[element.get("name", "")] = part
+    for element in _small_xml(path, archive, main).iter():
+        # The relationship id's namespace differs between transitional and strict OOXML: match any.
+        rel = next((v for k, v in element.attrib.items() if k.endswith("}id")), None)
+        if element.tag.endswith("}sheet") and rel in targets:
+            target = targets[rel]
+            sheets[element.get("name", "")] = target.lstrip("/") if target.startswith("/") else str(folder / target)
     return sheets
 
 
