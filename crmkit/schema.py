@@ -28,6 +28,10 @@ PRODUCT: Final = "product"
 CHANNEL: Final = "channel"
 SALESPERSON: Final = "salesperson"
 REGION: Final = "region"
+#: The order's status as exported (paid, 交易关闭, …): orders whose status is excluded are not revenue.
+STATUS: Final = "status"
+#: Money refunded on the order or line: revenue is amount − refund.
+REFUND: Final = "refund"
 SOURCE_FILE: Final = "source_file"
 SOURCE_ROW: Final = "source_row"
 
@@ -41,6 +45,8 @@ OPTIONAL_TRANSACTION_COLUMNS: Final = (
     CHANNEL,
     SALESPERSON,
     REGION,
+    STATUS,
+    REFUND,
 )
 
 # Why ingest drops a row: canonical English, as in --rejects files (labels in crmkit.output.labels).
@@ -48,6 +54,10 @@ REASON_ID: Final = "empty customer_id"
 REASON_DATE: Final = "missing or unparseable order_date"
 REASON_AMOUNT: Final = "missing or non-numeric amount"
 REASON_REPEAT: Final = "repeated order line"
+REASON_DATE_RANGE: Final = "order_date out of range"
+REASON_STATUS: Final = "order excluded by status"
+REASON_TOTALS: Final = "totals row"
+REASON_FIELDS: Final = "wrong number of fields"
 
 #: The custom document property of every workbook crmkit writes: what it holds, "results" (scores, rejects:
 #: a folder scan skips it) or "data" (sample exports, read like any export).

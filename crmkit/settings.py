@@ -38,6 +38,7 @@ CONFIG_TABLES: dict[str, tuple[str, ...] | None] = {
     "actions": ("rules",),
     "output": ("lang",),
     "delivered_value": (*VALUE_COMPONENTS, *COST_COMPONENTS),
+    "status": ("cancelled", "unpaid", "refunded"),
 }
 
 

@@ -11,8 +11,10 @@ from crmkit.cli.params import (
     Col,
     Config,
     DateOrderOpt,
+    DecimalMark,
     Files,
     Format,
+    HeaderRow,
     LangOpt,
     OutputFormat,
     Quiet,
@@ -42,6 +44,8 @@ def backtest(
     sheet: Sheet = None,
     strict: Strict = False,
     date_order: DateOrderOpt = None,
+    header_row: HeaderRow = None,
+    decimal: DecimalMark = None,
     quiet: Quiet = False,
 ) -> None:
     """Fit on a calibration period, predict the holdout and compare with what happened.
@@ -61,6 +65,8 @@ def backtest(
         sheet=sheet,
         strict=strict,
         date_order=date_order,
+        header_row=header_row,
+        decimal=decimal,
         rejects=None,
         quiet=quiet,
         brief=output_format is OutputFormat.json,

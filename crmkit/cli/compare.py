@@ -12,7 +12,9 @@ from crmkit.cli.params import (
     Col,
     Config,
     DateOrderOpt,
+    DecimalMark,
     Format,
+    HeaderRow,
     LangOpt,
     OutputFormat,
     Pseudonymize,
@@ -53,6 +55,8 @@ def compare(
     sheet: Sheet = None,
     strict: Strict = False,
     date_order: DateOrderOpt = None,
+    header_row: HeaderRow = None,
+    decimal: DecimalMark = None,
     quiet: Quiet = False,
 ) -> None:
     """Month over month: how customers moved between tiers and lifecycle stages.
@@ -87,6 +91,8 @@ def compare(
                 strict=strict,
                 outputs={"--out": out},
                 date_order=date_order,
+                header_row=header_row,
+                decimal=decimal,
                 rejects=None,
                 quiet=quiet,
                 brief=output_format is OutputFormat.json,

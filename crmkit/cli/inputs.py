@@ -21,7 +21,6 @@ from crmkit.ingest.config import DEFAULT_CONFIG
 from crmkit.ingest.files import check_regular_file, scan_inputs
 from crmkit.output import excel, tables, terminal
 from crmkit.output.atomic import check_not_input, same_file
-from crmkit.pipeline import checks
 from crmkit.pipeline.options import ScoreOptions, options_from
 from crmkit.pipeline.privacy import Sharing
 from crmkit.pipeline.results import ScoreResult
@@ -52,6 +51,8 @@ class Inputs:
         brief: bool = False,
         outputs: Mapping[str, Path | None] | None = None,
         sharing: Sharing | None = None,
+        header_row: int | None = None,
+        decimal: str | None = None,
     ) -> None:
         found = scan_inputs(files)
         if customers is not None:
@@ -72,9 +73,20 @@ class Inputs:
             terminal.print_skipped_files(console, found.skipped)
         columns = {**self.config.get("columns", {}), **parse_col(col)}
         order = date_order.value if date_order else None
+        status = ingest.StatusRules.from_config(self.config.get("status", {}))
         with progress("Reading " + ", ".join(p.name for p in files[:3]) + (" …" if len(files) > 3 else ""), quiet):
-            tx = ingest.load_transactions(found.files, columns=columns, sheet=sheet, strict=strict, date_order=order)
-            self.customers = ingest.load_customers(customers, columns=columns, date_order=order) if customers else None
+            tx = ingest.load_transactions(
+                found.files,
+                columns=columns,
+                sheet=sheet,
+                strict=strict,
+                date_order=order,
+                header_row=header_row,
+                decimal=decimal,
+                status=status,
+            )
+            master = ingest.load_customers(customers, columns=columns, date_order=order) if customers else None
+            self.customers = ingest.match_customers(tx, master) if master is not None else None
         self.tx = dataclasses.replace(tx, report=dataclasses.replace(tx.report, skipped=tuple(found.skipped)))
         shown = self.sharing.transactions(self.tx)
         if rejects is not None and rejects.suffix.lower() == ".xlsx":
@@ -148,14 +160,8 @@ def parse_col(values: list[str] | None) -> dict[str, str]:
 
 
 def as_of_date(text: str, option: str = "--as-of") -> Any:
-    """A date typed on the command line, within the range crmkit computes with."""
-    try:
-        date = ingest.parse_date(text, option=option)
-    except ValueError:  # pandas' out-of-bounds error: a year such as 9999
-        checks.date_in_range(9999, name=option, text=text)
-        raise
-    checks.date_in_range(date.year, name=option, text=text)
-    return date
+    """A date typed on the command line, within the years crmkit reads (dates out of range are refused)."""
+    return ingest.parse_date(text, option=option)
 
 
 def write_frame(frame: Any, out: Path | None, inputs: Inputs, lang: str) -> None:

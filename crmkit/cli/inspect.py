@@ -7,8 +7,10 @@ from crmkit.cli.params import (
     Col,
     Config,
     DateOrderOpt,
+    DecimalMark,
     Files,
     Format,
+    HeaderRow,
     OutputFormat,
     Sheet,
 )
@@ -22,6 +24,8 @@ def inspect(
     config: Config = None,
     sheet: Sheet = None,
     date_order: DateOrderOpt = None,
+    header_row: HeaderRow = None,
+    decimal: DecimalMark = None,
 ) -> None:
     """Show the detected column mapping, types, date range, row counts and data-quality findings, without scoring.
 
@@ -39,6 +43,8 @@ def inspect(
         sheet=sheet,
         strict=False,
         date_order=date_order,
+        header_row=header_row,
+        decimal=decimal,
         rejects=None,
         quiet=True,
     )

@@ -13,8 +13,10 @@ from crmkit.cli.params import (
     Config,
     CustomersFile,
     DateOrderOpt,
+    DecimalMark,
     Files,
     Format,
+    HeaderRow,
     IncludeAttributes,
     LangOpt,
     Out,
@@ -49,6 +51,8 @@ def lifecycle(
     strict: Strict = False,
     rejects: Rejects = None,
     date_order: DateOrderOpt = None,
+    header_row: HeaderRow = None,
+    decimal: DecimalMark = None,
     quiet: Quiet = False,
 ) -> None:
     """Put every customer in one lifecycle stage: acquisition, growth, maturity, decline, termination.
@@ -68,6 +72,8 @@ def lifecycle(
         sheet=sheet,
         strict=strict,
         date_order=date_order,
+        header_row=header_row,
+        decimal=decimal,
         rejects=rejects,
         quiet=quiet,
         brief=output_format is OutputFormat.json,

@@ -104,6 +104,24 @@ DateOrderOpt = Annotated[
 ]
 
 
+HeaderRow = Annotated[
+    int | None,
+    typer.Option(
+        "--header-row",
+        help="Line (CSV) or sheet row (Excel) of the header, counted from 1 as an editor or Excel shows it (default: the row among the first 30 naming the most known columns).",
+    ),
+]
+
+
+DecimalMark = Annotated[
+    str | None,
+    typer.Option(
+        "--decimal",
+        help="Decimal mark of numbers written as text, . or , (default: decided per column from all its values, e.g. 1.234,56 says ,).",
+    ),
+]
+
+
 AsOf = Annotated[
     str | None,
     typer.Option(

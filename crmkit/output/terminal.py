@@ -10,6 +10,7 @@ Colour follows rich: none when output is not a terminal or ``NO_COLOR`` is set.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -45,6 +46,7 @@ from crmkit.pipeline.results import (
     TierRow,
     ValueReport,
 )
+from crmkit.pipeline.run import ORDERS_BY, revenue_text
 from crmkit.schema import CUSTOMER_ID, SALESPERSON, check_lang
 
 MONEY = "{:,.0f}"
@@ -240,6 +242,9 @@ def print_note(console: Console, message: str) -> None:
 
 
 # --- ingest -----------------------------------------------------------------------
+#: How orders were counted, by the rule in the report.
+
+
 def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path | None) -> None:
     """Dropped rows (count per reason, a few examples) and ingest warnings, on stderr."""
     if report.rows_dropped:
@@ -512,12 +517,13 @@ def inspect_record(data: Any, findings: Sequence[Any], *, skipped: Sequence[Any]
             {
                 "path": f.path,
                 "format": f.format,
-                "encoding": f.encoding,
+                "encoding": f.dialect.encoding,
                 "sheet": f.sheet,
                 "rows": f.rows,
                 "mapping": f.mapping,
-                "date_styles": f.date_styles,
-                "date_order": f.date_order,
+                "date_styles": f.dialect.date_styles,
+                "date_order": f.dialect.date_order,
+                "dialect": dataclasses.asdict(f.dialect),
             }
             for f in report.files
         ],
@@ -526,6 +532,7 @@ def inspect_record(data: Any, findings: Sequence[Any], *, skipped: Sequence[Any]
         "rows_used": report.rows_used,
         "rows_dropped": report.rows_dropped,
         "drop_counts": report.drop_counts,
+        "excluded_orders": report.excluded_orders,
         "first_date": frame["order_date"].min() if len(frame) else None,
         "last_date": frame["order_date"].max() if len(frame) else None,
         "customers": int(frame[CUSTOMER_ID].nunique()),
@@ -539,9 +546,44 @@ def _finding_dict(finding: Any) -> dict:
     return dict(finding) if isinstance(finding, dict) else dict(vars(finding))
 
 
+def dialect_lines(f: dict) -> list[tuple[str, str]]:
+    """How one file is read, as (what, how) lines: header row, separator, encoding, decimal marks, dates,
+    layout, what counts as revenue, how orders are counted."""
+    dialect, mapping = f["dialect"], f["mapping"]
+    lines = []
+    if dialect["header_row"] is not None:
+        lines.append(("header row", f"{dialect['header_row']} ({dialect['header_found']}; --header-row N to change)"))
+    if dialect["separator"] is not None:
+        lines.append(("separator", {"\t": "tab", " ": "space"}.get(dialect["separator"], dialect["separator"])))
+    if dialect["encoding"] is not None:
+        lines.append(("encoding", dialect["encoding"]))
+    if dialect["decimal"]:
+        marks = "; ".join(f"{mark} in {header}" for header, mark in dialect["decimal"].items())
+        lines.append(("decimal mark", f"{marks} (--decimal to change)"))
+    if dialect["date_styles"]:
+        styles = ", ".join(f"{style} {n:,}" for style, n in dialect["date_styles"].items())
+        order = f"; order {dialect['date_order']}" if dialect["date_order"] else ""
+        lines.append(("date style", f"{styles}{order}"))
+    if dialect["layout"]:
+        lines.append(("layout", dialect["layout"]))
+    revenue = revenue_text(mapping, dialect["amount_basis"])
+    lines.append(("revenue", revenue))
+    if "status" in mapping:
+        lines.append(("status", f"{mapping['status']}: cancelled, unpaid and refunded orders left out ([status])"))
+    if "refund" in mapping:
+        lines.append(("refund", f"{mapping['refund']}, subtracted from {mapping.get('amount', '')}"))
+    lines += [("other amount", f"{h} ({basis}): --col amount={h}") for h, basis in dialect["other_amounts"].items()]
+    orders = ORDERS_BY[dialect["orders_by"]]
+    if dialect["orders_by"] == "order id":
+        orders = f"distinct {mapping.get('order_id', '')}"
+        orders += "; each order's amount on its first line" if dialect["order_totals"] else ""
+    lines.append(("orders", orders))
+    return lines
+
+
 def render_inspect(console: Console, data: Any, findings: Sequence[Any], *, skipped: Sequence[Any] = ()) -> None:
-    """Column mapping and types per file, files skipped in folders, row counts, date range and data-quality
-    findings."""
+    """Column mapping, types and dialect per file, files skipped in folders, row counts, date range and
+    data-quality findings."""
     record = inspect_record(data, findings, skipped=skipped)
     types = record["columns"]
     for f in record["files"]:
@@ -552,9 +594,12 @@ def render_inspect(console: Console, data: Any, findings: Sequence[Any], *, skip
             [Column("column"), Column("header in file"), Column("type")],
             [(canonical, str(header), types.get(canonical, "")) for canonical, header in sorted(f["mapping"].items())],
         )
-        if f["date_styles"]:
-            styles = ", ".join(f"{style}: {n:,}" for style, n in f["date_styles"].items())
-            console.print(Text(f"date styles: {styles}" + (f" (order {f['date_order']})" if f["date_order"] else "")))
+        table = _new_table(show_header=False)
+        table.add_column(no_wrap=True)
+        table.add_column(overflow="fold")
+        for what, how in dialect_lines(f):
+            table.add_row(Text(what), Text(how))
+        console.print(table)
     if skipped:
         print_table(
             console,
@@ -570,6 +615,7 @@ def render_inspect(console: Console, data: Any, findings: Sequence[Any], *, skip
             ("rows used", f"{record['rows_used']:,}"),
             ("rows dropped", f"{record['rows_dropped']:,}"),
             *[(f"  {reason}", f"{n:,}") for reason, n in record["drop_counts"].items()],
+            *[(f"  orders {status}", f"{n:,}") for status, n in record["excluded_orders"].items()],
             ("customers", f"{record['customers']:,}"),
             ("dates", f"{_date(record['first_date'])} – {_date(record['last_date'])}"),
         ],

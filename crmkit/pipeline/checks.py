@@ -12,9 +12,6 @@ from crmkit.errors import OptionError
 
 #: The longest CLV horizon: beyond ten years neither the purchase models nor a discount rate mean much.
 MAX_HORIZON_DAYS: Final = 3653
-#: The last day pandas' nanosecond timestamps reach, less a margin for arithmetic on it.
-LAST_YEAR: Final = 2261
-FIRST_YEAR: Final = 1678
 
 
 def share(value: Any, *, name: str, per: str, example: float, one_allowed: bool) -> float:
@@ -74,12 +71,4 @@ def horizon_days(days: float, *, name: str, text: str) -> None:
     if days > MAX_HORIZON_DAYS:
         raise OptionError(
             f"{name} {text} is longer than crmkit's limit of 10 years", hint="use at most 10y (120m, 521w, 3653d)"
-        )
-
-
-def date_in_range(year: int, *, name: str, text: str) -> None:
-    """Refuse a date crmkit cannot compute with (pandas' timestamps end in 2262)."""
-    if not FIRST_YEAR <= year <= LAST_YEAR:
-        raise OptionError(
-            f"{name} {text} is out of range", hint=f"give a date between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31"
         )

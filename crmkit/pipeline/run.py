@@ -269,18 +269,36 @@ def _as_of_warning(tx: pd.DataFrame, as_of: pd.Timestamp) -> list[str]:
 _NO_QUALITY = pd.DataFrame(columns=["item", "detail", "value"])
 
 
+#: How orders were counted, as the report says it.
+ORDERS_BY: Final[dict[str, str]] = {
+    "order id": "distinct order ids",
+    "customer and day": "no order-id column: one order per customer and day",
+}
+
+
+def revenue_text(mapping: dict, basis: str | None) -> str:
+    """What counts as revenue: the amount column (and what it holds) minus the refund column."""
+    text = mapping.get("amount", "") + (f" ({basis})" if basis else "")
+    return text + (f" − {mapping['refund']}" if "refund" in mapping else "")
+
+
 def data_quality(report: IngestReport) -> pd.DataFrame:
     """What was read, dropped and why, as (item, detail, value) rows. ``item`` is a label key (rows_read,
-    rows_used, rows_dropped, dropped, file, note); ``detail`` the reason or file it is about."""
+    rows_used, rows_dropped, dropped, excluded_orders, file, orders_counted, revenue_basis, note); ``detail``
+    the reason, status or file it is about."""
     rows: list[tuple[str, str | None, object]] = [
         ("rows_read", None, report.rows_read),
         ("rows_used", None, report.rows_used),
         ("rows_dropped", None, report.rows_dropped),
     ]
     rows += [("dropped", reason, n) for reason, n in report.drop_counts.items()]
+    rows += [("excluded_orders", status, n) for status, n in report.excluded_orders.items()]
     rows += [
-        ("file", f"{f.path} ({f.format}" + (f", {f.encoding})" if f.encoding else ")"), f.rows) for f in report.files
+        ("file", f"{f.path} ({f.format}" + (f", {f.dialect.encoding})" if f.dialect.encoding else ")"), f.rows)
+        for f in report.files
     ]
+    rows += [("orders_counted", f.path, ORDERS_BY[f.dialect.orders_by]) for f in report.files]
+    rows += [("revenue_basis", f.path, revenue_text(f.mapping, f.dialect.amount_basis)) for f in report.files]
     rows += [("note", None, warning) for warning in report.warnings]
     return pd.DataFrame(rows, columns=["item", "detail", "value"]).astype({"value": "str"})
 

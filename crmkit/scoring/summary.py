@@ -85,6 +85,7 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None, tim
     - purchase occasions are distinct days with a non-negative amount: same-day
       orders are one occasion; negative amounts are returns, which reduce
       ``total_revenue`` but are never occasions;
+    - ``n_orders`` counts distinct order ids, or purchase occasions without an order id;
     - ``frequency`` = occasions − 1, ``recency`` = last − first occasion and
       ``T`` = as-of − first occasion, both in ``time_unit``;
     - ``monetary`` = mean spend per repeat occasion (0 when frequency is 0);
