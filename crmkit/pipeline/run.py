@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from crmkit.errors import BadValueError, OptionError
 from crmkit.models import MODEL_NAMES
@@ -101,10 +102,11 @@ def segment(
     as_of = default_as_of(tx) if options.as_of is None else pd.Timestamp(options.as_of).normalize()
     rules = lifecycle.rules_from_config(options.lifecycle_rules)
     bands = churn.bands_from_config(options.churn_bands)
-    # The model fit needs only the summary: it runs on the second core while this one scores RFM and tiers.
+    # The model fit needs only the summary: it runs on the second core while this one scores RFM and tiers,
+    # with one BLAS thread meanwhile (BLAS's own threads would ask for the core already busy here).
     # The passes over all transactions (summary, activity windows) run alone: beside anything else their
     # temporaries would raise the peak memory by half a gigabyte at 10M rows.
-    with ThreadPoolExecutor(max_workers=1) as background:
+    with ThreadPoolExecutor(max_workers=1) as background, threadpool_limits(limits=1, user_api="blas"):
         summary = customer_summary(tx, as_of=as_of, time_unit=options.time_unit)
         if summary.empty:
             raise OptionError(f"no purchases on or before the as-of date {as_of:%Y-%m-%d}; choose a later --as-of")
