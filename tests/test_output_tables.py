@@ -9,6 +9,8 @@ import json
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from crmkit.errors import OptionError, OutputError
@@ -83,6 +85,25 @@ def test_parquet_round_trip_keeps_canonical_names_values_and_types(tmp_path, fra
     assert back["customer_id"].tolist() == frame["customer_id"].tolist()  # no quote added: not a spreadsheet
     np.testing.assert_array_equal(back["total_revenue"].to_numpy(), frame["total_revenue"].to_numpy())
     assert (back["first_purchase"].dropna() == frame["first_purchase"].dropna()).all()
+
+
+def test_parquet_writes_categorical_ids_as_text_and_keeps_other_categoricals(tmp_path):
+    ids = [f"C{i:04d}" for i in range(50)][::-1]
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.Categorical(ids),
+            "tier": pd.Categorical(["gold", "iron"] * 25),
+            "clv": np.linspace(0, 1, 50),
+        }
+    )
+    path = tmp_path / "customers.parquet"
+    write_table(frame, path)
+    schema = pq.read_schema(path)
+    assert schema.field("customer_id").type == pa.large_string()
+    assert pa.types.is_dictionary(schema.field("tier").type)
+    back = pd.read_parquet(path)
+    assert back["customer_id"].tolist() == ids
+    assert isinstance(back["tier"].dtype, pd.CategoricalDtype) and back["tier"].tolist() == frame["tier"].tolist()
 
 
 def test_json_records_have_iso_dates_and_null_for_missing(tmp_path, frame):

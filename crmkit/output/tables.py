@@ -18,24 +18,39 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from crmkit.errors import OutputError
 from crmkit.output.atomic import atomic_write
 from crmkit.output.csv_columns import write_csv
 from crmkit.output.excel import write_sheet
 from crmkit.output.xlsx_rows import normalise_column
-from crmkit.schema import check_lang
+from crmkit.schema import CUSTOMER_ID, check_lang
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    frame = df.rename(columns=str)
+    """The table as Arrow (zero-copy for numbers and Arrow-backed text), pandas' dtypes in the metadata.
+
+    Customer ids are written as text even when held as a categorical: one distinct value per row, so
+    Parquet's dictionary encoding tried and gave up on them, two thirds of the time to write a
+    3.35M-customer table, for a file a fifth larger. Other categoricals (tier, segment, …) stay dictionaries.
+    """
     try:
-        frame.to_parquet(path, index=False, engine="pyarrow")
+        table = pa.Table.from_pandas(df.rename(columns=str), preserve_index=False)
+        pq.write_table(_ids_as_text(table), path)
     except (pa.ArrowException, ValueError) as error:
         raise OutputError(
             f"cannot write the table as Parquet: {error}",
             hint="write .csv or .json instead, or fix the column named in the message",
         ) from error
+
+
+def _ids_as_text(table: pa.Table) -> pa.Table:
+    """The table with a dictionary-encoded customer id column decoded to its text."""
+    index = table.schema.get_field_index(CUSTOMER_ID)
+    if index < 0 or not pa.types.is_dictionary(id_type := table.schema.field(index).type):
+        return table
+    return table.set_column(index, CUSTOMER_ID, table.column(index).cast(id_type.value_type))
 
 
 def _write_json(df: pd.DataFrame, path: Path) -> None:
