@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -148,6 +149,23 @@ def test_numbers_dates_and_missing_values_match_the_pandas_writer(tmp_path):
     assert written(frame, tmp_path) == legacy_csv(frame)
 
 
+def test_arrow_backed_columns_in_several_chunks_match_the_pandas_writer(tmp_path):
+    def chunked(values: list, dtype: pd.ArrowDtype) -> pd.Series:
+        half = len(values) // 2
+        parts = [pd.Series(values[:half], dtype=dtype), pd.Series(values[half:], dtype=dtype)]
+        return pd.concat(parts, ignore_index=True)
+
+    frame = pd.DataFrame(
+        {
+            "id": chunked(["=1", "a,b", None, "王伟"], pd.ArrowDtype(pa.string())),
+            "n": chunked([1, None, -3, 4], pd.ArrowDtype(pa.int64())),
+            "x": chunked([0.1 + 0.2, None, 1e-5, 2.5], pd.ArrowDtype(pa.float64())),
+            "ok": chunked([True, None, False, True], pd.ArrowDtype(pa.bool_())),
+        }
+    )
+    assert written(frame, tmp_path) == legacy_csv(frame)
+
+
 @pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
 @pytest.mark.parametrize("finest", ["", ".5", ".000001", ".000000001"])
 def test_datetimes_show_the_digits_their_finest_value_needs(tmp_path, unit, finest):
@@ -202,9 +220,12 @@ def test_random_tables_match_the_pandas_writer(tmp_path_factory, texts, data):
     integers = data.draw(st.lists(st.none() | st.integers(-(2**62), 2**62), min_size=n, max_size=n))
     days = data.draw(st.lists(st.none() | st.integers(-200_000, 2_900_000), min_size=n, max_size=n))
     seconds = data.draw(st.lists(st.integers(0, 86_399), min_size=n, max_size=n))
+    half = len(texts) // 2  # text in two Arrow chunks, as pandas holds it after a concat or a Parquet read
     frame = pd.DataFrame(
         {
-            "text": pd.Series(texts, dtype="str"),
+            "text": pd.concat(
+                [pd.Series(texts[:half], dtype="str"), pd.Series(texts[half:], dtype="str")], ignore_index=True
+            ),
             "category": pd.Series(texts, dtype="category"),
             "float": floats,
             "int": pd.array(integers, dtype="Int64"),

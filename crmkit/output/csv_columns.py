@@ -83,20 +83,20 @@ def _column(values: pd.Series) -> Fields:
     """How this column's values become fields, chosen once for the whole column by its type."""
     dtype = values.dtype
     if isinstance(dtype, pd.CategoricalDtype) and _is_text(values.cat.categories):
-        categories = _fields(_neutralise(pa.array(values.cat.categories, type=_TEXT)))
+        categories = _fields(_neutralise(_arrow(values.cat.categories, _TEXT)))
         codes = pa.array(values.cat.codes.to_numpy(), mask=values.cat.codes.to_numpy() < 0)
         return lambda lo, hi: categories.take(codes[lo:hi])
     if _is_text(values):
-        texts = pa.array(values, type=_TEXT, from_pandas=True)
+        texts = _arrow(values, _TEXT)
         return lambda lo, hi: _fields(_neutralise(texts[lo:hi]))
     if _is_float(dtype):
         numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
         return lambda lo, hi: format_g12(numbers[lo:hi])
     if pd.api.types.is_integer_dtype(dtype):
-        integers = pa.array(values, from_pandas=True)
+        integers = _arrow(values)
         return lambda lo, hi: integers[lo:hi].cast(_TEXT)
     if pd.api.types.is_bool_dtype(dtype):
-        flags = pa.array(values, type=pa.bool_(), from_pandas=True)
+        flags = _arrow(values, pa.bool_())
         return lambda lo, hi: pc.if_else(flags[lo:hi], "True", "False").cast(_TEXT)
     if _is_plain_datetime(dtype):
         dates = _DateTimes.of(values)
@@ -106,11 +106,19 @@ def _column(values: pd.Series) -> Fields:
     return lambda lo, hi: texts[lo:hi]
 
 
+def _arrow(values: pd.Series | pd.Index, type: pa.DataType | None = None) -> pa.Array:
+    """The values as one contiguous Arrow array (pandas' Arrow-backed columns may hold several chunks)."""
+    array = pa.array(values, type=type, from_pandas=True)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
 def _is_text(values: pd.Series | pd.Index) -> bool:
-    """Text only (pandas' str/string dtypes, or objects that are all strings): written as they are."""
+    """Text only (pandas' str/string dtypes, Arrow text, or objects that are all strings): written as is."""
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype):
         return True
+    if isinstance(dtype, pd.ArrowDtype):
+        return pa.types.is_string(dtype.pyarrow_dtype) or pa.types.is_large_string(dtype.pyarrow_dtype)
     return pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
 
 
