@@ -174,36 +174,38 @@ def format_g12(numbers: np.ndarray) -> pa.Array:
     the usual magnitudes. Where %g or Arrow would write an exponent the text is laid out from the digits.
     """
     magnitude = np.abs(numbers)
-    nonzero = np.isfinite(numbers) & (magnitude > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        exponent = np.where(nonzero, np.floor(np.log10(magnitude)), 0.0).astype(np.int64)
-    scaled = _scale(magnitude, exponent)
-    low = nonzero & (scaled < 1e11)  # log10 rounded across a power of ten
-    high = nonzero & (scaled >= 1e12)
+    nonzero = (magnitude > 0) & (magnitude < np.inf)  # NaN compares false
+    whole = _whole_numbers(numbers, magnitude)
+    if whole is not None:
+        return whole
+    exponent = np.zeros(len(numbers), dtype=np.int64)
+    np.floor(np.log10(magnitude, where=nonzero, out=np.ones(len(numbers))), out=exponent, casting="unsafe")
+    scaled = _scale(magnitude, _SIGNIFICANT - 1 - exponent)
+    low, high = scaled < 1e11, scaled >= 1e12  # log10 rounded across a power of ten (false for NaN)
     if low.any() or high.any():
-        exponent += high.astype(np.int64) - low
-        scaled = _scale(magnitude, exponent)
-    with np.errstate(invalid="ignore"):
-        near_tie = np.abs(scaled % 1.0 - 0.5) < _TIE_MARGIN
-    digits = np.rint(np.where(nonzero, scaled, 0.0), where=np.isfinite(scaled), out=np.zeros(len(scaled)))
+        exponent += high.astype(np.int64) - (low & nonzero)
+        scaled = _scale(magnitude, _SIGNIFICANT - 1 - exponent)
+    digits = np.floor(scaled)
+    with np.errstate(invalid="ignore"):  # ±inf
+        fraction = scaled - digits
+    slow = nonzero & ~(np.abs(fraction - 0.5) >= _TIE_MARGIN)  # near a tie, or out of range (NaN)
+    digits += fraction > 0.5
     carry = digits == 10.0**_SIGNIFICANT
-    digits[carry] = 10.0 ** (_SIGNIFICANT - 1)
-    exponent += carry
-    shift = _SIGNIFICANT - 1 - exponent
-    slow = nonzero & ((np.abs(shift) > 22) | near_tie)
+    if carry.any():
+        digits[carry] = 10.0 ** (_SIGNIFICANT - 1)
+        exponent += carry
     fast = nonzero & ~slow
-    power = _POWERS[np.where(fast, np.abs(shift), 0)]
-    rounded = np.where(fast, np.copysign(np.where(shift >= 0, digits / power, digits * power), numbers), numbers)
+    rounded = np.where(fast, np.copysign(_scale(digits, exponent - (_SIGNIFICANT - 1)), numbers), numbers)
     text = pa.array(rounded, from_pandas=True).cast(_TEXT)  # zeros, ±inf as %g writes them; NaN null
     # Arrow's exponents start at 1e10 and below 1e-7; %g's at 1e12 and below 1e-4.
     laid_out = fast & ((exponent < -4) | (exponent >= _ARROW_FIXED_BELOW)) if _arrow_writes_fixed() else fast
-    if laid_out.any():
-        laid_out_text = _layout(digits[laid_out].astype(np.int64), exponent[laid_out], numbers[laid_out] < 0)
-        text = pc.replace_with_mask(text, pa.array(laid_out), laid_out_text)
-    if slow.any():
-        settled = [CSV_FLOAT_FORMAT % v for v in numbers[slow].tolist()]
-        text = pc.replace_with_mask(text, pa.array(slow), pa.array(settled, type=_TEXT))
-    return text
+    if not (laid_out.any() or slow.any()):
+        return text
+    fixes = [_layout(digits[laid_out].astype(np.int64), exponent[laid_out], numbers[laid_out] < 0)]
+    fixes.append(pa.array([CSV_FLOAT_FORMAT % v for v in numbers[slow].tolist()], type=_TEXT))
+    where = np.concatenate([np.flatnonzero(laid_out), np.flatnonzero(slow)])
+    in_order = pa.concat_arrays(fixes).take(pa.array(np.argsort(where, kind="stable")))
+    return pc.replace_with_mask(text, pa.array(laid_out | slow), in_order)
 
 
 @functools.cache
@@ -225,13 +227,24 @@ def _arrow_writes_fixed() -> bool:
     return pa.array(samples).cast(_TEXT).to_pylist() == expected
 
 
-def _scale(magnitude: np.ndarray, exponent: np.ndarray) -> np.ndarray:
-    """``magnitude × 10**(11 − exponent)`` with one rounding (exact powers of ten); nan where out of range."""
-    shift = _SIGNIFICANT - 1 - exponent
-    usable = np.abs(shift) <= 22
-    power = _POWERS[np.where(usable, np.abs(shift), 0)]
+def _scale(values: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """``values × 10**shift`` in one rounding (a product or a quotient by an exact power of ten); NaN where
+    ``|shift| > 22``, beyond the exact powers."""
+    up = _POWERS[np.clip(shift, 0, 22)]
+    down = _POWERS[np.clip(-shift, 0, 22)]
     with np.errstate(invalid="ignore", over="ignore"):
-        return np.where(~usable, np.nan, np.where(shift >= 0, magnitude * power, magnitude / power))
+        return np.where(np.abs(shift) <= 22, values * up / down, np.nan)
+
+
+def _whole_numbers(numbers: np.ndarray, magnitude: np.ndarray) -> pa.Array | None:
+    """The integer text of a column of whole numbers below 10**12 (days, counts kept as floats), NaN as
+    null: what %g writes for them, at a fraction of the cost. None for any other column."""
+    missing = np.isnan(numbers)
+    if not ((magnitude < 1e12) | missing).all() or not ((numbers == np.floor(numbers)) | missing).all():
+        return None
+    if np.signbit(numbers[numbers == 0]).any():  # %g writes -0
+        return None
+    return pa.array(np.where(missing, 0, numbers).astype(np.int64), mask=missing).cast(_TEXT)
 
 
 def _layout(digits: np.ndarray, exponent: np.ndarray, negative: np.ndarray) -> pa.Array:
