@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -76,7 +77,11 @@ def test_sample_run_writes_the_same_bytes_as_the_pandas_writer(tmp_path, monkeyp
     assert data == legacy_csv(frame)
 
 
-def test_formula_like_ids_chinese_text_and_a_formula_header_match_the_pandas_writer(tmp_path, monkeypatch):
+@pytest.fixture(scope="module")
+def injected(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The sample with five ids that start like formulas, Chinese names and regions (some holding a comma, a
+    quote or a line break) and a master-file column whose name is a formula."""
+    folder = tmp_path_factory.mktemp("injected")
     sales = pd.read_excel(SAMPLES / "sales.xlsx", dtype=str, engine="calamine")
     customers = pd.read_csv(SAMPLES / "customers.csv", dtype=str, encoding="utf-8-sig")
     ids = sorted(customers["customer_id"])[: len(INJECTED_IDS)]
@@ -86,18 +91,36 @@ def test_formula_like_ids_chinese_text_and_a_formula_header_match_the_pandas_wri
     customers.loc[customers.index[:40], "name"] = ["王伟", "李娜, 华东", '张"强"', "刘\n芳"] * 10
     customers.loc[customers.index[:40], "region"] = "华东"
     customers[INJECTED_HEADER] = "=1+1"
-    sales_path, customers_path = tmp_path / "sales.csv", tmp_path / "customers.csv"
+    sales_path, customers_path = folder / "sales.csv", folder / "customers.csv"
     sales.to_csv(sales_path, index=False)
     customers.to_csv(customers_path, index=False)
+    return sales_path, customers_path
 
+
+def test_formula_like_ids_chinese_text_and_a_formula_header_match_the_pandas_writer(tmp_path, monkeypatch, injected):
+    sales, customers = injected
     data, frame = _segment_csv(
-        tmp_path, monkeypatch, "segment", sales_path, "--customers", customers_path, "--include-attributes"
+        tmp_path, monkeypatch, "segment", sales, "--customers", customers, "--include-attributes"
     )
     assert data == legacy_csv(frame)
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
     assert f"'{INJECTED_HEADER}" in rows[0]
     assert {f"'{text}" for text in INJECTED_IDS} <= {row[0] for row in rows[1:]}
     assert {"王伟", "李娜, 华东", '张"强"', "刘\n芳"} <= {cell for row in rows[1:] for cell in row}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_workbook_writes_a_formula_like_header_as_text(tmp_path, injected, lang):
+    """The workbook needs no quote: xlsxwriter writes every header as a string cell, never a formula."""
+    sales, customers = injected
+    out = tmp_path / "report.xlsx"
+    args = ["segment", sales, "--customers", customers, "--include-attributes", "--out", out, "--lang", lang]
+    result = CliRunner().invoke(app, [str(a) for a in (*args, "--format", "json")])
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(out, read_only=True).worksheets[1]
+    header = next(sheet.iter_rows(min_row=1, max_row=1))
+    cells = [cell for cell in header if cell.value == INJECTED_HEADER]
+    assert len(cells) == 1 and cells[0].data_type == "s"
 
 
 # --- small tables: every kind of column ----------------------------------------------------------------

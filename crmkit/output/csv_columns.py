@@ -54,7 +54,10 @@ LINE_END: Final = "\r\n"
 _TEXT: Final = pa.large_string()
 _RISKY: Final = "^[" + "".join(f"\\x{ord(prefix):02x}" for prefix in FORMULA_PREFIXES) + "]"
 _NEEDS_QUOTES: Final = '[,"\r\n]'
-_POWERS: Final = 10.0 ** np.arange(23)  # exact in float64 up to 10**22
+#: x × _TIMES[k + 22] / _OVER[k + 22] is x × 10**k rounded once, for k = −22 … 22: one of the two is 1,
+#: the other a power of ten, exact in float64 up to 10**22.
+_TIMES: Final = np.concatenate([np.ones(22), 10.0 ** np.arange(23)])
+_OVER: Final = np.concatenate([10.0 ** np.arange(22, 0, -1), np.ones(23)])
 _INT_POWERS: Final = 10 ** np.arange(19, dtype=np.int64)
 _SIGNIFICANT: Final = 12
 #: |scaled − n − ½| below this may be a rounding tie the float product cannot settle: %.12g decides.
@@ -175,29 +178,31 @@ def format_g12(numbers: np.ndarray) -> pa.Array:
     the usual magnitudes. Where %g or Arrow would write an exponent the text is laid out from the digits.
     """
     magnitude = np.abs(numbers)
-    nonzero = (magnitude > 0) & (magnitude < np.inf)  # NaN compares false
     whole = _whole_numbers(numbers, magnitude)
     if whole is not None:
         return whole
+    nonzero = (magnitude > 0) & (magnitude < np.inf)  # NaN compares false
     exponent = np.zeros(len(numbers), dtype=np.int64)
     np.floor(np.log10(magnitude, where=nonzero, out=np.ones(len(numbers))), out=exponent, casting="unsafe")
-    scaled = _scale(magnitude, _SIGNIFICANT - 1 - exponent)
+    times, over, scaled = _scale(magnitude, exponent)
     low, high = scaled < 1e11, scaled >= 1e12  # log10 rounded across a power of ten (false for NaN)
     if low.any() or high.any():
         exponent += high.astype(np.int64) - (low & nonzero)
-        scaled = _scale(magnitude, _SIGNIFICANT - 1 - exponent)
+        times, over, scaled = _scale(magnitude, exponent)
     digits = np.floor(scaled)
     with np.errstate(invalid="ignore"):  # ±inf
         fraction = scaled - digits
-    slow = nonzero & ~(np.abs(fraction - 0.5) >= _TIE_MARGIN)  # near a tie, or out of range (NaN)
+    # Near a tie, or beyond the exact powers of ten (NaN): Python's %.12g settles it.
+    slow = nonzero & ~(np.abs(fraction - 0.5) >= _TIE_MARGIN)
     digits += fraction > 0.5
-    carry = digits == 10.0**_SIGNIFICANT
+    fast = nonzero & ~slow
+    with np.errstate(invalid="ignore", over="ignore"):
+        rounded = np.where(fast, np.copysign(digits * over / times, numbers), numbers)
+    text = pa.array(rounded, from_pandas=True).cast(_TEXT)  # zeros, ±inf as %g writes them; NaN null
+    carry = digits == 10.0**_SIGNIFICANT  # 999999999999.6 → 1.00000000000e+12
     if carry.any():
         digits[carry] = 10.0 ** (_SIGNIFICANT - 1)
         exponent += carry
-    fast = nonzero & ~slow
-    rounded = np.where(fast, np.copysign(_scale(digits, exponent - (_SIGNIFICANT - 1)), numbers), numbers)
-    text = pa.array(rounded, from_pandas=True).cast(_TEXT)  # zeros, ±inf as %g writes them; NaN null
     # Arrow's exponents start at 1e10 and below 1e-7; %g's at 1e12 and below 1e-4.
     laid_out = fast & ((exponent < -4) | (exponent >= _ARROW_FIXED_BELOW)) if _arrow_writes_fixed() else fast
     if not (laid_out.any() or slow.any()):
@@ -228,18 +233,24 @@ def _arrow_writes_fixed() -> bool:
     return pa.array(samples).cast(_TEXT).to_pylist() == expected
 
 
-def _scale(values: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """``values × 10**shift`` in one rounding (a product or a quotient by an exact power of ten); NaN where
-    ``|shift| > 22``, beyond the exact powers."""
-    up = _POWERS[np.clip(shift, 0, 22)]
-    down = _POWERS[np.clip(-shift, 0, 22)]
+def _scale(magnitude: np.ndarray, exponent: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``magnitude × 10**(11 − exponent)`` in one rounding, and the factor and divisor that make it (one of
+    them 1, the other an exact power of ten; ``× over / times`` scales back). NaN beyond 10**±22."""
+    shift = _SIGNIFICANT - 1 - exponent
+    index = np.clip(shift + 22, 0, 44)
+    times, over = _TIMES[index], _OVER[index]
     with np.errstate(invalid="ignore", over="ignore"):
-        return np.where(np.abs(shift) <= 22, values * up / down, np.nan)
+        scaled = magnitude * times / over
+    scaled[np.abs(shift) > 22] = np.nan
+    return times, over, scaled
 
 
 def _whole_numbers(numbers: np.ndarray, magnitude: np.ndarray) -> pa.Array | None:
     """The integer text of a column of whole numbers below 10**12 (days, counts kept as floats), NaN as
     null: what %g writes for them, at a fraction of the cost. None for any other column."""
+    head = numbers[:1024]
+    if ((head != np.floor(head)) & ~np.isnan(head)).any():  # a fraction already: most columns stop here
+        return None
     missing = np.isnan(numbers)
     if not ((magnitude < 1e12) | missing).all() or not ((numbers == np.floor(numbers)) | missing).all():
         return None
