@@ -370,8 +370,8 @@ def _rows(fields: list[pa.Array], single_column: bool) -> pa.Array:
     """
     if single_column:
         fields = [pc.if_else(pc.equal(pc.fill_null(fields[0], ""), ""), _lit('""'), fields[0])]
-    line = pc.binary_join_element_wise(*fields, _lit(","), null_handling="replace", null_replacement="")
-    return pc.binary_join_element_wise(line, _lit(LINE_END), _lit(""))
+    last = _join_texts(fields[-1], _lit(LINE_END))  # the line end rides on the last field: one pass less
+    return pc.binary_join_element_wise(*fields[:-1], last, _lit(","), null_handling="replace", null_replacement="")
 
 
 def _write_blocks(stream: BinaryIO, columns: list[Fields], n_rows: int) -> None:
