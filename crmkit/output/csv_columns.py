@@ -7,7 +7,7 @@ as ``%.12g``, integers and ids as written, dates as ``2024-03-01`` (with the tim
 when a column has one), booleans as ``True``/``False``. Text that a spreadsheet
 could read as a formula, header included, gets a leading ``'``.
 
-pandas formats every cell with a Python call (3.35M customers × 47 columns: five
+pandas formats every cell with a Python call (a table of 3.35M customers: five to seven
 minutes). Here each column becomes text with numpy arithmetic and Arrow string
 kernels, a block of rows at a time, and the rows are joined and written as one
 buffer per block. Columns of a type this module does not format itself (Python
