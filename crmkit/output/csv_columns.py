@@ -26,7 +26,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Final
+from typing import BinaryIO, Final, cast
 
 import numpy as np
 import pandas as pd
@@ -81,6 +81,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 # --- one column ---------------------------------------------------------------------------------------
 #: The CSV fields of rows ``lo:hi`` of one column (null for an empty field).
 Fields = Callable[[int, int], pa.Array]
+DType = np.dtype | pd.api.extensions.ExtensionDtype
 
 
 def _column(values: pd.Series) -> Fields:
@@ -126,11 +127,11 @@ def _is_text(values: pd.Series | pd.Index) -> bool:
     return pd.api.types.is_object_dtype(dtype) and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
 
 
-def _is_float(dtype: object) -> bool:
+def _is_float(dtype: DType) -> bool:
     return pd.api.types.is_float_dtype(dtype) and not isinstance(dtype, pd.ArrowDtype)
 
 
-def _is_plain_datetime(dtype: object) -> bool:
+def _is_plain_datetime(dtype: DType) -> bool:
     return isinstance(dtype, np.dtype) and dtype.kind == "M"
 
 
@@ -310,7 +311,7 @@ class _DateTimes:
     @classmethod
     def of(cls, values: pd.Series) -> _DateTimes | None:
         """None when a year has other than four digits (pandas writes those unpadded)."""
-        unit, _ = np.datetime_data(values.dtype)
+        unit, _ = np.datetime_data(cast(np.dtype, values.dtype))
         per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}.get(unit)
         if per_second is None:
             return None
