@@ -307,6 +307,8 @@ class _DateTimes:
     per_second: int
     with_time: bool
     fraction_digits: int
+    first_day: int = 0  # days since 1970 of the earliest value
+    day_texts: pa.Array | None = None  # "YYYY-MM-DD" of every day from the first to the last
 
     @classmethod
     def of(cls, values: pd.Series) -> _DateTimes | None:
@@ -325,14 +327,21 @@ class _DateTimes:
             return None
         fraction_digits = _fraction_digits(present % per_second, per_second)
         with_time = bool((present % (86_400 * per_second)).any())
-        return cls(ticks, per_second, with_time, fraction_digits)
+        first, last = int(days.min()), int(days.max())
+        # Dates repeat (a few years of days among millions of customers): each day's text is made once.
+        span = np.arange(first, last + 1, dtype=np.int32) if last - first < len(ticks) else None
+        day_texts = None if span is None else pa.array(span, type=pa.date32()).cast(_TEXT)
+        return cls(ticks, per_second, with_time, fraction_digits, first, day_texts)
 
     def block(self, lo: int, hi: int) -> pa.Array:
         ticks = self.ticks[lo:hi]
         missing = ticks == np.iinfo(np.int64).min
         per_day = 86_400 * self.per_second
-        days = np.where(missing, 0, ticks) // per_day
-        text = pa.array(days.astype(np.int32), type=pa.date32(), mask=missing).cast(_TEXT)
+        days = np.where(missing, self.first_day * per_day, ticks) // per_day
+        if self.day_texts is not None:
+            text = self.day_texts.take(pa.array(days - self.first_day, mask=missing))
+        else:
+            text = pa.array(days.astype(np.int32), type=pa.date32(), mask=missing).cast(_TEXT)
         if not self.with_time:
             return text
         since_midnight = np.where(missing, 0, ticks) - days * per_day
