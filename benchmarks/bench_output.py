@@ -144,26 +144,31 @@ def measure(rows: str, outputs: tuple[str, ...], repeat: int, source: str) -> di
 
 
 def markdown(result: dict) -> str:
-    """The README table for one size."""
-    runs, writers = result["runs_s"], result["writers_s"]
-    base = statistics.median(runs["json"])
+    """The README table for one size: wall times (median and range), CPU times beside them."""
+    runs, cpus, writers = result["runs_s"], result["cpu_s"], result["writers_s"]
+    base, base_cpu = statistics.median(runs["json"]), statistics.median(cpus["json"])
     lines = [
-        f"| {SIZES[result['rows']]}, from {result['input'].upper()} | whole `segment` run | peak memory "
-        "| the output adds | crmkit's writer alone | bare pyarrow writer | adds ÷ bare |",
+        f"| {SIZES[result['rows']]}, from {result['input'].upper()} | whole `segment` run; CPU | peak memory "
+        "| the output adds; CPU | crmkit's writer alone; CPU | bare pyarrow writer; CPU | adds ÷ bare |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, walls in runs.items():
         label = "`--format json` (summary only)" if name == "json" else f"`--out customers.{name}`"
-        cells = [label, spread(walls), f"{result['peak_mib'][name]:,} MiB"]
+        cpu = statistics.median(cpus[name])
+        cells = [label, f"{spread(walls)}; {cpu:.1f} s", f"{result['peak_mib'][name]:,} MiB"]
         added = statistics.median(walls) - base
         if name == "json":
             cells += ["–"] * 4
-        elif name in BARE:
-            bare = writers["pyarrow"][name]
-            cells += [f"{added:.1f} s", spread(writers["crmkit"][name]), f"`{BARE[name]}` {spread(bare)}"]
+            lines.append("| " + " | ".join(cells) + " |")
+            continue
+        cells.append(f"{added:.1f} s; {cpu - base_cpu:.1f} s")
+        if name in BARE:
+            ours, bare = writers["crmkit"][name], writers["pyarrow"][name]
+            ours_cpu, bare_cpu = (statistics.median(writers[f"{who}_cpu"][name]) for who in ("crmkit", "pyarrow"))
+            cells += [f"{spread(ours)}; {ours_cpu:.1f} s", f"`{BARE[name]}` {spread(bare)}; {bare_cpu:.1f} s"]
             cells.append(f"{added / statistics.median(bare):.1f}×")
         else:
-            cells += [f"{added:.1f} s", "–", "–", "–"]
+            cells += ["–", "–", "–"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -175,10 +180,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--input", choices=("csv", "parquet"), default="csv", help="format of the transactions")
     parser.add_argument("--xlsx", action="store_true", help="also write the workbook at 10M rows")
     parser.add_argument("--json", type=Path, help="append results as JSON lines")
+    parser.add_argument("--table", type=Path, metavar="JSONL", help="only print the tables of results saved by --json")
     parser.add_argument("--bare", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare:
         print(json.dumps(bare_writers(*args.bare)))
+        return
+    if args.table:
+        results = [json.loads(line) for line in args.table.read_text().splitlines() if line.strip()]
+        print("\n\n".join(markdown(result) for result in results))
         return
     (HERE / "out").mkdir(exist_ok=True)
     tables = []
