@@ -13,6 +13,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from crmkit.errors import BadValueError, OptionError
 from crmkit.ingest.columns import canonical_name
@@ -129,10 +130,11 @@ def _scored(
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict, ValueFit | None, list[str], str]:
     """The per-customer table, the RFM thresholds, the Pareto figures, the value fit, warnings and what ranked
     the tiers."""
-    # The model fit needs only the summary: it runs on the second core while this one scores RFM and tiers.
+    # The model fit needs only the summary: it runs on the second core while this one scores RFM and tiers,
+    # with one BLAS thread meanwhile (BLAS's own threads would ask for the core already busy here).
     # The passes over all transactions (summary, activity windows) run alone: beside anything else their
     # temporaries would raise the peak memory by half a gigabyte at 10M rows.
-    with ThreadPoolExecutor(max_workers=1) as background:
+    with ThreadPoolExecutor(max_workers=1) as background, threadpool_limits(limits=1, user_api="blas"):
         summary = customer_summary(tx, as_of=as_of, time_unit=options.time_unit)
         if summary.empty:
             raise OptionError(f"no purchases on or before the as-of date {as_of:%Y-%m-%d}; choose a later as_of")
