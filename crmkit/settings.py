@@ -33,6 +33,7 @@ CONFIG_TABLES: dict[str, tuple[str, ...] | None] = {
         "new_customer_cycle_days",
     ),
     "churn": ("medium", "high"),
+    "retention": ("period", "what_if"),
     "output": ("lang",),
     "delivered_value": (*VALUE_COMPONENTS, *COST_COMPONENTS),
 }

@@ -64,6 +64,8 @@ OPTION_OF: dict[str, str] = {
     "holdout_end": "--holdout-end",
     "date_order": "--date-order",
     "pseudonym_key": "--pseudonymize",
+    "retention_period": "--period",
+    "what_if": "--what-if",
 }
 _ASSIGNED = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(['\"]?)([^'\"\s,;)]+)\2")
 _NAMED = re.compile(r"\b(" + "|".join(OPTION_OF) + r")\b")

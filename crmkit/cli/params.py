@@ -13,6 +13,7 @@ from crmkit import pipeline
 from crmkit.ingest.dates import DATE_ORDERS
 from crmkit.models import MODEL_NAMES
 from crmkit.schema import LANGUAGES, TIME_UNIT_DAYS
+from crmkit.scoring.retention import PERIODS
 from crmkit.scoring.rfm import RFM_SCHEMES
 from crmkit.scoring.tiers import TIER_MODES
 
@@ -44,6 +45,9 @@ DateOrder = choices("DateOrder", DATE_ORDERS)
 
 
 Lang = choices("Lang", LANGUAGES)
+
+
+Period = choices("Period", PERIODS)
 
 
 # --- shared options -----------------------------------------------------------
@@ -190,5 +194,12 @@ ModelIn = Annotated[
     typer.Option(
         "--model-in",
         help="Score with a model saved earlier by --model-out (no fit): e.g. the quarter's model in a monthly batch.",
+    ),
+]
+
+PeriodOpt = Annotated[
+    Period | None,
+    typer.Option(
+        "--period", help="Count retention per month (default), quarter or year ([retention] period in crmkit.toml)."
     ),
 ]

@@ -40,6 +40,7 @@ from crmkit.output.labels import (
     definition,
     label,
     localise_frame,
+    retention_definition,
     sheet_name,
     value_label,
 )
@@ -115,7 +116,28 @@ MEANING_WIDTH: Final = 80
 #: about half size. The sales lists fit; the full customer table prints across pages.
 FIT_WIDTH_MAX: Final = 300
 #: Columns that label the rows of a table: frozen with the header and repeated on every printed page.
-KEY_COLUMNS: Final = (CUSTOMER_ID, "from")
+KEY_COLUMNS: Final = (CUSTOMER_ID, "from", "period", "cohort")
+#: The retention measures the Definitions sheet explains when a workbook shows them.
+RETENTION_TERMS: Final = (
+    "period",
+    "complete",
+    "active",
+    "new",
+    "returning",
+    "reactivated",
+    "lost",
+    "churn_rate",
+    "retention_rate",
+    "repeat_purchase_rate",
+    "revenue",
+    "revenue_new",
+    "revenue_returning",
+    "revenue_reactivated",
+    "net_revenue_retention",
+    "cohort",
+)
+#: Marks the Definitions section whose terms are retention measures.
+RETENTION: Final = "retention"
 WORKBOOK_OPTIONS: Final = {
     "in_memory": True,
     "strings_to_formulas": False,
@@ -151,18 +173,28 @@ class _Book:
             self._formats[key] = self.book.add_format(dict(key))
         return self._formats[key]
 
-    def table(self, name: str, frame: pd.DataFrame, *, headers: list[str] | None = None) -> list[str]:
+    def table(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        *,
+        headers: list[str] | None = None,
+        formats: Mapping[str, str] | None = None,
+    ) -> list[str]:
         """Add ``frame`` (canonical columns and values) as one or more labelled sheets; returns their names.
 
         More rows than one sheet holds continue on "name (2)", "name (3)", ... so nothing is cut.
         Sheets up to :data:`FIT_WIDTH_MAX` characters wide print one page wide; wider ones (the full
-        customer table) would shrink past reading and print across pages instead.
+        customer table) would shrink past reading and print across pages instead. ``formats`` gives the number
+        format of columns whose name does not say it.
         """
         columns = [str(c) for c in frame.columns]
         shown = localise_frame(frame, self.lang)
         headers = headers or list(shown.columns)
+        formats = formats or {}
         layout = [
-            self._column_layout(col, frame.iloc[:, i], shown.iloc[:, i], headers[i]) for i, col in enumerate(columns)
+            self._column_layout(col, frame.iloc[:, i], shown.iloc[:, i], headers[i], formats.get(col))
+            for i, col in enumerate(columns)
         ]
         per_sheet = EXCEL_MAX_ROWS - 1
         names: list[str] = []
@@ -185,9 +217,11 @@ class _Book:
             candidate = base[: MAX_SHEET_NAME - len(extra)] + extra
         return candidate
 
-    def _column_layout(self, col: str, values: pd.Series, shown: pd.Series, header: str) -> _Layout:
+    def _column_layout(
+        self, col: str, values: pd.Series, shown: pd.Series, header: str, num_format: str | None = None
+    ) -> _Layout:
         values = normalise_column(values)
-        num_format = number_format(col, values)
+        num_format = num_format or number_format(col, values)
         figures = num_format is not None or (
             pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
         )
@@ -238,9 +272,9 @@ class _Book:
                     },
                 )
 
-    def definitions(self, customers: pd.DataFrame, group_columns: list[str]) -> None:
-        """What each column present (customers, then the per-group table) and each tier, stage, churn band and
-        segment means."""
+    def definitions(self, customers: pd.DataFrame, group_columns: list[str], *, retention: bool = False) -> None:
+        """What each column present (customers, then the per-group table), each retention measure (when the
+        workbook shows them) and each tier, stage, churn band and segment means."""
         ws = self.book.add_worksheet(sheet_name("definitions", self.lang))
         ws.set_column(0, 0, 30)
         ws.set_column(1, 1, 24)
@@ -256,7 +290,10 @@ class _Book:
         section = self.fmt(bold=True, font_color="#1F4E78", bottom=1, bg_color="#D9E1F2")
         plain, key_format = self.fmt(valign="top"), self.fmt(valign="top", font_color="#595959")
         wrapped = self.fmt(text_wrap=True, valign="top")
-        for title, terms, column in _definition_sections(customers, group_columns):
+        sections = _definition_sections(customers, group_columns)
+        if retention:
+            sections.insert(2, ("definitions_retention", list(RETENTION_TERMS), RETENTION))
+        for title, terms, column in sections:
             if not terms:
                 continue
             for col in range(3):
@@ -267,6 +304,8 @@ class _Book:
             for term in terms:
                 if column is None:
                     shown, meaning = column_label(term, self.lang), column_definition(term, self.lang)
+                elif column == RETENTION:
+                    shown, meaning = column_label(term, self.lang), retention_definition(term, self.lang)
                 else:
                     shown, meaning = value_label(column, term, self.lang), definition(term, self.lang)
                 ws.write_string(row, 0, shown, plain)
@@ -311,7 +350,11 @@ def write_workbook(
             sheet_name("data_quality", lang), numbers_as_numbers(localise_quality(quality, lang)), headers=headers
         )
     groups = result.summary.groups
-    book.definitions(customers, [str(column) for column in groups.columns] if groups is not None else [])
+    book.definitions(
+        customers,
+        [str(column) for column in groups.columns] if groups is not None else [],
+        retention=result.summary.retention is not None,
+    )
     book.save(path, inputs)
 
 

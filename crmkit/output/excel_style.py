@@ -45,9 +45,14 @@ MONEY_COLUMNS: Final = frozenset(
         "value_before",
         "value_after",
         "revenue",
+        "revenue_new",
+        "revenue_returning",
+        "revenue_reactivated",
     }
 )
-PERCENT_COLUMNS: Final = frozenset({"p_alive", "churn_risk"})
+PERCENT_COLUMNS: Final = frozenset(
+    {"p_alive", "churn_risk", "churn_rate", "retention_rate", "repeat_purchase_rate", "net_revenue_retention"}
+)
 DECIMAL_COLUMNS: Final = frozenset(
     {
         "frequency",
@@ -71,6 +76,11 @@ COUNT_COLUMNS: Final = frozenset(
         "previous_days",
         "customers",
         "at_risk",
+        "active",
+        "new",
+        "returning",
+        "reactivated",
+        "lost",
         # Migration matrices count customers per tier or stage; the rollup counts platinum and gold customers.
         *TIERS,
         *STAGES,

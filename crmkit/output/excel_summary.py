@@ -28,7 +28,7 @@ from crmkit.output.excel_style import (
     text_width,
 )
 from crmkit.output.jsondoc import jsonable
-from crmkit.output.labels import column_label, label, sheet_name, value_label
+from crmkit.output.labels import column_label, label, retention_words, sheet_name, value_label
 from crmkit.pipeline.results import Summary
 from crmkit.scoring.rollup import NO_GROUP
 from crmkit.scoring.value import PER_CUSTOMER_MARGIN
@@ -78,7 +78,35 @@ FIELD_FORMATS: Final[dict[str, str]] = {
     "spend_frequency_correlation": "0.000",
     "prospects_without_model_values": COUNT,
     "population_mean": MONEY,
+    "active": COUNT,
+    "new": COUNT,
+    "returning": COUNT,
+    "reactivated": COUNT,
+    "lost": COUNT,
+    "churn_rate": PERCENT,
+    "retention_rate": PERCENT,
+    "repeat_purchase_rate": PERCENT,
+    "revenue_new": MONEY,
+    "revenue_returning": MONEY,
+    "revenue_reactivated": MONEY,
+    "net_revenue_retention": PERCENT,
 }
+#: The segment summary's retention figures (the latest complete period), in order.
+RETENTION_FIELDS: Final = (
+    "active",
+    "new",
+    "returning",
+    "reactivated",
+    "lost",
+    "churn_rate",
+    "retention_rate",
+    "repeat_purchase_rate",
+    "revenue",
+    "revenue_new",
+    "revenue_returning",
+    "revenue_reactivated",
+    "net_revenue_retention",
+)
 MODEL_FIELDS: Final = (
     "model",
     "time_unit",
@@ -228,6 +256,25 @@ class _Summary:
             self.ws.write_string(self.row, 0, self.text(group) if group == NO_GROUP else group)
             for col, key in enumerate(keys[1:], start=1):
                 self.value(self.row, col, record.get(key), FIELD_FORMATS.get(key))
+            self.row += 1
+        self.row += 1
+
+    def retention(self, retention: Mapping[str, Any]) -> None:
+        """The latest complete period's retention figures, labelled as columns (``new`` customers, not the
+        RFM segment), and the period still running at the as-of date, if any."""
+        words = retention_words(self.lang, str(retention["period_type"]))
+        self.section("section_retention")
+        self.ws.write_string(
+            self.row, 0, words["latest_title"].format(label=retention["period"]), self.fmt(italic=True)
+        )
+        self.row += 1
+        for key in RETENTION_FIELDS:
+            self.ws.write_string(self.row, 0, column_label(key, self.lang))
+            self.value(self.row, 1, retention.get(key), FIELD_FORMATS.get(key))
+            self.row += 1
+        if retention.get("partial_period"):
+            self.ws.write_string(self.row, 0, self.text("partial_period"))
+            self.value(self.row, 1, str(retention["partial_period"]), None)
             self.row += 1
         self.row += 1
 
@@ -400,6 +447,8 @@ def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str
     for key, *_ in TABLES:
         if summary.get(key):
             sheet.table(key, summary[key])
+    if summary.get("retention"):
+        sheet.retention(summary["retention"])
     chart_row = 2
     for draw in (
         lambda row: sheet.pareto_chart(pareto, row),

@@ -146,6 +146,21 @@ COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
     SIGNUP_DATE: ("Signup date", "注册日期"),
     PHONE: ("Phone", "电话"),
     EMAIL: ("Email", "邮箱"),
+    # crmkit retention: the period table and the cohorts.
+    "complete": ("Period over", "期间已结束"),
+    "active": ("Active customers", "活跃客户数"),
+    "new": ("New customers", "新客户数"),
+    "returning": ("Returning customers", "留存客户数"),
+    "reactivated": ("Won back", "召回客户数"),
+    "lost": ("Lost customers", "流失客户数"),
+    "churn_rate": ("Churn rate", "客户流失率"),
+    "retention_rate": ("Retention rate", "客户留存率"),
+    "repeat_purchase_rate": ("Repeat-purchase rate", "复购率"),
+    "revenue_new": ("Revenue from new customers", "新客户收入"),
+    "revenue_returning": ("Revenue from returning customers", "留存客户收入"),
+    "revenue_reactivated": ("Revenue from won-back customers", "召回客户收入"),
+    "net_revenue_retention": ("Net revenue retention", "净收入留存率"),
+    "cohort": ("Cohort (first purchase)", "同期群 (首次购买期)"),
 }
 #: Summary field names, table headers and the other words the workbook shows.
 SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
@@ -260,6 +275,23 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
     "correlation": ("Correlation", "相关系数"),
     "p_alive_auc": ("AUC of P(alive) for buying again", "仍活跃概率预测复购的 AUC"),
     "top20_capture": ("Holdout spend of the top 20% by CLV", "CLV 前 20% 客户的验证期消费占比"),
+    # Retention (crmkit retention, and the segment summary's latest period).
+    "section_retention": ("Retention", "客户留存"),
+    "section_what_if": ("What if retention were higher", "若留存率提高"),
+    "partial_period": ("Period still running at the as-of date", "截至基准日尚未结束的期间"),
+    "period_type": ("Counted per", "统计周期"),
+    "quarter": ("quarter", "季度"),
+    "year": ("year", "年"),
+    "chart_retention_curve": (
+        "Retention curve: share of each cohort still active",
+        "留存曲线：各同期群仍活跃的客户占比",
+    ),
+    "axis_periods_since": ("Periods since the first purchase", "首次购买后的期数"),
+    "axis_share_active": ("Share of the cohort active", "同期群活跃占比"),
+    "cohort_customers": ("Cohorts: customers", "同期群：客户"),
+    "cohort_revenue": ("Cohorts: revenue", "同期群：收入"),
+    "periods": ("Periods", "各期"),
+    "definitions_retention": ("Retention measures", "留存指标"),
 }
 SHEET_LABELS: Final[dict[str, tuple[str, str]]] = {
     "summary": ("Summary", "摘要"),
@@ -275,6 +307,11 @@ SHEET_LABELS: Final[dict[str, tuple[str, str]]] = {
     "stage_migration": ("Stage migration", "阶段迁移"),
     "fell": ("Fell", "等级下降"),
     "rose": ("Rose", "等级上升"),
+    "periods": ("Periods", "各期留存"),
+    "cohort_customers": ("Cohorts", "同期群"),
+    "cohort_revenue": ("Cohort revenue", "同期群收入"),
+    "groups": ("By group", "分组"),
+    "what_if": ("What if", "若留存率提高"),
 }
 
 #: Which columns hold which vocabulary (their values are labelled too).
@@ -291,6 +328,8 @@ VALUE_COLUMNS: Final[dict[str, dict[str, tuple[str, str]]]] = {
     "tier_after": {**TIER_LABELS, **MISSING_LABELS},
     "stage_before": {**STAGE_LABELS, **MISSING_LABELS},
     "stage_after": {**STAGE_LABELS, **MISSING_LABELS},
+    # crmkit retention: the pooled row of the cohort tables.
+    "cohort": {"all": ("All cohorts", "全部同期群")},
 }
 #: What the ``reason`` of a compare list calls the tier and the stage ("tier gold → iron; stage growth → decline").
 REASON_SUBJECTS: Final[dict[str, tuple[str, str]]] = {"tier": ("Tier", "等级"), "stage": ("Stage", "阶段")}
@@ -441,6 +480,46 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     SIGNUP_DATE: ("Day the customer signed up.", "客户注册的日期。"),
     PHONE: ("Phone number from the customer list.", "客户名单中的电话。"),
     EMAIL: ("Email address from the customer list.", "客户名单中的邮箱。"),
+    # crmkit retention (defined per period).
+    "complete": (
+        "Whether the period ended by the as-of date; a period still running has had less time for purchases, so "
+        "its churn is overstated.",
+        "该期是否在分析基准日前结束；尚未结束的期间购买时间不足，流失率偏高。",
+    ),
+    "active": (
+        "Customers with at least one purchase in the period; returns (negative amounts) are not purchases.",
+        "该期至少购买一次的客户数；退货 (负金额) 不算购买。",
+    ),
+    "returning": ("Customers active in this period and in the previous one.", "本期和上一期都活跃的客户数。"),
+    "reactivated": (
+        "Customers active in this period, not in the previous one, but in an earlier one: won back.",
+        "本期活跃、上一期未购买、但更早购买过的客户数：被召回的客户。",
+    ),
+    "churn_rate": (
+        "Lost customers ÷ customers active in the previous period (客户流失率).",
+        "流失客户数 ÷ 上一期活跃客户数。",
+    ),
+    "retention_rate": (
+        "1 − churn rate: the share of the previous period's active customers who bought again in this one.",
+        "1 − 客户流失率：上一期活跃客户中本期再次购买的比例。",
+    ),
+    "repeat_purchase_rate": (
+        "Share of the period's active customers who bought on at least two days in it (复购率).",
+        "该期活跃客户中至少在两天购买的比例。",
+    ),
+    "revenue_new": ("Net revenue in the period from its new customers.", "该期新客户的净收入。"),
+    "revenue_returning": ("Net revenue in the period from its returning customers.", "该期留存客户的净收入。"),
+    "revenue_reactivated": ("Net revenue in the period from its won-back customers.", "该期召回客户的净收入。"),
+    "net_revenue_retention": (
+        "Net revenue in this period from the customers active in the previous one ÷ their net revenue in the "
+        "previous one: above 100% they spent more than before.",
+        "上一期活跃客户在本期的净收入 ÷ 他们上一期的净收入：高于 100% 表示他们花得比以前多。",
+    ),
+    "cohort": (
+        "Customers whose first purchase fell in the same period; column k is the share of them (or of their "
+        "first period's revenue) active k periods later.",
+        "首次购买在同一期的客户；第 k 列是其中 k 期后仍活跃的客户占比 (或收入占首期收入的比例)。",
+    ),
     "platinum": ("The most valuable customers: by default the top 5% by value.", "价值最高的客户：默认为价值前 5%。"),
     "gold": ("The next most valuable customers: by default the next 15%.", "价值次高的客户：默认为其后的 15%。"),
     "iron": ("Customers who bought but are neither platinum nor gold.", "有购买但不属于铂金或黄金的客户。"),
@@ -519,7 +598,35 @@ COLUMN_DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     "at_risk": ("Customers of the group in the decline or termination stage.", "组内处于衰退期或终止期的客户数。"),
     "platinum": ("Platinum customers in the group.", "组内铂金客户数。"),
     "gold": ("Gold customers in the group.", "组内黄金客户数。"),
+    "new": (
+        "Customers whose first purchase in the data falls in the period.",
+        "在该期首次购买 (以数据为准) 的客户数。",
+    ),
+    "lost": (
+        "Customers active in the previous period and not in this one.",
+        "上一期活跃、本期未购买的客户数。",
+    ),
 }
+
+#: Meanings of the retention measures whose names mean something else elsewhere (``revenue`` of a group,
+#: ``new`` and ``lost`` segments): the retention report and the Definitions sheet use these first.
+RETENTION_DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
+    "period": (
+        "The month (2024-03), quarter (2024-Q1) or year (2024) the row counts.",
+        "该行统计的月 (2024-03)、季度 (2024-Q1) 或年 (2024)。",
+    ),
+    "revenue": (
+        "Net revenue (purchases − returns) in the period, returns of customers who bought nothing in it included.",
+        "该期净收入 (购买 − 退货)，含该期未购买客户的退货。",
+    ),
+    "customers": ("Customers in the cohort.", "同期群的客户数。"),
+}
+
+
+def retention_definition(key: str, lang: str) -> str:
+    """One-line meaning of a retention measure (``""`` when crmkit has none)."""
+    pair = RETENTION_DEFINITIONS.get(key)
+    return pair[check_lang(lang)] if pair else column_definition(key, lang)
 
 
 def label(key: str, lang: str) -> str:
@@ -704,6 +811,22 @@ SHORT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "rose": ("Rose", "上升"),
     "left_out": ("Left out to fit the terminal width: {columns}", "为适应终端宽度未显示：{columns}"),
     "worth_saving": ("Worth saving, by value at risk", "值得挽回的客户 (按风险金额)"),
+    "period": ("Period", "期间"),
+    "active": ("Active", "活跃"),
+    "new": ("New", "新客户"),
+    "returning": ("Returning", "留存"),
+    "reactivated": ("Won back", "召回"),
+    "lost": ("Lost", "流失"),
+    "churn_rate": ("Churn", "流失率"),
+    "retention_rate": ("Retention", "留存率"),
+    "repeat_purchase_rate": ("Repeat", "复购率"),
+    "revenue_new": ("New", "新客户"),
+    "revenue_returning": ("Returning", "留存客户"),
+    "revenue_reactivated": ("Won back", "召回客户"),
+    "net_revenue_retention": ("NRR", "净收入留存"),
+    "cohort": ("Cohort", "首购期"),
+    "cohort_size": ("Size", "客户数"),
+    "all": ("All", "全部"),
 }
 
 
@@ -732,3 +855,56 @@ BACKTEST_WORDS: Final = {
 
 
 UNIT_WORDS: Final = {"day": "天", "week": "周", "month": "个月"}
+
+
+#: Retention's periods and their words (a "month" is also a time unit, with the same labels).
+PERIOD_LABELS: Final = {"month": ("month", "月"), "quarter": ("quarter", "季度"), "year": ("year", "年")}
+
+#: The sentences of the retention report; ``{period}`` is a :data:`PERIOD_LABELS` word.
+RETENTION_WORDS: Final = {
+    "customers_title": ("Customers by {period}", "各{period}客户"),
+    "revenue_title": ("Revenue by {period}", "各{period}收入"),
+    "latest_title": ("Retention, {label} ({period})", "客户留存：{label} ({period})"),
+    "period_of": ("{label} ({period})", "{label} ({period})"),
+    "cohort_customers": (
+        "Cohorts: % of customers active, by {period}s since the first purchase",
+        "同期群：首次购买后第 N {period}仍活跃的客户占比 (%)",
+    ),
+    "cohort_revenue": (
+        "Cohorts: revenue as % of the first {period}'s, by {period}s since",
+        "同期群：首次购买后第 N {period}收入占首{period}收入的比例 (%)",
+    ),
+    "cohort_more": (
+        "{shown} of {total} {period}s since the first purchase shown; all in --format json and --out",
+        "仅显示首次购买后 {shown}/{total} 期；完整数据见 --format json 或 --out",
+    ),
+    "partial": (
+        "* {label} is not over at the as-of date: fewer purchases so far, so its churn is overstated",
+        "* {label} 截至基准日尚未结束：购买时间不足，流失率偏高",
+    ),
+    "groups_title": ("By {group}, {label}", "按{group}：{label}"),
+    "what_if_title": ("What if retention were {points:g} points higher", "若留存率提高 {points:g} 个百分点"),
+    "retention_observed": ("Retention per {period}, {window}", "每{period}留存率 ({window})"),
+    "retention_raised": ("Retention raised by {points:g} points", "提高 {points:g} 个百分点后的留存率"),
+    "active_now": ("Active customers, {label}", "活跃客户数 ({label})"),
+    "profit_per_customer": ("Profit per retained customer per {period}", "每位留存客户每{period}利润"),
+    "margin_given": ("Margin (--margin)", "毛利率 (--margin)"),
+    "margin_data": ("Margin (total margin / revenue in the data)", "毛利率 (数据中的累计毛利 / 收入)"),
+    "margin_revenue": ("Margin (no cost column: revenue counted)", "毛利率 (无成本列：按收入计)"),
+    "profit_observed": ("Profit over {n} {period}s at the observed retention", "按当前留存率，{n} 个{period}内的利润"),
+    "profit_raised": ("Profit over {n} {period}s at {rate}", "留存率为 {rate} 时，{n} 个{period}内的利润"),
+    "increase": ("Increase", "增幅"),
+    "formula": (
+        "Formula: profit = active customers × profit per retained customer per {period} × "
+        "Σ_(t=1..{n}) r^t × (1 + {d})^(−{t}), r = retention per {period}; today's customers only, none won back.",
+        "公式：利润 = 活跃客户数 × 每位留存客户每{period}利润 × Σ_(t=1..{n}) r^t × (1 + {d})^(−{t})，"
+        "r 为每{period}留存率；只计当前客户，不计召回。",
+    ),
+}
+
+
+def retention_words(lang: str, period: str) -> dict[str, str]:
+    """The retention sentences in ``lang``, with ``{period}`` filled in (other fields stay to be formatted)."""
+    index = check_lang(lang)
+    word = PERIOD_LABELS.get(period, (period, period))[index]
+    return {key: pair[index].replace("{period}", word) for key, pair in RETENTION_WORDS.items()}

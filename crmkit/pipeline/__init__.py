@@ -2,11 +2,19 @@
 
 from crmkit.pipeline.options import TIER_BY, ScoreOptions, options_from
 from crmkit.pipeline.privacy import Sharing
-from crmkit.pipeline.results import ScoreResult, Summary, ValueReport
-from crmkit.pipeline.run import backtest_models, comparison_sheets, score, value_columns, value_report
+from crmkit.pipeline.results import RetentionReport, ScoreResult, Summary, ValueReport
+from crmkit.pipeline.run import (
+    backtest_models,
+    comparison_sheets,
+    retention_report,
+    score,
+    value_columns,
+    value_report,
+)
 
 __all__ = [
     "TIER_BY",
+    "RetentionReport",
     "ScoreOptions",
     "ScoreResult",
     "Sharing",
@@ -15,6 +23,7 @@ __all__ = [
     "backtest_models",
     "comparison_sheets",
     "options_from",
+    "retention_report",
     "score",
     "value_columns",
     "value_report",
