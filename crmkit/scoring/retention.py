@@ -142,17 +142,31 @@ def retention(
     codes, ids = customer_codes(rows[CUSTOMER_ID])
     n = len(ids)
     amount = rows[AMOUNT].to_numpy(dtype=np.float64)
-    steps = np.round(amount * MONEY_STEPS)
-    code_of_row = period_codes(day, period)
-    first_code = int(code_of_row.min())
-    last_code = int(period_codes(np.array([as_of_day]), period)[0])
-    n_periods = last_code - first_code + 1
-    slot = (code_of_row - first_code).astype(np.int64)
+    # The period of every calendar day from the first transaction to the as-of date, counted from the first.
+    first_day = int(day.min())
+    calendar = period_codes(np.arange(first_day, as_of_day + 1), period)
+    first_code = int(calendar[0])
+    n_periods = int(calendar[-1]) - first_code + 1
+    slot_of_day = (calendar - first_code).astype(np.int16 if n_periods < np.iinfo(np.int16).max else np.int32)
+    slot = slot_of_day[day - first_day]
 
-    group_codes, group_names = _group_codes(groups, ids, n)
     start = max(n_periods - 2, 0) if latest_only else 0
-    tally = _Tally(n, n_periods, group_codes, len(group_names), cohorts=not latest_only)
-    _run(tally, codes, slot, day, amount >= 0, steps, start)
+    warm = max(start - 1, 0)  # the period before the first one reported: who was active then, and their money
+    seen = np.zeros(n, dtype=bool)  # customers who bought before ``warm``
+    if warm:
+        early = slot < warm
+        seen[codes[early & (amount >= 0)]] = True
+        codes, slot, day, amount = codes[~early], slot[~early], day[~early], amount[~early]
+    group_codes, group_names = _group_codes(groups, ids, n)
+    tally = _tally(
+        _Rows(codes, slot, day - first_day, amount >= 0, np.round(amount * MONEY_STEPS)),
+        slot_of_day,
+        seen,
+        group_codes,
+        len(group_names),
+        start,
+        cohorts=not latest_only,
+    )
 
     labels = [period_label(first_code + p, period) for p in range(n_periods)]
     complete = np.array([period_end(first_code + p, period) <= as_of_day for p in range(n_periods)])
@@ -175,101 +189,134 @@ def retention(
     return RetentionTables(period, overall, by_group, cohort_customers, cohort_revenue)
 
 
+#: Kinds of active customer in a period (0: not active in it).
+NEW, RETURNING, REACTIVATED = 1, 2, 3
+#: The last active period of a customer never seen.
+NEVER = np.iinfo(np.int64).min
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The transactions counted: customer code, period slot, day (since the first transaction), whether the row
+    is a purchase, and its amount in money steps."""
+
+    codes: np.ndarray
+    slot: np.ndarray
+    day: np.ndarray
+    buys: np.ndarray
+    steps: np.ndarray
+
+
+@dataclass(frozen=True)
 class _Tally:
-    """Per-period, per-group counts and money (in steps), and the cohort matrices, filled period by period."""
+    """Per-period, per-group counts and money in steps (``(periods, groups)`` arrays), and the cohort
+    matrices (cohort × period: active customers, money in steps)."""
 
-    def __init__(self, n: int, n_periods: int, group: np.ndarray, n_groups: int, *, cohorts: bool) -> None:
-        self.n, self.group, self.n_groups = n, group, n_groups
-        self.counts = {name: np.zeros((n_periods, n_groups)) for name in (*COUNT_COLUMNS, *MONEY_COLUMNS)}
-        self.cohorts = cohorts
-        shape = (n_periods, n_periods) if cohorts else (0, 0)
-        self.cohort_active = np.zeros(shape, dtype=np.int64)
-        self.cohort_steps = np.zeros(shape)
-        self.cohort = np.full(n, -1, dtype=np.int64)
-
-    def add(self, name: str, p: int, mask: np.ndarray, weights: np.ndarray | None = None) -> None:
-        """Count (or sum ``weights`` over) the customers in ``mask``, per group, into period ``p``."""
-        if self.n_groups == 1:
-            self.counts[name][p, 0] = np.count_nonzero(mask) if weights is None else weights[mask].sum()
-            return
-        self.counts[name][p] = np.bincount(
-            self.group[mask], weights=None if weights is None else weights[mask], minlength=self.n_groups
-        )
+    counts: dict[str, np.ndarray]
+    cohort_active: np.ndarray
+    cohort_steps: np.ndarray
 
 
-def _run(
-    tally: _Tally,
-    codes: np.ndarray,
-    slot: np.ndarray,
-    day: np.ndarray,
-    buys: np.ndarray,
-    steps: np.ndarray,
+def _tally(
+    rows: _Rows,
+    slot_of_day: np.ndarray,
+    seen: np.ndarray,
+    group: np.ndarray,
+    n_groups: int,
     start: int,
-) -> None:
-    """Fill the tally from period ``start`` on; earlier purchases only mark customers as seen before."""
-    n, n_periods = tally.n, len(tally.counts["active"])
-    warm = max(start - 1, 0)  # the period before the first one reported: who was active then, and their revenue
-    seen = np.zeros(n, dtype=bool)
-    before = buys & (slot < warm)
-    seen[codes[before]] = True
-    used = slot >= warm
-    codes, slot, day, buys, steps = codes[used], slot[used], day[used], buys[used], steps[used]
+    *,
+    cohorts: bool,
+) -> _Tally:
+    """Count every period from ``start`` on, from the rows of the period before it on (``seen``: customers who
+    bought earlier; ``slot_of_day``: the period of each day since the first transaction).
 
-    # Purchase days per customer and period: distinct (customer, day) pairs from one sort, grouped by period.
-    buy_codes, buy_days = codes[buys], day[buys]
+    Each period touches only its own rows and active customers: who is active comes from the distinct
+    (customer, day) pairs, sorted once; what kind of customer each one is from the last period they were
+    active in; the money of each kind from the period's rows. Tables indexed by customer are kept small (int8,
+    bool, int16), since every row reads them in random order.
+    """
+    n, n_periods = len(group), int(slot_of_day[-1]) + 1
+    warm = max(start - 1, 0)
+    codes, slot, day, buys, steps = rows.codes, rows.slot, rows.day, rows.buys, rows.steps
+    # Seen before ``warm`` (and so not in the period before it): won back if they buy again.
+    last = np.where(seen, warm - 2, NEVER)
+
+    # Distinct (customer, day) purchase pairs, by customer then day: a customer's first pair is their first
+    # purchase, and per period the pairs' customers are runs of equal codes.
+    buy_days = day[buys]
     day0 = int(buy_days.min()) if len(buy_days) else 0
     span = int(buy_days.max()) - day0 + 1 if len(buy_days) else 1
-    pairs = distinct_sorted(pair_keys(buy_codes, buy_days - day0, span))
-    pair_codes = (pairs // span).astype(np.int64)
-    pair_slot = slot_of_days(pairs % span + day0, slot, day)
+    pairs = distinct_sorted(pair_keys(codes[buys], buy_days - day0, span))
+    pair_codes = (pairs // span).astype(np.int32)
+    pair_slot = slot_of_day[pairs % span + day0]
+    del pairs
+    first_slot = np.full(n, -1, dtype=slot_of_day.dtype)
+    firsts = _run_starts(pair_codes)
+    first_slot[pair_codes[firsts]] = pair_slot[firsts]
     pair_order, pair_bounds = _by_slot(pair_slot, n_periods)
     row_order, row_bounds = _by_slot(slot, n_periods)
     pair_codes, codes, steps = pair_codes[pair_order], codes[row_order], steps[row_order]
+    row_group = group[codes] if n_groups > 1 else np.zeros(len(codes), dtype=np.int8)
+    row_cohort = first_slot[codes] if cohorts else None
 
-    previous = np.zeros(n, dtype=bool)
-    previous_steps = np.zeros(n)
+    counts = {name: np.zeros((n_periods, n_groups)) for name in (*COUNT_COLUMNS, *MONEY_COLUMNS)}
+    shape = (n_periods, n_periods) if cohorts else (0, 0)
+    cohort_active, cohort_steps = np.zeros(shape, dtype=np.int64), np.zeros(shape)
+    kind_of = np.zeros(n, dtype=np.int8)  # the kind of each customer active in the current period, else 0
+    was_active = np.zeros(n, dtype=bool)  # active in the previous period
+    previous = np.zeros(0, dtype=np.int64)
+    before = np.zeros(n_groups)
     for p in range(warm, n_periods):
-        lo, hi = row_bounds[p], row_bounds[p + 1]
-        money = np.bincount(codes[lo:hi], weights=steps[lo:hi], minlength=n)
-        purchase_days = np.bincount(pair_codes[pair_bounds[p] : pair_bounds[p + 1]], minlength=n)
-        active = purchase_days > 0
-        new = active & ~seen
-        if tally.cohorts:
-            tally.cohort[new] = p
-            member = tally.cohort >= 0
-            tally.cohort_active[:, p] = np.bincount(tally.cohort[active], minlength=n_periods)
-            tally.cohort_steps[:, p] = np.bincount(tally.cohort[member], weights=money[member], minlength=n_periods)
+        in_period = pair_codes[pair_bounds[p] : pair_bounds[p + 1]]
+        edges = _run_starts(in_period)
+        active = in_period[edges]
+        purchase_days = np.diff(np.append(edges, len(in_period)))
+        seen = last[active]
+        kind = np.where(seen == NEVER, NEW, np.where(seen == p - 1, RETURNING, REACTIVATED))
+        kind_of[previous] = 0
+        kind_of[active] = kind
+        span_of_p = slice(row_bounds[p], row_bounds[p + 1])
+        row_codes, money, where = codes[span_of_p], steps[span_of_p], row_group[span_of_p]
+        by_kind = np.bincount(kind * n_groups + group[active], minlength=4 * n_groups).reshape(4, n_groups)
+        row_kind = kind_of[row_codes].astype(np.intp)
+        if n_groups > 1:
+            row_kind = row_kind * n_groups + where
+        money_by_kind = np.bincount(row_kind, weights=money, minlength=4 * n_groups).reshape(4, n_groups)
         if p >= start:
-            tally.add("active", p, active)
-            tally.add("new", p, new)
-            tally.add("returning", p, active & previous)
-            tally.add("reactivated", p, active & ~previous & seen)
-            tally.add("lost", p, previous & ~active)
-            tally.add("repeat_buyers", p, purchase_days >= 2)
-            tally.add("revenue", p, np.ones(n, dtype=bool), money)
-            tally.add("revenue_new", p, new, money)
-            tally.add("revenue_returning", p, active & previous, money)
-            tally.add("revenue_reactivated", p, active & ~previous & seen, money)
-            tally.add("revenue_kept", p, previous, money)
-            tally.add("revenue_before", p, previous, previous_steps)
-        seen |= active
-        previous, previous_steps = active, money
+            kept = was_active[row_codes]
+            counts["active"][p] = by_kind[1:].sum(axis=0)
+            counts["new"][p], counts["returning"][p], counts["reactivated"][p] = by_kind[1:]
+            counts["lost"][p] = np.bincount(group[previous], minlength=n_groups) - by_kind[RETURNING]
+            counts["repeat_buyers"][p] = np.bincount(group[active[purchase_days >= 2]], minlength=n_groups)
+            counts["revenue"][p] = money_by_kind.sum(axis=0)
+            counts["revenue_new"][p], counts["revenue_returning"][p], counts["revenue_reactivated"][p] = money_by_kind[
+                1:
+            ]
+            counts["revenue_kept"][p] = np.bincount(where[kept], weights=money[kept], minlength=n_groups)
+            counts["revenue_before"][p] = before
+        if row_cohort is not None:
+            cohort_active[:, p] = np.bincount(first_slot[active], minlength=n_periods)
+            member = row_cohort[span_of_p]
+            member_rows = (member >= 0) & (member <= p)  # a return before the first purchase is in no cohort
+            cohort_steps[:, p] = np.bincount(member[member_rows], weights=money[member_rows], minlength=n_periods)
+        before = money_by_kind[1:].sum(axis=0)
+        was_active[previous] = False
+        was_active[active] = True
+        last[active] = p
+        previous = active
+    return _Tally(counts, cohort_active, cohort_steps)
 
 
-def slot_of_days(days: np.ndarray, slot: np.ndarray, row_days: np.ndarray) -> np.ndarray:
-    """The period slot of each day number, looked up from the rows' own (day, slot) pairs."""
-    if len(days) == 0:
-        return np.zeros(0, dtype=np.int64)
-    first = int(row_days.min())
-    lookup = np.zeros(int(row_days.max()) - first + 1, dtype=np.int64)
-    lookup[row_days - first] = slot
-    return lookup[days - first]
+def _run_starts(values: np.ndarray) -> np.ndarray:
+    """Positions where a run of equal values starts (a customer's first pair among pairs sorted by customer)."""
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
 
 
 def _by_slot(slot: np.ndarray, n_periods: int) -> tuple[np.ndarray, np.ndarray]:
     """A stable order of the items by period slot (a radix sort on 16-bit slots), and each slot's bounds."""
-    small = slot.astype(np.int16) if n_periods < np.iinfo(np.int16).max else slot
-    order = np.argsort(small, kind="stable")
+    order = np.argsort(slot, kind="stable")
     bounds = np.concatenate(([0], np.cumsum(np.bincount(slot, minlength=n_periods))))
     return order, bounds
 
