@@ -685,8 +685,11 @@ def render_churn(console: Console, result: ScoreResult, *, lang: str, top: int) 
         render_groups(console, result.summary.groups, lang=lang)
 
 
-def render_compare(console: Console, comparison: Any, *, lang: str) -> None:
-    """Tier and stage migration matrices (rows: before, columns: after), then who fell and who rose."""
+def render_compare(console: Console, comparison: Any, *, lang: str, warnings: Sequence[str] = ()) -> None:
+    """Notes first (they change how the rest reads), then the tier and stage migration matrices (rows: before,
+    columns: after), and who fell and who rose."""
+    for warning in warnings:
+        _note(console, warning)
     corner = f"{column_label('from', lang)} \\ {column_label('to', lang)}"
     for name, matrix in (
         ("tier_migration", comparison.tier_migration),

@@ -5,6 +5,7 @@ from crmkit.pipeline.privacy import Sharing
 from crmkit.pipeline.results import RetentionReport, ScoreResult, Summary, ValueReport
 from crmkit.pipeline.run import (
     backtest_models,
+    compare,
     comparison_sheets,
     retention_report,
     score,
@@ -21,6 +22,7 @@ __all__ = [
     "Summary",
     "ValueReport",
     "backtest_models",
+    "compare",
     "comparison_sheets",
     "options_from",
     "retention_report",

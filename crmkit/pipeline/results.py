@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from crmkit.scoring.compare import Comparison
 from crmkit.scoring.retention import WhatIf
 from crmkit.scoring.value import ValueFit
 from crmkit.version import __version__
@@ -271,6 +272,17 @@ class ScoreResult:
     @property
     def value_fit(self) -> ValueFit | None:
         return self.summary.model.fit if self.summary.model is not None else None
+
+
+@dataclass(frozen=True)
+class ComparisonReport:
+    """``crmkit compare``: the migrations and lists, and what the two snapshots cannot tell (``warnings``)."""
+
+    comparison: Comparison
+    warnings: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.comparison.to_json(), "warnings": list(self.warnings)}
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from crmkit.pipeline.options import ScoreOptions
 from crmkit.pipeline.results import (
     BandRow,
     Cohort,
+    ComparisonReport,
     DataSummary,
     GroupCount,
     ModelSummary,
@@ -47,7 +48,7 @@ from crmkit.schema import (
     VALUE_COMPONENTS,
 )
 from crmkit.scoring import churn, lifecycle, retention
-from crmkit.scoring.compare import Comparison
+from crmkit.scoring.compare import Comparison, compare_snapshots
 from crmkit.scoring.rfm import (
     CLASSIC_SEGMENTS,
     CN8_SEGMENTS,
@@ -546,6 +547,27 @@ def backtest_models(name: str) -> tuple[str, ...]:
     if name not in MODEL_NAMES:
         raise OptionError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)} or all")
     return (name,)
+
+
+def compare(old: ScoreResult, new: ScoreResult, *, sources: tuple[str, str] = ("old", "new")) -> ComparisonReport:
+    """How customers moved between two scored snapshots, and a warning when the newer one does not reach back as
+    far as the older (two exports that each hold only their own month, say): tiers and stages then describe
+    each file's own period, not the customer's history, and "absent" means "did not buy in that file"."""
+    before, after = old.summary.data, new.summary.data
+    warnings = []
+    if before.first_date and after.first_date and after.first_date > before.first_date:
+        old_name, new_name = sources
+        overlap = (
+            "do not overlap" if before.last_date and after.first_date > before.last_date else "overlap only in part"
+        )
+        warnings.append(
+            f"{new_name} starts on {after.first_date}, later than {old_name} ({before.first_date}), and the two "
+            f"{overlap}: each file holds only its own period, not the whole history, so tiers, stages and "
+            "'absent' describe each period's purchases, not the customers' history. Compare exports of the whole "
+            "history, or put both files in one folder and compare it at two dates: "
+            f"crmkit compare FOLDER --as-of {before.last_date} --as-of {after.last_date}"
+        )
+    return ComparisonReport(compare_snapshots(old.customers, new.customers), tuple(warnings))
 
 
 def comparison_sheets(comparison: Comparison) -> dict[str, pd.DataFrame]:
