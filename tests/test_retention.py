@@ -349,7 +349,13 @@ def test_quarters_on_the_sample_with_out_files(tmp_path: Path) -> None:
     book = openpyxl.load_workbook(xlsx)
     assert book.sheetnames == ["各期留存", "同期群", "同期群收入", "若留存率提高", "说明"]
     cohorts = book["同期群"]
-    assert [c.value for c in cohorts[1]][:5] == ["同期群 (首次购买期)", "客户数", "收入", "+0", "+1"]
+    assert [c.value for c in cohorts[1]][:5] == [
+        "同期群\n(首次购买期)",
+        "客户数",
+        "收入",
+        "+0",
+        "+1",
+    ]  # broken at the space
     assert cohorts.cell(2, 5).value == pytest.approx(report["cohorts"][0]["retained"][1])
     assert cohorts.cell(2, 5).number_format == "0.0%"
     assert cohorts.cell(cohorts.max_row, 1).value == "全部同期群"

@@ -4,14 +4,21 @@
 from __future__ import annotations
 
 import json
+import math
+import re
+import zipfile
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.utils import get_column_letter, range_boundaries
 from typer.testing import CliRunner, Result
 
 import crmkit
 from crmkit.cli import app
+from crmkit.output import labels
+from crmkit.output.excel_style import FILTER_ARROW, text_width
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 ENV = {
@@ -23,6 +30,8 @@ ENV = {
     "CRMKIT_DEBUG": None,
 }
 runner = CliRunner()
+#: Column key of each Chinese header label.
+COLUMN_OF = {zh: key for key, (_, zh) in {**labels.COLUMN_LABELS, **labels.SUMMARY_LABELS}.items()}
 
 
 def run(*args: object) -> Result:
@@ -94,3 +103,104 @@ def test_compare_explains_exports_that_each_hold_one_month(tmp_path: Path, sampl
     sample.loc[dates <= "2024-05-31"].to_csv(upto_may, index=False)
     sample.loc[dates <= "2024-06-30"].to_csv(upto_june, index=False)
     assert json.loads(ok("compare", upto_may, upto_june, "--no-model", "--format", "json"))["warnings"] == []
+
+
+# --- the workbook: printing, the tier chart's axis, Chinese headers ---------------------------------------------
+@pytest.fixture(scope="module")
+def workbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("book") / "客户分析.xlsx"
+    ok("segment", SAMPLES / "sales.xlsx", "--customers", SAMPLES / "customers.csv", "--out", path, "--lang", "zh", "-q")
+    return path
+
+
+def column_widths(ws) -> dict[int, float]:
+    """Width of every column with one set (0 when hidden); openpyxl keeps a run of equal columns under its first."""
+    widths = {}
+    for dim in ws.column_dimensions.values():
+        for col in range(dim.min, dim.max + 1):
+            widths[col] = 0.0 if dim.hidden else dim.width
+    return widths
+
+
+def printed_pages(ws) -> tuple[int, int]:
+    """(pages across, pages down) as Excel lays out A4 with the sheet's margins, print area, fit-to-width and
+    repeated header row: columns of 7 pixels a character plus 5, rows of their height or 15 points."""
+    a4 = (841.9, 595.3) if ws.page_setup.orientation == "landscape" else (595.3, 841.9)
+    margins = ws.page_margins
+    room = (a4[0] - 72 * (margins.left + margins.right), a4[1] - 72 * (margins.top + margins.bottom))
+    area = ws.print_area or f"A1:{get_column_letter(ws.max_column)}{ws.max_row}"
+    first_col, first_row, last_col, last_row = range_boundaries(area.split("!")[-1].replace("$", ""))
+    set_widths = column_widths(ws)
+    widths = [0.75 * math.floor(7 * set_widths.get(col, 8.43) + 5) for col in range(first_col, last_col + 1)]
+    widths = [0.0 if set_widths.get(col) == 0.0 else w for col, w in zip(range(first_col, last_col + 1), widths)]
+    heights = [ws.row_dimensions[r].height or 15.0 for r in range(first_row, last_row + 1)]
+    scale = 1.0
+    if ws.sheet_properties.pageSetUpPr is not None and ws.sheet_properties.pageSetUpPr.fitToPage:
+        scale = min(1.0, room[0] * (ws.page_setup.fitToWidth or 1) / sum(widths))
+
+    def pages(sizes: list[float], space: float, repeated: float) -> int:
+        count, used = 1, 0.0
+        for size in sizes:
+            if used + size > space and used > repeated:
+                count, used = count + 1, repeated
+            used += size
+        return count
+
+    breaks = len(ws.row_breaks.brk)
+    return pages(widths, room[0] / scale, 0.0), pages(heights, room[1] / scale, heights[0]) + breaks
+
+
+def test_the_workbook_prints_in_a_sane_number_of_pages(workbook: Path) -> None:
+    book = openpyxl.load_workbook(workbook)
+    pages = {ws.title: printed_pages(ws) for ws in book}
+    assert all(across == 1 for across, _ in pages.values()), pages  # every sheet one page wide
+    total = sum(across * down for across, down in pages.values())
+    # 2,060 customers on Customers, 1,600 on Iron, 1,544 at risk: about 36 rows a page at ~80% scale.
+    # (Printed across six pages at full size, Customers alone took 400 pages.)
+    assert total <= 150, pages
+    customers = book["客户"]
+    printed = [
+        c.value.replace("\n", " ") for c in customers[1][: range_boundaries(customers.print_area.split("!")[1])[2]]
+    ]
+    assert printed == [  # the name too, with --include-attributes
+        "客户编号",
+        "价值等级",
+        "价值排名",
+        "累计销售额",
+        "客户终身价值 (CLV)",
+        "RFM 客户细分",
+        "生命周期阶段",
+        "流失风险等级",
+        "流失风险金额",
+        "最近购买日期",
+        "销售员",
+    ]
+    summary = book["摘要"]
+    hidden = [col for col, width in column_widths(summary).items() if width == 0.0]
+    assert hidden and min(hidden) > range_boundaries(summary.print_area.split("!")[1])[2]
+
+
+def test_the_revenue_by_tier_axis_starts_at_zero(workbook: Path) -> None:
+    with zipfile.ZipFile(workbook) as package:
+        charts = [package.read(name).decode("utf-8") for name in package.namelist() if name.startswith("xl/charts/")]
+    (tiers,) = [xml for xml in charts if "各价值等级收入" in xml]
+    value_axis = re.search(r"<c:valAx>.*?</c:valAx>", tiers, re.S).group(0)
+    assert '<c:min val="0"/>' in value_axis
+
+
+def test_chinese_headers_never_wrap_mid_word(workbook: Path) -> None:
+    """A header on two lines is broken at a space, and each line fits its column, so Excel wraps nothing itself
+    (it would break Chinese anywhere)."""
+    book = openpyxl.load_workbook(workbook)
+    wrapped = 0
+    for name in ("客户", "铂金客户", "流失风险"):
+        ws = book[name]
+        widths = column_widths(ws)
+        for cell in ws[1]:
+            width = widths[cell.column]
+            lines = cell.value.split("\n")
+            wrapped += len(lines) > 1
+            for line in lines:
+                assert text_width(pd.Series([line])) + FILTER_ARROW <= width, (name, cell.value, width)
+            assert labels.column_label(COLUMN_OF[cell.value.replace("\n", " ")], "zh") == cell.value.replace("\n", " ")
+    assert wrapped  # some headers do go on two lines

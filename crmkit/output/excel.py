@@ -77,6 +77,22 @@ TIER_LIST_COLUMNS: Final = (
     "churn_band",
     "value_at_risk",
 )
+#: The Customers sheet's key columns: first on the sheet, and all that prints (one page wide), so the table
+#: prints in dozens of pages rather than hundreds; the other columns follow them on screen.
+PRINTED_CUSTOMER_COLUMNS: Final = (
+    CUSTOMER_ID,
+    NAME,
+    "tier",
+    "value_rank",
+    "total_revenue",
+    "clv",
+    "segment",
+    "lifecycle_stage",
+    "churn_band",
+    "value_at_risk",
+    "last_purchase",
+    SALESPERSON,
+)
 AT_RISK_COLUMNS: Final = (
     CUSTOMER_ID,
     *ATTRIBUTE_COLUMNS,
@@ -148,10 +164,11 @@ WORKBOOK_OPTIONS: Final = {
 
 @dataclass(frozen=True)
 class _Layout:
-    """How one column of a table sheet looks: width, whether its header wraps, cell and header formats."""
+    """How one column of a table sheet looks: width, its header as shown (two lines when it wraps), cell and
+    header formats."""
 
     width: float
-    wraps: bool
+    header: str
     cell_format: Format | None
     header_format: Format
 
@@ -201,7 +218,7 @@ class _Book:
         for part, start in enumerate(range(0, max(len(frame), 1), per_sheet), start=1):
             part_name = self._free_name(name, "" if part == 1 else f" ({part})")
             rows = shown.iloc[start : start + per_sheet]
-            self._table_sheet(part_name, columns, headers, layout, len(rows))
+            self._table_sheet(part_name, columns, layout, len(rows))
             self.rows[part_name] = rows
             names.append(part_name)
         return names
@@ -225,7 +242,7 @@ class _Book:
         figures = num_format is not None or (
             pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
         )
-        width, wraps = column_width(header, shown if num_format is None else values, num_format)
+        width, header = column_width(header, shown if num_format is None else values, num_format)
         if figures:
             cell_format = self.fmt(num_format=num_format) if num_format else None
             header_format = self.fmt(**HEADER_FORMAT, align="right", indent=FIGURE_HEADER_INDENT)
@@ -233,16 +250,14 @@ class _Book:
             width += TEXT_INDENT
             cell_format = self.fmt(align="left", indent=TEXT_INDENT)
             header_format = self.fmt(**HEADER_FORMAT, align="left", indent=TEXT_INDENT)
-        return _Layout(width, wraps, cell_format, header_format)
+        return _Layout(width, header, cell_format, header_format)
 
-    def _table_sheet(
-        self, name: str, columns: list[str], headers: list[str], layout: list[_Layout], n_rows: int
-    ) -> None:
+    def _table_sheet(self, name: str, columns: list[str], layout: list[_Layout], n_rows: int) -> None:
         ws = self.book.add_worksheet(name)
-        for i, (text, column) in enumerate(zip(headers, layout)):
+        for i, column in enumerate(layout):
             ws.set_column(i, i, column.width, column.cell_format)
-            ws.write_string(0, i, text, column.header_format)
-        ws.set_row(0, WRAPPED_HEADER_HEIGHT if any(column.wraps for column in layout) else HEADER_HEIGHT)
+            ws.write_string(0, i, column.header, column.header_format)
+        ws.set_row(0, WRAPPED_HEADER_HEIGHT if any("\n" in column.header for column in layout) else HEADER_HEIGHT)
         print_setup(ws, self.lang, fit_width=sum(column.width for column in layout) <= FIT_WIDTH_MAX)
         if not columns:
             return
@@ -271,6 +286,13 @@ class _Book:
                         "format": self.fmt(bg_color=fill, font_color=font),
                     },
                 )
+
+    def print_first(self, names: Iterable[str], n_columns: int) -> None:
+        """Print only the first ``n_columns`` of these table sheets, one page wide."""
+        for name in names:
+            ws = self.book.get_worksheet_by_name(name)
+            ws.print_area(0, 0, max(len(self.rows[name]), 1), n_columns - 1)
+            ws.fit_to_pages(1, 0)
 
     def definitions(self, customers: pd.DataFrame, group_columns: list[str], *, retention: bool = False) -> None:
         """What each column present (customers, then the per-group table), each retention measure (when the
@@ -330,14 +352,17 @@ def write_workbook(
     inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> None:
     """Write the analyst workbook of one scoring run in ``lang`` ("en" or "zh") to ``path``, all at once or not
-    at all: Summary, Customers, one sheet per tier, At risk, Data quality, Definitions."""
+    at all: Summary, Customers (its key columns first: they are what prints), one sheet per tier, At risk, Data
+    quality, Definitions."""
     check_lang(lang)
     inputs = list(inputs)
     check_not_input(path, inputs)
     customers = result.customers
     book = _Book(lang)
     write_summary(book.book, book.fmt, result.summary, lang)
-    book.table(sheet_name("customers", lang), customers)
+    printed = _present(customers, PRINTED_CUSTOMER_COLUMNS)
+    keys_first = customers[[*printed, *(c for c in customers.columns if c not in printed)]]
+    book.print_first(book.table(sheet_name("customers", lang), keys_first), len(printed))
     if "tier" in customers.columns:
         for tier in TIER_SHEETS:
             book.table(sheet_name(tier, lang), tier_list(customers, tier))

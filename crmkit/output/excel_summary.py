@@ -24,6 +24,8 @@ from crmkit.output.excel_style import (
     MONEY,
     PERCENT,
     VALUE_COLOURS,
+    column_pixels,
+    header_lines,
     print_setup,
     text_width,
 )
@@ -141,6 +143,7 @@ GROUP_COLUMNS: Final = 9
 LINE_HEIGHT: Final = 15
 CHART_COLUMN: Final = 7
 CHART_SIZE: Final = {"width": 620, "height": 340}
+CHART_OFFSET: Final = 10
 CHART_ROWS: Final = 19
 #: Hidden columns holding the Pareto curve the chart plots.
 CURVE_COLUMN: Final = 26
@@ -217,9 +220,14 @@ class _Summary:
             ws.write_string(row, col, text, self.fmt(align="right" if fits else "left", **props))
 
     def header(self, texts: Sequence[str]) -> None:
-        """A table's header row: first column left, figures right, tall enough for the longest wrapped header."""
-        widths = text_width(pd.Series(texts[1:], dtype="str")) if texts[1:] else 0.0
-        lines = max(1, math.ceil(widths / (VALUE_WIDTH - 1)))
+        """A table's header row: first column left, figures right, tall enough for the longest wrapped header.
+
+        Headers wider than their column go on two lines broken between words (:func:`header_lines`), so Excel
+        does not break Chinese ones mid-word.
+        """
+        room = VALUE_WIDTH - 1
+        texts = [texts[0], *("\n".join(header_lines(t)) if _width(t) > room else t for t in texts[1:])]
+        lines = max([1, *(sum(math.ceil(_width(line) / room) for line in t.split("\n")) for t in texts[1:])])
         self.ws.set_row(self.row, LINE_HEIGHT * lines + 5)
         props = {"bold": True, "bg_color": HEADER_FILL, "bottom": 1, "text_wrap": True, "valign": "vcenter"}
         self.ws.write_string(self.row, 0, texts[0], self.fmt(**props))
@@ -394,8 +402,11 @@ class _Summary:
         self._place(chart, "chart_pareto", at_row)
         return True
 
-    def column_chart(self, table: str, value_col: int, title: str, num_format: str, at_row: int) -> bool:
-        """A column chart of one column of a summary table, bars coloured like the tiers where it shows tiers."""
+    def column_chart(
+        self, table: str, value_col: int, title: str, num_format: str, at_row: int, *, from_zero: bool = True
+    ) -> bool:
+        """A column chart of one column of a summary table, bars coloured like the tiers where it shows tiers;
+        the value axis starts at 0 (``from_zero``, unless a bar is negative), so bar heights compare fairly."""
         if table not in self.tables or self.tables[table][1] < self.tables[table][0]:
             return False
         first, last = self.tables[table]
@@ -416,14 +427,23 @@ class _Summary:
             ]
         chart.add_series(series)
         chart.set_legend({"none": True})
-        chart.set_y_axis({"num_format": num_format, "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
+        axis = {"num_format": num_format, "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}}
+        chart.set_y_axis({**axis, "min": 0} if from_zero else axis)
         self._place(chart, title, at_row)
         return True
+
+    def print_width(self) -> int:
+        """The last column the sheet prints: the charts' right edge (the hidden chart data lie beyond it)."""
+        right, col = CHART_OFFSET + CHART_SIZE["width"], CHART_COLUMN
+        while right > 0:
+            right -= column_pixels(LABEL_WIDTH if col == 0 else VALUE_WIDTH if col < GROUP_COLUMNS else None)
+            col += 1
+        return max(col - 1, GROUP_COLUMNS - 1)
 
     def _place(self, chart: Any, title: str, at_row: int) -> None:
         chart.set_title({"name": self.text(title), "name_font": {"size": 12, "bold": True}})
         chart.set_size(CHART_SIZE)
-        self.ws.insert_chart(at_row, CHART_COLUMN, chart, {"x_offset": 10, "y_offset": 5})
+        self.ws.insert_chart(at_row, CHART_COLUMN, chart, {"x_offset": CHART_OFFSET, "y_offset": 5})
 
 
 def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str) -> None:
@@ -452,7 +472,14 @@ def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str
     chart_row = 2
     for draw in (
         lambda row: sheet.pareto_chart(pareto, row),
-        lambda row: sheet.column_chart("tiers", 3, "chart_tier_revenue", "#,##0", row),
+        lambda row: sheet.column_chart(
+            "tiers",
+            3,
+            "chart_tier_revenue",
+            "#,##0",
+            row,
+            from_zero=all((t.get("revenue") or 0) >= 0 for t in summary.get("tiers") or []),
+        ),
         lambda row: sheet.column_chart("lifecycle", 1, "chart_lifecycle", "#,##0", row),
     ):
         if draw(chart_row):
@@ -473,6 +500,11 @@ def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str
         sheet.groups(summary["groups"])
     sheet.ws.hide_gridlines(2)
     print_setup(sheet.ws, lang, fit_width=True)
+    sheet.ws.print_area(0, 0, max(sheet.row, chart_row), sheet.print_width())
+
+
+def _width(text: str) -> float:
+    return text_width(pd.Series([text], dtype="str"))
 
 
 def _is_numpy_number(value: Any) -> bool:
