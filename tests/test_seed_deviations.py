@@ -204,3 +204,85 @@ def test_chinese_headers_never_wrap_mid_word(workbook: Path) -> None:
                 assert text_width(pd.Series([line])) + FILTER_ARROW <= width, (name, cell.value, width)
             assert labels.column_label(COLUMN_OF[cell.value.replace("\n", " ")], "zh") == cell.value.replace("\n", " ")
     assert wrapped  # some headers do go on two lines
+
+
+# --- --lang zh: choices by their Chinese labels, errors and notes in Chinese --------------------------------------
+def fails(*args: object) -> str:
+    """Run crmkit expecting exit 2 and one error on stderr; the error's text."""
+    result = run(*args)
+    assert result.exit_code == 2, f"{result.output}\n{result.exception!r}"
+    assert result.stdout == "" and "Traceback" not in result.stderr
+    return result.stderr
+
+
+def test_choices_accept_their_chinese_labels(tmp_path: Path) -> None:
+    sample = SAMPLES / "sales.xlsx"
+    english = json.loads(ok("churn", sample, "--min-tier", "gold", "--format", "json", "-q"))
+    chinese = json.loads(ok("churn", sample, "--min-tier", "黄金", "--format", "json", "-q"))
+    assert chinese == english and {c["tier"] for c in chinese["customers"]} <= {"platinum", "gold"}
+    weeks = json.loads(ok("segment", sample, "--time-unit", "周", "--tier-by", "毛利", "--format", "json", "-q"))
+    assert weeks["data"]["time_unit"] == "week"
+    profit = json.loads(ok("segment", sample, "--tier-by", "profit", "--format", "json", "-q", "--time-unit", "week"))
+    assert weeks["tiers"] == profit["tiers"]
+    quarters = json.loads(ok("retention", sample, "--period", "季度", "--format", "json", "-q"))
+    assert quarters["periods"][0]["period"] == "2023-Q1"
+    assert "客户留存" in ok("segment", sample, "--lang", "中文", "-q", "--no-model")
+    # A group or a column named like a label is left alone: only choices are read as labels.
+    master = pd.read_csv(SAMPLES / "customers.csv", dtype=str, encoding="utf-8-sig").rename(columns={"region": "月"})
+    master.to_csv(tmp_path / "master.csv", index=False)
+    groups = json.loads(
+        ok("retention", sample, "--customers", tmp_path / "master.csv", "--group-by", "月", "--format", "json", "-q")
+    )
+    assert "月" in groups["groups"][0]
+
+
+def test_errors_in_chinese(tmp_path: Path) -> None:
+    no_columns = tmp_path / "no_columns.csv"
+    no_columns.write_text("cust,when\nA,2024-01-01\n", encoding="utf-8")
+    assert fails("segment", no_columns, "--lang", "zh").startswith(
+        f"错误：{no_columns}：找不到必需的列 customer_id, order_date, amount；文件中的列有：'cust', 'when'\n"
+        '提示：请用 --col customer_id="<header>" --col order_date="<header>" --col amount="<header>" 指明列名'
+    )
+    ambiguous = tmp_path / "ambiguous.csv"
+    ambiguous.write_text("Customer ID,Order Date,Amount\nA,05/03/2024,10\nB,06/04/2024,20\n", encoding="utf-8")
+    message = fails("segment", ambiguous, "--lang", "zh")
+    assert "'Order Date' 列：05/03/2024 这样的日期既可能是日/月也可能是月/日" in message
+    assert "提示：请用 --date-order dmy" in message
+    assert fails("churn", SAMPLES / "sales.xlsx", "--min-tier", "钻石", "--lang", "zh", "-q").startswith(
+        "错误：--min-tier 的取值 '钻石' 无效；可选：platinum (铂金)、gold (黄金)、iron (铁)"
+    )
+    assert fails("segment", SAMPLES / "sales.xlsx", "--time-unit", "fortnight", "--lang", "zh").startswith(
+        "错误：--time-unit 的取值 'fortnight' 无效；可选：day (天)、week (周)、month (月)"
+    )
+    # crmkit.toml's [output] lang = "zh" is enough; English stays English.
+    (tmp_path / "crmkit.toml").write_text('[output]\nlang = "zh"\n', encoding="utf-8")
+    assert fails("segment", tmp_path / "missing.csv").startswith(f"错误：{tmp_path / 'missing.csv'} 不存在")
+    assert fails("segment", tmp_path / "missing.csv", "--lang", "en").startswith("Error: ")
+
+
+def test_notes_in_chinese() -> None:
+    flawed = Path("flawed.csv")  # in the test's own folder: short enough not to wrap at 80 columns
+    flawed.write_text(
+        "Customer ID,Order Date,Amount\nA,05/03/2024,10\nB,13/04/2024,20\nB,07/04/2024,x\n,07/04/2024,5\n",
+        encoding="utf-8",
+    )
+    result = run("segment", flawed, "--lang", "zh")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.splitlines()[:5] == [
+        "已剔除 4 行中的 2 行：金额缺失或不是数字 1 行，客户编号为空 1 行。",
+        f"  {flawed} 第 4 行：Amount 'x'（金额缺失或不是数字）",
+        f"  {flawed} 第 5 行：Customer ID ''（客户编号为空）",
+        "  用 --rejects FILE 写出每一条被剔除的行，或用 --strict 在遇到错误行时停止。",
+        f"注意：{flawed}：日期按 dmy 读取（13/04/2024 只能按 日/月 解读）",
+    ]
+    # Nobody bought twice: the model is skipped, and the note says why in Chinese.
+    assert "注意：未运行价值模型：没有客户重复购买过，无法拟合购买模型" in result.stdout.replace("\n", "")
+    english = run("segment", flawed)
+    assert "Note: value model skipped: no customer has a repeat purchase" in english.stdout.replace("\n", " ")
+
+
+def test_every_chinese_message_form_fills_its_wording() -> None:
+    for form, chinese in labels.MESSAGES_ZH:
+        fields = set(re.findall(r"{(\w+)}", chinese))
+        assert fields <= set(re.compile(form).groupindex), form
+        assert re.search(r"[\u4e00-\u9fff]", chinese), chinese

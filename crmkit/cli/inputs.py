@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from crmkit import ingest, pipeline
-from crmkit.cli.app import err_console
+from crmkit.cli.app import MESSAGE_LANG, err_console
 from crmkit.cli.params import (
     DateOrder,
     Lang,
@@ -18,6 +18,7 @@ from crmkit.cli.params import (
 from crmkit.errors import OptionError
 from crmkit.output import tables, terminal
 from crmkit.output.atomic import check_not_input
+from crmkit.output.labels import CHOICE_LABELS, choice_key
 from crmkit.pipeline.options import ScoreOptions, options_from
 from crmkit.pipeline.privacy import Sharing
 from crmkit.pipeline.results import ScoreResult
@@ -46,12 +47,14 @@ class Inputs:
         outputs: tuple[Path | None, ...] = (),
         sharing: Sharing | None = None,
     ) -> None:
+        self.config = ingest.load_config(config)
+        # Errors and notes from here on speak the --lang given, else crmkit.toml's.
+        MESSAGE_LANG.set(MESSAGE_LANG.get() or self.lang(None))
         #: Every input file (folders expanded): outputs may never replace one of them.
         self.paths = ingest.expand_paths([*files, *([customers] if customers else [])])
         for output in (*outputs, rejects):  # refuse before minutes of reading and scoring, not after
             if output is not None:
                 check_not_input(output, self.paths)
-        self.config = ingest.load_config(config)
         self.quiet = quiet
         self.sharing = sharing or Sharing()
         columns = {**self.config.get("columns", {}), **parse_col(col)}
@@ -63,20 +66,26 @@ class Inputs:
         if rejects is not None:
             tables.write_table(shown.rejects, rejects, inputs=self.paths)
         if not quiet:
-            terminal.print_ingest_notes(err_console(), shown.report, rejects_written=rejects)
+            terminal.print_ingest_notes(err_console(), shown.report, rejects_written=rejects, lang=self.lang(None))
 
     def options(self, **given: Any) -> ScoreOptions:
-        """Scoring options: the command line's values (None when not given), else crmkit.toml, else defaults."""
+        """Scoring options: the command line's values (None when not given), else crmkit.toml, else defaults.
+        Choices may be given by their Chinese labels (``at_risk_min_tier="黄金"``)."""
         if given.get("as_of") is not None:
             given["as_of"] = ingest.parse_date(given["as_of"])
+        values = {k: v.value if isinstance(v, Enum) else v for k, v in given.items()}
         return options_from(
-            self.config, sharing=self.sharing, **{k: v.value if isinstance(v, Enum) else v for k, v in given.items()}
+            self.config,
+            sharing=self.sharing,
+            **{k: choice_key(v) if k in CHOICE_LABELS and isinstance(v, str) else v for k, v in values.items()},
         )
 
     def lang(self, value: Lang | None) -> str:
+        """The language of terminal and workbook labels: ``--lang`` (None when not given), else crmkit.toml's,
+        else English; errors and notes follow it."""
         if value is not None:
             return str(value.value)
-        return str(self.config.get("output", {}).get("lang", "en"))
+        return MESSAGE_LANG.get() or choice_key(str(self.config.get("output", {}).get("lang", "en")))
 
 
 @contextlib.contextmanager

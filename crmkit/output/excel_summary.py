@@ -30,7 +30,7 @@ from crmkit.output.excel_style import (
     text_width,
 )
 from crmkit.output.jsondoc import jsonable
-from crmkit.output.labels import column_label, label, retention_words, sheet_name, value_label
+from crmkit.output.labels import column_label, label, message_text, retention_words, sheet_name, value_label
 from crmkit.pipeline.results import Summary
 from crmkit.scoring.rollup import NO_GROUP
 from crmkit.scoring.value import PER_CUSTOMER_MARGIN
@@ -309,7 +309,7 @@ class _Summary:
         self.section(key)
         wrap = self.fmt(text_wrap=True, valign="top", font_color=colour)
         for message in messages:
-            text = str(message)
+            text = message_text(str(message), self.lang)
             lines = max(1, math.ceil(len(text) / 95)) + text.count("\n")
             self.ws.set_row(self.row, LINE_HEIGHT * lines)
             self.ws.merge_range(self.row, 0, self.row, TABLE_COLUMNS - 1, "", wrap)

@@ -8,6 +8,7 @@ knows (a column from the user's own file) pass through unchanged.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import numpy as np
@@ -908,3 +909,180 @@ def retention_words(lang: str, period: str) -> dict[str, str]:
     index = check_lang(lang)
     word = PERIOD_LABELS.get(period, (period, period))[index]
     return {key: pair[index].replace("{period}", word) for key, pair in RETENTION_WORDS.items()}
+
+
+# --- choices by their Chinese labels ------------------------------------------------------------------------------
+#: What --tier-by ranks by.
+TIER_BY_LABELS: Final = {"revenue": ("revenue", "收入"), "profit": ("profit", "毛利"), "clv": ("CLV", "客户终身价值")}
+#: The command-line choices that may be given by their Chinese label (``--min-tier 黄金``, ``--time-unit 周``),
+#: by the library parameter they set.
+CHOICE_LABELS: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "at_risk_min_tier": {tier: TIER_LABELS[tier] for tier in ("platinum", "gold", "iron")},
+    "time_unit": {unit: SUMMARY_LABELS[unit] for unit in ("day", "week", "month")},
+    "retention_period": PERIOD_LABELS,
+    "tier_by": TIER_BY_LABELS,
+    "lang": {"en": ("English", "英文"), "zh": ("Chinese", "中文")},
+}
+#: Chinese label → canonical choice, over every choice above (the labels never clash: 月 is a month either way).
+CHOICE_ALIASES: Final = {zh: key for labels in CHOICE_LABELS.values() for key, (_, zh) in labels.items()}
+
+
+def choice_key(value: str) -> str:
+    """The canonical choice a command-line value names: its key when it is a Chinese label, else itself."""
+    return CHOICE_ALIASES.get(value, value)
+
+
+# --- errors and notes in Chinese ------------------------------------------------------------------------------
+#: Words before a message ("Error: …", "Hint: …", "Note: …"), and the dropped-row report.
+MESSAGE_WORDS: Final = {
+    "error": ("Error: ", "错误："),
+    "hint": ("Hint: ", "提示："),
+    "note": ("Note: ", "注意："),
+    "dropped": ("Dropped {n:,} of {total:,} rows: {reasons}.", "已剔除 {total:,} 行中的 {n:,} 行：{reasons}。"),
+    "dropped_reason": ("{n:,} {reason}", "{reason} {n:,} 行"),
+    "dropped_example": (
+        "  {file} row {row}: {column} {value!r} ({reason})",
+        "  {file} 第 {row} 行：{column} {value!r}（{reason}）",
+    ),
+    "rejects_hint": (
+        "  Write every dropped row with --rejects FILE, or stop on bad rows with --strict.",
+        "  用 --rejects FILE 写出每一条被剔除的行，或用 --strict 在遇到错误行时停止。",
+    ),
+    "rejects_written": ("  All dropped rows written to {path}.", "  所有被剔除的行已写入 {path}。"),
+}
+#: Errors, hints and notes in Chinese: the form of the English text (a regular expression over all of it, after
+#: the command line's own words replace library parameter names) and the Chinese wording. Named groups carry
+#: file names, columns and values across; a group named ``reason`` is itself translated, ``choices`` and
+#: ``reasons`` get their labels. A message that matches no form is shown in English.
+MESSAGES_ZH: Final[tuple[tuple[str, str], ...]] = (
+    # Reading files.
+    (
+        r"(?P<file>.+): cannot find the (?P<columns>.+) column\(s\); columns found: (?P<found>.+)",
+        "{file}：找不到必需的列 {columns}；文件中的列有：{found}",
+    ),
+    (
+        r"name them with (?P<fixes>.+) \(or a \[columns\] table in crmkit\.toml\)",
+        "请用 {fixes} 指明列名（或在 crmkit.toml 的 [columns] 表中设置）",
+    ),
+    (
+        r"(?P<file>.+): column (?P<wanted>'.*') \(given for (?P<column>\w+)\) is not in the file; columns found: (?P<found>.+)",
+        "{file}：文件中没有 {wanted} 列（指定给 {column}）；文件中的列有：{found}",
+    ),
+    (r"correct it, e\.g\. (?P<fix>.+)", "请改正，例如 {fix}"),
+    (r"(?P<file>.+) does not exist", "{file} 不存在"),
+    (r"check the path \(quote names with spaces\)", "请检查路径（名称含空格时请加引号）"),
+    # Dates: day/month order.
+    (
+        r"(?P<where>.*)dates like (?P<sample>\S+) could be day/month or month/day, and no date in the file settles it",
+        "{where}{sample} 这样的日期既可能是日/月也可能是月/日，文件中没有能确定顺序的日期",
+    ),
+    (
+        r"say which with --date-order dmy \(5 March\) or --date-order mdy \(May 3\)",
+        "请用 --date-order dmy（日/月，如 3 月 5 日写作 5/3）或 --date-order mdy（月/日）指明",
+    ),
+    (
+        r"(?P<where>.*)dates mix day/month orders: (?P<day>\S+) only fits day first but (?P<month>\S+) only fits month first",
+        "{where}日期混用了两种顺序：{day} 只能是日在前，而 {month} 只能是月在前",
+    ),
+    (r"fix the export so one order is used, or split the file", "请让导出统一使用一种日期顺序，或拆分文件"),
+    (
+        r"(?P<where>.*)--date-order (?P<given>\w+) contradicts the data: (?P<sample>\S+) only fits (?P<fits>\w+)",
+        "{where}--date-order {given} 与数据矛盾：{sample} 只能按 {fits} 解读",
+    ),
+    (r"use --date-order (?P<order>\w+) or leave it out", "请用 --date-order {order}，或不指定"),
+    (
+        r"(?P<file>.+): dates read as (?P<order>\w+) \((?P<sample>\S+) only fits (?P<fits>[\w/]+)\)",
+        "{file}：日期按 {order} 读取（{sample} 只能按 {fits} 解读）",
+    ),
+    (r"(?P<where>--[\w-]+) (?P<text>'.*') is not a date", "{where} {text} 不是日期"),
+    (r"write the date as YYYY-MM-DD, e\.g\. (?P<example>\S+)", "日期请写成 YYYY-MM-DD，例如 {example}"),
+    # Bad rows under --strict, and files with none usable.
+    (
+        r"(?P<n>[\d,]+) bad row\(s\) \((?P<reasons>.+)\); first: (?P<file>.+) row (?P<row>\d+), column (?P<column>.+): "
+        r"(?P<value>.+) \((?P<reason>[^()]+)\)",
+        "{n} 行有问题（{reasons}）；第一行：{file} 第 {row} 行，{column} 列：{value}（{reason}）",
+    ),
+    (
+        r"fix the rows, or drop --strict to skip them \(write them out with --rejects FILE\)",
+        "请修正这些行，或去掉 --strict 跳过它们（用 --rejects FILE 写出）",
+    ),
+    # Options.
+    (
+        r"unknown (?P<option>--[\w-]+) (?P<value>'.*'); choose one of (?P<choices>.+)",
+        "{option} 的取值 {value} 无效；可选：{choices}",
+    ),
+    (
+        r"no purchases on or before the as-of date (?P<date>\S+); choose a later --as-of",
+        "分析基准日 {date} 及之前没有购买；请选择更晚的 --as-of",
+    ),
+    (r"cannot group by (?P<column>'.*'); choose one of (?P<choices>.+)", "不能按 {column} 分组；可选：{choices}"),
+    (
+        r"group by a column of the (?:customer table such as salesperson or region|transactions \(salesperson, region, "
+        r"channel\) or of the --customers file)",
+        "请按客户表中的列分组，如销售员或区域",
+    ),
+    # The value model, skipped or refused.
+    (
+        r"value model skipped: (?P<reason>.+); churn risk comes from each customer's own rhythm and there is no CLV",
+        "未运行价值模型：{reason}；流失风险按每位客户自己的购买节奏计算，没有 CLV",
+    ),
+    (
+        r"no customer has a repeat purchase, so the purchase model cannot be fitted",
+        "没有客户重复购买过，无法拟合购买模型",
+    ),
+    (r"use more history: an earlier first date or a later --as-of", "请使用更长的历史：更早的开始日期或更晚的 --as-of"),
+    (r"no customers to fit the purchase model on", "没有可用于拟合购买模型的客户"),
+    # Retention and compare.
+    (
+        r"no what-if: it needs a complete (?P<period>\w+) that follows one with active customers",
+        "无法估算：需要至少一个完整的{period}，且其上一{period}有活跃客户",
+    ),
+    (
+        r"(?P<new>.+) starts on (?P<new_first>\S+), later than (?P<old>.+) \((?P<old_first>\S+)\), and the two "
+        r"(?P<overlap>do not overlap|overlap only in part): .* crmkit compare FOLDER --as-of (?P<a>\S+) --as-of (?P<b>\S+)",
+        "{new} 从 {new_first} 开始，晚于 {old}（{old_first}），两者{overlap}：每个文件只有自己那段时间的数据，不是完整历史，"
+        "因此等级、阶段和“未出现”描述的是各期内的购买，而不是客户的历史。请比较完整历史的导出，或把两个文件放进同一个文件夹，"
+        "按两个日期比较：crmkit compare FOLDER --as-of {a} --as-of {b}",
+    ),
+)
+_MESSAGE_FORMS: Final = tuple((re.compile(form, re.S), zh) for form, zh in MESSAGES_ZH)
+#: Values inside a message that have labels of their own.
+_MESSAGE_VALUES: Final = {
+    "do not overlap": "不重叠",
+    "overlap only in part": "只部分重叠",
+    "day/month": "日/月",
+    "month/day": "月/日",
+    **PERIOD_LABELS,
+}
+
+
+def message_text(text: str, lang: str) -> str:
+    """An error, hint or note in ``lang``: for Chinese, the wording of the first form in :data:`MESSAGES_ZH` the
+    whole text matches; the text as it is otherwise."""
+    if check_lang(lang) == 0:
+        return text
+    for form, chinese in _MESSAGE_FORMS:
+        match = form.fullmatch(text)
+        if match:
+            return chinese.format(**{name: _message_value(name, value) for name, value in match.groupdict().items()})
+    return text
+
+
+def _message_value(name: str, value: str) -> str:
+    """A value taken from an English message, as the Chinese one shows it."""
+    if name == "reason":
+        return label(value, "zh") if value in DROP_REASON_LABELS else message_text(value, "zh")
+    if name == "choices":  # "platinum, gold, iron" → "platinum (铂金), gold (黄金), iron (铁)"
+        return "、".join(_with_label(choice.strip()) for choice in value.split(","))
+    if name == "reasons":  # "2 empty customer_id, 1 missing or unparseable order_date" → "客户编号为空 2 行，…"
+        counts = (part.partition(" ") for part in value.split(", "))
+        return "，".join(f"{label(reason, 'zh')} {n} 行" for n, _, reason in counts)
+    if name == "where":  # "sales.csv, column 'Order Date': "
+        return re.sub(r"^(.+), column ('.*'): $", r"\1，\2 列：", value)
+    pair = _MESSAGE_VALUES.get(value)
+    return pair[1] if isinstance(pair, tuple) else pair or value
+
+
+def _with_label(choice: str) -> str:
+    pair = next((labels[choice] for labels in (*CHOICE_LABELS.values(), _VOCABULARY) if choice in labels), None)
+    return f"{choice} ({pair[1]})" if pair and pair[1] != choice else choice

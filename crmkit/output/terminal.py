@@ -26,9 +26,11 @@ from rich.text import Text
 from crmkit.output.jsondoc import json_text, jsonable
 from crmkit.output.labels import (
     BACKTEST_WORDS,
+    MESSAGE_WORDS,
     UNIT_WORDS,
     column_label,
     label,
+    message_text,
     retention_words,
     sheet_name,
     short_label,
@@ -226,31 +228,43 @@ def _vocab_field(lang: str, drop: int = 0) -> Field:
     return Field(lambda v: _vocab(v, lang), numeric=False, drop=drop)
 
 
-def _note(console: Console, message: str) -> None:
-    console.print(Text.assemble(("Note:", "yellow"), " ", message))
+def _note(console: Console, message: str, lang: str = "en") -> None:
+    """``Note: …`` in ``lang`` (Chinese where :func:`~crmkit.output.labels.message_text` knows the message)."""
+    console.print(Text.assemble((MESSAGE_WORDS["note"][check_lang(lang)], "yellow"), message_text(message, lang)))
 
 
 # --- ingest -----------------------------------------------------------------------
-def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path | None) -> None:
-    """Dropped rows (count per reason, a few examples) and ingest warnings, on stderr."""
+def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path | None, lang: str = "en") -> None:
+    """Dropped rows (count per reason, a few examples) and ingest warnings, on stderr, in ``lang``."""
+    words = {key: pair[check_lang(lang)] for key, pair in MESSAGE_WORDS.items()}
     if report.rows_dropped:
-        reasons = ", ".join(f"{n:,} {reason}" for reason, n in report.drop_counts.items())
-        console.print(f"Dropped {report.rows_dropped:,} of {report.rows_read:,} rows: {reasons}.", highlight=False)
+        reasons = ", " if lang == "en" else "，"
+        reasons = reasons.join(
+            words["dropped_reason"].format(n=n, reason=label(reason, lang)) for reason, n in report.drop_counts.items()
+        )
+        console.print(
+            Text(words["dropped"].format(n=report.rows_dropped, total=report.rows_read, reasons=reasons)),
+            highlight=False,
+        )
         for example in report.examples[:5]:
             console.print(
-                f"  {example.get('file')} row {example.get('row')}: {example.get('column')} "
-                f"{example.get('value')!r} ({example.get('reason')})",
-                markup=False,
+                Text(
+                    words["dropped_example"].format(
+                        file=example.get("file"),
+                        row=example.get("row"),
+                        column=example.get("column"),
+                        value=example.get("value"),
+                        reason=label(str(example.get("reason")), lang),
+                    )
+                ),
                 highlight=False,
             )
         if rejects_written is None:
-            console.print(
-                "  Write every dropped row with --rejects FILE, or stop on bad rows with --strict.", highlight=False
-            )
+            console.print(Text(words["rejects_hint"]), highlight=False)
         else:
-            console.print(f"  All dropped rows written to {rejects_written}.", markup=False, highlight=False)
+            console.print(Text(words["rejects_written"].format(path=rejects_written)), highlight=False)
     for warning in report.warnings:
-        console.print(f"Note: {warning}", markup=False, highlight=False)
+        console.print(Text(words["note"] + message_text(warning, lang)), highlight=False)
 
 
 # --- segment ----------------------------------------------------------------------
@@ -301,7 +315,7 @@ def render_segment(console: Console, result: ScoreResult, *, lang: str, top: int
     if summary.groups is not None:
         render_groups(console, summary.groups, lang=lang)
     for warning in summary.warnings:
-        _note(console, warning)
+        _note(console, warning, lang)
 
 
 def _render_data(console: Console, data: DataSummary, lang: str) -> None:
@@ -389,7 +403,7 @@ def render_model_fit(console: Console, model: ModelSummary, *, lang: str) -> Non
     ]
     print_pairs(console, column_label("model_fit", lang), pairs)
     for note in [*fit.notes, *fit.warnings]:
-        _note(console, note)
+        _note(console, note, lang)
 
 
 def render_rfm_explain(console: Console, result: Any, *, lang: str) -> None:
@@ -560,7 +574,7 @@ def render_value(console: Console, result: ScoreResult, report: ValueReport, *, 
         lang=lang,
     )
     if report.delivered_value_needs is not None:
-        _note(console, report.to_json()["delivered_value_note"])
+        _note(console, report.to_json()["delivered_value_note"], lang)
 
 
 # --- backtest ---------------------------------------------------------------------
@@ -630,7 +644,7 @@ def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None
     )
     for m in models:
         for warning in m.get("warnings", []):
-            _note(console, f"{m['model']}: {warning}")
+            _note(console, f"{m['model']}: {warning}", lang)
 
 
 # --- lifecycle / churn / compare ------------------------------------------------------
@@ -689,7 +703,7 @@ def render_compare(console: Console, comparison: Any, *, lang: str, warnings: Se
     """Notes first (they change how the rest reads), then the tier and stage migration matrices (rows: before,
     columns: after), and who fell and who rose."""
     for warning in warnings:
-        _note(console, warning)
+        _note(console, warning, lang)
     corner = f"{column_label('from', lang)} \\ {column_label('to', lang)}"
     for name, matrix in (
         ("tier_migration", comparison.tier_migration),
@@ -787,7 +801,7 @@ def render_retention(console: Console, report: RetentionReport, *, lang: str) ->
     if report.groups is not None:
         _retention_groups(console, report.groups, words, lang)
     for warning in report.warnings:
-        _note(console, warning)
+        _note(console, warning, lang)
 
 
 def render_latest_retention(console: Console, retention: RetentionSummary, *, lang: str) -> None:
