@@ -384,3 +384,27 @@ def test_bad_options_are_user_errors(hand_csv: Path) -> None:
     assert result.exit_code == 2
     with pytest.raises(OptionError, match="unknown retention_period 'week'"):
         ScoreOptions(retention_period="week")
+
+
+def test_segment_summary_and_workbook_show_the_latest_complete_period(tmp_path: Path) -> None:
+    sample = SAMPLES / "sales.xlsx"
+    summary = json.loads(crmkit_ok("segment", sample, "--format", "json", "-q", "--no-model"))
+    latest = summary["retention"]
+    months = json.loads(crmkit_ok("retention", sample, "--format", "json", "-q"))["periods"]
+    assert {k: v for k, v in latest.items() if k not in ("period_type", "partial_period")} == months[-1]
+    assert (latest["period_type"], latest["period"], latest["partial_period"]) == ("month", "2024-12", None)
+    out = tmp_path / "book.xlsx"
+    crmkit_ok("segment", sample, "--out", out, "-q", "--no-model")
+    book = openpyxl.load_workbook(out)
+    rows = {row[0]: row[1] for row in book["Summary"].iter_rows(max_col=2, values_only=True) if row[0]}
+    assert rows["Period"] == "2024-12 (month)"
+    assert rows["Churn rate"] == pytest.approx(latest["churn_rate"])
+    assert rows["Repeat-purchase rate"] == pytest.approx(latest["repeat_purchase_rate"])
+    assert rows["Won back"] == latest["reactivated"]
+    definitions = [row[:3] for row in book["Definitions"].iter_rows(values_only=True)]
+    start = definitions.index(("Retention measures", None, None)) + 1
+    end = next(i for i in range(start, len(definitions)) if definitions[i][1] is None)  # the next section
+    meaning = {key: text for _, key, text in definitions[start:end]}
+    assert {"churn_rate", "repeat_purchase_rate", "net_revenue_retention", "cohort"} <= set(meaning)
+    assert meaning["new"].startswith("Customers whose first purchase in the data")  # not the RFM segment
+    assert meaning["revenue"].startswith("Net revenue (purchases − returns) in the period")

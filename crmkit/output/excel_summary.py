@@ -272,9 +272,8 @@ class _Summary:
         RFM segment), and the period still running at the as-of date, if any."""
         words = retention_words(self.lang, str(retention["period_type"]))
         self.section("section_retention")
-        self.ws.write_string(
-            self.row, 0, words["latest_title"].format(label=retention["period"]), self.fmt(italic=True)
-        )
+        self.ws.write_string(self.row, 0, self.text("period"))
+        self.value(self.row, 1, words["period_of"].format(label=retention["period"]), None)
         self.row += 1
         for key in RETENTION_FIELDS:
             self.ws.write_string(self.row, 0, column_label(key, self.lang))

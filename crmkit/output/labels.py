@@ -1047,7 +1047,7 @@ MESSAGES_ZH: Final[tuple[tuple[str, str], ...]] = (
 )
 _MESSAGE_FORMS: Final = tuple((re.compile(form, re.S), zh) for form, zh in MESSAGES_ZH)
 #: Values inside a message that have labels of their own.
-_MESSAGE_VALUES: Final = {
+_MESSAGE_VALUES: Final[dict[str, str | tuple[str, str]]] = {
     "do not overlap": "不重叠",
     "overlap only in part": "只部分重叠",
     "day/month": "日/月",
@@ -1079,8 +1079,8 @@ def _message_value(name: str, value: str) -> str:
         return "，".join(f"{label(reason, 'zh')} {n} 行" for n, _, reason in counts)
     if name == "where":  # "sales.csv, column 'Order Date': "
         return re.sub(r"^(.+), column ('.*'): $", r"\1，\2 列：", value)
-    pair = _MESSAGE_VALUES.get(value)
-    return pair[1] if isinstance(pair, tuple) else pair or value
+    shown = _MESSAGE_VALUES.get(value, value)
+    return shown[1] if isinstance(shown, tuple) else shown
 
 
 def _with_label(choice: str) -> str:

@@ -137,7 +137,7 @@ class RetentionPeriod:
     net_revenue_retention: float | None
 
     @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> RetentionPeriod:
+    def from_row(cls, row: Mapping[Any, Any] | pd.Series) -> RetentionPeriod:
         """From a row of the scorer's period table: numpy scalars as Python numbers, NaN as None."""
         return cls(**{name: _plain(row[name]) for name in cls.__dataclass_fields__})
 

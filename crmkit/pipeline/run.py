@@ -269,19 +269,20 @@ def customer_groups(tx: pd.DataFrame, customers: pd.DataFrame | None, column: st
     """Each customer's value of ``column`` (a header the analyst knows, such as 销售员): from the master file
     where it has one, else from the customer's latest transaction up to the as-of date."""
     name = canonical_name(column)
-    candidates = [c for c in tx.columns if c in (*CARRIED_ATTRIBUTES, "product")]
+    candidates = [c for c in tx.columns if c in CARRIED_ATTRIBUTES]
     master_columns = [c for c in customers.columns if c != CUSTOMER_ID] if customers is not None else []
     if name not in candidates and name not in master_columns:
         raise OptionError(
             f"cannot group by {column!r}; choose one of {', '.join(dict.fromkeys([*candidates, *master_columns]))}",
             hint="group by a column of the transactions (salesperson, region, channel) or of the --customers file",
         )
-    latest = latest_values(tx, [name], as_of=as_of) if name in candidates else None
-    if customers is None or name not in master_columns:
-        return latest
-    master = customers[[CUSTOMER_ID, name]]
-    if latest is None:
-        return master
+    sources = [
+        *([customers[[CUSTOMER_ID, name]]] if customers is not None and name in master_columns else []),
+        *([latest_values(tx, [name], as_of=as_of)] if name in candidates else []),
+    ]
+    if len(sources) == 1:
+        return sources[0]
+    master, latest = sources
     both = latest.astype({CUSTOMER_ID: "str"}).merge(
         master.astype({CUSTOMER_ID: "str"}), on=CUSTOMER_ID, how="outer", suffixes=("", "_master")
     )
