@@ -133,33 +133,39 @@ def retention(
     """
     check_period(period)
     as_of_day = int(day_numbers(pd.Timestamp(as_of))[0])
-    day = day_numbers(tx[ORDER_DATE])
-    keep = day <= as_of_day
-    rows = tx if keep.all() else tx.loc[keep]
-    day = day[keep] if not keep.all() else day
-    if rows.empty:
+    # Rows are picked by comparing timestamps: only the rows counted period by period need day numbers, which
+    # for the segment summary (the last periods alone) are a small part of them.
+    stamps = tx[ORDER_DATE].to_numpy(dtype="datetime64[ns]")
+    keep = stamps < np.datetime64(as_of_day + 1, "D")
+    if not keep.any():
         raise OptionError(f"no transactions on or before the as-of date {pd.Timestamp(as_of):%Y-%m-%d}")
-    codes, ids = customer_codes(rows[CUSTOMER_ID])
-    n = len(ids)
-    amount = rows[AMOUNT].to_numpy(dtype=np.float64)
+    every_row = bool(keep.all())
+    first_day = int((stamps.min() if every_row else stamps[keep].min()).astype("datetime64[D]").astype(np.int64))
     # The period of every calendar day from the first transaction to the as-of date, counted from the first.
-    first_day = int(day.min())
     calendar = period_codes(np.arange(first_day, as_of_day + 1), period)
     first_code = int(calendar[0])
     n_periods = int(calendar[-1]) - first_code + 1
     slot_of_day = (calendar - first_code).astype(np.int16 if n_periods < np.iinfo(np.int16).max else np.int32)
-    slot = slot_of_day[day - first_day]
 
     start = max(n_periods - 2, 0) if latest_only else 0
     warm = max(start - 1, 0)  # the period before the first one reported: who was active then, and their money
+    codes, ids = customer_codes(tx[CUSTOMER_ID])
+    n = len(ids)
+    amount = tx[AMOUNT].to_numpy(dtype=np.float64)
     seen = np.zeros(n, dtype=bool)  # customers who bought before ``warm``
+    counted = keep
     if warm:
-        early = slot < warm
-        seen[codes[early & (amount >= 0)]] = True
-        codes, slot, day, amount = codes[~early], slot[~early], day[~early], amount[~early]
+        warm_start = np.datetime64(first_day + int(np.searchsorted(slot_of_day, warm)), "D")
+        counted = keep & (stamps >= warm_start)
+        seen[codes[keep & ~counted & (amount >= 0)]] = True
+        every_row = False
+    if not every_row:
+        rows = np.flatnonzero(counted)
+        codes, amount, stamps = codes[rows], amount[rows], stamps[rows]
+    day = stamps.astype("datetime64[D]").view(np.int64) - first_day
     group_codes, group_names = _group_codes(groups, ids, n)
     tally = _tally(
-        _Rows(codes, slot, day - first_day, amount >= 0, np.round(amount * MONEY_STEPS)),
+        _Rows(codes, slot_of_day[day], day, amount >= 0, np.round(amount * MONEY_STEPS)),
         slot_of_day,
         seen,
         group_codes,
@@ -192,7 +198,7 @@ def retention(
 #: Kinds of active customer in a period (0: not active in it).
 NEW, RETURNING, REACTIVATED = 1, 2, 3
 #: The last active period of a customer never seen.
-NEVER = np.iinfo(np.int64).min
+NEVER = np.iinfo(np.int32).min
 
 
 @dataclass(frozen=True)
@@ -239,7 +245,7 @@ def _tally(
     warm = max(start - 1, 0)
     codes, slot, day, buys, steps = rows.codes, rows.slot, rows.day, rows.buys, rows.steps
     # Seen before ``warm`` (and so not in the period before it): won back if they buy again.
-    last = np.where(seen, warm - 2, NEVER)
+    last = np.where(seen, np.int32(warm - 2), np.int32(NEVER))
 
     # Distinct (customer, day) purchase pairs, by customer then day: a customer's first pair is their first
     # purchase, and per period the pairs' customers are runs of equal codes.
@@ -250,9 +256,10 @@ def _tally(
     pair_codes = (pairs // span).astype(np.int32)
     pair_slot = slot_of_day[pairs % span + day0]
     del pairs
-    first_slot = np.full(n, -1, dtype=slot_of_day.dtype)
-    firsts = _run_starts(pair_codes)
-    first_slot[pair_codes[firsts]] = pair_slot[firsts]
+    first_slot = np.full(n if cohorts else 0, -1, dtype=slot_of_day.dtype)  # each customer's cohort
+    if cohorts:
+        firsts = _run_starts(pair_codes)
+        first_slot[pair_codes[firsts]] = pair_slot[firsts]
     pair_order, pair_bounds = _by_slot(pair_slot, n_periods)
     row_order, row_bounds = _by_slot(slot, n_periods)
     pair_codes, codes, steps = pair_codes[pair_order], codes[row_order], steps[row_order]
