@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -408,3 +409,12 @@ def test_segment_summary_and_workbook_show_the_latest_complete_period(tmp_path: 
     assert {"churn_rate", "repeat_purchase_rate", "net_revenue_retention", "cohort"} <= set(meaning)
     assert meaning["new"].startswith("Customers whose first purchase in the data")  # not the RFM segment
     assert meaning["revenue"].startswith("Net revenue (purchases − returns) in the period")
+
+
+def test_the_heat_grid_is_coloured_on_a_terminal_only(hand_csv: Path) -> None:
+    args = ["retention", str(hand_csv), "--as-of", "2024-03-31", "-q"]
+    plain = runner.invoke(app, args, env=ENV).stdout
+    assert "\x1b[" not in plain  # not a terminal: plain numbers
+    assert "\n2024-01     2  50  50\n" in plain  # cohort, size, then % active 1 and 2 months on
+    coloured = runner.invoke(app, args, env={**ENV, "FORCE_COLOR": "1"}).stdout
+    assert re.search(r"\x1b\[[0-9;]*;(?:4[0-7]|10[0-7]|48)[;m]", coloured)  # a background fill behind the cells
