@@ -33,6 +33,7 @@ import pandas as pd
 from crmkit.errors import OptionError
 from crmkit.schema import AMOUNT, CUSTOMER_ID, DAYS_PER_YEAR, ORDER_DATE
 from crmkit.scoring.kernels import MONEY_STEPS, align, customer_codes, distinct_sorted, pair_keys
+from crmkit.scoring.rollup import NO_GROUP
 from crmkit.scoring.summary import day_numbers, row_margin
 
 #: Period lengths, in months.
@@ -58,8 +59,6 @@ PERIOD_COLUMNS = (
 )
 COUNT_COLUMNS = ("active", "new", "returning", "reactivated", "lost", "repeat_buyers")
 MONEY_COLUMNS = ("revenue", "revenue_new", "revenue_returning", "revenue_reactivated", "revenue_kept", "revenue_before")
-#: The group of customers whose grouping column is empty.
-NO_GROUP = "(none)"
 
 
 @dataclass(frozen=True)
@@ -85,6 +84,7 @@ class RetentionTables:
 
 
 def check_period(period: str) -> None:
+    """Refuse a period that is not a month, quarter or year."""
     if period not in PERIOD_MONTHS:
         raise OptionError(f"unknown period {period!r}; choose one of {', '.join(PERIODS)}")
 
@@ -278,8 +278,8 @@ def _tally(
         edges = _run_starts(in_period)
         active = in_period[edges]
         purchase_days = np.diff(np.append(edges, len(in_period)))
-        seen = last[active]
-        kind = np.where(seen == NEVER, NEW, np.where(seen == p - 1, RETURNING, REACTIVATED))
+        last_active = last[active]
+        kind = np.where(last_active == NEVER, NEW, np.where(last_active == p - 1, RETURNING, REACTIVATED))
         kind_of[previous] = 0
         kind_of[active] = kind
         span_of_p = slice(row_bounds[p], row_bounds[p + 1])
@@ -292,13 +292,12 @@ def _tally(
         if p >= start:
             kept = was_active[row_codes]
             counts["active"][p] = by_kind[1:].sum(axis=0)
-            counts["new"][p], counts["returning"][p], counts["reactivated"][p] = by_kind[1:]
             counts["lost"][p] = np.bincount(group[previous], minlength=n_groups) - by_kind[RETURNING]
             counts["repeat_buyers"][p] = np.bincount(group[active[purchase_days >= 2]], minlength=n_groups)
             counts["revenue"][p] = money_by_kind.sum(axis=0)
-            counts["revenue_new"][p], counts["revenue_returning"][p], counts["revenue_reactivated"][p] = money_by_kind[
-                1:
-            ]
+            for kind_code, name in ((NEW, "new"), (RETURNING, "returning"), (REACTIVATED, "reactivated")):
+                counts[name][p] = by_kind[kind_code]
+                counts[f"revenue_{name}"][p] = money_by_kind[kind_code]
             counts["revenue_kept"][p] = np.bincount(where[kept], weights=money[kept], minlength=n_groups)
             counts["revenue_before"][p] = before
         if row_cohort is not None:
