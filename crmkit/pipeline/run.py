@@ -234,14 +234,12 @@ def retention_report(
     groups = customer_groups(frame, master, options.group_by, as_of) if options.group_by else None
     tables = retention.retention(frame, as_of=as_of, period=options.retention_period, groups=groups)
     cohorts, curve = _cohorts(tables)
-    rate = retention.margin_rate(frame, as_of=as_of)
-    margin, basis = (
-        (options.margin, "given")
-        if options.margin is not None
-        else (rate, "data")
-        if rate is not None
-        else (1.0, "revenue")
-    )
+    # Profit: at the margin given, else the data's own (cost or margin column), else revenue itself.
+    margin, basis = (options.margin, "given") if options.margin is not None else (None, "data")
+    if margin is None:
+        margin = retention.margin_rate(frame, as_of=as_of)
+    if margin is None:
+        margin, basis = 1.0, "revenue"
     scenario = retention.what_if(
         tables.periods,
         period=options.retention_period,
