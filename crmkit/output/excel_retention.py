@@ -17,9 +17,10 @@ from xlsxwriter.worksheet import Worksheet
 from crmkit.output.atomic import check_not_input
 from crmkit.output.excel import _Book
 from crmkit.output.excel_style import COUNT, MONEY, PERCENT, print_setup
-from crmkit.output.labels import label, retention_words, sheet_name
+from crmkit.output.labels import label, sheet_name, what_if_lines
 from crmkit.pipeline.results import Cohort, RetentionReport
 from crmkit.schema import check_lang
+from crmkit.scoring.retention import WhatIf
 
 #: Fills of the cohort tables' colour scale: low, middle, high share.
 SCALE: Final = {"min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B"}
@@ -58,7 +59,7 @@ def write_retention(
     if report.groups is not None:
         book.table(sheet_name("groups", lang), report.groups)
     if report.what_if is not None:
-        _what_if_sheet(book, report)
+        _what_if_sheet(book, report.what_if)
     book.definitions(pd.DataFrame(), [], retention=True)
     book.save(path, inputs)
 
@@ -132,39 +133,23 @@ def _curve_chart(book: _Book, sheet: Worksheet, name: str, frame: pd.DataFrame, 
     sheet.insert_chart(pooled + 2, 0, chart, {"x_offset": 10, "y_offset": 5})
 
 
-def _what_if_sheet(book: _Book, report: RetentionReport) -> None:
+def _what_if_sheet(book: _Book, scenario: WhatIf) -> None:
     """The what-if's figures, one per line, and the formula they come from."""
-    scenario = report.what_if
-    assert scenario is not None
-    words = retention_words(book.lang, report.period)
+    title, lines, formula = what_if_lines(scenario, book.lang)
     ws = book.book.add_worksheet(sheet_name("what_if", book.lang))
     ws.set_column(0, 0, LABEL_WIDTH)
     ws.set_column(1, 1, VALUE_WIDTH)
-    bold = book.fmt(bold=True, font_size=12, font_color=CURVE_COLOUR)
-    ws.write_string(0, 0, words["what_if_title"].format(points=scenario.points), bold)
-    margin_key = {"given": "margin_given", "data": "margin_data", "revenue": "margin_revenue"}[scenario.margin_basis]
-    rows = [
-        (words["retention_observed"].format(window=scenario.window), scenario.retention, PERCENT),
-        (words["retention_raised"].format(points=scenario.points), scenario.retention_raised, PERCENT),
-        (words["active_now"].format(label=scenario.window.split(" – ")[-1]), scenario.active, COUNT),
-        (words[margin_key], scenario.margin, PERCENT),
-        (words["profit_per_customer"], scenario.profit_per_customer, MONEY),
-        (words["profit_observed"].format(n=scenario.periods), scenario.profit, MONEY),
-        (
-            words["profit_raised"].format(n=scenario.periods, rate=f"{scenario.retention_raised:.1%}"),
-            scenario.profit_raised,
-            MONEY,
-        ),
-    ]
-    if scenario.increase is not None:
-        rows.append((words["increase"], scenario.increase, "+0.0%;-0.0%"))
-    for row, (text, value, num_format) in enumerate(rows, start=2):
+    ws.write_string(0, 0, title, book.fmt(bold=True, font_size=12, font_color=CURVE_COLOUR))
+    formats = {"percent": PERCENT, "count": COUNT, "money": MONEY, "change": "+0.0%;-0.0%"}
+    for row, (text, value, kind) in enumerate(lines, start=2):
         ws.write_string(row, 0, text)
-        ws.write_number(row, 1, float(value), book.fmt(num_format=num_format))
-    exponent = {"month": "t/12", "quarter": "t/4", "year": "t"}[scenario.period]
-    formula = words["formula"].format(n=scenario.periods, d=f"{scenario.discount_rate:g}", t=exponent)
-    ws.merge_range(len(rows) + 3, 0, len(rows) + 3, 1, "", book.fmt(text_wrap=True, valign="top"))
-    ws.write_string(len(rows) + 3, 0, formula, book.fmt(text_wrap=True, valign="top", font_color="#404040"))
-    ws.set_row(len(rows) + 3, 48)
+        if value is None:
+            ws.write_string(row, 1, "–", book.fmt(align="right"))
+        else:
+            ws.write_number(row, 1, float(value), book.fmt(num_format=formats[kind]))
+    below = len(lines) + 3
+    ws.merge_range(below, 0, below, 1, "", book.fmt(text_wrap=True, valign="top"))
+    ws.write_string(below, 0, formula, book.fmt(text_wrap=True, valign="top", font_color="#404040"))
+    ws.set_row(below, 48)
     ws.hide_gridlines(2)
     print_setup(ws, book.lang, fit_width=True)

@@ -31,6 +31,7 @@ from crmkit.schema import (
     check_lang,
 )
 from crmkit.scoring.lifecycle import DEFAULT_RULES, STAGE_PRECEDENCE, LifecycleRules
+from crmkit.scoring.retention import YEARS_OF_T, WhatIf
 
 TIER_LABELS: Final[dict[str, tuple[str, str]]] = {
     "platinum": ("Platinum", "铂金"),
@@ -861,6 +862,12 @@ UNIT_WORDS: Final = {"day": "天", "week": "周", "month": "个月"}
 #: Retention's periods and their words (a "month" is also a time unit, with the same labels).
 PERIOD_LABELS: Final = {"month": ("month", "月"), "quarter": ("quarter", "季度"), "year": ("year", "年")}
 
+#: A number of periods: the what-if's horizon.
+PERIOD_SPANS: Final = {
+    "month": ("{n} month{s}", "{n} 个月"),
+    "quarter": ("{n} quarter{s}", "{n} 个季度"),
+    "year": ("{n} year{s}", "{n} 年"),
+}
 #: The sentences of the retention report; ``{period}`` is a :data:`PERIOD_LABELS` word.
 RETENTION_WORDS: Final = {
     "customers_title": ("Customers by {period}", "各{period}客户"),
@@ -892,8 +899,8 @@ RETENTION_WORDS: Final = {
     "margin_given": ("Margin (--margin)", "毛利率 (--margin)"),
     "margin_data": ("Margin (total margin / revenue in the data)", "毛利率 (数据中的累计毛利 / 收入)"),
     "margin_revenue": ("Margin (no cost column: revenue counted)", "毛利率 (无成本列：按收入计)"),
-    "profit_observed": ("Profit over {n} {period}s at the observed retention", "按当前留存率，{n} 个{period}内的利润"),
-    "profit_raised": ("Profit over {n} {period}s at {rate}", "留存率为 {rate} 时，{n} 个{period}内的利润"),
+    "profit_observed": ("Profit over {span} at the observed retention", "按当前留存率，{span}内的利润"),
+    "profit_raised": ("Profit over {span} at {rate}", "留存率为 {rate} 时，{span}内的利润"),
     "increase": ("Increase", "增幅"),
     "formula": (
         "Formula: profit = active customers × profit per retained customer per {period} × "
@@ -902,6 +909,29 @@ RETENTION_WORDS: Final = {
         "r 为每{period}留存率；只计当前客户，不计召回。",
     ),
 }
+
+
+def what_if_lines(scenario: WhatIf, lang: str) -> tuple[str, list[tuple[str, float | None, str]], str]:
+    """The what-if in ``lang``: its title, its lines as (label, value, kind: percent, count, money or change)
+    and the formula, for the terminal and the workbook alike."""
+    words = retention_words(lang, scenario.period)
+    raised = f"{100 * scenario.retention_raised:.1f}%"
+    n = scenario.periods
+    span = PERIOD_SPANS[scenario.period][check_lang(lang)].format(n=n, s="" if n == 1 else "s")
+    lines: list[tuple[str, float | None, str]] = [
+        (words["retention_observed"].format(window=scenario.window), scenario.retention, "percent"),
+        (words["retention_raised"].format(points=scenario.points), scenario.retention_raised, "percent"),
+        (words["active_now"].format(label=scenario.window.split(" – ")[-1]), scenario.active, "count"),
+        (words[f"margin_{scenario.margin_basis}"], scenario.margin, "percent"),
+        (words["profit_per_customer"], scenario.profit_per_customer, "money"),
+        (words["profit_observed"].format(span=span), scenario.profit, "money"),
+        (words["profit_raised"].format(span=span, rate=raised), scenario.profit_raised, "money"),
+        (words["increase"], scenario.increase, "change"),
+    ]
+    formula = words["formula"].format(
+        n=scenario.periods, d=f"{scenario.discount_rate:g}", t=YEARS_OF_T[scenario.period]
+    )
+    return words["what_if_title"].format(points=scenario.points), lines, formula
 
 
 def retention_words(lang: str, period: str) -> dict[str, str]:

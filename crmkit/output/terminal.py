@@ -34,6 +34,7 @@ from crmkit.output.labels import (
     retention_words,
     sheet_name,
     short_label,
+    what_if_lines,
 )
 from crmkit.pipeline.results import (
     BandRow,
@@ -797,7 +798,7 @@ def render_retention(console: Console, report: RetentionReport, *, lang: str) ->
     _heat_grid(console, words["cohort_customers"], words, cohorts, "retained", lang)
     _heat_grid(console, words["cohort_revenue"], words, cohorts, "revenue_retained", lang)
     if report.what_if is not None:
-        _render_what_if(console, report.what_if, words, lang)
+        _render_what_if(console, report.what_if, lang)
     if report.groups is not None:
         _retention_groups(console, report.groups, words, lang)
     for warning in report.warnings:
@@ -868,28 +869,12 @@ def _heat_grid(
         console.print(Text(words["cohort_more"].format(shown=shown, total=total), style="dim"))
 
 
-def _render_what_if(console: Console, scenario: WhatIf, words: dict[str, str], lang: str) -> None:
+def _render_what_if(console: Console, scenario: WhatIf, lang: str) -> None:
     """Profit over the horizon at the observed and the raised retention, with the formula."""
-    margin_key = {"given": "margin_given", "data": "margin_data", "revenue": "margin_revenue"}[scenario.margin_basis]
-    increase = scenario.increase
-    pairs = [
-        (words["retention_observed"].format(window=scenario.window), _pct(scenario.retention)),
-        (words["retention_raised"].format(points=scenario.points), _pct(scenario.retention_raised)),
-        (words["active_now"].format(label=scenario.window.split(" – ")[-1]), f"{scenario.active:,}"),
-        (words[margin_key], _pct(scenario.margin)),
-        (words["profit_per_customer"], _money(scenario.profit_per_customer)),
-        (words["profit_observed"].format(n=scenario.periods), _money(scenario.profit)),
-        (
-            words["profit_raised"].format(n=scenario.periods, rate=_pct(scenario.retention_raised)),
-            _money(scenario.profit_raised),
-        ),
-        (words["increase"], "" if increase is None else f"{100 * increase:+.1f}%"),
-    ]
-    print_pairs(console, words["what_if_title"].format(points=scenario.points), pairs)
-    exponent = {"month": "t/12", "quarter": "t/4", "year": "t"}[scenario.period]
-    console.print(
-        Text(words["formula"].format(n=scenario.periods, d=f"{scenario.discount_rate:g}", t=exponent), style="dim")
-    )
+    title, lines, formula = what_if_lines(scenario, lang)
+    shown = {"percent": _pct, "count": _count, "money": _money, "change": lambda v: "" if v is None else f"{v:+.1%}"}
+    print_pairs(console, title, [(text, shown[kind](value)) for text, value, kind in lines])
+    console.print(Text(formula, style="dim"))
 
 
 def _retention_groups(console: Console, groups: pd.DataFrame, words: dict[str, str], lang: str) -> None:

@@ -408,8 +408,8 @@ def margin_rate(tx: pd.DataFrame, *, as_of: pd.Timestamp) -> float | None:
 
 #: Where the what-if's margin comes from: the margin option, a cost or margin column, or none (revenue).
 MARGIN_BASES = ("given", "data", "revenue")
-#: Each period's discount exponent, in years: t/12 for months, t/4 for quarters, t for years.
-_YEARS_OF_T = {"month": "t/12", "quarter": "t/4", "year": "t"}
+#: Period t's discount exponent, in years: t/12 for months, t/4 for quarters, t for years.
+YEARS_OF_T = {"month": "t/12", "quarter": "t/4", "year": "t"}
 
 
 @dataclass(frozen=True)
@@ -446,7 +446,7 @@ class WhatIf:
         """The formula behind ``profit`` and ``profit_raised``, in words and symbols."""
         return (
             f"profit = active customers × profit per retained customer per {self.period} × "
-            f"Σ_(t=1..{self.periods}) r^t × (1 + {self.discount_rate:g})^(−{_YEARS_OF_T[self.period]}), "
+            f"Σ_(t=1..{self.periods}) r^t × (1 + {self.discount_rate:g})^(−{YEARS_OF_T[self.period]}), "
             "r = retention per period"
         )
 
@@ -487,7 +487,7 @@ def what_if(
         points=float(points),
         periods=horizon,
         period=period,
-        window=f"{window['period'].iloc[0]} – {window['period'].iloc[-1]}",
+        window=" – ".join(dict.fromkeys((str(window["period"].iloc[0]), str(window["period"].iloc[-1])))),
         active=active,
         retention=observed,
         retention_raised=raised,
