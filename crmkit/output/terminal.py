@@ -239,8 +239,7 @@ def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path |
     """Dropped rows (count per reason, a few examples) and ingest warnings, on stderr, in ``lang``."""
     words = {key: pair[check_lang(lang)] for key, pair in MESSAGE_WORDS.items()}
     if report.rows_dropped:
-        reasons = ", " if lang == "en" else "，"
-        reasons = reasons.join(
+        reasons = (", " if lang == "en" else "，").join(
             words["dropped_reason"].format(n=n, reason=label(reason, lang)) for reason, n in report.drop_counts.items()
         )
         console.print(
