@@ -1042,8 +1042,8 @@ MESSAGES_ZH: Final[tuple[tuple[str, str], ...]] = (
         "{option} 的取值 {value} 无效；可选：{choices}",
     ),
     (
-        r"no purchases on or before the as-of date (?P<date>\S+); choose a later --as-of",
-        "分析基准日 {date} 及之前没有购买；请选择更晚的 --as-of",
+        r"no (?P<what>purchases|transactions) on or before the as-of date (?P<date>\S+); choose a later --as-of",
+        "分析基准日 {date} 及之前没有{what}；请选择更晚的 --as-of",
     ),
     (r"cannot group by (?P<column>'.*'); choose one of (?P<choices>.+)", "不能按 {column} 分组；可选：{choices}"),
     (
@@ -1080,6 +1080,8 @@ _MESSAGE_FORMS: Final = tuple((re.compile(form, re.S), zh) for form, zh in MESSA
 _MESSAGE_VALUES: Final[dict[str, str | tuple[str, str]]] = {
     "do not overlap": "不重叠",
     "overlap only in part": "只部分重叠",
+    "purchases": "购买",
+    "transactions": "交易",
     "day/month": "日/月",
     "month/day": "月/日",
     **PERIOD_LABELS,

@@ -138,7 +138,9 @@ def retention(
     stamps = tx[ORDER_DATE].to_numpy(dtype="datetime64[ns]")
     keep = stamps < np.datetime64(as_of_day + 1, "D")
     if not keep.any():
-        raise OptionError(f"no transactions on or before the as-of date {pd.Timestamp(as_of):%Y-%m-%d}")
+        raise OptionError(
+            f"no transactions on or before the as-of date {pd.Timestamp(as_of):%Y-%m-%d}; choose a later as_of"
+        )
     every_row = bool(keep.all())
     first_day = int((stamps.min() if every_row else stamps[keep].min()).astype("datetime64[D]").astype(np.int64))
     # The period of every calendar day from the first transaction to the as-of date, counted from the first.
