@@ -17,8 +17,10 @@ from typer.testing import CliRunner, Result
 
 import crmkit
 from crmkit.cli import app
+from crmkit.datasets.sample import localise_sample, simulate_sales
 from crmkit.output import labels
 from crmkit.output.excel_style import FILTER_ARROW, text_width
+from crmkit.output.tables import write_table
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 ENV = {
@@ -215,23 +217,33 @@ def fails(*args: object) -> str:
     return result.stderr
 
 
-def test_choices_accept_their_chinese_labels(tmp_path: Path) -> None:
-    sample = SAMPLES / "sales.xlsx"
-    english = json.loads(ok("churn", sample, "--min-tier", "gold", "--format", "json", "-q"))
-    chinese = json.loads(ok("churn", sample, "--min-tier", "黄金", "--format", "json", "-q"))
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """200 simulated customers (with a cost column and a customer master) as an English export."""
+    folder = tmp_path_factory.mktemp("small")
+    data = localise_sample(simulate_sales(200, seed=5), "en")
+    write_table(data.transactions, folder / "sales.csv")
+    write_table(data.customers, folder / "customers.csv")
+    return folder
+
+
+def test_choices_accept_their_chinese_labels(small: Path, tmp_path: Path) -> None:
+    sales = small / "sales.csv"
+    english = json.loads(ok("churn", sales, "--min-tier", "gold", "--format", "json"))
+    chinese = json.loads(ok("churn", sales, "--min-tier", "黄金", "--format", "json"))
     assert chinese == english and {c["tier"] for c in chinese["customers"]} <= {"platinum", "gold"}
-    weeks = json.loads(ok("segment", sample, "--time-unit", "周", "--tier-by", "毛利", "--format", "json", "-q"))
+    weeks = json.loads(ok("segment", sales, "--time-unit", "周", "--tier-by", "毛利", "--format", "json", "--no-model"))
     assert weeks["data"]["time_unit"] == "week"
-    profit = json.loads(ok("segment", sample, "--tier-by", "profit", "--format", "json", "-q", "--time-unit", "week"))
+    profit = json.loads(ok("segment", sales, "--tier-by", "profit", "--format", "json", "--no-model"))
     assert weeks["tiers"] == profit["tiers"]
-    quarters = json.loads(ok("retention", sample, "--period", "季度", "--format", "json", "-q"))
+    quarters = json.loads(ok("retention", sales, "--period", "季度", "--format", "json"))
     assert quarters["periods"][0]["period"] == "2023-Q1"
-    assert "客户留存" in ok("segment", sample, "--lang", "中文", "-q", "--no-model")
+    assert "客户留存" in ok("segment", sales, "--lang", "中文", "--no-model")
     # A group or a column named like a label is left alone: only choices are read as labels.
-    master = pd.read_csv(SAMPLES / "customers.csv", dtype=str, encoding="utf-8-sig").rename(columns={"region": "月"})
+    master = pd.read_csv(small / "customers.csv", dtype=str, encoding="utf-8-sig").rename(columns={"Region": "月"})
     master.to_csv(tmp_path / "master.csv", index=False)
     groups = json.loads(
-        ok("retention", sample, "--customers", tmp_path / "master.csv", "--group-by", "月", "--format", "json", "-q")
+        ok("retention", sales, "--customers", tmp_path / "master.csv", "--group-by", "月", "--format", "json")
     )
     assert "月" in groups["groups"][0]
 
