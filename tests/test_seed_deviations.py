@@ -109,10 +109,11 @@ def test_compare_explains_exports_that_each_hold_one_month(tmp_path: Path, sampl
 
 # --- the workbook: printing, the tier chart's axis, Chinese headers ---------------------------------------------
 @pytest.fixture(scope="module")
-def workbook(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def workbook(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, openpyxl.Workbook]:
+    """The shipped sample's workbook in Chinese, written and read back once."""
     path = tmp_path_factory.mktemp("book") / "客户分析.xlsx"
     ok("segment", SAMPLES / "sales.xlsx", "--customers", SAMPLES / "customers.csv", "--out", path, "--lang", "zh", "-q")
-    return path
+    return path, openpyxl.load_workbook(path)
 
 
 def column_widths(ws) -> dict[int, float]:
@@ -152,8 +153,8 @@ def printed_pages(ws) -> tuple[int, int]:
     return pages(widths, room[0] / scale, 0.0), pages(heights, room[1] / scale, heights[0]) + breaks
 
 
-def test_the_workbook_prints_in_a_sane_number_of_pages(workbook: Path) -> None:
-    book = openpyxl.load_workbook(workbook)
+def test_the_workbook_prints_in_a_sane_number_of_pages(workbook: tuple[Path, openpyxl.Workbook]) -> None:
+    book = workbook[1]
     pages = {ws.title: printed_pages(ws) for ws in book}
     assert all(across == 1 for across, _ in pages.values()), pages  # every sheet one page wide
     total = sum(across * down for across, down in pages.values())
@@ -182,18 +183,18 @@ def test_the_workbook_prints_in_a_sane_number_of_pages(workbook: Path) -> None:
     assert hidden and min(hidden) > range_boundaries(summary.print_area.split("!")[1])[2]
 
 
-def test_the_revenue_by_tier_axis_starts_at_zero(workbook: Path) -> None:
-    with zipfile.ZipFile(workbook) as package:
+def test_the_revenue_by_tier_axis_starts_at_zero(workbook: tuple[Path, openpyxl.Workbook]) -> None:
+    with zipfile.ZipFile(workbook[0]) as package:
         charts = [package.read(name).decode("utf-8") for name in package.namelist() if name.startswith("xl/charts/")]
     (tiers,) = [xml for xml in charts if "各价值等级收入" in xml]
     value_axis = re.search(r"<c:valAx>.*?</c:valAx>", tiers, re.S).group(0)
     assert '<c:min val="0"/>' in value_axis
 
 
-def test_chinese_headers_never_wrap_mid_word(workbook: Path) -> None:
+def test_chinese_headers_never_wrap_mid_word(workbook: tuple[Path, openpyxl.Workbook]) -> None:
     """A header on two lines is broken at a space, and each line fits its column, so Excel wraps nothing itself
     (it would break Chinese anywhere)."""
-    book = openpyxl.load_workbook(workbook)
+    book = workbook[1]
     wrapped = 0
     for name in ("客户", "铂金客户", "流失风险"):
         ws = book[name]
@@ -260,7 +261,9 @@ def test_errors_in_chinese(tmp_path: Path) -> None:
     message = fails("segment", ambiguous, "--lang", "zh")
     assert "'Order Date' 列：05/03/2024 这样的日期既可能是日/月也可能是月/日" in message
     assert "提示：请用 --date-order dmy" in message
-    assert fails("churn", SAMPLES / "sales.xlsx", "--min-tier", "钻石", "--lang", "zh", "-q").startswith(
+    clean = tmp_path / "clean.csv"
+    clean.write_text("Customer ID,Order Date,Amount\nA,2024-03-05,10\nA,2024-04-06,20\n", encoding="utf-8")
+    assert fails("churn", clean, "--min-tier", "钻石", "--lang", "zh", "-q").startswith(
         "错误：--min-tier 的取值 '钻石' 无效；可选：platinum (铂金)、gold (黄金)、iron (铁)"
     )
     assert fails("segment", SAMPLES / "sales.xlsx", "--time-unit", "fortnight", "--lang", "zh").startswith(
