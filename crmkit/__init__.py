@@ -10,7 +10,7 @@ The library under the ``crmkit`` command::
     result.summary.tiers, result.summary.pareto           # typed summaries; result.summary.to_json()
 
 Reading goes through the same mapping, cleaning and drop report as the command line; ``score`` is the run
-behind ``crmkit segment``. The models are usable on their own: :func:`fit_transaction_model` on each
+behind ``crmkit segment``, ``retention_report`` the one behind ``crmkit retention``. The models are usable on their own: :func:`fit_transaction_model` on each
 customer's frequency, recency and T (see :func:`customer_summary`), :func:`fit_gamma_gamma` on frequency and
 mean spend. Names are imported on first use, so ``import crmkit`` stays quick.
 """
@@ -35,6 +35,8 @@ _LAZY = {
     "ScoreResult": "crmkit.pipeline.results",
     "Summary": "crmkit.pipeline.results",
     "score": "crmkit.pipeline.run",
+    "retention_report": "crmkit.pipeline.run",
+    "RetentionReport": "crmkit.pipeline.results",
     "load_model": "crmkit.ingest.model_file",
     "customer_summary": "crmkit.scoring.summary",
     "backtest": "crmkit.scoring.backtest",

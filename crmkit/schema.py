@@ -113,6 +113,9 @@ TIER_MODES: Final = ("rank", "share")
 TIER_BY: Final = ("revenue", "profit", "clv")
 #: Day/month orders for dates like 05/03/2024: day first, month first.
 DATE_ORDERS: Final = ("dmy", "mdy")
+#: Periods of the retention view, and their length in months.
+PERIOD_MONTHS: Final = {"month": 1, "quarter": 3, "year": 12}
+PERIODS: Final = tuple(PERIOD_MONTHS)
 
 
 def check_lang(lang: str) -> int:

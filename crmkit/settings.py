@@ -36,6 +36,7 @@ CONFIG_TABLES: dict[str, tuple[str, ...] | None] = {
     ),
     "churn": ("medium", "high"),
     "actions": ("rules",),
+    "retention": ("period", "what_if"),
     "output": ("lang",),
     "delivered_value": (*VALUE_COMPONENTS, *COST_COMPONENTS),
     "status": ("cancelled", "unpaid", "refunded"),

@@ -117,7 +117,8 @@ def book(request: pytest.FixtureRequest, files: SimpleNamespace) -> SimpleNamesp
 
 
 def headers(ws) -> list[str]:
-    return [cell.value for cell in ws[1]]
+    """The header row as text: a header shown on two lines reads as one (the line break stands for a space)."""
+    return [cell.value.replace("\n", " ") if isinstance(cell.value, str) else cell.value for cell in ws[1]]
 
 
 def column_values(ws, header: str) -> list:

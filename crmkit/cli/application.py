@@ -18,6 +18,7 @@ import re
 import signal
 import sys
 import warnings
+from contextvars import ContextVar
 from typing import Annotated, Any
 
 import typer
@@ -28,7 +29,11 @@ from typer.core import TyperGroup
 from crmkit.cli.interrupts import MESSAGES
 from crmkit.errors import CrmkitError
 from crmkit.output.console import printable, stderr_console, stdout_console
+from crmkit.schema import LANGUAGES
 from crmkit.version import __version__
+
+#: The language of errors and notes in the command running: its --lang, else crmkit.toml's (set once read).
+MESSAGE_LANG: ContextVar[str | None] = ContextVar("crmkit_message_lang", default=None)
 
 
 class _Group(TyperGroup):
@@ -36,6 +41,7 @@ class _Group(TyperGroup):
 
     def invoke(self, ctx: typer.Context) -> Any:
         debug = bool(ctx.params.get("debug")) or bool(os.environ.get("CRMKIT_DEBUG"))
+        language = MESSAGE_LANG.set(_lang_option([*ctx._protected_args, *ctx.args]))
         try:
             with warnings.catch_warnings():
                 if not debug:
@@ -46,7 +52,12 @@ class _Group(TyperGroup):
         except CrmkitError as error:
             if debug:
                 raise
-            err_console().print(Text.assemble(("Error:", "bold red"), " ", printable(option_words(str(error)))))
+            _print_error(error.message, error.hint, message_lang())
+            raise typer.Exit(error.exit_code) from None
+        except typer.BadParameter as error:
+            if debug or message_lang() == "en":
+                raise
+            _print_error(_choice_error(error), None, message_lang())  # Typer's own words, for a bad choice
             raise typer.Exit(error.exit_code) from None
         except (typer.Exit, typer.Abort):
             raise
@@ -66,6 +77,8 @@ class _Group(TyperGroup):
             if debug or error.__class__.__module__.startswith(("click", "typer")):
                 raise
             raise _internal(error, debug) from None
+        finally:
+            MESSAGE_LANG.reset(language)
 
 
 def _internal(error: Exception, debug: bool) -> BaseException:
@@ -79,6 +92,58 @@ def _internal(error: Exception, debug: bool) -> BaseException:
         )
     )
     return typer.Exit(1)
+
+
+def message_lang() -> str:
+    """The language errors and notes are shown in (English until a command says otherwise)."""
+    return MESSAGE_LANG.get() or "en"
+
+
+def _lang_option(args: list[str]) -> str | None:
+    """The --lang given on the command line (also as its Chinese name, 中文), before any option is parsed."""
+    for i, arg in enumerate(args):
+        value = (
+            arg.partition("=")[2]
+            if arg.startswith("--lang=")
+            else args[i + 1]
+            if arg == "--lang" and i + 1 < len(args)
+            else None
+        )
+        if value is not None and choice_key(value) in LANGUAGES:
+            return choice_key(value)
+    return None
+
+
+def _print_error(message: str, hint: str | None, lang: str) -> None:
+    """``Error: …`` (and ``Hint: …``) on stderr, in command-line words and in ``lang``, shown literally."""
+    if lang == "en":
+        words, say = ("Error: ", "Hint: "), option_words
+    else:  # the translations load only when needed: --version and --help stay quick
+        from crmkit.output.labels import MESSAGE_WORDS, message_text
+
+        index = LANGUAGES.index(lang)
+        words = (MESSAGE_WORDS["error"][index], MESSAGE_WORDS["hint"][index])
+
+        def say(text: str) -> str:
+            return message_text(option_words(text), lang)
+
+    text = Text.assemble((words[0], "bold red"), printable(say(message)))
+    if hint:
+        text.append(f"\n{words[1]}{printable(say(hint))}")
+    err_console().print(text)
+
+
+_BAD_CHOICE = re.compile(r"(?:Value error, )?'(?P<value>.*)' is not one of (?P<choices>.+?)\.?$", re.S)
+
+
+def _choice_error(error: typer.BadParameter) -> str:
+    """A bad option value in the words of crmkit's own errors (``unknown --period 'week'; choose one of …``),
+    which :func:`message_text` translates; other usage errors as Typer words them."""
+    match = _BAD_CHOICE.search(error.message)
+    option = error.param.opts[0] if error.param is not None and error.param.opts else None
+    if match is None or option is None:
+        return error.format_message()
+    return f"unknown {option} '{match['value']}'; choose one of {match['choices'].replace(chr(39), '')}"
 
 
 #: Library parameters and the command-line options that set them: errors raised below the CLI name the
@@ -100,6 +165,8 @@ OPTION_OF: dict[str, str] = {
     "holdout_end": "--holdout-end",
     "date_order": "--date-order",
     "pseudonym_key": "--pseudonymize",
+    "retention_period": "--period",
+    "what_if": "--what-if",
 }
 _ASSIGNED = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(['\"]?)([^'\"\s,;)]+)\2")
 _NAMED = re.compile(r"(?<!\] )\b(" + "|".join(OPTION_OF) + r")\b")  # not "[value] discount_rate in crmkit.toml"
@@ -115,12 +182,24 @@ def option_words(text: str) -> str:
     return _NAMED.sub(lambda m: OPTION_OF[m.group(1)], text)
 
 
+def choice_key(value: str) -> str:
+    """The canonical choice a command-line value names: its key when it is a Chinese label, else itself (the
+    labels load only for a value that is not plain ASCII)."""
+    if value.isascii():
+        return value
+    from crmkit.output.labels import choice_key as labelled_key
+
+    return labelled_key(value)
+
+
 app = typer.Typer(
     cls=_Group,
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,  # help texts are plain: [output] and [columns] print as written
     pretty_exceptions_enable=False,
+    # Choices also by their Chinese labels: --min-tier 黄金, --time-unit 周, --period 季度, --tier-by 毛利.
+    context_settings={"token_normalize_func": choice_key},
     help="Customer analytics for CRM analysts: RFM segments, 80/20 tiers, CLV models, "
     "lifecycle stages and churn risk, from CSV/Excel/Parquet exports.",
 )

@@ -68,7 +68,6 @@ def compare(
     from crmkit.output import excel, tables, terminal
     from crmkit.output.atomic import same_file
     from crmkit.pipeline.privacy import Sharing
-    from crmkit.scoring.compare import compare_snapshots
 
     if out is not None and out.suffix.lower() not in (".xlsx", ".json"):
         raise OptionError(f"compare --out {out.name}: use .xlsx (one sheet per list) or .json")
@@ -100,19 +99,19 @@ def compare(
             )
         inputs = loaded[tuple(paths)]
         results.append(score(inputs, inputs.options(as_of=date, no_model=no_model)))
-    comparison = compare_snapshots(results[0].customers, results[1].customers)
+    names = tuple(str(paths[0]) if len(paths) == 1 else ", ".join(map(str, paths)) for paths, _ in snapshots)
+    report = pipeline.compare(results[0], results[1], sources=(names[0], names[1]))
     language = inputs.lang(lang)
     if out is not None:
         sources = [p for read in loaded.values() for p in read.paths]
         if out.suffix.lower() == ".json":
-            tables.write_json(comparison.to_json(), out, inputs=sources)
+            tables.write_json(report.to_json(), out, inputs=sources)
         else:
-            excel.write_sheets(out, pipeline.comparison_sheets(comparison), lang=language, inputs=sources)
+            excel.write_sheets(out, pipeline.comparison_sheets(report.comparison), lang=language, inputs=sources)
     if output_format is OutputFormat.json:
-        data = [inputs.data_section() for inputs in loaded.values()]
-        terminal.emit_json({"data": {"old": data[0], "new": data[-1]}, **comparison.to_json()})
+        terminal.emit_json(report.to_json())
         return
-    terminal.render_compare(out_console(), comparison, lang=language)
+    terminal.render_compare(out_console(), report.comparison, lang=language, warnings=report.warnings)
 
 
 def _snapshots(files: list[Path], dates: list[str]) -> list[tuple[list[Path], str | None]]:

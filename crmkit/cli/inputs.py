@@ -14,13 +14,14 @@ from typing import Any
 from rich.text import Text
 
 from crmkit import ingest, pipeline
-from crmkit.cli.application import err_console
+from crmkit.cli.application import MESSAGE_LANG, choice_key, err_console
 from crmkit.cli.params import DateOrder, Lang
 from crmkit.errors import OptionError
 from crmkit.ingest.config import DEFAULT_CONFIG
 from crmkit.ingest.files import check_regular_file, scan_inputs
 from crmkit.output import excel, tables, terminal
 from crmkit.output.atomic import check_not_input, same_file
+from crmkit.output.labels import CHOICE_LABELS
 from crmkit.pipeline.options import ScoreOptions, options_from
 from crmkit.pipeline.privacy import Sharing
 from crmkit.pipeline.results import ScoreResult
@@ -54,17 +55,19 @@ class Inputs:
         header_row: int | None = None,
         decimal: str | None = None,
     ) -> None:
+        if config is not None:
+            check_regular_file(config, what="config file")
+        self.config = ingest.load_config(config)
+        # Errors and notes from here on speak the --lang given, else crmkit.toml's.
+        MESSAGE_LANG.set(MESSAGE_LANG.get() or self.lang(None))
         found = scan_inputs(files)
         if customers is not None:
             check_regular_file(customers, what="customers file")
-        if config is not None:
-            check_regular_file(config, what="config file")
         #: Every input file (folders expanded): outputs may never replace one of them.
         self.paths = [*found.files, *([customers] if customers is not None else [])]
         config_file = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
         # Refused before minutes of reading and scoring, not after.
         _check_outputs({**(outputs or {}), "--rejects": rejects}, [*self.paths, *filter(None, [config_file])])
-        self.config = ingest.load_config(config)
         self.quiet = quiet
         self.brief = brief and not quiet
         self.sharing = sharing or Sharing()
@@ -96,22 +99,28 @@ class Inputs:
         if self.brief:
             terminal.print_drop_summary(console, shown.report)
         elif not quiet:
-            terminal.print_ingest_notes(console, shown.report, rejects_written=rejects)
+            terminal.print_ingest_notes(console, shown.report, rejects_written=rejects, lang=self.lang(None))
         for warning in pipeline.dropped_warning(self.tx.report) if not quiet else []:
             terminal.print_note(console, warning)
 
     def options(self, **given: Any) -> ScoreOptions:
-        """Scoring options: the command line's values (None when not given), else crmkit.toml, else defaults."""
+        """Scoring options: the command line's values (None when not given), else crmkit.toml, else defaults.
+        Choices may be given by their Chinese labels (``at_risk_min_tier="黄金"``)."""
         if given.get("as_of") is not None:
             given["as_of"] = as_of_date(given["as_of"])
+        values = {k: v.value if isinstance(v, Enum) else v for k, v in given.items()}
         return options_from(
-            self.config, sharing=self.sharing, **{k: v.value if isinstance(v, Enum) else v for k, v in given.items()}
+            self.config,
+            sharing=self.sharing,
+            **{k: choice_key(v) if k in CHOICE_LABELS and isinstance(v, str) else v for k, v in values.items()},
         )
 
     def lang(self, value: Lang | None) -> str:
+        """The language of terminal and workbook labels: ``--lang`` (None when not given), else crmkit.toml's,
+        else English; errors and notes follow it."""
         if value is not None:
             return str(value.value)
-        return str(self.config.get("output", {}).get("lang", "en"))
+        return MESSAGE_LANG.get() or choice_key(str(self.config.get("output", {}).get("lang", "en")))
 
     def data_section(self) -> dict[str, Any]:
         """What was read, for the ``data`` part of the JSON of commands that do not score (backtest, compare)."""

@@ -13,7 +13,16 @@ from typing import Annotated
 
 import typer
 
-from crmkit.schema import DATE_ORDERS, LANGUAGES, MODEL_NAMES, RFM_SCHEMES, TIER_BY, TIER_MODES, TIME_UNIT_DAYS
+from crmkit.schema import (
+    DATE_ORDERS,
+    LANGUAGES,
+    MODEL_NAMES,
+    PERIODS,
+    RFM_SCHEMES,
+    TIER_BY,
+    TIER_MODES,
+    TIME_UNIT_DAYS,
+)
 
 
 def choices(name: str, values: Iterable[str]) -> type[Enum]:
@@ -43,6 +52,9 @@ DateOrder = choices("DateOrder", DATE_ORDERS)
 
 
 Lang = choices("Lang", LANGUAGES)
+
+
+Period = choices("Period", PERIODS)
 
 
 # --- shared options -----------------------------------------------------------
@@ -76,7 +88,7 @@ Config = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="crmkit.toml with [columns], [tiers], [lifecycle], [churn], [value], [output] tables (default: ./crmkit.toml if present).",
+        help="crmkit.toml with [columns], [tiers], [lifecycle], [churn], [retention], [value], [output] tables (default: ./crmkit.toml if present).",
     ),
 ]
 
@@ -215,5 +227,12 @@ ModelIn = Annotated[
     typer.Option(
         "--model-in",
         help="Score with a model saved earlier by --model-out (no fit): e.g. the quarter's model in a monthly batch.",
+    ),
+]
+
+PeriodOpt = Annotated[
+    Period | None,
+    typer.Option(
+        "--period", help="Count retention per month (default), quarter or year ([retention] period in crmkit.toml)."
     ),
 ]

@@ -24,11 +24,13 @@ from crmkit.output.excel_style import (
     MONEY,
     PERCENT,
     VALUE_COLOURS,
+    column_pixels,
+    header_lines,
     print_setup,
     text_width,
 )
 from crmkit.output.jsondoc import jsonable
-from crmkit.output.labels import column_label, label, sheet_name, value_label
+from crmkit.output.labels import column_label, label, message_text, retention_words, sheet_name, value_label
 from crmkit.pipeline.results import Summary
 from crmkit.scoring.rollup import NO_GROUP
 from crmkit.scoring.value import PER_CUSTOMER_MARGIN
@@ -79,7 +81,35 @@ FIELD_FORMATS: Final[dict[str, str]] = {
     "spend_frequency_correlation": "0.000",
     "prospects_without_model_values": COUNT,
     "population_mean": MONEY,
+    "active": COUNT,
+    "new": COUNT,
+    "returning": COUNT,
+    "reactivated": COUNT,
+    "lost": COUNT,
+    "churn_rate": PERCENT,
+    "retention_rate": PERCENT,
+    "repeat_purchase_rate": PERCENT,
+    "revenue_new": MONEY,
+    "revenue_returning": MONEY,
+    "revenue_reactivated": MONEY,
+    "net_revenue_retention": PERCENT,
 }
+#: The segment summary's retention figures (the latest complete period), in order.
+RETENTION_FIELDS: Final = (
+    "active",
+    "new",
+    "returning",
+    "reactivated",
+    "lost",
+    "churn_rate",
+    "retention_rate",
+    "repeat_purchase_rate",
+    "revenue",
+    "revenue_new",
+    "revenue_returning",
+    "revenue_reactivated",
+    "net_revenue_retention",
+)
 MODEL_FIELDS: Final = (
     "model",
     "time_unit",
@@ -128,6 +158,7 @@ GROUP_COLUMNS: Final = 9
 LINE_HEIGHT: Final = 15
 CHART_COLUMN: Final = 7
 CHART_SIZE: Final = {"width": 620, "height": 340}
+CHART_OFFSET: Final = 10
 CHART_ROWS: Final = 19
 #: Hidden columns holding the Pareto curve the chart plots.
 CURVE_COLUMN: Final = 26
@@ -204,9 +235,14 @@ class _Summary:
             ws.write_string(row, col, text, self.fmt(align="right" if fits else "left", **props))
 
     def header(self, texts: Sequence[str]) -> None:
-        """A table's header row: first column left, figures right, tall enough for the longest wrapped header."""
-        widths = text_width(pd.Series(texts[1:], dtype="str")) if texts[1:] else 0.0
-        lines = max(1, math.ceil(widths / (VALUE_WIDTH - 1)))
+        """A table's header row: first column left, figures right, tall enough for the longest wrapped header.
+
+        Headers wider than their column go on two lines broken between words (:func:`header_lines`), so Excel
+        does not break Chinese ones mid-word.
+        """
+        room = VALUE_WIDTH - 1
+        texts = [texts[0], *("\n".join(header_lines(t)) if _width(t) > room else t for t in texts[1:])]
+        lines = max([1, *(sum(math.ceil(_width(line) / room) for line in t.split("\n")) for t in texts[1:])])
         self.ws.set_row(self.row, LINE_HEIGHT * lines + 5)
         props = {"bold": True, "bg_color": HEADER_FILL, "bottom": 1, "text_wrap": True, "valign": "vcenter"}
         self.ws.write_string(self.row, 0, texts[0], self.fmt(**props))
@@ -264,6 +300,24 @@ class _Summary:
             self.row += 1
         self.row += 1
 
+    def retention(self, retention: Mapping[str, Any]) -> None:
+        """The latest complete period's retention figures, labelled as columns (``new`` customers, not the
+        RFM segment), and the period still running at the as-of date, if any."""
+        words = retention_words(self.lang, str(retention["period_type"]))
+        self.section("section_retention")
+        self.ws.write_string(self.row, 0, self.text("period"))
+        self.value(self.row, 1, words["period_of"].format(label=retention["period"]), None)
+        self.row += 1
+        for key in RETENTION_FIELDS:
+            self.ws.write_string(self.row, 0, column_label(key, self.lang))
+            self.value(self.row, 1, retention.get(key), FIELD_FORMATS.get(key))
+            self.row += 1
+        if retention.get("partial_period"):
+            self.ws.write_string(self.row, 0, self.text("partial_period"))
+            self.value(self.row, 1, str(retention["partial_period"]), None)
+            self.row += 1
+        self.row += 1
+
     def model(self, model: Mapping[str, Any]) -> None:
         self.section("section_model")
         for key in MODEL_FIELDS:
@@ -287,7 +341,7 @@ class _Summary:
         self.section(key)
         wrap = self.fmt(text_wrap=True, valign="top", font_color=colour)
         for message in messages:
-            text = str(message)
+            text = message_text(str(message), self.lang)
             lines = max(1, math.ceil(len(text) / 95)) + text.count("\n")
             self.ws.set_row(self.row, LINE_HEIGHT * lines)
             self.ws.merge_range(self.row, 0, self.row, TABLE_COLUMNS - 1, "", wrap)
@@ -380,8 +434,11 @@ class _Summary:
         self._place(chart, "chart_pareto", at_row)
         return True
 
-    def column_chart(self, table: str, value_col: int, title: str, num_format: str, at_row: int) -> bool:
-        """A column chart of one column of a summary table, bars coloured like the tiers where it shows tiers."""
+    def column_chart(
+        self, table: str, value_col: int, title: str, num_format: str, at_row: int, *, from_zero: bool = True
+    ) -> bool:
+        """A column chart of one column of a summary table, bars coloured like the tiers where it shows tiers;
+        the value axis starts at 0 (``from_zero``, unless a bar is negative), so bar heights compare fairly."""
         if table not in self.tables or self.tables[table][1] < self.tables[table][0]:
             return False
         first, last = self.tables[table]
@@ -402,14 +459,23 @@ class _Summary:
             ]
         chart.add_series(series)
         chart.set_legend({"none": True})
-        chart.set_y_axis({"num_format": num_format, "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
+        axis = {"num_format": num_format, "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}}
+        chart.set_y_axis({**axis, "min": 0} if from_zero else axis)
         self._place(chart, title, at_row)
         return True
+
+    def print_width(self) -> int:
+        """The last column the sheet prints: the charts' right edge (the hidden chart data lie beyond it)."""
+        right, col = CHART_OFFSET + CHART_SIZE["width"], CHART_COLUMN
+        while right > 0:
+            right -= column_pixels(LABEL_WIDTH if col == 0 else VALUE_WIDTH if col < GROUP_COLUMNS else None)
+            col += 1
+        return max(col - 1, GROUP_COLUMNS - 1)
 
     def _place(self, chart: Any, title: str, at_row: int) -> None:
         chart.set_title({"name": self.text(title), "name_font": {"size": 12, "bold": True}})
         chart.set_size(CHART_SIZE)
-        self.ws.insert_chart(at_row, CHART_COLUMN, chart, {"x_offset": 10, "y_offset": 5})
+        self.ws.insert_chart(at_row, CHART_COLUMN, chart, {"x_offset": CHART_OFFSET, "y_offset": 5})
 
 
 def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str) -> None:
@@ -435,10 +501,19 @@ def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str
             sheet.table(key, summary[key])
     if summary.get("delivered_value"):
         sheet.delivered(summary["delivered_value"])
+    if summary.get("retention"):
+        sheet.retention(summary["retention"])
     chart_row = 2
     for draw in (
         lambda row: sheet.pareto_chart(pareto, row),
-        lambda row: sheet.column_chart("tiers", 3, "chart_tier_revenue", "#,##0", row),
+        lambda row: sheet.column_chart(
+            "tiers",
+            3,
+            "chart_tier_revenue",
+            "#,##0",
+            row,
+            from_zero=all((t.get("revenue") or 0) >= 0 for t in summary.get("tiers") or []),
+        ),
         lambda row: sheet.column_chart("lifecycle", 1, "chart_lifecycle", "#,##0", row),
     ):
         if draw(chart_row):
@@ -459,6 +534,11 @@ def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str
         sheet.groups(summary["groups"])
     sheet.ws.hide_gridlines(2)
     print_setup(sheet.ws, lang, fit_width=True)
+    sheet.ws.print_area(0, 0, max(sheet.row, chart_row), sheet.print_width())
+
+
+def _width(text: str) -> float:
+    return text_width(pd.Series([text], dtype="str"))
 
 
 def _is_numpy_number(value: Any) -> bool:

@@ -8,6 +8,7 @@ knows (a column from the user's own file) pass through unchanged.
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 import numpy as np
@@ -35,6 +36,7 @@ from crmkit.schema import (
 )
 from crmkit.scoring.actions import CONDITIONS, DEFAULT_ACTIONS, ActionRules
 from crmkit.scoring.lifecycle import DEFAULT_RULES, STAGE_PRECEDENCE, LifecycleRules
+from crmkit.scoring.retention import YEARS_OF_T, WhatIf
 
 TIER_LABELS: Final[dict[str, tuple[str, str]]] = {
     "platinum": ("Platinum", "铂金"),
@@ -160,6 +162,21 @@ COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
     SIGNUP_DATE: ("Signup date", "注册日期"),
     PHONE: ("Phone", "电话"),
     EMAIL: ("Email", "邮箱"),
+    # crmkit retention: the period table and the cohorts.
+    "complete": ("Period over", "期间已结束"),
+    "active": ("Active customers", "活跃客户数"),
+    "new": ("New customers", "新客户数"),
+    "returning": ("Returning customers", "留存客户数"),
+    "reactivated": ("Won back", "召回客户数"),
+    "lost": ("Lost customers", "流失客户数"),
+    "churn_rate": ("Churn rate", "客户流失率"),
+    "retention_rate": ("Retention rate", "客户留存率"),
+    "repeat_purchase_rate": ("Repeat-purchase rate", "复购率"),
+    "revenue_new": ("Revenue from new customers", "新客户收入"),
+    "revenue_returning": ("Revenue from returning customers", "留存客户收入"),
+    "revenue_reactivated": ("Revenue from won-back customers", "召回客户收入"),
+    "net_revenue_retention": ("Net revenue retention", "净收入留存率"),
+    "cohort": ("Cohort (first purchase)", "同期群 (首次购买期)"),
 }
 #: Summary field names, table headers and the other words the workbook shows.
 SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
@@ -290,6 +307,23 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
     "correlation": ("Correlation", "相关系数"),
     "p_alive_auc": ("AUC of P(alive) for buying again", "仍活跃概率预测复购的 AUC"),
     "top20_capture": ("Holdout spend of the top 20% by CLV", "CLV 前 20% 客户的验证期消费占比"),
+    # Retention (crmkit retention, and the segment summary's latest period).
+    "section_retention": ("Retention", "客户留存"),
+    "section_what_if": ("What if retention were higher", "若留存率提高"),
+    "partial_period": ("Period still running at the as-of date", "截至基准日尚未结束的期间"),
+    "period_type": ("Counted per", "统计周期"),
+    "quarter": ("quarter", "季度"),
+    "year": ("year", "年"),
+    "chart_retention_curve": (
+        "Retention curve: share of each cohort still active",
+        "留存曲线：各同期群仍活跃的客户占比",
+    ),
+    "axis_periods_since": ("Periods since the first purchase", "首次购买后的期数"),
+    "axis_share_active": ("Share of the cohort active", "同期群活跃占比"),
+    "cohort_customers": ("Cohorts: customers", "同期群：客户"),
+    "cohort_revenue": ("Cohorts: revenue", "同期群：收入"),
+    "periods": ("Periods", "各期"),
+    "definitions_retention": ("Retention measures", "留存指标"),
 }
 SHEET_LABELS: Final[dict[str, tuple[str, str]]] = {
     "summary": ("Summary", "摘要"),
@@ -306,6 +340,11 @@ SHEET_LABELS: Final[dict[str, tuple[str, str]]] = {
     "stage_migration": ("Stage migration", "阶段迁移"),
     "fell": ("Fell", "等级下降"),
     "rose": ("Rose", "等级上升"),
+    "periods": ("Periods", "各期留存"),
+    "cohort_customers": ("Cohorts", "同期群"),
+    "cohort_revenue": ("Cohort revenue", "同期群收入"),
+    "groups": ("By group", "分组"),
+    "what_if": ("What if", "若留存率提高"),
 }
 
 #: Which columns hold which vocabulary (their values are labelled too).
@@ -323,6 +362,8 @@ VALUE_COLUMNS: Final[dict[str, dict[str, tuple[str, str]]]] = {
     "tier_after": {**TIER_LABELS, **MISSING_LABELS},
     "stage_before": {**STAGE_LABELS, **MISSING_LABELS},
     "stage_after": {**STAGE_LABELS, **MISSING_LABELS},
+    # crmkit retention: the pooled row of the cohort tables.
+    "cohort": {"all": ("All cohorts", "全部同期群")},
 }
 #: What the ``reason`` of a compare list calls the tier and the stage ("tier gold → iron; stage growth → decline").
 REASON_SUBJECTS: Final[dict[str, tuple[str, str]]] = {"tier": ("Tier", "等级"), "stage": ("Stage", "阶段")}
@@ -525,6 +566,46 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     SIGNUP_DATE: ("Day the customer signed up.", "客户注册的日期。"),
     PHONE: ("Phone number from the customer list.", "客户名单中的电话。"),
     EMAIL: ("Email address from the customer list.", "客户名单中的邮箱。"),
+    # crmkit retention (defined per period).
+    "complete": (
+        "Whether the period ended by the as-of date; a period still running has had less time for purchases, so "
+        "its churn is overstated.",
+        "该期是否在分析基准日前结束；尚未结束的期间购买时间不足，流失率偏高。",
+    ),
+    "active": (
+        "Customers with at least one purchase in the period; returns (negative amounts) are not purchases.",
+        "该期至少购买一次的客户数；退货 (负金额) 不算购买。",
+    ),
+    "returning": ("Customers active in this period and in the previous one.", "本期和上一期都活跃的客户数。"),
+    "reactivated": (
+        "Customers active in this period, not in the previous one, but in an earlier one: won back.",
+        "本期活跃、上一期未购买、但更早购买过的客户数：被召回的客户。",
+    ),
+    "churn_rate": (
+        "Lost customers ÷ customers active in the previous period (客户流失率).",
+        "流失客户数 ÷ 上一期活跃客户数。",
+    ),
+    "retention_rate": (
+        "1 − churn rate: the share of the previous period's active customers who bought again in this one.",
+        "1 − 客户流失率：上一期活跃客户中本期再次购买的比例。",
+    ),
+    "repeat_purchase_rate": (
+        "Share of the period's active customers who bought on at least two days in it (复购率).",
+        "该期活跃客户中至少在两天购买的比例。",
+    ),
+    "revenue_new": ("Net revenue in the period from its new customers.", "该期新客户的净收入。"),
+    "revenue_returning": ("Net revenue in the period from its returning customers.", "该期留存客户的净收入。"),
+    "revenue_reactivated": ("Net revenue in the period from its won-back customers.", "该期召回客户的净收入。"),
+    "net_revenue_retention": (
+        "Net revenue in this period from the customers active in the previous one ÷ their net revenue in the "
+        "previous one: above 100% they spent more than before.",
+        "上一期活跃客户在本期的净收入 ÷ 他们上一期的净收入：高于 100% 表示他们花得比以前多。",
+    ),
+    "cohort": (
+        "Customers whose first purchase fell in the same period; column k is the share of them (or of their "
+        "first period's revenue) active k periods later.",
+        "首次购买在同一期的客户；第 k 列是其中 k 期后仍活跃的客户占比 (或收入占首期收入的比例)。",
+    ),
     "platinum": ("The most valuable customers: by default the top 5% by value.", "价值最高的客户：默认为价值前 5%。"),
     "gold": ("The next most valuable customers: by default the next 15%.", "价值次高的客户：默认为其后的 15%。"),
     "iron": ("Customers who bought but are neither platinum nor gold.", "有购买但不属于铂金或黄金的客户。"),
@@ -603,7 +684,35 @@ COLUMN_DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
     "at_risk": ("Customers of the group in the decline or termination stage.", "组内处于衰退期或终止期的客户数。"),
     "platinum": ("Platinum customers in the group.", "组内铂金客户数。"),
     "gold": ("Gold customers in the group.", "组内黄金客户数。"),
+    "new": (
+        "Customers whose first purchase in the data falls in the period.",
+        "在该期首次购买 (以数据为准) 的客户数。",
+    ),
+    "lost": (
+        "Customers active in the previous period and not in this one.",
+        "上一期活跃、本期未购买的客户数。",
+    ),
 }
+
+#: Meanings of the retention measures whose names mean something else elsewhere (``revenue`` of a group,
+#: ``new`` and ``lost`` segments): the retention report and the Definitions sheet use these first.
+RETENTION_DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
+    "period": (
+        "The month (2024-03), quarter (2024-Q1) or year (2024) the row counts.",
+        "该行统计的月 (2024-03)、季度 (2024-Q1) 或年 (2024)。",
+    ),
+    "revenue": (
+        "Net revenue (purchases − returns) in the period, returns of customers who bought nothing in it included.",
+        "该期净收入 (购买 − 退货)，含该期未购买客户的退货。",
+    ),
+    "customers": ("Customers in the cohort.", "同期群的客户数。"),
+}
+
+
+def retention_definition(key: str, lang: str) -> str:
+    """One-line meaning of a retention measure (``""`` when crmkit has none)."""
+    pair = RETENTION_DEFINITIONS.get(key)
+    return pair[check_lang(lang)] if pair else column_definition(key, lang)
 
 
 def label(key: str, lang: str) -> str:
@@ -835,6 +944,22 @@ SHORT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "total_customer_value": ("Total value", "总价值"),
     "total_customer_cost": ("Total cost", "总成本"),
     "delivered_value": ("Delivered", "让渡价值"),
+    "period": ("Period", "期间"),
+    "active": ("Active", "活跃"),
+    "new": ("New", "新客户"),
+    "returning": ("Returning", "留存"),
+    "reactivated": ("Won back", "召回"),
+    "lost": ("Lost", "流失"),
+    "churn_rate": ("Churn", "流失率"),
+    "retention_rate": ("Retention", "留存率"),
+    "repeat_purchase_rate": ("Repeat", "复购率"),
+    "revenue_new": ("New", "新客户"),
+    "revenue_returning": ("Returning", "留存客户"),
+    "revenue_reactivated": ("Won back", "召回客户"),
+    "net_revenue_retention": ("NRR", "净收入留存"),
+    "cohort": ("Cohort", "首购期"),
+    "cohort_size": ("Size", "客户数"),
+    "all": ("All", "全部"),
 }
 #: What the tiers were ranked by, as the tier table's title says it.
 TIER_BASIS_WORDS: Final = {
@@ -879,3 +1004,269 @@ BACKTEST_WORDS: Final = {
 
 
 UNIT_WORDS: Final = {"day": "天", "week": "周", "month": "个月"}
+
+
+#: Retention's periods and their words (a "month" is also a time unit, with the same labels).
+PERIOD_LABELS: Final = {"month": ("month", "月"), "quarter": ("quarter", "季度"), "year": ("year", "年")}
+
+#: A number of periods: the what-if's horizon.
+PERIOD_SPANS: Final = {
+    "month": ("{n} month{s}", "{n} 个月"),
+    "quarter": ("{n} quarter{s}", "{n} 个季度"),
+    "year": ("{n} year{s}", "{n} 年"),
+}
+#: The sentences of the retention report; ``{period}`` is a :data:`PERIOD_LABELS` word.
+RETENTION_WORDS: Final = {
+    "customers_title": ("Customers by {period}", "各{period}客户"),
+    "revenue_title": ("Revenue by {period}", "各{period}收入"),
+    "latest_title": ("Retention, {label} ({period})", "客户留存：{label} ({period})"),
+    "period_of": ("{label} ({period})", "{label} ({period})"),
+    "cohort_customers": (
+        "Cohorts: % of customers active, by {period}s since the first purchase",
+        "同期群：首次购买后第 N {period}仍活跃的客户占比 (%)",
+    ),
+    "cohort_revenue": (
+        "Cohorts: revenue as % of the first {period}'s, by {period}s since",
+        "同期群：首次购买后第 N {period}收入占首{period}收入的比例 (%)",
+    ),
+    "cohort_more": (
+        "{shown} of {total} {period}s since the first purchase shown; all in --format json and --out",
+        "仅显示首次购买后 {shown}/{total} 期；完整数据见 --format json 或 --out",
+    ),
+    "partial": (
+        "* {label} is not over at the as-of date: fewer purchases so far, so its churn is overstated",
+        "* {label} 截至基准日尚未结束：购买时间不足，流失率偏高",
+    ),
+    "groups_title": ("By {group}, {label}", "按{group}：{label}"),
+    "what_if_title": ("What if retention were {points:g} points higher", "若留存率提高 {points:g} 个百分点"),
+    "retention_observed": ("Retention per {period}, {window}", "每{period}留存率 ({window})"),
+    "retention_raised": ("Retention raised by {points:g} points", "提高 {points:g} 个百分点后的留存率"),
+    "active_now": ("Active customers, {label}", "活跃客户数 ({label})"),
+    "profit_per_customer": ("Profit per retained customer per {period}", "每位留存客户每{period}利润"),
+    "margin_given": ("Margin (--margin)", "毛利率 (--margin)"),
+    "margin_data": ("Margin (total margin / revenue in the data)", "毛利率 (数据中的累计毛利 / 收入)"),
+    "margin_revenue": ("Margin (no cost column: revenue counted)", "毛利率 (无成本列：按收入计)"),
+    "profit_observed": ("Profit over {span} at the observed retention", "按当前留存率，{span}内的利润"),
+    "profit_raised": ("Profit over {span} at {rate}", "留存率为 {rate} 时，{span}内的利润"),
+    "increase": ("Increase", "增幅"),
+    "formula": (
+        "Formula: profit = active customers × profit per retained customer per {period} × "
+        "Σ_(t=1..{n}) r^t × (1 + {d})^(−{t}), r = retention per {period}; today's customers only, none won back.",
+        "公式：利润 = 活跃客户数 × 每位留存客户每{period}利润 × Σ_(t=1..{n}) r^t × (1 + {d})^(−{t})，"
+        "r 为每{period}留存率；只计当前客户，不计召回。",
+    ),
+}
+
+
+def what_if_lines(scenario: WhatIf, lang: str) -> tuple[str, list[tuple[str, float | None, str]], str]:
+    """The what-if in ``lang``: its title, its lines as (label, value, kind: percent, count, money or change)
+    and the formula, for the terminal and the workbook alike."""
+    words = retention_words(lang, scenario.period)
+    raised = f"{100 * scenario.retention_raised:.1f}%"
+    n = scenario.periods
+    span = PERIOD_SPANS[scenario.period][check_lang(lang)].format(n=n, s="" if n == 1 else "s")
+    lines: list[tuple[str, float | None, str]] = [
+        (words["retention_observed"].format(window=scenario.window), scenario.retention, "percent"),
+        (words["retention_raised"].format(points=scenario.points), scenario.retention_raised, "percent"),
+        (words["active_now"].format(label=scenario.window.split(" – ")[-1]), scenario.active, "count"),
+        (words[f"margin_{scenario.margin_basis}"], scenario.margin, "percent"),
+        (words["profit_per_customer"], scenario.profit_per_customer, "money"),
+        (words["profit_observed"].format(span=span), scenario.profit, "money"),
+        (words["profit_raised"].format(span=span, rate=raised), scenario.profit_raised, "money"),
+        (words["increase"], scenario.increase, "change"),
+    ]
+    formula = words["formula"].format(
+        n=scenario.periods, d=f"{scenario.discount_rate:g}", t=YEARS_OF_T[scenario.period]
+    )
+    return words["what_if_title"].format(points=scenario.points), lines, formula
+
+
+def retention_words(lang: str, period: str) -> dict[str, str]:
+    """The retention sentences in ``lang``, with ``{period}`` filled in (other fields stay to be formatted)."""
+    index = check_lang(lang)
+    word = PERIOD_LABELS.get(period, (period, period))[index]
+    return {key: pair[index].replace("{period}", word) for key, pair in RETENTION_WORDS.items()}
+
+
+# --- choices by their Chinese labels ------------------------------------------------------------------------------
+#: What --tier-by ranks by.
+TIER_BY_LABELS: Final = {"revenue": ("revenue", "收入"), "profit": ("profit", "毛利"), "clv": ("CLV", "客户终身价值")}
+#: The command-line choices that may be given by their Chinese label (``--min-tier 黄金``, ``--time-unit 周``),
+#: by the library parameter they set.
+CHOICE_LABELS: Final[dict[str, dict[str, tuple[str, str]]]] = {
+    "at_risk_min_tier": {tier: TIER_LABELS[tier] for tier in ("platinum", "gold", "iron")},
+    "time_unit": {unit: SUMMARY_LABELS[unit] for unit in ("day", "week", "month")},
+    "retention_period": PERIOD_LABELS,
+    "tier_by": TIER_BY_LABELS,
+    "lang": {"en": ("English", "英文"), "zh": ("Chinese", "中文")},
+}
+#: Chinese label → canonical choice, over every choice above (the labels never clash: 月 is a month either way).
+CHOICE_ALIASES: Final = {zh: key for labels in CHOICE_LABELS.values() for key, (_, zh) in labels.items()}
+
+
+def choice_key(value: str) -> str:
+    """The canonical choice a command-line value names: its key when it is a Chinese label, else itself."""
+    return CHOICE_ALIASES.get(value, value)
+
+
+# --- errors and notes in Chinese ------------------------------------------------------------------------------
+#: Words before a message ("Error: …", "Hint: …", "Note: …"), and the dropped-row report.
+MESSAGE_WORDS: Final = {
+    "error": ("Error: ", "错误："),
+    "hint": ("Hint: ", "提示："),
+    "note": ("Note: ", "注意："),
+    "dropped": ("Dropped {n:,} of {total:,} rows: {reasons}.", "已剔除 {total:,} 行中的 {n:,} 行：{reasons}。"),
+    "dropped_reason": ("{n:,} {reason}", "{reason} {n:,} 行"),
+    "dropped_example": (
+        "  {file} row {row}: {column} {value!r} ({reason})",
+        "  {file} 第 {row} 行：{column} {value!r}（{reason}）",
+    ),
+    "rejects_hint": (
+        "  Write every dropped row with --rejects FILE, or stop on bad rows with --strict.",
+        "  用 --rejects FILE 写出每一条被剔除的行，或用 --strict 在遇到错误行时停止。",
+    ),
+    "rejects_written": ("  All dropped rows written to {path}.", "  所有被剔除的行已写入 {path}。"),
+}
+#: Errors, hints and notes in Chinese: the form of the English text (a regular expression over all of it, after
+#: the command line's own words replace library parameter names) and the Chinese wording. Named groups carry
+#: file names, columns and values across; a group named ``reason`` is itself translated, ``choices`` and
+#: ``reasons`` get their labels. A message that matches no form is shown in English.
+MESSAGES_ZH: Final[tuple[tuple[str, str], ...]] = (
+    # Reading files.
+    (
+        r"(?P<file>.+): cannot find the (?P<columns>.+) column\(s\); columns found: (?P<found>.+)",
+        "{file}：找不到必需的列 {columns}；文件中的列有：{found}",
+    ),
+    (
+        r"name them with (?P<fixes>.+) \(or a \[columns\] table in crmkit\.toml\); if the header is not the first "
+        r"row, give its row with --header-row N",
+        "请用 {fixes} 指明列名（或在 crmkit.toml 的 [columns] 表中设置）；如果表头不在第一行，请用 --header-row N 指明表头所在行",
+    ),
+    (
+        r"name them with (?P<fixes>.+) \(or a \[columns\] table in crmkit\.toml\)",
+        "请用 {fixes} 指明列名（或在 crmkit.toml 的 [columns] 表中设置）",
+    ),
+    (
+        r"(?P<file>.+): column (?P<wanted>'.*') \(given for (?P<column>\w+)\) is not in the file; columns found: (?P<found>.+)",
+        "{file}：文件中没有 {wanted} 列（指定给 {column}）；文件中的列有：{found}",
+    ),
+    (r"correct it, e\.g\. (?P<fix>.+)", "请改正，例如 {fix}"),
+    (r"(?P<file>.+) does not exist", "{file} 不存在"),
+    (r"check the path \(quote names with spaces\)", "请检查路径（名称含空格时请加引号）"),
+    # Dates: day/month order.
+    (
+        r"(?P<where>.*)dates like (?P<sample>\S+) could be day/month or month/day, and no date in the file settles it",
+        "{where}{sample} 这样的日期既可能是日/月也可能是月/日，文件中没有能确定顺序的日期",
+    ),
+    (
+        r"say which with --date-order dmy \(5 March\) or --date-order mdy \(May 3\)",
+        "请用 --date-order dmy（日/月，如 3 月 5 日写作 5/3）或 --date-order mdy（月/日）指明",
+    ),
+    (
+        r"(?P<where>.*)dates mix day/month orders: (?P<day>\S+) only fits day first but (?P<month>\S+) only fits month first",
+        "{where}日期混用了两种顺序：{day} 只能是日在前，而 {month} 只能是月在前",
+    ),
+    (r"fix the export so one order is used, or split the file", "请让导出统一使用一种日期顺序，或拆分文件"),
+    (
+        r"(?P<where>.*)--date-order (?P<given>\w+) contradicts the data: (?P<sample>\S+) only fits (?P<fits>\w+)",
+        "{where}--date-order {given} 与数据矛盾：{sample} 只能按 {fits} 解读",
+    ),
+    (r"use --date-order (?P<order>\w+) or leave it out", "请用 --date-order {order}，或不指定"),
+    (
+        r"(?P<file>.+): dates read as (?P<order>\w+) \((?P<sample>\S+) only fits (?P<fits>[\w/]+)\)",
+        "{file}：日期按 {order} 读取（{sample} 只能按 {fits} 解读）",
+    ),
+    (r"(?P<where>--[\w-]+) (?P<text>'.*') is not a date", "{where} {text} 不是日期"),
+    (r"write the date as YYYY-MM-DD, e\.g\. (?P<example>\S+)", "日期请写成 YYYY-MM-DD，例如 {example}"),
+    # Bad rows under --strict, and files with none usable.
+    (
+        r"(?P<n>[\d,]+) bad row\(s\) \((?P<reasons>.+)\); first: (?P<file>.+) row (?P<row>\d+), column (?P<column>.+): "
+        r"(?P<value>.+) \((?P<reason>[^()]+)\)",
+        "{n} 行有问题（{reasons}）；第一行：{file} 第 {row} 行，{column} 列：{value}（{reason}）",
+    ),
+    (
+        r"fix the rows, or drop --strict to skip them \(write them out with --rejects FILE\)",
+        "请修正这些行，或去掉 --strict 跳过它们（用 --rejects FILE 写出）",
+    ),
+    # Options.
+    (
+        r"unknown (?P<option>--[\w-]+) (?P<value>'.*'); choose one of (?P<choices>.+)",
+        "{option} 的取值 {value} 无效；可选：{choices}",
+    ),
+    (
+        r"no (?P<what>purchases|transactions) on or before the as-of date (?P<date>\S+); choose a later --as-of",
+        "分析基准日 {date} 及之前没有{what}；请选择更晚的 --as-of",
+    ),
+    (r"cannot group by (?P<column>'.*'); choose one of (?P<choices>.+)", "不能按 {column} 分组；可选：{choices}"),
+    (
+        r"group by a column of the (?:customer table such as salesperson or region|transactions \(salesperson, region, "
+        r"channel\) or of the --customers file)",
+        "请按客户表中的列分组，如销售员或区域",
+    ),
+    # The value model, skipped or refused.
+    (
+        r"value model skipped: (?P<reason>.+); churn risk comes from each customer's own rhythm and there is no CLV",
+        "未运行价值模型：{reason}；流失风险按每位客户自己的购买节奏计算，没有 CLV",
+    ),
+    (
+        r"no customer has a repeat purchase, so the purchase model cannot be fitted",
+        "没有客户重复购买过，无法拟合购买模型",
+    ),
+    (r"use more history: an earlier first date or a later --as-of", "请使用更长的历史：更早的开始日期或更晚的 --as-of"),
+    (r"no customers to fit the purchase model on", "没有可用于拟合购买模型的客户"),
+    # Retention and compare.
+    (
+        r"no what-if: it needs a complete (?P<period>\w+) that follows one with active customers",
+        "无法估算：需要至少一个完整的{period}，且其上一{period}有活跃客户",
+    ),
+    (
+        r"(?P<new>.+) starts on (?P<new_first>\S+), later than (?P<old>.+) \((?P<old_first>\S+)\), and the two "
+        r"(?P<overlap>do not overlap|overlap only in part): .* crmkit compare FOLDER --as-of (?P<a>\S+) --as-of (?P<b>\S+)",
+        "{new} 从 {new_first} 开始，晚于 {old}（{old_first}），两者{overlap}：每个文件只有自己那段时间的数据，不是完整历史，"
+        "因此等级、阶段和“未出现”描述的是各期内的购买，而不是客户的历史。请比较完整历史的导出，或把两个文件放进同一个文件夹，"
+        "按两个日期比较：crmkit compare FOLDER --as-of {a} --as-of {b}",
+    ),
+)
+_MESSAGE_FORMS: Final = tuple((re.compile(form, re.S), zh) for form, zh in MESSAGES_ZH)
+#: Values inside a message that have labels of their own.
+_MESSAGE_VALUES: Final[dict[str, str | tuple[str, str]]] = {
+    "do not overlap": "不重叠",
+    "overlap only in part": "只部分重叠",
+    "purchases": "购买",
+    "transactions": "交易",
+    "day/month": "日/月",
+    "month/day": "月/日",
+    **PERIOD_LABELS,
+}
+
+
+def message_text(text: str, lang: str) -> str:
+    """An error, hint or note in ``lang``: for Chinese, the wording of the first form in :data:`MESSAGES_ZH` the
+    whole text matches; the text as it is otherwise."""
+    if check_lang(lang) == 0:
+        return text
+    for form, chinese in _MESSAGE_FORMS:
+        match = form.fullmatch(text)
+        if match:
+            return chinese.format(**{name: _message_value(name, value) for name, value in match.groupdict().items()})
+    return text
+
+
+def _message_value(name: str, value: str) -> str:
+    """A value taken from an English message, as the Chinese one shows it."""
+    if name == "reason":
+        return label(value, "zh") if value in DROP_REASON_LABELS else message_text(value, "zh")
+    if name == "choices":  # "platinum, gold, iron" → "platinum (铂金), gold (黄金), iron (铁)"
+        return "、".join(_with_label(choice.strip()) for choice in value.split(","))
+    if name == "reasons":  # "2 empty customer_id, 1 missing or unparseable order_date" → "客户编号为空 2 行，…"
+        counts = (part.partition(" ") for part in value.split(", "))
+        return "，".join(f"{label(reason, 'zh')} {n} 行" for n, _, reason in counts)
+    if name == "where":  # "sales.csv, column 'Order Date': "
+        return re.sub(r"^(.+), column ('.*'): $", r"\1，\2 列：", value)
+    shown = _MESSAGE_VALUES.get(value, value)
+    return shown[1] if isinstance(shown, tuple) else shown
+
+
+def _with_label(choice: str) -> str:
+    pair = next((labels[choice] for labels in (*CHOICE_LABELS.values(), _VOCABULARY) if choice in labels), None)
+    return f"{choice} ({pair[1]})" if pair and pair[1] != choice else choice

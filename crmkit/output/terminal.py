@@ -29,25 +29,34 @@ from crmkit.output.console import printable
 from crmkit.output.jsondoc import json_text, jsonable
 from crmkit.output.labels import (
     BACKTEST_WORDS,
+    MESSAGE_WORDS,
     TIER_BASIS_WORDS,
     UNIT_WORDS,
     column_label,
     label,
+    message_text,
+    retention_words,
     sheet_name,
     short_label,
+    what_if_lines,
 )
 from crmkit.pipeline.results import (
     BandRow,
+    Cohort,
     DataSummary,
     DeliveredSummary,
     GroupCount,
     ModelSummary,
+    RetentionPeriod,
+    RetentionReport,
+    RetentionSummary,
     ScoreResult,
     TierRow,
     ValueReport,
 )
 from crmkit.pipeline.run import ORDERS_BY, revenue_text
 from crmkit.schema import CUSTOMER_ID, SALESPERSON, check_lang
+from crmkit.scoring.retention import WhatIf
 
 MONEY = "{:,.0f}"
 #: Cells between two columns (one padding cell and the blank rule of ``box.SIMPLE_HEAD``).
@@ -211,7 +220,9 @@ class Field:
     drop: int = 0
 
 
-def print_frame(console: Console, title: str, frame: pd.DataFrame, fields: dict[str, Field], *, lang: str) -> None:
+def print_frame(
+    console: Console, title: str | None, frame: pd.DataFrame, fields: dict[str, Field], *, lang: str
+) -> None:
     """Selected columns of a (small, already cut to --top) per-customer frame."""
     present = [c for c in fields if c in frame.columns]
     columns = [Column(short_label(c, lang), numeric=fields[c].numeric, drop=fields[c].drop) for c in present]
@@ -236,38 +247,47 @@ def _cell(text: str) -> Text:
     return Text(printable(text, newlines=False))
 
 
-def print_note(console: Console, message: str) -> None:
-    """``Note: message``, the message's control characters escaped."""
-    console.print(Text.assemble(("Note:", "yellow"), " ", printable(message)))
+def print_note(console: Console, message: str, lang: str = "en") -> None:
+    """``Note: message`` in ``lang`` (Chinese where :func:`~crmkit.output.labels.message_text` knows the
+    message), its control characters escaped."""
+    console.print(
+        Text.assemble((MESSAGE_WORDS["note"][check_lang(lang)], "yellow"), printable(message_text(message, lang)))
+    )
 
 
 # --- ingest -----------------------------------------------------------------------
-#: How orders were counted, by the rule in the report.
-
-
-def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path | None) -> None:
-    """Dropped rows (count per reason, a few examples) and ingest warnings, on stderr."""
+def print_ingest_notes(console: Console, report: Any, *, rejects_written: Path | None, lang: str = "en") -> None:
+    """Dropped rows (count per reason, a few examples) and ingest warnings, on stderr, in ``lang``."""
+    words = {key: pair[check_lang(lang)] for key, pair in MESSAGE_WORDS.items()}
     if report.rows_dropped:
-        print_drop_summary(console, report)
+        print_drop_summary(console, report, lang)
         for example in report.examples[:5]:
             _line(
                 console,
-                f"  {example.get('file')} row {example.get('row')}: {example.get('column')} "
-                f"{example.get('value')!r} ({example.get('reason')})",
+                words["dropped_example"].format(
+                    file=example.get("file"),
+                    row=example.get("row"),
+                    column=example.get("column"),
+                    value=example.get("value"),
+                    reason=label(str(example.get("reason")), lang),
+                ),
             )
         if rejects_written is None:
-            _line(console, "  Write every dropped row with --rejects FILE, or stop on bad rows with --strict.")
+            _line(console, words["rejects_hint"])
         else:
-            _line(console, f"  All dropped rows written to {rejects_written}.")
+            _line(console, words["rejects_written"].format(path=rejects_written))
     for warning in report.warnings:
-        print_note(console, warning)
+        print_note(console, warning, lang)
 
 
-def print_drop_summary(console: Console, report: Any) -> None:
-    """One line: how many rows were dropped, of how many, and why (nothing when none was)."""
+def print_drop_summary(console: Console, report: Any, lang: str = "en") -> None:
+    """One line: how many rows were dropped, of how many, and why (nothing when none was), in ``lang``."""
     if report.rows_dropped:
-        reasons = ", ".join(f"{n:,} {reason}" for reason, n in report.drop_counts.items())
-        _line(console, f"Dropped {report.rows_dropped:,} of {report.rows_read:,} rows: {reasons}.")
+        words = {key: pair[check_lang(lang)] for key, pair in MESSAGE_WORDS.items()}
+        reasons = (", " if lang == "en" else "，").join(
+            words["dropped_reason"].format(n=n, reason=label(reason, lang)) for reason, n in report.drop_counts.items()
+        )
+        _line(console, words["dropped"].format(n=report.rows_dropped, total=report.rows_read, reasons=reasons))
 
 
 #: Files named per folder in the skipped-files note; the rest are counted.
@@ -338,10 +358,12 @@ def render_segment(console: Console, result: ScoreResult, *, lang: str, top: int
         },
         lang=lang,
     )
+    if summary.retention is not None:
+        render_latest_retention(console, summary.retention, lang=lang)
     if summary.groups is not None:
         render_groups(console, summary.groups, lang=lang)
     for warning in summary.warnings:
-        print_note(console, warning)
+        print_note(console, warning, lang)
 
 
 def _render_data(console: Console, data: DataSummary, lang: str) -> None:
@@ -450,7 +472,7 @@ def render_model_fit(console: Console, model: ModelSummary, *, lang: str) -> Non
     ]
     print_pairs(console, column_label("model_fit", lang), pairs)
     for note in [*fit.notes, *fit.warnings]:
-        print_note(console, note)
+        print_note(console, note, lang)
 
 
 def render_rfm_explain(console: Console, result: Any, *, lang: str) -> None:
@@ -672,9 +694,9 @@ def render_value(console: Console, result: ScoreResult, report: ValueReport, *, 
         lang=lang,
     )
     if report.delivered_value_needs is not None:
-        print_note(console, report.to_json()["delivered_value_note"])
+        print_note(console, report.to_json()["delivered_value_note"], lang)
     for warning in report.warnings:
-        print_note(console, warning)
+        print_note(console, warning, lang)
 
 
 # --- backtest ---------------------------------------------------------------------
@@ -751,7 +773,7 @@ def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None
     )
     for m in models:
         for warning in m.get("warnings", []):
-            print_note(console, f"{m['model']}: {warning}")
+            print_note(console, f"{m['model']}: {warning}", lang)
     if len(models) > 1:
         console.print(Text(words["choose"]))
 
@@ -829,8 +851,11 @@ def render_churn(console: Console, result: ScoreResult, *, lang: str, top: int) 
         render_groups(console, result.summary.groups, lang=lang)
 
 
-def render_compare(console: Console, comparison: Any, *, lang: str) -> None:
-    """Tier and stage migration matrices (rows: before, columns: after), then who fell and who rose."""
+def render_compare(console: Console, comparison: Any, *, lang: str, warnings: Sequence[str] = ()) -> None:
+    """Notes first (they change how the rest reads), then the tier and stage migration matrices (rows: before,
+    columns: after), and who fell and who rose."""
+    for warning in warnings:
+        print_note(console, warning, lang)
     corner = f"{column_label('from', lang)} \\ {column_label('to', lang)}"
     for name, matrix in (
         ("tier_migration", comparison.tier_migration),
@@ -880,3 +905,148 @@ def _render_movers(console: Console, name: str, movers: pd.DataFrame, lang: str)
         rows,
         lang=lang,
     )
+
+
+# --- retention --------------------------------------------------------------------------------
+#: Columns of the two period tables: customers, then revenue (retention = 1 − churn goes first when narrow).
+_PERIOD_CUSTOMERS: Final[dict[str, Field]] = {
+    "active": Field(_count),
+    "new": Field(_count),
+    "returning": Field(_count),
+    "reactivated": Field(_count),
+    "lost": Field(_count),
+    "churn_rate": Field(_pct),
+    "retention_rate": Field(_pct, drop=1),
+    "repeat_purchase_rate": Field(_pct),
+}
+_PERIOD_REVENUE: Final[dict[str, Field]] = {
+    "revenue": Field(_money),
+    "revenue_new": Field(_money),
+    "revenue_returning": Field(_money),
+    "revenue_reactivated": Field(_money),
+    "net_revenue_retention": Field(_pct),
+}
+#: Cohort heat grid: cell width (a space and three digits), and fills from low to high shares.
+_GRID_CELL: Final = 4
+_HEAT: Final = (
+    (0.10, "black on #F7FBFF"),
+    (0.20, "black on #DEEBF7"),
+    (0.35, "black on #C6DBEF"),
+    (0.50, "black on #9ECAE1"),
+    (0.75, "white on #4292C6"),
+    (float("inf"), "white on #08519C"),
+)
+
+
+def render_retention(console: Console, report: RetentionReport, *, lang: str) -> None:
+    """The period tables, both cohort grids, the what-if and the per-group figures."""
+    words = retention_words(lang, report.period)
+    _period_tables(console, report.periods, words["customers_title"], words["revenue_title"], lang)
+    partial = [row.period for row in report.periods if not row.complete]
+    if partial:
+        console.print(Text(words["partial"].format(label=partial[-1]), style="dim"))
+    cohorts = [*report.cohorts, *([report.curve] if report.curve is not None else [])]
+    _heat_grid(console, words["cohort_customers"], words, cohorts, "retained", lang)
+    _heat_grid(console, words["cohort_revenue"], words, cohorts, "revenue_retained", lang)
+    if report.what_if is not None:
+        _render_what_if(console, report.what_if, lang)
+    if report.groups is not None:
+        _retention_groups(console, report.groups, words, lang)
+    for warning in report.warnings:
+        print_note(console, warning, lang)
+
+
+def render_latest_retention(console: Console, retention: RetentionSummary, *, lang: str) -> None:
+    """The segment summary's retention: the latest complete period in one row per table."""
+    words = retention_words(lang, retention.period_type)
+    title = words["latest_title"].format(label=retention.latest.period)
+    _period_tables(console, (retention.latest,), title, None, lang)
+    if retention.partial_period is not None:
+        console.print(Text(words["partial"].format(label=retention.partial_period).lstrip("* "), style="dim"))
+
+
+def _period_tables(
+    console: Console, periods: Sequence[RetentionPeriod], title: str, revenue_title: str | None, lang: str
+) -> None:
+    """Customers per period (active, new, returning, won back, lost, rates), then revenue per period."""
+    frame = pd.DataFrame([vars(row) for row in periods])
+    frame["period"] = [row.period + ("" if row.complete else "*") for row in periods]
+    print_frame(console, title, frame, {"period": _text_field(), **_PERIOD_CUSTOMERS}, lang=lang)
+    if revenue_title is None:
+        console.print()
+    print_frame(console, revenue_title, frame, {"period": _text_field(), **_PERIOD_REVENUE}, lang=lang)
+
+
+def _heat_share(share: float | None) -> tuple[str, str]:
+    """A cohort cell: the share in whole percent (three characters) and its fill."""
+    if share is None:
+        return "   ", ""
+    shown = round(100 * share)
+    text = f"{shown:>3}" if -99 <= shown <= 999 else ("+++" if shown > 0 else "---")
+    return text, next(style for top, style in _HEAT if share < top)
+
+
+def _heat_grid(
+    console: Console, title: str, words: dict[str, str], cohorts: Sequence[Cohort], values: str, lang: str
+) -> None:
+    """Cohorts (rows) by periods since the first purchase (columns), each cell a whole percent on a fill
+    that darkens with it; as many columns as the console holds (plain numbers when it is not a terminal)."""
+    if not cohorts:
+        return
+    head, size = short_label("cohort", lang), short_label("cohort_size", lang)
+    names = [short_label(c.cohort, lang) if c.cohort == "all" else c.cohort for c in cohorts]
+    label_width = max(cell_len(head), *(cell_len(name) for name in names))
+    size_width = max(cell_len(size), *(len(f"{c.customers:,}") for c in cohorts))
+    total = max(len(c.retained) for c in cohorts) - 1  # column 0 is the first period itself (100%)
+    shown = max(0, min(total, (console.width - label_width - size_width - 2) // _GRID_CELL))
+
+    def pad(text: str, width: int, right: bool = False) -> str:
+        gap = " " * max(width - cell_len(text), 0)
+        return gap + text if right else text + gap
+
+    _section(console, title)
+    header = pad(head, label_width) + "  " + pad(size, size_width, right=True)
+    header += "".join(f"{'+' + str(k):>{_GRID_CELL}}" for k in range(1, shown + 1))
+    console.print(Text(header, style="bold"), no_wrap=True, overflow="crop")
+    for name, cohort in zip(names, cohorts):
+        line = Text(pad(name, label_width) + "  " + pad(f"{cohort.customers:,}", size_width, right=True))
+        cells = getattr(cohort, values)[1 : shown + 1]
+        for share in cells:
+            text, style = _heat_share(share)
+            line.append(" ")
+            line.append(text, style=style)
+        console.print(line, no_wrap=True, overflow="crop")
+    if shown < total:
+        console.print(Text(words["cohort_more"].format(shown=shown, total=total), style="dim"))
+
+
+def _render_what_if(console: Console, scenario: WhatIf, lang: str) -> None:
+    """Profit over the horizon at the observed and the raised retention, with the formula."""
+    title, lines, formula = what_if_lines(scenario, lang)
+    shown = {"percent": _pct, "count": _count, "money": _money, "change": lambda v: "" if v is None else f"{v:+.1%}"}
+    print_pairs(console, title, [(text, shown[kind](value)) for text, value, kind in lines])
+    console.print(Text(formula, style="dim"))
+
+
+def _retention_groups(console: Console, groups: pd.DataFrame, words: dict[str, str], lang: str) -> None:
+    """Each group's latest complete period: the customers it holds and loses, and its revenue retention."""
+    column = str(groups.columns[0])
+    done = groups.loc[groups["complete"] & groups["churn_rate"].notna(), "period"]
+    if done.empty:
+        return
+    latest = str(done.max())  # period labels (2024-03, 2024-Q1, 2024) sort in time order
+    rows = groups.loc[groups["period"] == latest].sort_values(["active", column], ascending=[False, True])
+    fields = {
+        column: _text_field(),
+        "active": Field(_count),
+        "new": Field(_count, drop=3),
+        "returning": Field(_count, drop=2),
+        "reactivated": Field(_count, drop=4),
+        "lost": Field(_count),
+        "churn_rate": Field(_pct),
+        "repeat_purchase_rate": Field(_pct, drop=1),
+        "revenue": Field(_money),
+        "net_revenue_retention": Field(_pct),
+    }
+    title = words["groups_title"].format(group=column_label(column, lang), label=latest)
+    print_frame(console, title, rows.assign(**{column: rows[column].map(lambda g: _vocab(g, lang))}), fields, lang=lang)

@@ -2,13 +2,15 @@
 
 from crmkit.pipeline.options import TIER_BY, ScoreOptions, options_from
 from crmkit.pipeline.privacy import Sharing
-from crmkit.pipeline.results import ScoreResult, Summary, ValueReport
+from crmkit.pipeline.results import RetentionReport, ScoreResult, Summary, ValueReport
 from crmkit.pipeline.run import (
     backtest_models,
+    compare,
     comparison_sheets,
     dropped_warning,
     read_summary,
     read_warnings,
+    retention_report,
     score,
     value_columns,
     value_report,
@@ -16,17 +18,20 @@ from crmkit.pipeline.run import (
 
 __all__ = [
     "TIER_BY",
+    "RetentionReport",
     "ScoreOptions",
     "ScoreResult",
     "Sharing",
     "Summary",
     "ValueReport",
     "backtest_models",
+    "compare",
     "comparison_sheets",
     "dropped_warning",
     "options_from",
     "read_summary",
     "read_warnings",
+    "retention_report",
     "score",
     "value_columns",
     "value_report",

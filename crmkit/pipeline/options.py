@@ -22,6 +22,7 @@ from crmkit.scoring.actions import ActionRules
 from crmkit.scoring.actions import rules_from_config as actions_from_config
 from crmkit.scoring.churn import RANKED_TIERS, ChurnBands, bands_from_config
 from crmkit.scoring.lifecycle import LifecycleRules, rules_from_config
+from crmkit.scoring.retention import PERIODS
 from crmkit.scoring.rfm import RFM_SCHEMES
 from crmkit.scoring.tiers import DEFAULT_SHARE_CUTS, TierRule
 from crmkit.scoring.value import FittedModels, parse_horizon
@@ -66,12 +67,19 @@ class ScoreOptions:
     at_risk_min_tier: str | None = None
     #: What may leave the team: attribute columns, pseudonymised ids.
     sharing: Sharing = field(default_factory=Sharing)
+    #: Retention is counted per month, quarter or year.
+    retention_period: str = "month"
+    #: The retention what-if raises retention by this many percentage points.
+    what_if: float = 5.0
 
     def __post_init__(self) -> None:
         _choose("time_unit", self.time_unit, tuple(TIME_UNIT_DAYS))
         _choose("rfm_scheme", self.rfm_scheme, RFM_SCHEMES)
         if self.tier_by is not None:
             _choose("tier_by", self.tier_by, TIER_BY)
+        _choose("retention_period", self.retention_period, PERIODS)
+        if isinstance(self.what_if, bool) or not isinstance(self.what_if, int | float) or not 0 <= self.what_if <= 100:
+            raise OptionError(f"what_if must be a number of percentage points from 0 to 100, got {self.what_if!r}")
         if self.model is not None:
             _choose("model", self.model, MODEL_NAMES)
         if self.at_risk_min_tier is not None:
@@ -126,6 +134,8 @@ def options_from(config: Mapping[str, Mapping[str, Any]], **given: Any) -> Score
         "horizon": str(horizon),
         "margin": None if margin is None else checks.margin(margin, name=margin_source),
         "discount_rate": checks.discount_rate(rate, name=rate_source),
+        "retention_period": pick("retention", "period", "retention_period", default.retention_period)[0],
+        "what_if": pick("retention", "what_if", "what_if", default.what_if)[0],
     }
     return ScoreOptions(
         tiers=TierRule(mode=mode, platinum=platinum, gold=gold),

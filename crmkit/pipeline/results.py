@@ -11,9 +11,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from crmkit.scoring.actions import ActionRules
+from crmkit.scoring.compare import Comparison
+from crmkit.scoring.retention import WhatIf
 from crmkit.scoring.value import ValueFit
 from crmkit.version import __version__
 
@@ -142,6 +145,112 @@ class ModelSummary:
 
 
 @dataclass(frozen=True)
+class RetentionPeriod:
+    """One period of the retention table (definitions in :mod:`crmkit.scoring.retention`); rates are None where
+    nobody was active in the previous period (or, for the repeat-purchase rate, in this one)."""
+
+    period: str
+    complete: bool
+    active: int
+    new: int
+    returning: int
+    reactivated: int
+    lost: int
+    churn_rate: float | None
+    retention_rate: float | None
+    repeat_purchase_rate: float | None
+    revenue: float
+    revenue_new: float
+    revenue_returning: float
+    revenue_reactivated: float
+    net_revenue_retention: float | None
+
+    @classmethod
+    def from_row(cls, row: Mapping[Any, Any] | pd.Series) -> RetentionPeriod:
+        """From a row of the scorer's period table: numpy scalars as Python numbers, NaN as None."""
+        return cls(**{name: _plain(row[name]) for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class RetentionSummary:
+    """The segment summary's retention figures: the latest complete period, and the later period still running
+    at the as-of date (None when the as-of date closes a period)."""
+
+    period_type: str
+    latest: RetentionPeriod
+    partial_period: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"period_type": self.period_type, **asdict(self.latest), "partial_period": self.partial_period}
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Customers whose first purchase fell in one period, and what share of them (and of their first period's
+    revenue) was active in each period since: ``retained[k]`` is the share active k periods later."""
+
+    cohort: str
+    customers: int
+    revenue: float
+    retained: tuple[float | None, ...]
+    revenue_retained: tuple[float | None, ...]
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    """What ``crmkit retention`` reports: the period table, the cohorts, the what-if and the per-group table."""
+
+    data: DataSummary
+    period: str
+    periods: tuple[RetentionPeriod, ...]
+    cohorts: tuple[Cohort, ...]
+    what_if: WhatIf | None
+    #: All cohorts pooled (``cohort`` = "all"): the share of customers, and of first-period revenue, still
+    #: active k periods after the first purchase, over the cohorts observed that long.
+    curve: Cohort | None = None
+    warnings: tuple[str, ...] = ()
+    #: One row per group and period (the group column first), with ``group_by``.
+    groups: pd.DataFrame | None = field(default=None, compare=False)
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as ``crmkit retention --format json`` prints it."""
+        payload: dict[str, Any] = {
+            "data": asdict(self.data),
+            "period_type": self.period,
+            "periods": [asdict(row) for row in self.periods],
+            "cohorts": [asdict(cohort) for cohort in self.cohorts],
+            "retention_curve": asdict(self.curve) if self.curve is not None else None,
+            "what_if": what_if_json(self.what_if),
+            "warnings": list(self.warnings),
+        }
+        if self.groups is not None:
+            payload["groups"] = self.groups.to_dict(orient="records")
+        return payload
+
+    def table(self) -> pd.DataFrame:
+        """The period table as ``--out`` writes it (one row per group and period with ``group_by``)."""
+        if self.groups is not None:
+            return self.groups
+        return pd.DataFrame([asdict(row) for row in self.periods], columns=list(RetentionPeriod.__dataclass_fields__))
+
+
+def what_if_json(scenario: WhatIf | None) -> dict[str, Any] | None:
+    """The what-if's figures, the relative increase and the formula they come from."""
+    if scenario is None:
+        return None
+    return {**asdict(scenario), "increase": scenario.increase, "formula": scenario.formula()}
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds; NaN as None."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
 class Summary:
     """Everything a manager reads about one scoring run."""
 
@@ -160,6 +269,8 @@ class Summary:
     actions: tuple[GroupCount, ...] = ()
     #: Delivered value by tier and stage; None without the components in the customer master.
     delivered: DeliveredSummary | None = None
+    #: Retention in the latest complete period (None when the data do not cover one after another).
+    retention: RetentionSummary | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The summary as ``crmkit segment --format json`` prints it."""
@@ -174,6 +285,7 @@ class Summary:
             "next_actions": [{"action": g.name, "customers": g.customers, "revenue": g.revenue} for g in self.actions],
             "delivered_value": self.delivered.to_json() if self.delivered is not None else None,
             "model": self.model.to_json() if self.model is not None else None,
+            "retention": self.retention.to_json() if self.retention is not None else None,
             "warnings": list(self.warnings),
         }
         payload["groups"] = self.groups.to_dict(orient="records") if self.groups is not None else None
@@ -201,6 +313,20 @@ class ScoreResult:
     @property
     def value_fit(self) -> ValueFit | None:
         return self.summary.model.fit if self.summary.model is not None else None
+
+
+@dataclass(frozen=True)
+class ComparisonReport:
+    """``crmkit compare``: the migrations and lists, and what the two snapshots cannot tell (``warnings``)."""
+
+    comparison: Comparison
+    warnings: tuple[str, ...] = ()
+    #: What was read and scored for each snapshot: (old, new).
+    data: tuple[DataSummary, DataSummary] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data = {"old": asdict(self.data[0]), "new": asdict(self.data[1])} if self.data is not None else None
+        return {"data": data, **self.comparison.to_json(), "warnings": list(self.warnings)}
 
 
 @dataclass(frozen=True)

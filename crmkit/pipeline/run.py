@@ -22,12 +22,17 @@ from crmkit.models import MODEL_NAMES
 from crmkit.pipeline.options import ScoreOptions
 from crmkit.pipeline.results import (
     BandRow,
+    Cohort,
+    ComparisonReport,
     DataSummary,
     DeliveredRow,
     DeliveredSummary,
     GroupCount,
     ModelSummary,
     ParetoFigures,
+    RetentionPeriod,
+    RetentionReport,
+    RetentionSummary,
     ScoreResult,
     Summary,
     TierRow,
@@ -47,9 +52,9 @@ from crmkit.schema import (
     TIERS,
     VALUE_COMPONENTS,
 )
-from crmkit.scoring import churn, lifecycle
+from crmkit.scoring import churn, lifecycle, retention
 from crmkit.scoring.actions import next_actions
-from crmkit.scoring.compare import Comparison
+from crmkit.scoring.compare import Comparison, compare_snapshots
 from crmkit.scoring.rfm import (
     CLASSIC_SEGMENTS,
     CN8_SEGMENTS,
@@ -69,6 +74,7 @@ from crmkit.scoring.value import (
     DELIVERED_COLUMNS,
     ValueFit,
     delivered_value,
+    parse_horizon,
     run_rate_value,
     score_value,
 )
@@ -99,9 +105,13 @@ def score(
 
     sharing = options.sharing
     shared = sharing.customers(table, master_attributes(master))
-    groups = rollup(shared, canonical_name(options.group_by)) if options.group_by else None
+    # Grouping by a master-file attribute works whether or not the attribute itself may be exported.
+    groups = rollup(table, canonical_name(options.group_by)) if options.group_by else None
+    prospects = int((table["tier"] == "prospect").sum())
     summary = Summary(
-        data=_data_summary(data, frame, table, as_of, options.time_unit),
+        data=_data_summary(
+            data, frame, as_of, options.time_unit, customers=len(table) - prospects, prospects=prospects
+        ),
         tiers=tier_rows(table),
         pareto=ParetoFigures.from_dict(pareto),
         segments=_counts(table, "segment", _segment_order(options.rfm_scheme)),
@@ -113,6 +123,7 @@ def score(
         tier_by=tier_by,
         actions=_counts(table, "next_action", ACTIONS),
         delivered=delivered_summary(table),
+        retention=latest_retention(frame, as_of, options.retention_period),
     )
     return ScoreResult(
         customers=shared,
@@ -202,16 +213,21 @@ def _judged(table: pd.DataFrame, informative: bool) -> pd.DataFrame:
 
 
 def _data_summary(
-    data: TransactionData | None, tx: pd.DataFrame, table: pd.DataFrame, as_of: pd.Timestamp, time_unit: str
+    data: TransactionData | None,
+    tx: pd.DataFrame,
+    as_of: pd.Timestamp,
+    time_unit: str,
+    *,
+    customers: int,
+    prospects: int,
 ) -> DataSummary:
     read = read_summary(data.report) if data is not None else _frame_read(tx)
-    prospects = int((table["tier"] == "prospect").sum())
     return DataSummary(
         rows_read=read["rows_read"],
         rows_used=read["rows_used"],
         rows_dropped=read["rows_dropped"],
         dropped_by_reason=read["dropped_by_reason"],
-        customers=len(table) - prospects,
+        customers=customers,
         prospects=prospects,
         first_date=_date(tx[ORDER_DATE].min()),
         last_date=_date(tx[ORDER_DATE].max()),
@@ -282,6 +298,139 @@ def revenue_text(mapping: dict, basis: str | None) -> str:
     """What counts as revenue: the amount column (and what it holds) minus the refund column."""
     text = mapping.get("amount", "") + (f" ({basis})" if basis else "")
     return text + (f" − {mapping['refund']}" if "refund" in mapping else "")
+
+
+# --- retention --------------------------------------------------------------------------------
+def latest_retention(tx: pd.DataFrame, as_of: pd.Timestamp, period: str) -> RetentionSummary | None:
+    """Retention in the latest period that ended by the as-of date (the segment summary's figures)."""
+    tables = retention.retention(tx, as_of=as_of, period=period, latest_only=True)
+    latest = tables.latest_complete()
+    if latest is None:
+        return None
+    last = tables.periods.iloc[-1]
+    partial = None if bool(last["complete"]) else str(last["period"])
+    return RetentionSummary(period, RetentionPeriod.from_row(latest), partial)
+
+
+def retention_report(
+    tx: TransactionData | pd.DataFrame,
+    *,
+    customers: CustomerData | pd.DataFrame | None = None,
+    options: ScoreOptions | None = None,
+) -> RetentionReport:
+    """Retention per ``options.retention_period``: the period table, the cohorts, the what-if (``options.what_if``
+    points over ``options.horizon``, at ``options.margin`` or the data's own margin, discounted at
+    ``options.discount_rate``) and, with ``options.group_by``, the period table per group (each customer in the
+    group of their master-file value, else of their latest transaction)."""
+    options = options or ScoreOptions()
+    data = tx if isinstance(tx, TransactionData) else None
+    frame = tx.frame if isinstance(tx, TransactionData) else tx
+    master = customers.frame if isinstance(customers, CustomerData) else customers
+    as_of = default_as_of(frame) if options.as_of is None else pd.Timestamp(options.as_of).normalize()
+    groups = customer_groups(frame, master, options.group_by, as_of) if options.group_by else None
+    tables = retention.retention(frame, as_of=as_of, period=options.retention_period, groups=groups)
+    cohorts, curve = _cohorts(tables)
+    # Profit: at the margin given, else the data's own (cost or margin column), else revenue itself.
+    margin, basis = (options.margin, "given") if options.margin is not None else (None, "data")
+    if margin is None:
+        margin = retention.margin_rate(frame, as_of=as_of)
+    if margin is None:
+        margin, basis = 1.0, "revenue"
+    scenario = retention.what_if(
+        tables.periods,
+        period=options.retention_period,
+        points=float(options.what_if),
+        horizon_days=parse_horizon(options.horizon, "day"),
+        margin=margin,
+        margin_basis=basis,
+        discount_rate=options.discount_rate,
+    )
+    return RetentionReport(
+        data=_data_summary(
+            data, frame, as_of, options.time_unit, customers=int(tables.periods["new"].sum()), prospects=0
+        ),
+        period=options.retention_period,
+        periods=tuple(RetentionPeriod.from_row(row) for row in tables.periods.to_dict(orient="records")),
+        cohorts=cohorts,
+        what_if=scenario,
+        curve=curve,
+        warnings=_retention_warnings(scenario, options.retention_period),
+        groups=tables.groups,
+    )
+
+
+def customer_groups(tx: pd.DataFrame, customers: pd.DataFrame | None, column: str, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Each customer's value of ``column`` (a header the analyst knows, such as 销售员): from the master file
+    where it has one, else from the customer's latest transaction up to the as-of date."""
+    name = canonical_name(column)
+    candidates = [c for c in tx.columns if c in CARRIED_ATTRIBUTES]
+    master_columns = [c for c in customers.columns if c != CUSTOMER_ID] if customers is not None else []
+    if name not in candidates and name not in master_columns:
+        raise OptionError(
+            f"cannot group by {column!r}; choose one of {', '.join(dict.fromkeys([*candidates, *master_columns]))}",
+            hint="group by a column of the transactions (salesperson, region, channel) or of the --customers file",
+        )
+    sources = [
+        *([customers[[CUSTOMER_ID, name]]] if customers is not None and name in master_columns else []),
+        *([latest_values(tx, [name], as_of=as_of)] if name in candidates else []),
+    ]
+    if len(sources) == 1:
+        return sources[0]
+    master, latest = sources
+    both = latest.astype({CUSTOMER_ID: "str"}).merge(
+        master.astype({CUSTOMER_ID: "str"}), on=CUSTOMER_ID, how="outer", suffixes=("", "_master")
+    )
+    both[name] = both[f"{name}_master"].where(both[f"{name}_master"].notna(), both[name])
+    return both[[CUSTOMER_ID, name]]
+
+
+def _cohorts(tables: retention.RetentionTables) -> tuple[tuple[Cohort, ...], Cohort | None]:
+    """The cohort matrices as shares (of the cohort's customers, and of its first period's revenue), and all
+    cohorts pooled: at k periods since, the sums over the cohorts observed that long."""
+    customers, revenue = tables.cohort_customers, tables.cohort_revenue
+    if customers.empty:
+        return (), None
+    since = [c for c in customers.columns if isinstance(c, int)]
+    active, money = customers[since].to_numpy(dtype=np.float64), revenue[since].to_numpy(dtype=np.float64)
+    observed = ~np.isnan(active)
+    sizes, bases = customers["customers"].to_numpy(dtype=np.float64), revenue["revenue"].to_numpy(dtype=np.float64)
+    rows = [
+        _cohort(str(label), int(size), float(base), active_row, money_row)
+        for label, size, base, active_row, money_row in zip(customers["cohort"], sizes, bases, active, money)
+    ]
+    pooled = _cohort(
+        "all",
+        int(sizes.sum()),
+        float(bases.sum()),
+        np.nansum(active, axis=0) / (observed * sizes[:, None]).sum(axis=0),
+        np.nansum(money, axis=0),
+        bases=(observed * bases[:, None]).sum(axis=0),
+    )
+    return tuple(rows), pooled
+
+
+def _cohort(
+    label: str, size: int, base: float, active: np.ndarray, money: np.ndarray, *, bases: np.ndarray | None = None
+) -> Cohort:
+    """One cohort row: active counts (or shares, for the pooled row) and revenue, as shares, up to the as-of date."""
+    seen = ~np.isnan(active)
+    shares = active[seen] / size if bases is None else active[seen]
+    bottom = np.full(seen.sum(), base) if bases is None else bases[seen]
+    revenue = np.divide(money[seen], bottom, out=np.full(seen.sum(), np.nan), where=bottom > 0)
+    return Cohort(
+        cohort=label,
+        customers=size,
+        revenue=base,
+        retained=tuple(float(v) for v in shares),
+        revenue_retained=tuple(None if np.isnan(v) else float(v) for v in revenue),
+    )
+
+
+def _retention_warnings(scenario: retention.WhatIf | None, period: str) -> tuple[str, ...]:
+    """What the report cannot say (a period still running is flagged by its ``complete`` field instead)."""
+    if scenario is None:
+        return (f"no what-if: it needs a complete {period} that follows one with active customers",)
+    return ()
 
 
 def data_quality(report: IngestReport) -> pd.DataFrame:
@@ -526,6 +675,27 @@ def backtest_models(name: str) -> tuple[str, ...]:
     if name not in MODEL_NAMES:
         raise OptionError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)} or all")
     return (name,)
+
+
+def compare(old: ScoreResult, new: ScoreResult, *, sources: tuple[str, str] = ("old", "new")) -> ComparisonReport:
+    """How customers moved between two scored snapshots, and a warning when the newer one does not reach back as
+    far as the older (two exports that each hold only their own month, say): tiers and stages then describe
+    each file's own period, not the customer's history, and "absent" means "did not buy in that file"."""
+    before, after = old.summary.data, new.summary.data
+    warnings = []
+    if before.first_date and after.first_date and after.first_date > before.first_date:
+        old_name, new_name = sources
+        overlap = (
+            "do not overlap" if before.last_date and after.first_date > before.last_date else "overlap only in part"
+        )
+        warnings.append(
+            f"{new_name} starts on {after.first_date}, later than {old_name} ({before.first_date}), and the two "
+            f"{overlap}: each file holds only its own period, not the whole history, so tiers, stages and "
+            "'absent' describe each period's purchases, not the customers' history. Compare exports of the whole "
+            "history, or put both files in one folder and compare it at two dates: "
+            f"crmkit compare FOLDER --as-of {before.last_date} --as-of {after.last_date}"
+        )
+    return ComparisonReport(compare_snapshots(old.customers, new.customers), tuple(warnings), (before, after))
 
 
 def comparison_sheets(comparison: Comparison) -> dict[str, pd.DataFrame]:

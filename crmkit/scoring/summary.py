@@ -162,7 +162,7 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None, tim
         },
         copy=False,
     )  # fresh arrays: no need to stack them into one block (a copy of every column)
-    margin = _row_margin(tx)
+    margin = row_margin(tx)
     if margin is not None:
         summary["total_margin"] = money_sums(row_codes, margin[rows], n_cust)
     return summary
@@ -258,7 +258,7 @@ def _order_count(order_ids: pd.Series | None, codes: np.ndarray, days: np.ndarra
     return counts + np.bincount(pairs // stride, minlength=n_cust)
 
 
-def _row_margin(tx: pd.DataFrame) -> np.ndarray | None:
+def row_margin(tx: pd.DataFrame) -> np.ndarray | None:
     """Margin per row from a margin column, or amount − cost; None when neither is present."""
     if MARGIN in tx.columns:
         return tx[MARGIN].fillna(0.0).to_numpy(dtype=np.float64)
