@@ -22,6 +22,7 @@ QUANTITY: Final = "quantity"
 COST: Final = "cost"
 MARGIN: Final = "margin"
 PRODUCT: Final = "product"
+CATEGORY: Final = "category"
 CHANNEL: Final = "channel"
 SALESPERSON: Final = "salesperson"
 REGION: Final = "region"
@@ -35,6 +36,7 @@ OPTIONAL_TRANSACTION_COLUMNS: Final = (
     COST,
     MARGIN,
     PRODUCT,
+    CATEGORY,
     CHANNEL,
     SALESPERSON,
     REGION,

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from crmkit.errors import OptionError
 from crmkit.schema import (
     AMOUNT,
+    CATEGORY,
     CHANNEL,
     COST,
     COST_COMPONENTS,
@@ -104,6 +105,22 @@ TRANSACTION_ALIASES: dict[str, tuple[str, ...]] = {
     COST: ("cost", "cogs", "unit cost total", "成本", "成本金额"),
     MARGIN: ("margin", "profit", "gross profit", "gross margin", "毛利", "利润", "毛利额"),
     PRODUCT: ("product", "item", "sku", "product name", "description", "产品", "商品", "商品名称", "产品名称"),
+    CATEGORY: (
+        "category",
+        "product category",
+        "item category",
+        "product group",
+        "product type",
+        "品类",
+        "类别",
+        "商品分类",
+        "产品类别",
+        "商品类别",
+        "产品分类",
+        "商品类目",
+        "类目",
+        "分类",
+    ),
     CHANNEL: ("channel", "sales channel", "渠道", "销售渠道"),
     SALESPERSON: (
         "salesperson",

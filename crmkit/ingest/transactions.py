@@ -24,6 +24,7 @@ from crmkit.ingest.readers import RawFile, read_frame, read_mapped, release_arro
 from crmkit.ingest.report import FileReport, IngestReport, TransactionData
 from crmkit.schema import (
     AMOUNT,
+    CATEGORY,
     CHANNEL,
     COST,
     CUSTOMER_ID,
@@ -43,7 +44,7 @@ from crmkit.schema import (
     SOURCE_ROW,
 )
 
-TEXT_COLUMNS = (PRODUCT, CHANNEL, SALESPERSON, REGION)
+TEXT_COLUMNS = (PRODUCT, CATEGORY, CHANNEL, SALESPERSON, REGION)
 NUMBER_COLUMNS = (QUANTITY, COST, MARGIN)
 EXAMPLES_PER_REASON = 3
 
