@@ -35,6 +35,17 @@ CONFIG_TABLES: dict[str, tuple[str, ...] | None] = {
     "churn": ("medium", "high"),
     "output": ("lang",),
     "delivered_value": (*VALUE_COMPONENTS, *COST_COMPONENTS),
+    "basket": (
+        "by",
+        "level",
+        "min_support",
+        "min_confidence",
+        "min_lift",
+        "max_len",
+        "offers",
+        "upsell_below",
+        "min_tier",
+    ),
 }
 
 

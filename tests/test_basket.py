@@ -149,7 +149,9 @@ def test_rules_are_sorted_strongest_first_and_filtered():
 def test_an_itemset_count_that_would_explode_is_refused_with_the_estimate():
     rng = np.random.default_rng(7)
     dense = rng.random((300, 60)) < 0.5  # big baskets of one big clique: every small subset is frequent
-    with pytest.raises(OptionError, match=r"more than 5,000 itemsets: .* about [\d,]+ of") as error:
+    with pytest.raises(
+        OptionError, match=r"too low to mine: it gives more than 5,000 itemsets: .* about [\d,]+ of"
+    ) as error:
         frequent_itemsets(sp.csr_matrix(dense.astype(np.int32)), min_count=3, limit=5_000)
     assert "min_support" in error.value.hint and "max_len" in error.value.hint
 

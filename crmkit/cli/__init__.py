@@ -8,7 +8,7 @@ are printed as one ``Error: …`` message on stderr with exit code 2; an unexpec
 
 # Importing a command's module registers it; --help lists the commands in this order.
 # isort: off
-from crmkit.cli import segment, inspect, sample, value, backtest, lifecycle, churn, compare  # noqa: F401
+from crmkit.cli import segment, inspect, sample, value, backtest, lifecycle, churn, compare, basket  # noqa: F401
 
 # isort: on
 from crmkit.cli.app import app, main

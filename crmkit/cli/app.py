@@ -64,6 +64,12 @@ OPTION_OF: dict[str, str] = {
     "holdout_end": "--holdout-end",
     "date_order": "--date-order",
     "pseudonym_key": "--pseudonymize",
+    "basket_by": "--by",
+    "item_level": "--level",
+    "min_support": "--min-support",
+    "min_confidence": "--min-confidence",
+    "min_lift": "--min-lift",
+    "max_len": "--max-len",
 }
 _ASSIGNED = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(['\"]?)([^'\"\s,;)]+)\2")
 _NAMED = re.compile(r"\b(" + "|".join(OPTION_OF) + r")\b")

@@ -1,4 +1,4 @@
-"""The analyst workbook: Summary, Customers, one list per tier, At risk, Data quality, Definitions.
+"""The analyst workbook: Summary, Customers, one list per tier, At risk, Cross-sell, Data quality, Definitions.
 
 xlsxwriter lays out every sheet (formats, widths, frozen header, autofilter,
 colour rules, charts) into memory; :mod:`crmkit.output.xlsx_rows` then adds the
@@ -238,9 +238,11 @@ class _Book:
                     },
                 )
 
-    def definitions(self, customers: pd.DataFrame, group_columns: list[str]) -> None:
-        """What each column present (customers, then the per-group table) and each tier, stage, churn band and
-        segment means."""
+    def definitions(
+        self, customers: pd.DataFrame, group_columns: list[str], cross_sell_columns: list[str] | None = None
+    ) -> None:
+        """What each column present (customers, the per-group table, the cross-sell list) and each tier, stage,
+        churn band and segment means."""
         ws = self.book.add_worksheet(sheet_name("definitions", self.lang))
         ws.set_column(0, 0, 30)
         ws.set_column(1, 1, 24)
@@ -256,7 +258,7 @@ class _Book:
         section = self.fmt(bold=True, font_color="#1F4E78", bottom=1, bg_color="#D9E1F2")
         plain, key_format = self.fmt(valign="top"), self.fmt(valign="top", font_color="#595959")
         wrapped = self.fmt(text_wrap=True, valign="top")
-        for title, terms, column in _definition_sections(customers, group_columns):
+        for title, terms, column in _definition_sections(customers, group_columns, cross_sell_columns or []):
             if not terms:
                 continue
             for col in range(3):
@@ -291,7 +293,8 @@ def write_workbook(
     inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> None:
     """Write the analyst workbook of one scoring run in ``lang`` ("en" or "zh") to ``path``, all at once or not
-    at all: Summary, Customers, one sheet per tier, At risk, Data quality, Definitions."""
+    at all: Summary, Customers, one sheet per tier, At risk, Cross-sell (when the transactions name products),
+    Data quality, Definitions."""
     check_lang(lang)
     inputs = list(inputs)
     check_not_input(path, inputs)
@@ -304,6 +307,9 @@ def write_workbook(
             book.table(sheet_name(tier, lang), tier_list(customers, tier))
     if len(result.at_risk.columns):
         book.table(sheet_name("at_risk", lang), result.at_risk[_present(result.at_risk, AT_RISK_COLUMNS)])
+    cross_sell = result.basket.cross_sell if result.basket is not None else None
+    if cross_sell is not None:
+        book.table(sheet_name("cross_sell", lang), cross_sell)
     quality = result.data_quality
     if len(quality):
         headers = [label(str(col), lang) for col in quality.columns]
@@ -311,7 +317,11 @@ def write_workbook(
             sheet_name("data_quality", lang), numbers_as_numbers(localise_quality(quality, lang)), headers=headers
         )
     groups = result.summary.groups
-    book.definitions(customers, [str(column) for column in groups.columns] if groups is not None else [])
+    book.definitions(
+        customers,
+        [str(column) for column in groups.columns] if groups is not None else [],
+        [str(c) for c in cross_sell.columns if c not in customers.columns] if cross_sell is not None else [],
+    )
     book.save(path, inputs)
 
 
@@ -391,7 +401,9 @@ def _present(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
     return [col for col in columns if col in frame.columns]
 
 
-def _definition_sections(customers: pd.DataFrame, group_columns: list[str]) -> list[tuple[str, list[str], str | None]]:
+def _definition_sections(
+    customers: pd.DataFrame, group_columns: list[str], cross_sell_columns: list[str]
+) -> list[tuple[str, list[str], str | None]]:
     """(section title, terms, vocabulary column or None for columns) for the Definitions sheet."""
     columns = [str(col) for col in customers.columns]
     present = set(customers.columns)
@@ -402,6 +414,7 @@ def _definition_sections(customers: pd.DataFrame, group_columns: list[str]) -> l
     return [
         ("section_columns", columns, None),
         ("section_groups", group_columns, None),
+        ("section_cross_sell", cross_sell_columns, None),
         ("section_tiers", list(TIER_LABELS) if "tier" in present else [], "tier"),
         ("section_lifecycle", list(STAGE_LABELS) if "lifecycle_stage" in present else [], "lifecycle_stage"),
         ("section_bands", list(CHURN_BAND_LABELS) if "churn_band" in present else [], "churn_band"),

@@ -16,6 +16,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from crmkit.output.labels import label
 from crmkit.schema import COST_COMPONENTS, SIGNUP_DATE, STAGES, TIERS, VALUE_COMPONENTS
+from crmkit.scoring.basket import MAX_OFFERS
 
 MONEY: Final = "#,##0.00"
 PERCENT: Final = "0.0%"
@@ -45,9 +46,25 @@ MONEY_COLUMNS: Final = frozenset(
         "value_before",
         "value_after",
         "revenue",
+        # Market baskets.
+        "tier_typical_order",
+        "order_gap",
+        "upsell_potential",
+        *(f"offer_{k}_value" for k in range(1, MAX_OFFERS + 1)),
     }
 )
-PERCENT_COLUMNS: Final = frozenset({"p_alive", "churn_risk"})
+PERCENT_COLUMNS: Final = frozenset(
+    {
+        "p_alive",
+        "churn_risk",
+        "antecedent_support",
+        "consequent_support",
+        "support",
+        "confidence",
+        "catalogue_share",
+        *(f"offer_{k}_confidence" for k in range(1, MAX_OFFERS + 1)),
+    }
+)
 DECIMAL_COLUMNS: Final = frozenset(
     {
         "frequency",
@@ -56,6 +73,8 @@ DECIMAL_COLUMNS: Final = frozenset(
         "expected_purchases",
         "delivered_value_ratio",
         "usual_gap_days",
+        "lift",
+        "conviction",
     }
 )
 COUNT_COLUMNS: Final = frozenset(
@@ -71,6 +90,9 @@ COUNT_COLUMNS: Final = frozenset(
         "previous_days",
         "customers",
         "at_risk",
+        "baskets",
+        "products_bought",
+        "categories_bought",
         # Migration matrices count customers per tier or stage; the rollup counts platinum and gold customers.
         *TIERS,
         *STAGES,

@@ -3,7 +3,14 @@
 from crmkit.pipeline.options import TIER_BY, ScoreOptions, options_from
 from crmkit.pipeline.privacy import Sharing
 from crmkit.pipeline.results import ScoreResult, Summary, ValueReport
-from crmkit.pipeline.run import backtest_models, comparison_sheets, score, value_columns, value_report
+from crmkit.pipeline.run import (
+    backtest_models,
+    comparison_sheets,
+    market_baskets,
+    score,
+    value_columns,
+    value_report,
+)
 
 __all__ = [
     "TIER_BY",
@@ -14,6 +21,7 @@ __all__ = [
     "ValueReport",
     "backtest_models",
     "comparison_sheets",
+    "market_baskets",
     "options_from",
     "score",
     "value_columns",

@@ -17,6 +17,8 @@ from crmkit.errors import OptionError
 from crmkit.models import MODEL_NAMES
 from crmkit.pipeline.privacy import Sharing
 from crmkit.schema import TIME_UNIT_DAYS
+from crmkit.scoring.basket import CONFIG_KEYS as BASKET_KEYS
+from crmkit.scoring.basket import BasketOptions
 from crmkit.scoring.churn import RANKED_TIERS, ChurnBands, bands_from_config
 from crmkit.scoring.lifecycle import LifecycleRules, rules_from_config
 from crmkit.scoring.rfm import RFM_SCHEMES
@@ -60,6 +62,11 @@ class ScoreOptions:
     at_risk_min_tier: str | None = None
     #: What may leave the team: attribute columns, pseudonymised ids.
     sharing: Sharing = field(default_factory=Sharing)
+    #: Market baskets and cross-selling, run when the transactions have the item column; None skips them.
+    basket: BasketOptions | None = field(default_factory=BasketOptions)
+    #: False: without an item column (or when mining is refused) score everything else and say so.
+    #: True (``crmkit basket``): stop, since the baskets are the point.
+    basket_required: bool = False
 
     def __post_init__(self) -> None:
         _choose("time_unit", self.time_unit, tuple(TIME_UNIT_DAYS))
@@ -87,7 +94,8 @@ def options_from(config: Mapping[str, Mapping[str, Any]], **given: Any) -> Score
     """ScoreOptions from the caller's values (``None`` = not given), else crmkit.toml's tables, else defaults.
 
     ``given`` takes the fields of :class:`ScoreOptions`, plus ``tier_mode`` and ``tier_cuts`` (the two halves
-    of the tier rule) and ``no_model`` (skip the value models whatever the config says).
+    of the tier rule), ``no_model`` (skip the value models whatever the config says) and the fields of
+    :class:`~crmkit.scoring.basket.BasketOptions` (the ``[basket]`` table).
     """
 
     def pick(section: str, key: str, name: str, default: Any) -> Any:
@@ -106,6 +114,10 @@ def options_from(config: Mapping[str, Mapping[str, Any]], **given: Any) -> Score
         "margin": pick("value", "margin", "margin", default.margin),
         "discount_rate": pick("value", "discount_rate", "discount_rate", default.discount_rate),
     }
+    basket = BasketOptions()
+    chosen["basket"] = BasketOptions(
+        **{name: pick("basket", key, name, getattr(basket, name)) for key, name in BASKET_KEYS.items()}
+    )
     return ScoreOptions(
         tiers=tiers,
         lifecycle=rules_from_config(config.get("lifecycle", {})),

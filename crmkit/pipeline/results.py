@@ -113,6 +113,63 @@ class ModelSummary:
 
 
 @dataclass(frozen=True)
+class BasketSummary:
+    """What the market-basket run found: the baskets, the thresholds, how many itemsets and rules, the
+    strongest rules, and how many customers got an offer or are up-sell candidates."""
+
+    basket_by: str
+    item_level: str
+    baskets: int
+    items: int
+    lines_used: int
+    lines_without_item: int
+    min_support: float
+    min_count: int
+    min_confidence: float
+    min_lift: float
+    max_len: int | None
+    itemsets: int
+    rules: int
+    #: The strongest rules (highest lift first) as records of the rule table.
+    top_rules: tuple[Mapping[str, Any], ...]
+    customers_with_offers: int
+    upsell_below: float
+    upsell_customers: int
+
+    def to_json(self) -> dict[str, Any]:
+        payload = asdict(self)
+        payload["top_rules"] = [dict(rule) for rule in self.top_rules]
+        return payload
+
+
+@dataclass(frozen=True)
+class BasketResult:
+    """Market baskets and cross-selling: the summary, every rule and frequent itemset, the per-customer
+    cross-sell list (breadth and next-best offers) and the up-sell list."""
+
+    summary: BasketSummary
+    rules: pd.DataFrame
+    itemsets: pd.DataFrame
+    #: Every buying customer of the chosen tiers, most valuable first: breadth and next-best offers.
+    cross_sell: pd.DataFrame
+    upsell: pd.DataFrame
+
+    def call_list(self) -> pd.DataFrame:
+        """The cross-sell list's customers with at least one offer, most valuable first."""
+        return self.cross_sell[self.cross_sell["offer_1"].notna()]
+
+    def to_json(self, top: int) -> dict[str, Any]:
+        """What ``crmkit basket --format json`` prints: the summary, the ``top`` strongest rules, the first
+        ``top`` customers of the call list and of the up-sell list."""
+        return {
+            "basket": self.summary.to_json(),
+            "rules": self.rules.head(top).to_dict(orient="records"),
+            "cross_sell": self.call_list().head(top).to_dict(orient="records"),
+            "upsell": self.upsell.head(top).to_dict(orient="records"),
+        }
+
+
+@dataclass(frozen=True)
 class Summary:
     """Everything a manager reads about one scoring run."""
 
@@ -125,6 +182,8 @@ class Summary:
     model: ModelSummary | None
     warnings: tuple[str, ...] = ()
     groups: pd.DataFrame | None = field(default=None, compare=False)
+    #: Market baskets, when the transactions have the item column (None otherwise).
+    basket: BasketSummary | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The summary as ``crmkit segment --format json`` prints it."""
@@ -136,6 +195,7 @@ class Summary:
             "lifecycle": [{"stage": g.name, "customers": g.customers, "revenue": g.revenue} for g in self.lifecycle],
             "churn": [asdict(row) for row in self.churn],
             "model": self.model.to_json() if self.model is not None else None,
+            "basket": self.basket.to_json() if self.basket is not None else None,
             "warnings": list(self.warnings),
         }
         if self.groups is not None:
@@ -156,6 +216,8 @@ class ScoreResult:
     at_risk: pd.DataFrame
     #: What was read, dropped and why, as (item, detail, value) rows (the workbook's Data quality sheet).
     data_quality: pd.DataFrame
+    #: Market baskets and cross-selling (None without an item column).
+    basket: BasketResult | None = None
 
     @property
     def value_fit(self) -> ValueFit | None:

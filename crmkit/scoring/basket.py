@@ -25,15 +25,18 @@ import scipy.sparse as sp
 
 from crmkit.errors import OptionError
 from crmkit.schema import AMOUNT, CATEGORY, CUSTOMER_ID, ORDER_DATE, ORDER_ID, PRODUCT
+from crmkit.scoring.churn import RANKED_TIERS
 from crmkit.scoring.kernels import customer_codes, money_steps
 from crmkit.scoring.summary import day_numbers
-from crmkit.settings import config_hint, with_config
+from crmkit.settings import config_hint
 
 #: What makes a basket, and what an item is.
 BASKET_BY = ("order", "customer")
 ITEM_LEVELS = (PRODUCT, CATEGORY)
 #: Itemsets a run may produce before it is refused (and rules are at most 2^k − 2 per k-itemset).
 MAX_ITEMSETS = 1_000_000
+#: Rules a run may produce before it is refused.
+MAX_RULES = 2_000_000
 #: How the items of an itemset are written in a rule (``Teapot + Tea cups``), in catalogue (name) order.
 ITEM_SEPARATOR = " + "
 #: Columns of :func:`association_rules`, in order.
@@ -75,24 +78,26 @@ class BasketOptions:
     def __post_init__(self) -> None:
         _choose("basket_by", self.basket_by, BASKET_BY)
         _choose("item_level", self.item_level, ITEM_LEVELS)
+        if self.min_tier is not None:
+            _choose("min_tier", self.min_tier, RANKED_TIERS)
         for item in fields(self):
             value = getattr(self, item.name)
             if item.name in ("basket_by", "item_level", "min_tier") or (item.name == "max_len" and value is None):
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise OptionError(f"{item.name} must be a number, got {value!r}", hint=_HINT)
+                raise OptionError(f"{item.name} must be a number, got {value!r}")
         if not 0 < self.min_support <= 1:
-            raise OptionError(f"min_support must be a share of baskets in (0, 1], got {self.min_support:g}", hint=_HINT)
+            raise OptionError(f"min_support must be a share of baskets in (0, 1], got {self.min_support:g}")
         if not 0 <= self.min_confidence <= 1:
-            raise OptionError(f"min_confidence must be between 0 and 1, got {self.min_confidence:g}", hint=_HINT)
+            raise OptionError(f"min_confidence must be between 0 and 1, got {self.min_confidence:g}")
         if self.min_lift < 0:
-            raise OptionError(f"min_lift must be 0 or more, got {self.min_lift:g}", hint=_HINT)
+            raise OptionError(f"min_lift must be 0 or more, got {self.min_lift:g}")
         if self.max_len is not None and (int(self.max_len) != self.max_len or self.max_len < 2):
-            raise OptionError(f"max_len must be a whole number of at least 2, got {self.max_len!r}", hint=_HINT)
+            raise OptionError(f"max_len must be a whole number of at least 2, got {self.max_len!r}")
         if int(self.offers) != self.offers or not 1 <= self.offers <= MAX_OFFERS:
-            raise OptionError(f"offers must be a whole number from 1 to {MAX_OFFERS}, got {self.offers!r}", hint=_HINT)
+            raise OptionError(f"offers must be a whole number from 1 to {MAX_OFFERS}, got {self.offers!r}")
         if not 0 < self.upsell_below < 1:
-            raise OptionError(f"upsell_below must be a share in (0, 1), got {self.upsell_below:g}", hint=_HINT)
+            raise OptionError(f"upsell_below must be a share in (0, 1), got {self.upsell_below:g}")
 
     def min_count(self, n_baskets: int) -> int:
         """The fewest baskets a frequent itemset lies in: ``min_support`` × baskets rounded up from the exact
@@ -106,12 +111,21 @@ MAX_OFFERS = 5
 
 def _choose(name: str, value: object, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise OptionError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}", hint=_HINT)
+        raise OptionError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
 
 
-def options_from_config(config: dict[str, object]) -> BasketOptions:
-    """The default options with the ``[basket]`` table of crmkit.toml on top."""
-    return with_config(BasketOptions(), config, "basket")
+#: The keys of crmkit.toml's ``[basket]`` table and the option each sets.
+CONFIG_KEYS = {
+    "by": "basket_by",
+    "level": "item_level",
+    "min_support": "min_support",
+    "min_confidence": "min_confidence",
+    "min_lift": "min_lift",
+    "max_len": "max_len",
+    "offers": "offers",
+    "upsell_below": "upsell_below",
+    "min_tier": "min_tier",
+}
 
 
 # --- baskets -----------------------------------------------------------------------------
@@ -140,9 +154,9 @@ def build_baskets(tx: pd.DataFrame, *, basket_by: str = "order", item_column: st
     _choose("basket_by", basket_by, BASKET_BY)
     customer, customers = customer_codes(tx[CUSTOMER_ID])
     items_column = tx[item_column]
-    item, items = _item_codes(items_column)
+    item, items = item_codes(items_column)
     has_item = item >= 0
-    basket, basket_customer = _basket_codes(tx, customer, basket_by)
+    basket, basket_customer = basket_codes(tx, customer, basket_by)
     amount = tx[AMOUNT].to_numpy(dtype=np.float64)
     basket, item, amount = basket[has_item], item[has_item], amount[has_item]
     # One (basket, item) pair per key; in the basket when sold and not returned in full.
@@ -166,7 +180,7 @@ def build_baskets(tx: pd.DataFrame, *, basket_by: str = "order", item_column: st
     return Baskets(matrix, items, basket_customer, customers, int(has_item.sum()), int((~has_item).sum()))
 
 
-def _item_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
+def item_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Codes of the item names in sorted name order (−1 = missing), and the names."""
     if isinstance(values.dtype, pd.CategoricalDtype):
         categories = values.cat.categories
@@ -182,7 +196,7 @@ def _item_codes(values: pd.Series) -> tuple[np.ndarray, pd.Index]:
     return codes.astype(np.int32), pd.Index(names, dtype="str")
 
 
-def _basket_codes(tx: pd.DataFrame, customer: np.ndarray, basket_by: str) -> tuple[np.ndarray, np.ndarray]:
+def basket_codes(tx: pd.DataFrame, customer: np.ndarray, basket_by: str) -> tuple[np.ndarray, np.ndarray]:
     """Each line's basket code and each basket's customer code."""
     if basket_by == "customer":
         n_customers = int(customer.max(initial=-1)) + 1
@@ -264,8 +278,10 @@ def frequent_itemsets(
 #: Extensions (a frequent itemset and a later item of a basket holding it) counted at once: they bound the
 #: memory a level takes beside its result.
 CHUNK_EXTENSIONS = 1 << 23
-#: Extensions one level may look at (about a minute of work): past it a run is refused.
-MAX_EXTENSIONS = 2_000_000_000
+#: Extensions one level may look at (about half a minute of work), and occurrences of the itemsets of one
+#: size it may hold (12 bytes each): past either a run is refused.
+MAX_EXTENSIONS = 400_000_000
+MAX_OCCURRENCES = 60_000_000
 
 
 @dataclass(frozen=True)
@@ -305,12 +321,19 @@ class _Level:
         work = int(per_parent.sum())
         siblings = _group_sizes(self.sets[:, :-1])
         candidates = int((siblings * (siblings - 1) // 2).sum())
+        size = self.size + 1
         if work > MAX_EXTENSIONS:
-            _refuse(found, min(candidates, work // min_count), self.size + 1, min_count, n_baskets, limit)
+            _refuse(
+                min_count,
+                n_baskets,
+                f"counting the itemsets of {size} items means {work:,} look-ups in the baskets "
+                f"(crmkit does up to {MAX_EXTENSIONS:,}); up to {min(candidates, work // min_count):,} of them "
+                f"could be frequent, beside the {found:,} of fewer items",
+            )
         starts = np.concatenate(([0], np.cumsum(np.bincount(self.owner, minlength=len(self.counts)))))
         done_work = np.concatenate(([0], np.cumsum(per_parent)))
         parts: list[tuple[np.ndarray, ...]] = []
-        n_found, parent = 0, 0
+        n_found = n_held = parent = 0
         while parent < len(self.counts):
             # As many parents as fit both budgets (at least one).
             end = int(np.searchsorted(done_work, done_work[parent] + CHUNK_EXTENSIONS, side="right")) - 1
@@ -318,10 +341,22 @@ class _Level:
             occurrences = slice(starts[parent], starts[end])
             part = self._extend_chunk(local, occurrences, parent, end, later, min_count, last, first_child=n_found)
             parts.append(part)
-            n_found += len(part[1])
+            n_found, n_held = n_found + len(part[1]), n_held + len(part[2])
+            share = done_work[end] / max(work, 1)
             if found + n_found > limit:
-                share = done_work[end] / max(work, 1)
-                _refuse(found, max(n_found, round(n_found / share)), self.size + 1, min_count, n_baskets, limit)
+                _refuse(
+                    min_count,
+                    n_baskets,
+                    f"it gives more than {limit:,} itemsets: {found:,} of up to {size - 1} items, and about "
+                    f"{max(n_found, round(n_found / share)):,} of {size}",
+                )
+            if n_held > MAX_OCCURRENCES:
+                _refuse(
+                    min_count,
+                    n_baskets,
+                    f"the itemsets of {size} items lie in baskets about {round(n_held / share):,} times, more "
+                    f"than the {MAX_OCCURRENCES:,} crmkit holds ({found + n_found:,} itemsets so far)",
+                )
             parent = end
         sets, counts, owner, basket, position = (np.concatenate(column) for column in zip(*parts))
         return _Level(sets, counts, owner, basket, position)
@@ -373,10 +408,9 @@ class _Level:
         )
 
 
-def _refuse(found: int, estimate: int, size: int, min_count: int, n_baskets: int, limit: int) -> None:
+def _refuse(min_count: int, n_baskets: int, reason: str) -> None:
     raise OptionError(
-        f"a minimum support of {min_count:,} of {n_baskets:,} baskets gives more than {limit:,} itemsets: "
-        f"{found:,} of up to {size - 1} items, and about {estimate:,} of {size}",
+        f"a minimum support of {min_count:,} of {n_baskets:,} baskets is too low to mine: {reason}",
         hint="raise min_support (each itemset must lie in more baskets) or lower max_len",
     )
 
@@ -402,33 +436,59 @@ def association_rules(
     conviction = (1 − P(C)) / (1 − confidence) (infinite when the rule always holds); P is the share of
     baskets. Counts are exact, and so are the measures up to float rounding.
     """
+    parts = [
+        (item_names(items, part.antecedent), item_names(items, part.consequent), part.count_a, part.count_c, part.count)
+        for part in rule_parts(itemsets, min_confidence=min_confidence, min_lift=min_lift)
+    ]
+    empty = np.zeros(0, dtype=np.int64)
+    joined = [np.concatenate(column) for column in zip(*parts)] if parts else [empty] * 5
+    return rule_measures(*joined, itemsets.n_baskets)
+
+
+@dataclass(frozen=True)
+class RulePart:
+    """Rules of one shape (itemset size and split) as item codes: antecedents (n × a), consequents (n × c),
+    and the baskets holding the antecedent, the consequent and both."""
+
+    antecedent: np.ndarray
+    consequent: np.ndarray
+    count_a: np.ndarray
+    count_c: np.ndarray
+    count: np.ndarray
+
+
+def rule_parts(
+    itemsets: Itemsets, *, min_confidence: float = 0.0, min_lift: float = 0.0, single_consequent: bool = False
+) -> list[RulePart]:
+    """The rules of :func:`association_rules` as item codes, one part per itemset size and split
+    (``single_consequent``: only rules with one item after the arrow)."""
     n = itemsets.n_baskets
-    lookups = [_Lookup(level, len(items)) for level in itemsets.items]
-    parts: list[dict[str, np.ndarray]] = []
+    n_items = int(max((int(level.max(initial=0)) for level in itemsets.items), default=0)) + 1
+    lookups = [_Lookup(level, n_items) for level in itemsets.items]
+    parts: list[RulePart] = []
+    n_rules = 0
     for size in range(2, len(itemsets.items) + 1):
         sets, both = itemsets.items[size - 1], itemsets.counts[size - 1]
         for mask in range(1, 2**size - 1):
             left = [i for i in range(size) if mask >> i & 1]
             right = [i for i in range(size) if not mask >> i & 1]
+            if single_consequent and len(right) != 1:
+                continue
             antecedent, consequent = sets[:, left], sets[:, right]
             count_a = itemsets.counts[len(left) - 1][lookups[len(left) - 1].find(antecedent)]
             count_c = itemsets.counts[len(right) - 1][lookups[len(right) - 1].find(consequent)]
             confidence = both / count_a
-            lift = confidence / (count_c / n)
-            keep = (confidence >= min_confidence) & (lift >= min_lift)
+            keep = (confidence >= min_confidence) & (confidence / (count_c / n) >= min_lift)
             if keep.any():
-                parts.append(
-                    {
-                        "antecedent": _names(items, antecedent[keep]),
-                        "consequent": _names(items, consequent[keep]),
-                        "count_a": count_a[keep],
-                        "count_c": count_c[keep],
-                        "count": both[keep],
-                    }
+                parts.append(RulePart(antecedent[keep], consequent[keep], count_a[keep], count_c[keep], both[keep]))
+                n_rules += int(keep.sum())
+            if n_rules > MAX_RULES:
+                raise OptionError(
+                    f"these thresholds give more than {MAX_RULES:,} rules ({n_rules:,} from the itemsets of up to "
+                    f"{size} items so far, of {itemsets.total:,} itemsets)",
+                    hint="raise min_confidence, min_lift or min_support, or lower max_len",
                 )
-    keys = ("antecedent", "consequent", "count_a", "count_c", "count")
-    joined = [np.concatenate([part[key] for part in parts]) if parts else np.zeros(0, dtype=np.int64) for key in keys]
-    return rule_measures(*joined, n)
+    return parts
 
 
 def rule_measures(
@@ -489,7 +549,7 @@ class _Lookup:
         return self.index.get_indexer(pd.MultiIndex.from_arrays(list(sets.T)))
 
 
-def _names(items: pd.Index, codes: np.ndarray) -> np.ndarray:
+def item_names(items: pd.Index, codes: np.ndarray) -> np.ndarray:
     """Itemsets as text: names in catalogue order joined by :data:`ITEM_SEPARATOR`."""
     names = items.to_numpy(dtype=object)
     text = names[codes[:, 0]]
@@ -503,7 +563,7 @@ def itemset_table(itemsets: Itemsets, items: pd.Index) -> pd.DataFrame:
     frames = [
         pd.DataFrame(
             {
-                "itemset": pd.array(_names(items, sets), dtype="str"),
+                "itemset": pd.array(item_names(items, sets), dtype="str"),
                 "size": np.full(len(sets), sets.shape[1], dtype=np.int64),
                 "support": counts / itemsets.n_baskets,
                 "baskets": counts.astype(np.int64),
