@@ -31,7 +31,7 @@ from crmkit.output.tables import write_table
 from crmkit.schema import COST_COMPONENTS, VALUE_COMPONENTS
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
-COMMANDS = ("segment", "inspect", "sample", "value", "backtest", "lifecycle", "churn", "compare")
+COMMANDS = ("segment", "inspect", "sample", "value", "backtest", "lifecycle", "churn", "compare", "basket")
 #: Seven-digit ids with leading zeros, as the simulated exports write them.
 ID = re.compile(r"^\d{7}$")
 #: An SGR escape that sets a colour (foreground, background, 256-colour or truecolour).
