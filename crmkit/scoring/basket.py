@@ -278,6 +278,9 @@ def frequent_itemsets(
 #: Extensions (a frequent itemset and a later item of a basket holding it) counted at once: they bound the
 #: memory a level takes beside its result.
 CHUNK_EXTENSIONS = 1 << 23
+#: Extensions are counted in one counter per (parent, item) when there are at most this many counters per
+#: extension (a pass over the counters), else by sorting the extensions.
+DENSE_COUNTERS_PER_KEY = 4
 #: Extensions one level may look at (about half a minute of work), and occurrences of the itemsets of one
 #: size it may hold (12 bytes each): past either a run is refused.
 MAX_EXTENSIONS = 400_000_000
@@ -315,11 +318,25 @@ class _Level:
     def extend(
         self, local: sp.csr_matrix, min_count: int, *, found: int, limit: int, n_baskets: int, last: bool
     ) -> _Level:
-        """The frequent itemsets one item larger, counted chunk by chunk of parent sets."""
-        later = np.diff(local.indptr)[self.basket] - self.position - 1  # items after the set's last one
+        """The frequent itemsets one item larger, counted chunk by chunk of parent sets.
+
+        A set grows only by the last item of a later sibling (a set differing from it in the last item alone:
+        apriori), so each occurrence looks at the basket's items from the next sibling's last item to the
+        last sibling's, found by binary search in the basket matrix's (row, item) keys.
+        """
+        siblings = _group_sizes(self.sets[:, :-1])
+        group_end = np.repeat(np.cumsum(siblings), siblings)  # one past each parent's last sibling
+        has_later = np.arange(len(self.counts)) + 1 < group_end
+        last_item = self.sets[:, -1].astype(np.int64)
+        low = np.where(has_later, last_item[np.minimum(np.arange(len(self.counts)) + 1, len(last_item) - 1)], 0)
+        high = np.where(has_later, last_item[group_end - 1], -1)
+        row_keys = np.repeat(np.arange(local.shape[0], dtype=np.int64), np.diff(local.indptr)) * local.shape[1]
+        row_keys += local.indices
+        base = self.basket.astype(np.int64) * local.shape[1]
+        run_start = np.searchsorted(row_keys, base + low[self.owner])
+        later = np.maximum(np.searchsorted(row_keys, base + high[self.owner], side="right") - run_start, 0)
         per_parent = np.bincount(self.owner, weights=later, minlength=len(self.counts)).astype(np.int64)
         work = int(per_parent.sum())
-        siblings = _group_sizes(self.sets[:, :-1])
         candidates = int((siblings * (siblings - 1) // 2).sum())
         size = self.size + 1
         if work > MAX_EXTENSIONS:
@@ -339,7 +356,9 @@ class _Level:
             end = int(np.searchsorted(done_work, done_work[parent] + CHUNK_EXTENSIONS, side="right")) - 1
             end = min(max(end, parent + 1), len(self.counts))
             occurrences = slice(starts[parent], starts[end])
-            part = self._extend_chunk(local, occurrences, parent, end, later, min_count, last, first_child=n_found)
+            part = self._extend_chunk(
+                local, occurrences, parent, end, run_start, later, min_count, last, first_child=n_found
+            )
             parts.append(part)
             n_found, n_held = n_found + len(part[1]), n_held + len(part[2])
             share = done_work[end] / max(work, 1)
@@ -367,44 +386,58 @@ class _Level:
         rows: slice,
         first: int,
         end: int,
+        run_start: np.ndarray,
         later: np.ndarray,
         min_count: int,
         last: bool,
         *,
         first_child: int,
     ) -> tuple[np.ndarray, ...]:
-        """Count the extensions of parents ``first`` to ``end`` (their occurrences are ``rows``); return the
-        frequent ones (sets, counts) and, unless this is the ``last`` level, their occurrences, the new sets
-        numbered from ``first_child``."""
+        """Count the extensions of parents ``first`` to ``end`` (their occurrences are ``rows``; each extends by
+        the ``later`` items from ``run_start`` in ``local.indices``); return the frequent ones (sets, counts)
+        and, unless this is the ``last`` level, their occurrences, the new sets numbered from ``first_child``."""
         n_items = local.shape[1]
-        owner, basket, position, n_later = self.owner[rows], self.basket[rows], self.position[rows], later[rows]
-        source = np.repeat(np.arange(len(owner)), n_later)
-        step = np.arange(len(source)) - np.repeat(np.cumsum(n_later) - n_later, n_later)
-        item_position = position[source] + 1 + step
-        item = local.indices[local.indptr[basket[source]] + item_position]
-        key = (owner[source] - first).astype(np.int64) * n_items + item
-        # Sorting the keys groups each extension's occurrences, in the order of the new itemsets.
-        order = np.argsort(key)
-        key = key[order]
-        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-        tally = np.diff(np.append(starts, len(key)))
-        kept = tally >= min_count
-        parent, extension = np.divmod(key[starts[kept]], n_items)
+        owner, basket, n_later = self.owner[rows], self.basket[rows], later[rows]
+        # Each occurrence's candidate items are a run of the basket's row in the matrix: gather them end to end.
+        ends = np.cumsum(n_later)
+        flat = np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+        flat += np.repeat(run_start[rows] - (ends - n_later), n_later)  # each extension's place in local.indices
+        key = np.repeat((owner - first).astype(np.int64) * n_items, n_later)
+        key += local.indices[flat]
+        space = (end - first) * n_items
+        dense = space <= max(DENSE_COUNTERS_PER_KEY * len(key), 1 << 16)  # a counter per (parent, item) is cheaper
+        if dense:
+            tally = np.bincount(key, minlength=space)
+            frequent = tally >= min_count
+            kept = np.flatnonzero(frequent)
+            counts = tally[kept]
+        else:
+            ordered = np.sort(key)
+            starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+            tally = np.diff(np.append(starts, len(ordered)))
+            kept, counts = ordered[starts[tally >= min_count]], tally[tally >= min_count]
+        # Ascending keys: parents in order, and items in order within a parent — lexicographic itemsets.
+        parent, extension = np.divmod(kept, n_items)
         sets = np.column_stack([self.sets[first + parent], extension.astype(np.int32)])
-        counts = tally[kept].astype(np.int64)
         empty = np.zeros(0, dtype=np.int32)
-        if last or not kept.any():
-            return sets, counts, empty, empty, empty
-        group = np.repeat(np.arange(len(starts)), tally)  # each sorted occurrence's extension
-        child = np.cumsum(kept) - 1 + first_child
-        hit = kept[group]
-        order = order[hit]
+        if last or not len(kept):
+            return sets, counts.astype(np.int64), empty, empty, empty
+        # The occurrences of the new itemsets: the extensions whose key was kept, grouped by itemset.
+        if dense:
+            hit = np.flatnonzero(frequent[key])
+        else:
+            nearest = np.minimum(np.searchsorted(kept, key), len(kept) - 1)
+            hit = np.flatnonzero(kept[nearest] == key)
+        child = np.searchsorted(kept, key[hit])
+        order = np.argsort(child, kind="stable")
+        hit, child = hit[order], child[order]
+        hit_basket = basket[np.searchsorted(ends, hit, side="right")]
         return (
             sets,
-            counts,
-            child[group[hit]].astype(np.int32),
-            basket[source[order]],
-            item_position[order].astype(np.int32),
+            counts.astype(np.int64),
+            (child + first_child).astype(np.int32),
+            hit_basket,
+            (flat[hit] - local.indptr[hit_basket]).astype(np.int32),
         )
 
 
