@@ -4,13 +4,15 @@ A basket is an order (its order id; a customer's purchase day where there is non
 they bought). An item — a product, or its category — is in a basket when the basket holds a sale of it that
 was not returned in full: its lines add up to a positive amount, or they are free (0) and none came back.
 
-Mining is level-wise over a sparse basket × item matrix (scipy CSR). The baskets holding each frequent
-(k−1)-itemset form the rows of a sparse matrix; its product with the basket matrix counts every extension
-by one more item at once — Eclat's tid-list intersections as sparse matrix algebra, with no Python loop per
-itemset or basket. Counts are exact (no sampling), so support, confidence, lift, leverage and conviction are
-too. Before each level the number of itemsets it can add is bounded (each frequent k-itemset lies in at
-least ``min_count`` baskets, and the baskets hold only so many k-subsets of frequent items); a run that could
-pass :data:`MAX_ITEMSETS` is refused with the figure and a hint instead of filling the memory.
+Mining is level-wise over a sparse basket × item matrix (scipy CSR, items sorted within a basket). A level
+keeps where each of its frequent itemsets occurs (the basket, and the position of the set's last item there);
+extending every occurrence by the basket's later items that could complete a frequent set (apriori: the last
+items of its siblings) and counting the extensions — one counter per (itemset, item), or a sort when that
+is cheaper — gives the next level. It is Eclat's idea turned horizontal and vectorised with numpy: no Python
+loop per itemset or basket, and chunks that bound the memory. Counts are exact (no sampling), so support,
+confidence, lift, leverage and conviction are too. A support so low that the itemsets (:data:`MAX_ITEMSETS`),
+the work of a level or the rules (:data:`MAX_RULES`) would run away is refused, with the figures and a hint,
+before the memory fills.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from crmkit.schema import AMOUNT, CATEGORY, CUSTOMER_ID, ORDER_DATE, ORDER_ID, P
 from crmkit.scoring.churn import RANKED_TIERS
 from crmkit.scoring.kernels import customer_codes, money_steps
 from crmkit.scoring.summary import day_numbers
-from crmkit.settings import config_hint
 
 #: What makes a basket, and what an item is.
 BASKET_BY = ("order", "customer")
@@ -37,6 +38,8 @@ ITEM_LEVELS = (PRODUCT, CATEGORY)
 MAX_ITEMSETS = 1_000_000
 #: Rules a run may produce before it is refused.
 MAX_RULES = 2_000_000
+#: Most next-best items listed per customer.
+MAX_OFFERS = 5
 #: How the items of an itemset are written in a rule (``Teapot + Tea cups``), in catalogue (name) order.
 ITEM_SEPARATOR = " + "
 #: Columns of :func:`association_rules`, in order.
@@ -52,7 +55,6 @@ RULE_COLUMNS = (
     "conviction",
     "baskets",
 )
-_HINT = config_hint("basket")
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,6 @@ class BasketOptions:
         return max(1, math.ceil(Fraction(str(self.min_support)) * n_baskets))
 
 
-#: Most next-best items listed per customer.
-MAX_OFFERS = 5
-
-
 def _choose(name: str, value: object, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise OptionError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
@@ -153,8 +151,7 @@ def build_baskets(tx: pd.DataFrame, *, basket_by: str = "order", item_column: st
     """
     _choose("basket_by", basket_by, BASKET_BY)
     customer, customers = customer_codes(tx[CUSTOMER_ID])
-    items_column = tx[item_column]
-    item, items = item_codes(items_column)
+    item, items = item_codes(tx[item_column])
     has_item = item >= 0
     basket, basket_customer = basket_codes(tx, customer, basket_by)
     amount = tx[AMOUNT].to_numpy(dtype=np.float64)
@@ -218,9 +215,9 @@ def basket_codes(tx: pd.DataFrame, customer: np.ndarray, basket_by: str) -> tupl
         order_keys = int(customer.max(initial=0) + 1) * span + customer.astype(np.int64) * stride + order_code
         keys = np.where(has_order, order_keys, keys)
     distinct, basket = np.unique(keys, return_inverse=True)
-    first_line = np.zeros(len(distinct), dtype=np.int64)
-    first_line[basket[::-1]] = np.arange(len(basket))[::-1]
-    return basket.astype(np.int64), customer[first_line]
+    basket_customer = np.empty(len(distinct), dtype=customer.dtype)
+    basket_customer[basket] = customer  # a basket's lines share its customer: any of them will do
+    return basket.astype(np.int64), basket_customer
 
 
 def _indptr(sorted_rows: np.ndarray, n_rows: int) -> np.ndarray:
@@ -251,7 +248,6 @@ def frequent_itemsets(
 
     Level by level, each basket's frequent (k−1)-itemsets are extended by the basket's later items and the
     extensions counted; the frequent ones are the k-itemsets, and their occurrences the next level's input.
-    The work of a level is the number of such extensions, the least any exact method must look at.
     Raises :class:`OptionError` when the itemsets would pass ``limit`` (or the work could not finish in
     reasonable time), before the memory fills.
     """
