@@ -317,20 +317,14 @@ class _Level:
         """The frequent itemsets one item larger, counted chunk by chunk of parent sets.
 
         A set grows only by the last item of a later sibling (a set differing from it in the last item alone:
-        apriori), so each occurrence looks at the basket's items from the next sibling's last item to the
-        last sibling's, found by binary search in the basket matrix's (row, item) keys.
+        apriori), so the last set of each run of siblings does not grow, and the others look at the items after
+        their last one in each basket holding them.
         """
         siblings = _group_sizes(self.sets[:, :-1])
-        group_end = np.repeat(np.cumsum(siblings), siblings)  # one past each parent's last sibling
-        has_later = np.arange(len(self.counts)) + 1 < group_end
-        last_item = self.sets[:, -1].astype(np.int64)
-        low = np.where(has_later, last_item[np.minimum(np.arange(len(self.counts)) + 1, len(last_item) - 1)], 0)
-        high = np.where(has_later, last_item[group_end - 1], -1)
-        row_keys = np.repeat(np.arange(local.shape[0], dtype=np.int64), np.diff(local.indptr)) * local.shape[1]
-        row_keys += local.indices
-        base = self.basket.astype(np.int64) * local.shape[1]
-        run_start = np.searchsorted(row_keys, base + low[self.owner])
-        later = np.maximum(np.searchsorted(row_keys, base + high[self.owner], side="right") - run_start, 0)
+        grows = np.ones(len(self.counts), dtype=bool)
+        grows[np.cumsum(siblings) - 1] = False
+        run_start = local.indptr[self.basket] + self.position + 1
+        later = np.where(grows[self.owner], local.indptr[self.basket + 1] - run_start, 0)
         per_parent = np.bincount(self.owner, weights=later, minlength=len(self.counts)).astype(np.int64)
         work = int(per_parent.sum())
         candidates = int((siblings * (siblings - 1) // 2).sum())
