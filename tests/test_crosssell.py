@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 import crmkit
-from crmkit.errors import MissingColumnsError
+from crmkit.errors import MissingColumnsError, OptionError
+from crmkit.pipeline.options import options_from
 from crmkit.pipeline.privacy import Sharing
 from crmkit.scoring.basket import BasketOptions, build_baskets, frequent_itemsets
 from crmkit.scoring.crosssell import breadth, next_best_offers, offer_columns, typical_spend, upsell
@@ -168,3 +169,13 @@ def test_min_tier_and_sharing_reach_the_per_customer_lists(sample_tx):
     assert set(basket.upsell["tier"]) <= {"platinum", "gold"}
     for frame in (basket.cross_sell, basket.upsell):
         assert frame["customer_id"].str.fullmatch(r"p[0-9a-f]{20}").all()
+
+
+def test_the_basket_table_of_crmkit_toml_and_the_command_line_settle_the_options():
+    config = {"basket": {"by": "customer", "level": "category", "min_support": 0.02, "min_tier": "gold"}}
+    options = options_from(config, min_support=0.05, basket_by=None).basket
+    assert (options.basket_by, options.item_level, options.min_tier) == ("customer", "category", "gold")
+    assert options.min_support == 0.05  # the command line wins
+    assert options.max_len == BasketOptions().max_len
+    with pytest.raises(OptionError, match=r"unknown \[basket\] setting\(s\) support; valid: by, level"):
+        options_from({"basket": {"support": 0.1}})

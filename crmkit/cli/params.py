@@ -74,7 +74,7 @@ Config = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="crmkit.toml with [columns], [tiers], [lifecycle], [churn], [value], [output] tables (default: ./crmkit.toml if present).",
+        help="crmkit.toml with [columns], [tiers], [lifecycle], [churn], [value], [output], [basket] tables (default: ./crmkit.toml if present).",
     ),
 ]
 
