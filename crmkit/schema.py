@@ -25,6 +25,7 @@ QUANTITY: Final = "quantity"
 COST: Final = "cost"
 MARGIN: Final = "margin"
 PRODUCT: Final = "product"
+CATEGORY: Final = "category"
 CHANNEL: Final = "channel"
 SALESPERSON: Final = "salesperson"
 REGION: Final = "region"
@@ -42,6 +43,7 @@ OPTIONAL_TRANSACTION_COLUMNS: Final = (
     COST,
     MARGIN,
     PRODUCT,
+    CATEGORY,
     CHANNEL,
     SALESPERSON,
     REGION,
@@ -116,6 +118,10 @@ DATE_ORDERS: Final = ("dmy", "mdy")
 #: Periods of the retention view, and their length in months.
 PERIOD_MONTHS: Final = {"month": 1, "quarter": 3, "year": 12}
 PERIODS: Final = tuple(PERIOD_MONTHS)
+#: What makes a market basket: one order (or purchase occasion), or everything a customer bought.
+BASKET_BY: Final = ("order", "customer")
+#: What a basket holds: products, or their categories.
+ITEM_LEVELS: Final = (PRODUCT, CATEGORY)
 
 
 def check_lang(lang: str) -> int:

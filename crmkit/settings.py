@@ -40,6 +40,17 @@ CONFIG_TABLES: dict[str, tuple[str, ...] | None] = {
     "output": ("lang",),
     "delivered_value": (*VALUE_COMPONENTS, *COST_COMPONENTS),
     "status": ("cancelled", "unpaid", "refunded"),
+    "basket": (
+        "by",
+        "level",
+        "min_support",
+        "min_confidence",
+        "min_lift",
+        "max_len",
+        "offers",
+        "upsell_below",
+        "min_tier",
+    ),
 }
 
 

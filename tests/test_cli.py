@@ -25,13 +25,13 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from crmkit.cli import app
-from crmkit.datasets.sample import localise_sample, simulate_sales
+from crmkit.datasets.sample import PRODUCTS, localise_sample, simulate_sales
 from crmkit.output import labels, terminal
 from crmkit.output.tables import write_table
 from crmkit.schema import COST_COMPONENTS, VALUE_COMPONENTS
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
-COMMANDS = ("segment", "inspect", "sample", "value", "backtest", "lifecycle", "churn", "retention", "compare")
+COMMANDS = ("segment", "inspect", "sample", "value", "backtest", "lifecycle", "churn", "retention", "compare", "basket")
 #: Seven-digit ids with leading zeros, as the simulated exports write them.
 ID = re.compile(r"^\d{7}$")
 #: An SGR escape that sets a colour (foreground, background, 256-colour or truecolour).
@@ -326,6 +326,7 @@ SEGMENT_KEYS = {
         "model",
         "groups",
         "retention",
+        "basket",
         "warnings",
         "tier_by",
         "next_actions",
@@ -459,8 +460,15 @@ def test_segment_workbook_in_chinese(data: SimpleNamespace, tmp_path: Path) -> N
 
 
 def test_segment_reads_chinese_headers_and_dates(data: SimpleNamespace, segment_json: dict) -> None:
-    """The same sales as a Chinese workbook (2024年1月5日 dates) give the same figures as the English CSV."""
-    assert_close(as_json("segment", data.zh), segment_json)
+    """The same sales as a Chinese workbook (2024年1月5日 dates) give the same figures as the English CSV, and
+    the same rules under the Chinese product names."""
+    chinese = as_json("segment", data.zh)
+    english_names = {zh: en for en, zh, *_ in PRODUCTS}
+    for rule in chinese["basket"]["top_rules"]:
+        for side in ("antecedent", "consequent"):
+            rule[side] = " + ".join(english_names[name] for name in rule[side].split(" + "))
+    assert segment_json["basket"]["rules"] > 0
+    assert_close(chinese, segment_json)
 
 
 def test_segment_shipped_sample_with_master_rejects_and_out(tmp_path: Path) -> None:

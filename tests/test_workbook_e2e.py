@@ -34,10 +34,22 @@ SHEETS = {
         "Iron",
         "At risk",
         "Lost key accounts",
+        "Cross-sell",
         "Data quality",
         "Definitions",
     ],
-    "zh": ["摘要", "客户", "铂金客户", "黄金客户", "铁客户", "流失风险", "流失中的重点客户", "数据质量", "说明"],
+    "zh": [
+        "摘要",
+        "客户",
+        "铂金客户",
+        "黄金客户",
+        "铁客户",
+        "流失风险",
+        "流失中的重点客户",
+        "交叉销售",
+        "数据质量",
+        "说明",
+    ],
 }
 #: Canonical column → (English header, Chinese header, number format) on the Customers sheet.
 COLUMNS = {
@@ -133,6 +145,20 @@ def shown(lang: str, key: str) -> str:
 
 def test_sheet_names_in_each_language(book):
     assert book.wb.sheetnames == SHEETS[book.lang]
+
+
+def test_cross_sell_sheet_formats_shares_and_money(book):
+    ws = book.wb[SHEETS[book.lang][7]]
+    formats = {header: ws.cell(row=2, column=i + 1).number_format for i, header in enumerate(headers(ws))}
+    confidence, value = (
+        ("Confidence of offer 1", "Expected value of offer 1")
+        if book.lang == "en"
+        else (
+            "推荐 1 的置信度",
+            "推荐 1 的预期价值",
+        )
+    )
+    assert (formats[confidence], formats[value]) == ("0.0%", "#,##0.00")
 
 
 def test_customer_headers_and_vocabulary_in_each_language(book, files):
@@ -277,12 +303,24 @@ def test_pareto_chart_marks_the_80_20_point(book):
 
 def test_data_quality_and_definitions_in_the_language(book):
     wb, zh = book.wb, book.lang == "zh"
-    quality = wb[SHEETS[book.lang][7]]
+    quality = wb[SHEETS[book.lang][8]]
     items = column_values(quality, "项目" if zh else "Item")
     assert items[:3] == (["读取行数", "使用行数", "剔除行数"] if zh else ["Rows read", "Rows used", "Rows dropped"])
-    definitions = wb[SHEETS[book.lang][8]]
+    definitions = wb[SHEETS[book.lang][9]]
     keys = column_values(definitions, "字段名" if zh else "Field")
-    for key in ("value_at_risk", "value_if_active", "next_action", "win_back", "let_go", "acquisition", "high"):
+    for key in (
+        "value_at_risk",
+        "value_if_active",
+        "next_action",
+        "win_back",
+        "let_go",
+        "usual_gap_days",
+        "top5_share",
+        "at_risk",
+        "acquisition",
+        "high",
+        "offer_1_value",
+    ):
         assert key in keys
     meanings = column_values(definitions, "含义" if zh else "Meaning")
     assert all(meaning for key, meaning in zip(keys, meanings) if key)

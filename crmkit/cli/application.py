@@ -167,6 +167,12 @@ OPTION_OF: dict[str, str] = {
     "pseudonym_key": "--pseudonymize",
     "retention_period": "--period",
     "what_if": "--what-if",
+    "basket_by": "--by",
+    "item_level": "--level",
+    "min_support": "--min-support",
+    "min_confidence": "--min-confidence",
+    "min_lift": "--min-lift",
+    "max_len": "--max-len",
 }
 _ASSIGNED = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(['\"]?)([^'\"\s,;)]+)\2")
 _NAMED = re.compile(r"(?<!\] )\b(" + "|".join(OPTION_OF) + r")\b")  # not "[value] discount_rate in crmkit.toml"

@@ -4,7 +4,7 @@
 """
 
 # isort: off
-from crmkit.cli import segment, inspect, sample, value, backtest, lifecycle, churn, retention, compare  # noqa: F401
+from crmkit.cli import segment, inspect, sample, value, backtest, lifecycle, churn, retention, compare, basket  # noqa: F401
 
 # isort: on
 from crmkit.cli.application import app

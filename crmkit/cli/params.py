@@ -88,7 +88,7 @@ Config = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="crmkit.toml with [columns], [tiers], [lifecycle], [churn], [retention], [value], [output] tables (default: ./crmkit.toml if present).",
+        help="crmkit.toml with [columns], [tiers], [lifecycle], [churn], [retention], [value], [output], [basket] tables (default: ./crmkit.toml if present).",
     ),
 ]
 

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from crmkit.errors import OptionError
 from crmkit.schema import (
     AMOUNT,
+    CATEGORY,
     CHANNEL,
     COST,
     COST_COMPONENTS,
@@ -139,6 +140,22 @@ TRANSACTION_ALIASES: dict[str, tuple[str, ...]] = {
         "物料名称",
         "存货名称",
         "宝贝标题",
+    ),
+    CATEGORY: (
+        "category",
+        "product category",
+        "item category",
+        "product group",
+        "product type",
+        "品类",
+        "类别",
+        "商品分类",
+        "产品类别",
+        "商品类别",
+        "产品分类",
+        "商品类目",
+        "类目",
+        "分类",
     ),
     CHANNEL: ("channel", "sales channel", "渠道", "销售渠道"),
     SALESPERSON: (

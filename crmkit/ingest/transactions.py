@@ -28,6 +28,7 @@ from crmkit.ingest.report import FileReport, IngestReport, TransactionData
 from crmkit.ingest.status import STATUS_CATEGORIES, StatusRules
 from crmkit.schema import (
     AMOUNT,
+    CATEGORY,
     CHANNEL,
     COST,
     CUSTOMER_ID,
@@ -53,7 +54,7 @@ from crmkit.schema import (
     STATUS,
 )
 
-TEXT_COLUMNS = (PRODUCT, CHANNEL, SALESPERSON, REGION)
+TEXT_COLUMNS = (PRODUCT, CATEGORY, CHANNEL, SALESPERSON, REGION)
 NUMBER_COLUMNS = (QUANTITY, COST, MARGIN)
 EXAMPLES_PER_REASON = 3
 #: Customers named in the note about customers whose only lines are returns.

@@ -1,4 +1,4 @@
-"""The analyst workbook: Summary, Customers, one list per tier, At risk, Data quality, Definitions.
+"""The analyst workbook: Summary, Customers, one list per tier, At risk, Cross-sell, Data quality, Definitions.
 
 xlsxwriter lays out every sheet (formats, widths, frozen header, autofilter,
 colour rules, charts) into memory; :mod:`crmkit.output.xlsx_rows` then adds the
@@ -153,6 +153,8 @@ MEANING_WIDTH: Final = 80
 #: about half size. The sales lists fit; the full customer table prints across pages.
 FIT_WIDTH_MAX: Final = 300
 #: Columns that label the rows of a table: frozen with the header and repeated on every printed page.
+#: Columns of the Cross-sell sheet that print: up to the first offer's expected value.
+CROSS_SELL_PRINTED: Final = 11
 KEY_COLUMNS: Final = (CUSTOMER_ID, "from", "period", "cohort")
 #: The retention measures the Definitions sheet explains when a workbook shows them.
 RETENTION_TERMS: Final = (
@@ -324,10 +326,11 @@ class _Book:
         action_rules: ActionRules | None = None,
         *,
         retention: bool = False,
+        cross_sell_columns: list[str] | None = None,
     ) -> None:
-        """What each column present (customers, then the per-group table), each retention measure (when the
-        workbook shows them) and each tier, stage, churn band, next action and segment means, and the next-action
-        rules in force."""
+        """What each column present (customers, the per-group table, the cross-sell list), each retention measure
+        (when the workbook shows them) and each tier, stage, churn band, next action and segment means, and the
+        next-action rules in force."""
         ws = self.book.add_worksheet(sheet_name("definitions", self.lang))
         ws.set_column(0, 0, 30)
         ws.set_column(1, 1, 24)
@@ -343,7 +346,7 @@ class _Book:
         section = self.fmt(bold=True, font_color="#1F4E78", bottom=1, bg_color="#D9E1F2")
         plain, key_format = self.fmt(valign="top"), self.fmt(valign="top", font_color="#595959")
         wrapped = self.fmt(text_wrap=True, valign="top")
-        sections = _definition_sections(customers, group_columns, action_rules, self.lang)
+        sections = _definition_sections(customers, group_columns, cross_sell_columns or [], action_rules, self.lang)
         if retention:
             sections.insert(2, ("definitions_retention", list(RETENTION_TERMS), RETENTION))
         for title, terms, column in sections:
@@ -386,8 +389,8 @@ def write_workbook(
     inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> None:
     """Write the analyst workbook of one scoring run in ``lang`` ("en" or "zh") to ``path``, all at once or not
-    at all: Summary, Customers (its key columns first: they are what prints), one sheet per tier, At risk, Data
-    quality, Definitions."""
+    at all: Summary, Customers (its key columns first: they are what prints), one sheet per tier, At risk, Lost key
+    accounts, Cross-sell (when the transactions name products), Data quality, Definitions."""
     check_lang(lang)
     inputs = list(inputs)
     check_not_input(path, inputs)
@@ -405,6 +408,10 @@ def write_workbook(
     lost = result.lost_key_accounts
     if len(lost.columns):
         book.table(sheet_name("lost_key_accounts", lang), lost[_present(lost, LOST_KEY_ACCOUNT_COLUMNS)])
+    cross_sell = result.basket.cross_sell if result.basket is not None else None
+    if cross_sell is not None:
+        # The call list prints up to the first offer (customer, tier, sales rep, breadth, offer, rule, value).
+        book.print_first(book.table(sheet_name("cross_sell", lang), cross_sell), CROSS_SELL_PRINTED)
     quality = result.data_quality
     if len(quality):
         headers = [label(str(col), lang) for col in quality.columns]
@@ -413,7 +420,15 @@ def write_workbook(
         )
     groups = result.summary.groups
     group_columns = [str(column) for column in groups.columns] if groups is not None else []
-    book.definitions(customers, group_columns, result.action_rules, retention=result.summary.retention is not None)
+    book.definitions(
+        customers,
+        group_columns,
+        result.action_rules,
+        retention=result.summary.retention is not None,
+        cross_sell_columns=[str(c) for c in cross_sell.columns if c not in customers.columns]
+        if cross_sell is not None
+        else [],
+    )
     book.save(path, inputs)
 
 
@@ -511,7 +526,11 @@ def _present(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
 
 
 def _definition_sections(
-    customers: pd.DataFrame, group_columns: list[str], action_rules: ActionRules | None, lang: str
+    customers: pd.DataFrame,
+    group_columns: list[str],
+    cross_sell_columns: list[str],
+    action_rules: ActionRules | None,
+    lang: str,
 ) -> list[tuple[str, list[Any], str | None]]:
     """(section title, terms, vocabulary column or None for columns) for the Definitions sheet; the next-action
     rules come as (order, action, rule text) terms of the pseudo-column ``next_action_rule``."""
@@ -527,6 +546,7 @@ def _definition_sections(
     return [
         ("section_columns", columns, None),
         ("section_groups", group_columns, None),
+        ("section_cross_sell", cross_sell_columns, None),
         ("section_tiers", list(TIER_LABELS) if "tier" in present else [], "tier"),
         ("section_lifecycle", list(STAGE_LABELS) if "lifecycle_stage" in present else [], "lifecycle_stage"),
         ("section_bands", list(CHURN_BAND_LABELS) if "churn_band" in present else [], "churn_band"),

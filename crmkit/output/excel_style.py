@@ -17,6 +17,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from crmkit.output.labels import label
 from crmkit.schema import COST_COMPONENTS, SIGNUP_DATE, STAGES, TIERS, VALUE_COMPONENTS
+from crmkit.scoring.basket import MAX_OFFERS
 
 MONEY: Final = "#,##0.00"
 PERCENT: Final = "0.0%"
@@ -50,10 +51,28 @@ MONEY_COLUMNS: Final = frozenset(
         "revenue_new",
         "revenue_returning",
         "revenue_reactivated",
+        # Market baskets.
+        "tier_typical_order",
+        "order_gap",
+        "upsell_potential",
+        *(f"offer_{k}_value" for k in range(1, MAX_OFFERS + 1)),
     }
 )
 PERCENT_COLUMNS: Final = frozenset(
-    {"p_alive", "churn_risk", "churn_rate", "retention_rate", "repeat_purchase_rate", "net_revenue_retention"}
+    {
+        "p_alive",
+        "churn_risk",
+        "churn_rate",
+        "retention_rate",
+        "repeat_purchase_rate",
+        "net_revenue_retention",
+        "antecedent_support",
+        "consequent_support",
+        "support",
+        "confidence",
+        "catalogue_share",
+        *(f"offer_{k}_confidence" for k in range(1, MAX_OFFERS + 1)),
+    }
 )
 DECIMAL_COLUMNS: Final = frozenset(
     {
@@ -63,6 +82,8 @@ DECIMAL_COLUMNS: Final = frozenset(
         "expected_purchases",
         "delivered_value_ratio",
         "usual_gap_days",
+        "lift",
+        "conviction",
     }
 )
 COUNT_COLUMNS: Final = frozenset(
@@ -83,6 +104,9 @@ COUNT_COLUMNS: Final = frozenset(
         "returning",
         "reactivated",
         "lost",
+        "baskets",
+        "products_bought",
+        "categories_bought",
         # Migration matrices count customers per tier or stage; the rollup counts platinum and gold customers.
         *TIERS,
         *STAGES,

@@ -16,11 +16,13 @@ import pandas as pd
 
 from crmkit.errors import OptionError
 from crmkit.schema import (
+    CATEGORY,
     CHANNEL,
     CUSTOMER_ID,
     EMAIL,
     NAME,
     PHONE,
+    PRODUCT,
     REASON_AMOUNT,
     REASON_DATE,
     REASON_DATE_RANGE,
@@ -35,6 +37,7 @@ from crmkit.schema import (
     check_lang,
 )
 from crmkit.scoring.actions import CONDITIONS, DEFAULT_ACTIONS, ActionRules
+from crmkit.scoring.basket import MAX_OFFERS
 from crmkit.scoring.lifecycle import DEFAULT_RULES, STAGE_PRECEDENCE, LifecycleRules
 from crmkit.scoring.retention import YEARS_OF_T, WhatIf
 
@@ -177,6 +180,37 @@ COLUMN_LABELS: Final[dict[str, tuple[str, str]]] = {
     "revenue_reactivated": ("Revenue from won-back customers", "召回客户收入"),
     "net_revenue_retention": ("Net revenue retention", "净收入留存率"),
     "cohort": ("Cohort (first purchase)", "同期群 (首次购买期)"),
+    PRODUCT: ("Product", "产品"),
+    CATEGORY: ("Category", "品类"),
+    # Market baskets: rules, itemsets, cross-sell and up-sell lists.
+    "antecedent": ("If bought", "已购 (前项)"),
+    "consequent": ("Then also", "同时购买 (后项)"),
+    "antecedent_support": ("Antecedent support", "前项支持度"),
+    "consequent_support": ("Consequent support", "后项支持度"),
+    "support": ("Support", "支持度"),
+    "confidence": ("Confidence", "置信度"),
+    "lift": ("Lift", "提升度"),
+    "leverage": ("Leverage", "杠杆度"),
+    "conviction": ("Conviction", "确信度"),
+    "baskets": ("Baskets", "购物篮数"),
+    "itemset": ("Itemset", "商品组合"),
+    "size": ("Items", "商品数"),
+    "products_bought": ("Products bought", "已购产品数"),
+    "categories_bought": ("Categories bought", "已购品类数"),
+    "catalogue_share": ("Share of the catalogue bought", "已购产品占全部产品比例"),
+    **{
+        column.format(k=k): (english.format(k=k), chinese.format(k=k))
+        for k in range(1, MAX_OFFERS + 1)
+        for column, english, chinese in (
+            ("offer_{k}", "Offer {k}", "推荐 {k}"),
+            ("offer_{k}_rule", "Rule behind offer {k}", "推荐 {k} 的依据规则"),
+            ("offer_{k}_confidence", "Confidence of offer {k}", "推荐 {k} 的置信度"),
+            ("offer_{k}_value", "Expected value of offer {k}", "推荐 {k} 的预期价值"),
+        )
+    },
+    "tier_typical_order": ("Typical average order of the tier", "该等级典型平均订单金额"),
+    "order_gap": ("Gap to the tier's typical order", "与等级典型订单的差额"),
+    "upsell_potential": ("Up-sell potential", "向上销售潜力"),
 }
 #: Summary field names, table headers and the other words the workbook shows.
 SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
@@ -265,6 +299,7 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
     "chart_lifecycle": ("Customers by lifecycle stage", "各生命周期阶段客户数"),
     "chart_data": ("Chart data", "图表数据"),
     "section_groups": ("By group", "分组汇总"),
+    "section_cross_sell": ("Cross-sell", "交叉销售"),
     "notes": ("Notes", "附注"),
     "rule": ("Rule", "规则"),
     "order": ("Order checked", "判断顺序"),
@@ -345,6 +380,10 @@ SHEET_LABELS: Final[dict[str, tuple[str, str]]] = {
     "cohort_revenue": ("Cohort revenue", "同期群收入"),
     "groups": ("By group", "分组"),
     "what_if": ("What if", "若留存率提高"),
+    "rules": ("Rules", "关联规则"),
+    "itemsets": ("Itemsets", "频繁项集"),
+    "cross_sell": ("Cross-sell", "交叉销售"),
+    "upsell": ("Up-sell", "向上销售"),
 }
 
 #: Which columns hold which vocabulary (their values are labelled too).
@@ -605,6 +644,79 @@ DEFINITIONS: Final[dict[str, tuple[str, str]]] = {
         "Customers whose first purchase fell in the same period; column k is the share of them (or of their "
         "first period's revenue) active k periods later.",
         "首次购买在同一期的客户；第 k 列是其中 k 期后仍活跃的客户占比 (或收入占首期收入的比例)。",
+    ),
+    PRODUCT: ("Product as named in the data.", "数据中的产品名称。"),
+    CATEGORY: ("Product category as named in the data.", "数据中的产品品类。"),
+    "antecedent": (
+        "What a basket holds for the rule to apply (items joined by +).",
+        "规则成立的前提：购物篮中已有的商品 (以 + 连接)。",
+    ),
+    "consequent": ("What the rule says the basket also holds.", "规则推断购物篮中同时会有的商品。"),
+    "antecedent_support": ("Share of baskets holding the antecedent.", "含前项的购物篮占比。"),
+    "consequent_support": ("Share of baskets holding the consequent.", "含后项的购物篮占比。"),
+    "support": ("Share of baskets holding both sides of the rule.", "同时含前项和后项的购物篮占比。"),
+    "confidence": (
+        "Of the baskets holding the antecedent, the share that also hold the consequent.",
+        "含前项的购物篮中同时含后项的比例。",
+    ),
+    "lift": (
+        "Confidence divided by the consequent's support: above 1, the antecedent makes the consequent likelier.",
+        "置信度除以后项支持度：大于 1 表示前项使后项更可能出现。",
+    ),
+    "leverage": (
+        "Support minus the support expected if both sides were independent.",
+        "支持度减去两边相互独立时应有的支持度。",
+    ),
+    "conviction": (
+        "(1 − consequent support) / (1 − confidence): how much more often the rule holds than chance; "
+        "empty when it always holds.",
+        "(1 − 后项支持度) / (1 − 置信度)：规则比随机更常成立的程度；规则总成立时为空。",
+    ),
+    "baskets": ("Baskets holding every item of the rule or itemset.", "含规则或组合全部商品的购物篮数。"),
+    "itemset": ("Items bought together (joined by +).", "一起购买的商品 (以 + 连接)。"),
+    "size": ("How many items the itemset has.", "组合中的商品数。"),
+    "products_bought": (
+        "Distinct products the customer bought (returns aside).",
+        "客户购买过的不同产品数 (不计退货)。",
+    ),
+    "categories_bought": ("Distinct categories the customer bought.", "客户购买过的不同品类数。"),
+    "catalogue_share": (
+        "Products bought as a share of every product sold in the data.",
+        "已购产品数占数据中全部在售产品数的比例。",
+    ),
+    **{
+        column.format(k=k): (english.format(k=k), chinese.format(k=k))
+        for k in range(1, MAX_OFFERS + 1)
+        for column, english, chinese in (
+            (
+                "offer_{k}",
+                "Next-best item number {k} the customer has not bought, by expected value.",
+                "按预期价值排第 {k} 的推荐商品 (客户尚未购买)。",
+            ),
+            (
+                "offer_{k}_rule",
+                "The rule behind offer {k}: what the customer bought → the offer.",
+                "推荐 {k} 的依据规则：客户已购商品 → 推荐商品。",
+            ),
+            ("offer_{k}_confidence", "Confidence of the rule behind offer {k}.", "推荐 {k} 依据规则的置信度。"),
+            (
+                "offer_{k}_value",
+                "Expected value of offer {k}: confidence × the item's typical spend per order (median).",
+                "推荐 {k} 的预期价值：置信度 × 该商品每单的典型消费额 (中位数)。",
+            ),
+        )
+    },
+    "tier_typical_order": (
+        "Median average order value of the tier's buying customers.",
+        "该等级有购买客户平均订单金额的中位数。",
+    ),
+    "order_gap": (
+        "The tier's typical order minus the customer's average order.",
+        "等级典型订单金额减去客户平均订单金额。",
+    ),
+    "upsell_potential": (
+        "The gap times the customer's orders: what their orders would have added at the tier's typical order.",
+        "差额乘以客户订单数：若订单达到等级典型水平可增加的收入。",
     ),
     "platinum": ("The most valuable customers: by default the top 5% by value.", "价值最高的客户：默认为价值前 5%。"),
     "gold": ("The next most valuable customers: by default the next 15%.", "价值次高的客户：默认为其后的 15%。"),
@@ -936,6 +1048,23 @@ SHORT_LABELS: Final[dict[str, tuple[str, str]]] = {
     "fell": ("Fell", "下降"),
     "rose": ("Rose", "上升"),
     "left_out": ("Left out to fit the terminal width: {columns}", "为适应终端宽度未显示：{columns}"),
+    "antecedent": ("If bought", "已购"),
+    "consequent": ("Then also", "同时购买"),
+    "support": ("Support", "支持度"),
+    "confidence": ("Conf.", "置信度"),
+    "lift": ("Lift", "提升度"),
+    "leverage": ("Leverage", "杠杆度"),
+    "conviction": ("Conviction", "确信度"),
+    "baskets": ("Baskets", "篮数"),
+    "products_bought": ("Products", "产品数"),
+    "offer_1": ("Offer", "推荐"),
+    "offer_1_rule": ("Because", "依据规则"),
+    "offer_1_confidence": ("Conf.", "置信度"),
+    "offer_1_value": ("Exp. value", "预期价值"),
+    "avg_order_value": ("Avg order", "平均订单"),
+    "tier_typical_order": ("Tier typical", "等级典型"),
+    "order_gap": ("Gap", "差额"),
+    "upsell_potential": ("Potential", "潜力"),
     "worth_saving": ("Worth saving, by value at risk", "值得挽回的客户 (按风险金额)"),
     "lost_key_accounts": ("Lost key accounts, by historic profit", "正在流失的重点客户 (按历史利润)"),
     "total_margin": ("Profit", "利润"),
@@ -1270,3 +1399,30 @@ def _message_value(name: str, value: str) -> str:
 def _with_label(choice: str) -> str:
     pair = next((labels[choice] for labels in (*CHOICE_LABELS.values(), _VOCABULARY) if choice in labels), None)
     return f"{choice} ({pair[1]})" if pair and pair[1] != choice else choice
+
+
+#: What `crmkit basket` prints around its tables; numbers are filled in.
+BASKET_WORDS: Final = {
+    "title": ("Market baskets", "购物篮分析"),
+    "baskets": ("Baskets", "购物篮"),
+    "by_order": ("{n:,} orders", "{n:,} 个订单"),
+    "by_customer": ("{n:,} customers", "{n:,} 位客户"),
+    "items": ("Items", "商品"),
+    "product": ("{n:,} products", "{n:,} 种产品"),
+    "category": ("{n:,} categories", "{n:,} 个品类"),
+    "lines_used": ("Order lines with an item", "有商品的订单行"),
+    "min_support": ("Minimum support", "最小支持度"),
+    "min_support_value": ("{share} ({n:,} baskets)", "{share} ({n:,} 个购物篮)"),
+    "itemsets": ("Frequent itemsets (up to {k} items)", "频繁项集 (最多 {k} 个商品)"),
+    "itemsets_any": ("Frequent itemsets", "频繁项集"),
+    "rules": ("Rules (confidence ≥ {c}, lift ≥ {l})", "关联规则 (置信度 ≥ {c}，提升度 ≥ {l})"),
+    "strongest": ("Strongest rules, by lift ({n:,} / {total:,})", "最强关联规则，按提升度 ({n:,} / {total:,})"),
+    "offers": (
+        "Next-best offers: expected value = confidence × typical spend ({n:,} / {total:,})",
+        "下一步推荐：预期价值 = 置信度 × 典型消费额 ({n:,} / {total:,})",
+    ),
+    "upsell": (
+        "Up-sell: average order below {share} of the tier's typical ({n:,} / {total:,})",
+        "向上销售：平均订单低于等级典型水平的 {share} ({n:,} / {total:,})",
+    ),
+}

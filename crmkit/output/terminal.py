@@ -29,6 +29,7 @@ from crmkit.output.console import printable
 from crmkit.output.jsondoc import json_text, jsonable
 from crmkit.output.labels import (
     BACKTEST_WORDS,
+    BASKET_WORDS,
     MESSAGE_WORDS,
     TIER_BASIS_WORDS,
     UNIT_WORDS,
@@ -42,6 +43,7 @@ from crmkit.output.labels import (
 )
 from crmkit.pipeline.results import (
     BandRow,
+    BasketResult,
     Cohort,
     DataSummary,
     DeliveredSummary,
@@ -1050,3 +1052,86 @@ def _retention_groups(console: Console, groups: pd.DataFrame, words: dict[str, s
     }
     title = words["groups_title"].format(group=column_label(column, lang), label=latest)
     print_frame(console, title, rows.assign(**{column: rows[column].map(lambda g: _vocab(g, lang))}), fields, lang=lang)
+
+
+# --- basket -------------------------------------------------------------------------
+def render_basket(console: Console, basket: BasketResult, *, lang: str, top: int) -> None:
+    """The baskets mined, the strongest rules, the next-best offers of the most valuable customers and the
+    up-sell list."""
+    index = check_lang(lang)
+    words = {key: pair[index] for key, pair in BASKET_WORDS.items()}
+    summary = basket.summary
+    itemsets = words["itemsets"].format(k=summary.max_len) if summary.max_len else words["itemsets_any"]
+    print_pairs(
+        console,
+        words["title"],
+        [
+            (words["baskets"], words[f"by_{summary.basket_by}"].format(n=summary.baskets)),
+            (words["items"], words[summary.item_level].format(n=summary.items)),
+            (words["lines_used"], f"{summary.lines_used:,}"),
+            (
+                words["min_support"],
+                words["min_support_value"].format(share=_share(summary.min_support), n=summary.min_count),
+            ),
+            (itemsets, f"{summary.itemsets:,}"),
+            (
+                words["rules"].format(c=_share(summary.min_confidence), l=f"{summary.min_lift:g}"),
+                f"{summary.rules:,}",
+            ),
+        ],
+    )
+    rules = basket.rules.head(top)
+    print_frame(
+        console,
+        words["strongest"].format(n=len(rules), total=len(basket.rules)),
+        rules,
+        {
+            "antecedent": _text_field(),
+            "consequent": _text_field(),
+            "support": Field(_pct, drop=3),
+            "confidence": Field(_pct),
+            "lift": Field(_num),
+            "leverage": Field(lambda v: _num(v, 4), drop=1),
+            "conviction": Field(lambda v: "∞" if v == float("inf") else _num(v), drop=2),
+            "baskets": Field(_count, drop=4),
+        },
+        lang=lang,
+    )
+    calls = basket.call_list()
+    shown = calls.head(top)
+    print_frame(
+        console,
+        words["offers"].format(n=len(shown), total=len(calls)),
+        shown,
+        {
+            CUSTOMER_ID: _text_field(),
+            "tier": _vocab_field(lang, drop=3),
+            "products_bought": Field(_count, drop=2),
+            "offer_1": _text_field(),
+            "offer_1_rule": _text_field(drop=1),
+            "offer_1_confidence": Field(_pct, drop=4),
+            "offer_1_value": Field(_money),
+        },
+        lang=lang,
+    )
+    upsell = basket.upsell.head(top)
+    print_frame(
+        console,
+        words["upsell"].format(share=_share(summary.upsell_below), n=len(upsell), total=len(basket.upsell)),
+        upsell,
+        {
+            CUSTOMER_ID: _text_field(),
+            "tier": _vocab_field(lang, drop=2),
+            "n_orders": Field(_count, drop=1),
+            "avg_order_value": Field(_money),
+            "tier_typical_order": Field(_money, drop=3),
+            "order_gap": Field(_money),
+            "upsell_potential": Field(_money),
+        },
+        lang=lang,
+    )
+
+
+def _share(value: float) -> str:
+    """A share as a short percentage: 1%, 0.1%, 12.5%."""
+    return f"{100 * value:g}%"

@@ -20,6 +20,8 @@ from crmkit.pipeline.privacy import Sharing
 from crmkit.schema import TIME_UNIT_DAYS
 from crmkit.scoring.actions import ActionRules
 from crmkit.scoring.actions import rules_from_config as actions_from_config
+from crmkit.scoring.basket import CONFIG_KEYS as BASKET_KEYS
+from crmkit.scoring.basket import BasketOptions
 from crmkit.scoring.churn import RANKED_TIERS, ChurnBands, bands_from_config
 from crmkit.scoring.lifecycle import LifecycleRules, rules_from_config
 from crmkit.scoring.retention import PERIODS
@@ -71,6 +73,11 @@ class ScoreOptions:
     retention_period: str = "month"
     #: The retention what-if raises retention by this many percentage points.
     what_if: float = 5.0
+    #: Market baskets and cross-selling, run when the transactions have the item column; None skips them.
+    basket: BasketOptions | None = field(default_factory=BasketOptions)
+    #: False: without an item column (or when mining is refused) score everything else and say so.
+    #: True (``crmkit basket``): stop, since the baskets are the point.
+    basket_required: bool = False
 
     def __post_init__(self) -> None:
         _choose("time_unit", self.time_unit, tuple(TIME_UNIT_DAYS))
@@ -102,9 +109,10 @@ def options_from(config: Mapping[str, Mapping[str, Any]], **given: Any) -> Score
     """ScoreOptions from the caller's values (``None`` = not given), else crmkit.toml's tables, else defaults.
 
     ``given`` takes the fields of :class:`ScoreOptions`, plus ``tier_mode`` and ``tier_cuts`` (the two halves
-    of the tier rule) and ``no_model`` (skip the value models whatever the config says). Rates and shares may be
-    written as text (``"10%"``); a value out of range is refused naming where it came from (the parameter, or the
-    crmkit.toml entry) and, for a likely slip such as a discount rate of 10, the fix.
+    of the tier rule), ``no_model`` (skip the value models whatever the config says) and the fields of
+    :class:`~crmkit.scoring.basket.BasketOptions` (the ``[basket]`` table). Rates and shares may be written as text
+    (``"10%"``); a value out of range is refused naming where it came from (the parameter, or the crmkit.toml
+    entry) and, for a likely slip such as a discount rate of 10, the fix.
     """
 
     def pick(section: str, key: str, name: str, default: Any) -> tuple[Any, str]:
@@ -137,6 +145,10 @@ def options_from(config: Mapping[str, Mapping[str, Any]], **given: Any) -> Score
         "retention_period": pick("retention", "period", "retention_period", default.retention_period)[0],
         "what_if": pick("retention", "what_if", "what_if", default.what_if)[0],
     }
+    basket = BasketOptions()
+    chosen["basket"] = BasketOptions(
+        **{name: pick("basket", key, name, getattr(basket, name))[0] for key, name in BASKET_KEYS.items()}
+    )
     return ScoreOptions(
         tiers=TierRule(mode=mode, platinum=platinum, gold=gold),
         lifecycle=rules_from_config(config.get("lifecycle", {})),

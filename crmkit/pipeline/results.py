@@ -251,6 +251,63 @@ def _plain(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class BasketSummary:
+    """What the market-basket run found: the baskets, the thresholds, how many itemsets and rules, the
+    strongest rules, and how many customers got an offer or are up-sell candidates."""
+
+    basket_by: str
+    item_level: str
+    baskets: int
+    items: int
+    lines_used: int
+    lines_without_item: int
+    min_support: float
+    min_count: int
+    min_confidence: float
+    min_lift: float
+    max_len: int | None
+    itemsets: int
+    rules: int
+    #: The strongest rules (highest lift first) as records of the rule table.
+    top_rules: tuple[Mapping[str, Any], ...]
+    customers_with_offers: int
+    upsell_below: float
+    upsell_customers: int
+
+    def to_json(self) -> dict[str, Any]:
+        payload = asdict(self)
+        payload["top_rules"] = [dict(rule) for rule in self.top_rules]
+        return payload
+
+
+@dataclass(frozen=True)
+class BasketResult:
+    """Market baskets and cross-selling: the summary, every rule and frequent itemset, the per-customer
+    cross-sell list (breadth and next-best offers) and the up-sell list."""
+
+    summary: BasketSummary
+    rules: pd.DataFrame
+    itemsets: pd.DataFrame
+    #: Every buying customer of the chosen tiers, most valuable first: breadth and next-best offers.
+    cross_sell: pd.DataFrame
+    upsell: pd.DataFrame
+
+    def call_list(self) -> pd.DataFrame:
+        """The cross-sell list's customers with at least one offer, most valuable first."""
+        return self.cross_sell[self.cross_sell["offer_1"].notna()]
+
+    def to_json(self, top: int) -> dict[str, Any]:
+        """What ``crmkit basket --format json`` prints: the summary, the ``top`` strongest rules, the first
+        ``top`` customers of the call list and of the up-sell list."""
+        return {
+            "basket": self.summary.to_json(),
+            "rules": self.rules.head(top).to_dict(orient="records"),
+            "cross_sell": self.call_list().head(top).to_dict(orient="records"),
+            "upsell": self.upsell.head(top).to_dict(orient="records"),
+        }
+
+
+@dataclass(frozen=True)
 class Summary:
     """Everything a manager reads about one scoring run."""
 
@@ -271,6 +328,8 @@ class Summary:
     delivered: DeliveredSummary | None = None
     #: Retention in the latest complete period (None when the data do not cover one after another).
     retention: RetentionSummary | None = None
+    #: Market baskets, when the transactions have the item column (None otherwise).
+    basket: BasketSummary | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The summary as ``crmkit segment --format json`` prints it."""
@@ -286,6 +345,7 @@ class Summary:
             "delivered_value": self.delivered.to_json() if self.delivered is not None else None,
             "model": self.model.to_json() if self.model is not None else None,
             "retention": self.retention.to_json() if self.retention is not None else None,
+            "basket": self.basket.to_json() if self.basket is not None else None,
             "warnings": list(self.warnings),
         }
         payload["groups"] = self.groups.to_dict(orient="records") if self.groups is not None else None
@@ -309,6 +369,8 @@ class ScoreResult:
     lost_key_accounts: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: The next-action rules the run used (the workbook's Definitions sheet prints them).
     action_rules: ActionRules = field(default_factory=ActionRules)
+    #: Market baskets and cross-selling (None without an item column).
+    basket: BasketResult | None = None
 
     @property
     def value_fit(self) -> ValueFit | None:

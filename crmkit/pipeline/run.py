@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any, Final
 
 import numpy as np
@@ -19,9 +20,11 @@ from crmkit.errors import BadValueError, OptionError
 from crmkit.ingest.columns import canonical_name
 from crmkit.ingest.report import CustomerData, IngestReport, TransactionData
 from crmkit.models import MODEL_NAMES
+from crmkit.pipeline.baskets import basket_result
 from crmkit.pipeline.options import ScoreOptions
 from crmkit.pipeline.results import (
     BandRow,
+    BasketResult,
     Cohort,
     ComparisonReport,
     DataSummary,
@@ -108,6 +111,7 @@ def score(
     # Grouping by a master-file attribute works whether or not the attribute itself may be exported.
     groups = rollup(table, canonical_name(options.group_by)) if options.group_by else None
     prospects = int((table["tier"] == "prospect").sum())
+    basket, basket_notes = _baskets(frame, table, as_of, options, data, master)
     summary = Summary(
         data=_data_summary(
             data, frame, as_of, options.time_unit, customers=len(table) - prospects, prospects=prospects
@@ -118,12 +122,18 @@ def score(
         lifecycle=_counts(table, "lifecycle_stage", STAGES),
         churn=band_rows(table),
         model=ModelSummary(fit, _date(as_of)) if fit is not None else None,
-        warnings=(*(read_warnings(data.report) if data is not None else ()), *_as_of_warning(frame, as_of), *warnings),
+        warnings=(
+            *(read_warnings(data.report) if data is not None else ()),
+            *_as_of_warning(frame, as_of),
+            *warnings,
+            *basket_notes,
+        ),
         groups=groups,
         tier_by=tier_by,
         actions=_counts(table, "next_action", ACTIONS),
         delivered=delivered_summary(table),
         retention=latest_retention(frame, as_of, options.retention_period),
+        basket=basket.summary if basket is not None else None,
     )
     return ScoreResult(
         customers=shared,
@@ -133,7 +143,46 @@ def score(
         lost_key_accounts=churn.lost_key_accounts(shared, min_tier=options.at_risk_min_tier, columns=None),
         data_quality=data_quality(sharing.transactions(data).report) if data is not None else _NO_QUALITY,
         action_rules=options.actions,
+        basket=basket,
     )
+
+
+def market_baskets(
+    tx: TransactionData | pd.DataFrame,
+    *,
+    customers: CustomerData | pd.DataFrame | None = None,
+    options: ScoreOptions | None = None,
+) -> ScoreResult:
+    """The run behind ``crmkit basket``: :func:`score` with the baskets required (no item column is an error)
+    and the value model skipped unless the tiers rank by CLV (tiers, the call list's order, need no more)."""
+    options = options or ScoreOptions()
+    model = options.model if options.tier_by == "clv" else None
+    return score(tx, customers=customers, options=replace(options, model=model, basket_required=True))
+
+
+def _baskets(
+    tx: pd.DataFrame,
+    table: pd.DataFrame,
+    as_of: pd.Timestamp,
+    options: ScoreOptions,
+    data: TransactionData | None,
+    customers: pd.DataFrame | None,
+) -> tuple[BasketResult | None, list[str]]:
+    """The market-basket part of a run and its notes; a refused mining skips it (with a note) unless required."""
+    sources = [f.path for f in data.report.files] if data is not None else []
+    try:
+        basket = basket_result(tx, table, as_of, options, sources=sources, attributes=master_attributes(customers))
+    except (OptionError, BadValueError) as error:
+        if options.basket_required:
+            raise
+        return None, [f"cross-selling skipped: {error.message}"]
+    if basket is None:
+        return None, []
+    skipped = basket.summary.lines_without_item
+    notes = (
+        [f"{skipped:,} line(s) without a {basket.summary.item_level} are left out of the baskets"] if skipped else []
+    )
+    return basket, notes
 
 
 def _scored(
