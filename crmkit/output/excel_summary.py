@@ -365,9 +365,9 @@ class _Summary:
             ws.write_number(i, y, float(point["value_share"]), hidden)
         last = len(curve)
         diagonal = last + 2
-        for i, share in enumerate((0.0, 1.0)):
-            ws.write_number(diagonal + i, x, share, hidden)
-            ws.write_number(diagonal + i, y, share, hidden)
+        for i, corner in enumerate((0.0, 1.0)):
+            ws.write_number(diagonal + i, x, corner, hidden)
+            ws.write_number(diagonal + i, y, corner, hidden)
         chart = self.book.add_chart({"type": "scatter", "subtype": "straight"})
         chart.add_series(
             {
@@ -387,7 +387,7 @@ class _Summary:
                 "marker": {"type": "none"},
             }
         )
-        share = pareto.get("customers_for_80pct_share")
+        share: float | None = pareto.get("customers_for_80pct_share")
         if share is not None:
             # Guide lines (0, 80%) → (share, 80%) → (share, 0), then the point itself.
             guide = diagonal + 3

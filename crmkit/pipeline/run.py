@@ -593,7 +593,7 @@ def _counts(table: pd.DataFrame, column: str, order: tuple[str, ...]) -> tuple[G
     """Customers and revenue per value of ``column``, in the given order, skipping empty groups."""
     grouped = table.groupby(column, observed=True)["total_revenue"].agg(["size", "sum"])
     return tuple(
-        GroupCount(name, int(grouped.at[name, "size"]), float(grouped.at[name, "sum"]))
+        GroupCount(name, int(grouped["size"].loc[name]), float(grouped["sum"].loc[name]))
         for name in order
         if name in grouped.index
     )
@@ -609,7 +609,7 @@ def _with_tiers(table: pd.DataFrame, rule: TierRule, tier_by: str) -> tuple[pd.D
     values = _tier_values(table, tier_by)
     tiers = assign_tiers(values, table[CUSTOMER_ID], rule)
     table = table.copy(deep=False)
-    after_segment = table.columns.get_loc("segment") + 1
+    after_segment = list(table.columns).index("segment") + 1
     for offset, column in enumerate(tiers.columns):
         table.insert(after_segment + offset, column, tiers[column].array)
     return table, pareto_figures(values, rank=tiers["value_rank"].to_numpy())
@@ -673,7 +673,7 @@ def master_attributes(customers: pd.DataFrame | None) -> tuple[str, ...]:
     return tuple(c for c in customers.columns if c not in kept)
 
 
-def _date(value: object) -> str | None:
+def _date(value: Any) -> str | None:
     return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 

@@ -34,7 +34,7 @@ from crmkit.scoring.kernels import (
     money_sums,
     pair_keys,
 )
-from crmkit.scoring.summary import day_numbers
+from crmkit.scoring.summary import day_numbers, days_between
 from crmkit.settings import config_hint, with_config
 
 #: Which rule wins when several match: the first stage in this tuple whose rule holds.
@@ -285,7 +285,7 @@ def assign_stages(
 
 def _usual_gaps(table: pd.DataFrame, frequency: np.ndarray, rules: LifecycleRules) -> np.ndarray:
     """Each buyer's mean days between purchase days; one-time buyers get the population's cycle."""
-    span = ((table["last_purchase"] - table["first_purchase"]) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
+    span = days_between(table["first_purchase"], table["last_purchase"])
     repeat = frequency >= 1
     own = np.divide(span, frequency, out=np.full(len(table), np.nan), where=repeat)
     cycle = rules.new_customer_cycle_days

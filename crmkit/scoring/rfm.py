@@ -146,6 +146,7 @@ def score_thresholds(summary: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFram
 
 def rfm_segments(summary: pd.DataFrame, scores: pd.DataFrame, *, scheme: str = "classic") -> pd.Series:
     """Name each customer's RFM segment under ``scheme`` (canonical English keys)."""
+    vocabulary: tuple[str, ...]
     if scheme == "classic":
         fm = np.ceil((scores["f_score"].to_numpy(np.int64) + scores["m_score"].to_numpy(np.int64)) / 2).astype(np.int64)
         grid = np.array([[CLASSIC_SEGMENTS.index(name) for name in CLASSIC_GRID[r]] for r in range(1, 6)])
