@@ -24,7 +24,6 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.text import Text
-from typer import _click as click
 from typer.core import TyperGroup
 
 from crmkit.cli.interrupts import MESSAGES
