@@ -139,8 +139,10 @@ def score(
         customers=shared,
         summary=summary,
         rfm_thresholds=rfm_thresholds,
-        at_risk=churn.at_risk(shared, min_tier=options.at_risk_min_tier, columns=None),
-        lost_key_accounts=churn.lost_key_accounts(shared, min_tier=options.at_risk_min_tier, columns=None),
+        at_risk=churn.at_risk(shared, min_tier=options.at_risk_min_tier, columns=churn.LIST_COLUMNS),
+        lost_key_accounts=churn.lost_key_accounts(
+            shared, min_tier=options.at_risk_min_tier, columns=churn.LIST_COLUMNS
+        ),
         data_quality=data_quality(sharing.transactions(data).report) if data is not None else _NO_QUALITY,
         action_rules=options.actions,
         basket=basket,
