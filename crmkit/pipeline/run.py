@@ -75,6 +75,7 @@ from crmkit.scoring.summary import (
 from crmkit.scoring.tiers import TierRule, assign_tiers, pareto_figures
 from crmkit.scoring.value import (
     DELIVERED_COLUMNS,
+    VALUE_OUTPUT_COLUMNS,
     ValueFit,
     delivered_value,
     parse_horizon,
@@ -686,12 +687,7 @@ VALUE_COLUMNS = (
     "recency",
     "T",
     "monetary",
-    "expected_purchases",
-    "p_alive",
-    "expected_spend",
-    "clv",
-    "value_if_active",
-    "historic_value",
+    *VALUE_OUTPUT_COLUMNS[1:],
     *DELIVERED_COLUMNS,
 )
 
