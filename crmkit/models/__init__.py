@@ -27,8 +27,15 @@ import numpy as np
 
 from crmkit.errors import BadValueError, OptionError
 from crmkit.models import bgnbd, pareto
-from crmkit.models._fit import Problem, Triples, compress, maximise
-from crmkit.models.gammagamma import GammaGammaModel, fit_gamma_gamma
+from crmkit.models._fit import Problem, Triples, compress, compress_counts, maximise
+from crmkit.models.gammagamma import (
+    GammaGammaModel,
+    excluded_buyers,
+    fit_gamma_gamma,
+    fit_gamma_gamma_on,
+    spend_data_from_pairs,
+    spend_pairs,
+)
 
 MODEL_NAMES = ("bgnbd", "mbgnbd", "pareto")
 
@@ -39,9 +46,14 @@ __all__ = [
     "TransactionModel",
     "Triples",
     "compress",
+    "compress_counts",
+    "excluded_buyers",
     "fit_gamma_gamma",
+    "fit_gamma_gamma_on",
     "fit_transaction_model",
     "fit_transaction_model_on",
+    "spend_data_from_pairs",
+    "spend_pairs",
 ]
 
 
