@@ -105,6 +105,11 @@ def _detect_encoding(path: Path) -> str:
     """utf-8-sig (BOM), utf-8, or gb18030 (a superset of GBK) — decided on the first megabyte."""
     with path.open("rb") as handle:
         head = handle.read(1 << 20)
+    return encoding_of(head, path)
+
+
+def encoding_of(head: bytes, path: object) -> str:
+    """The encoding of a text file from its first megabyte ``head``: utf-8-sig, utf-16, utf-8 or gb18030."""
     if head.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):

@@ -156,6 +156,12 @@ class ScoreResult:
     at_risk: pd.DataFrame
     #: What was read, dropped and why, as (item, detail, value) rows (the workbook's Data quality sheet).
     data_quality: pd.DataFrame
+    #: Set when the customers were scored in partitions (``--engine dask``): ``customers`` and ``at_risk`` then
+    #: hold the top customers the outputs list, the whole table went to the Parquet dataset ``dataset`` (when
+    #: asked for), and these carry what the lists cannot: the at-risk count and the value per tier.
+    dataset: str | None = None
+    at_risk_total: int | None = None
+    value_by_tier: tuple[TierValue, ...] | None = None
 
     @property
     def value_fit(self) -> ValueFit | None:

@@ -17,29 +17,24 @@ from crmkit.errors import BadValueError, OptionError
 from crmkit.ingest.columns import canonical_name
 from crmkit.ingest.report import CustomerData, IngestReport, TransactionData
 from crmkit.models import MODEL_NAMES
+from crmkit.pipeline.figures import Figures
 from crmkit.pipeline.options import ScoreOptions
 from crmkit.pipeline.results import (
-    BandRow,
     DataSummary,
-    GroupCount,
     ModelSummary,
     ParetoFigures,
     ScoreResult,
     Summary,
-    TierRow,
-    TierValue,
     ValueReport,
 )
 from crmkit.schema import (
     CHANNEL,
-    CHURN_BANDS,
     COST_COMPONENTS,
     CUSTOMER_ID,
     ORDER_DATE,
     REGION,
     SALESPERSON,
     STAGES,
-    TIERS,
     VALUE_COMPONENTS,
 )
 from crmkit.scoring import churn, lifecycle
@@ -93,14 +88,15 @@ def score(
     sharing = options.sharing
     shared = sharing.customers(table, master_attributes(master))
     groups = rollup(shared, canonical_name(options.group_by)) if options.group_by else None
+    figures = Figures.of(table)
     summary = Summary(
         data=_data_summary(data, frame, table, as_of, options.time_unit),
-        tiers=tier_rows(table),
+        tiers=figures.tier_rows(),
         pareto=ParetoFigures.from_dict(pareto),
-        segments=_counts(table, "segment", _segment_order(options.rfm_scheme)),
-        lifecycle=_counts(table, "lifecycle_stage", STAGES),
-        churn=band_rows(table),
-        model=ModelSummary(fit, _date(as_of)) if fit is not None else None,
+        segments=figures.counts("segments", segment_order(options.rfm_scheme)),
+        lifecycle=figures.counts("stages", STAGES),
+        churn=figures.band_rows(),
+        model=ModelSummary(fit, date_text(as_of)) if fit is not None else None,
         warnings=(*(data.report.warnings if data is not None else ()), *warnings),
         groups=groups,
     )
@@ -138,7 +134,7 @@ def _scored(
                 fitted=options.fitted,
             )
         scores = rfm_scores(summary)
-        table = _attach(summary, scores)
+        table = attach(summary, scores)
         table["segment"] = rfm_segments(summary, scores, scheme=options.rfm_scheme).array
         if options.tier_by != "clv":  # tiers by revenue or profit need not wait for the model
             table, pareto = _with_tiers(table, options)
@@ -147,7 +143,7 @@ def _scored(
         if value_job is not None:
             try:
                 values, value_fit = value_job.result()
-                table = _attach(table, values)
+                table = attach(table, values)
             except BadValueError as error:
                 if options.model_required or options.tier_by == "clv":
                     raise
@@ -159,8 +155,8 @@ def _scored(
             table, pareto = _with_tiers(table, options)
         table = _with_attributes(table, tx, customers, as_of, options.delivered_weights)
 
-    table = _attach(table, lifecycle.assign_stages(table, activity, rules=options.lifecycle))
-    table = _attach(table, churn.score_churn(table, bands=options.churn))
+    table = attach(table, lifecycle.assign_stages(table, activity, rules=options.lifecycle))
+    table = attach(table, churn.score_churn(table, bands=options.churn))
     table = table.sort_values(CUSTOMER_ID, ignore_index=True)
     return table, score_thresholds(summary, scores), pareto, value_fit, warnings
 
@@ -177,9 +173,9 @@ def _data_summary(
         dropped_by_reason=dict(report.drop_counts) if report else {},
         customers=len(table) - prospects,
         prospects=prospects,
-        first_date=_date(tx[ORDER_DATE].min()),
-        last_date=_date(tx[ORDER_DATE].max()),
-        as_of=_date(as_of),
+        first_date=date_text(tx[ORDER_DATE].min()),
+        last_date=date_text(tx[ORDER_DATE].max()),
+        as_of=date_text(as_of),
         rows_after_as_of=rows_after(tx, as_of),
         time_unit=time_unit,
     )
@@ -204,7 +200,7 @@ def data_quality(report: IngestReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "detail", "value"]).astype({"value": "str"})
 
 
-def _attach(table: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+def attach(table: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     """Add a scorer's columns to the table. Scorers keep the table's row order; when the ids match row for
     row (compared on categorical codes, so cheap) the columns are attached by position, else joined on id."""
     if _same_ids(table[CUSTOMER_ID], scored[CUSTOMER_ID]):
@@ -228,68 +224,28 @@ def _same_ids(ids: pd.Series, other: pd.Series) -> bool:
     return ids.reset_index(drop=True).equals(other.reset_index(drop=True))
 
 
-def tier_rows(table: pd.DataFrame) -> tuple[TierRow, ...]:
-    """Customers, revenue and shares per tier, in canonical tier order (prospects last)."""
-    total_customers = len(table)
-    total_revenue = float(table["total_revenue"].fillna(0).sum())
-    rows = []
-    for tier in TIERS:
-        members = table.loc[table["tier"] == tier, "total_revenue"].fillna(0)
-        if tier == "prospect" and members.empty:
-            continue
-        revenue = float(members.sum())
-        rows.append(
-            TierRow(
-                tier=tier,
-                customers=len(members),
-                customer_share=len(members) / total_customers if total_customers else 0.0,
-                revenue=revenue,
-                revenue_share=revenue / total_revenue if total_revenue else 0.0,
-                average_value=revenue / len(members) if len(members) else 0.0,
-            )
-        )
-    return tuple(rows)
-
-
-def band_rows(table: pd.DataFrame) -> tuple[BandRow, ...]:
-    """Customers and value at risk per churn band (buyers only)."""
-    return tuple(
-        BandRow(
-            band=band,
-            customers=int((table["churn_band"] == band).sum()),
-            value_at_risk=float(table.loc[table["churn_band"] == band, "value_at_risk"].sum()),
-        )
-        for band in CHURN_BANDS
-    )
-
-
-def _counts(table: pd.DataFrame, column: str, order: tuple[str, ...]) -> tuple[GroupCount, ...]:
-    """Customers and revenue per value of ``column``, in the given order, skipping empty groups."""
-    grouped = table.groupby(column, observed=True)["total_revenue"].agg(["size", "sum"])
-    return tuple(
-        GroupCount(name, int(grouped.at[name, "size"]), float(grouped.at[name, "sum"]))
-        for name in order
-        if name in grouped.index
-    )
-
-
-def _segment_order(scheme: str) -> tuple[str, ...]:
+def segment_order(scheme: str) -> tuple[str, ...]:
     return CLASSIC_SEGMENTS if scheme == "classic" else CN8_SEGMENTS
 
 
 def _with_tiers(table: pd.DataFrame, options: ScoreOptions) -> tuple[pd.DataFrame, dict]:
     """The table with ``value_rank`` and ``tier`` by the chosen value, placed after ``segment`` whenever they
     are computed (so the columns come in one order whatever ``--tier-by``), and the Pareto figures."""
-    values = _tier_values(table, options.tier_by)
+    values = tier_values(table, options.tier_by)
     tiers = assign_tiers(values, table[CUSTOMER_ID], options.tiers)
+    return insert_tiers(table, tiers), pareto_figures(values, rank=tiers["value_rank"].to_numpy())
+
+
+def insert_tiers(table: pd.DataFrame, tiers: pd.DataFrame) -> pd.DataFrame:
+    """The table with ``value_rank`` and ``tier`` (row for row) placed after ``segment``."""
     table = table.copy(deep=False)
     after_segment = table.columns.get_loc("segment") + 1
     for offset, column in enumerate(tiers.columns):
         table.insert(after_segment + offset, column, tiers[column].array)
-    return table, pareto_figures(values, rank=tiers["value_rank"].to_numpy())
+    return table
 
 
-def _tier_values(table: pd.DataFrame, tier_by: str) -> pd.Series:
+def tier_values(table: pd.DataFrame, tier_by: str) -> pd.Series:
     """The value that ranks customers into tiers."""
     if tier_by == "revenue":
         return table["total_revenue"]
@@ -347,7 +303,8 @@ def master_attributes(customers: pd.DataFrame | None) -> tuple[str, ...]:
     return tuple(c for c in customers.columns if c not in kept)
 
 
-def _date(value: object) -> str | None:
+def date_text(value: object) -> str | None:
+    """A date as YYYY-MM-DD (None when missing)."""
     return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
@@ -375,17 +332,7 @@ def value_columns(table: pd.DataFrame) -> pd.DataFrame:
 def value_report(result: ScoreResult) -> ValueReport:
     """The value summary: the fit, value by tier, and what delivered value needs if absent."""
     table = result.customers
-    by_tier = tuple(
-        TierValue(
-            tier=tier,
-            customers=len(members),
-            historic_value=float(members["historic_value"].sum()),
-            clv=float(members["clv"].sum()),
-            expected_purchases=float(members["expected_purchases"].sum()),
-        )
-        for tier in TIERS
-        if not (members := table.loc[table["tier"] == tier]).empty
-    )
+    by_tier = result.value_by_tier if result.value_by_tier is not None else Figures.of(table).value_by_tier()
     missing = None if "delivered_value" in table.columns else (*VALUE_COMPONENTS, *COST_COMPONENTS)
     return ValueReport(result.summary.data, result.summary.model, by_tier, missing)
 

@@ -190,6 +190,63 @@ def latest_values(tx: pd.DataFrame, columns: Sequence[str], *, as_of: pd.Timesta
     )
 
 
+#: Columns :func:`daily_rows` adds: transactions behind each row, and the position of the latest of them.
+ROWS = "rows"
+ROW_KEY = "row_key"
+
+
+def daily_rows(tx: pd.DataFrame, row_key: np.ndarray, carried: Sequence[str] = ()) -> pd.DataFrame:
+    """Transactions added up per customer, day, order and sign: what the per-customer steps need of them.
+
+    :func:`customer_summary`, :func:`latest_values` and the activity windows give the same results on these
+    rows as on the transactions, so a customer with a million transactions (a walk-in account) becomes a few
+    thousand rows before transactions are gathered by customer. Purchases (amount >= 0) and returns stay
+    apart; amounts and margins are summed exactly in money steps (a return summing to 0 keeps its sign);
+    ``order_date`` and the ``carried`` columns are those of the group's latest transaction by time, then
+    ``row_key`` (the transaction's position in the input), which is kept with the count of transactions.
+    """
+    time = tx[ORDER_DATE].to_numpy(dtype="datetime64[ns]")
+    amount = tx[AMOUNT].to_numpy(dtype=np.float64)
+    keys = {
+        CUSTOMER_ID: tx[CUSTOMER_ID].to_numpy(),
+        "day": day_numbers(tx[ORDER_DATE]),
+        "returned": amount < 0,
+    }
+    if ORDER_ID in tx.columns:
+        keys[ORDER_ID] = tx[ORDER_ID].to_numpy()
+    frame = pd.DataFrame(keys)
+    group = frame.groupby(list(keys), sort=False, dropna=False).ngroup().to_numpy()
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    steps = np.round(amount * MONEY_STEPS).astype(np.int64)
+    sums = {AMOUNT: np.bincount(group, weights=steps, minlength=n_groups)}
+    margin = _row_margin(tx)
+    if margin is not None:
+        sums[MARGIN] = np.bincount(group, weights=np.round(margin * MONEY_STEPS), minlength=n_groups)
+    # The latest row of each group: order the rows by time, then position, and keep each group's last.
+    order = np.lexsort((row_key, time.view(np.int64)))
+    last = order[~pd.Series(group[order]).duplicated(keep="last").to_numpy()]
+    last = last[np.argsort(group[last])]
+    out = pd.DataFrame(
+        {
+            CUSTOMER_ID: tx[CUSTOMER_ID].to_numpy()[last],
+            ORDER_DATE: time[last],
+            AMOUNT: _signed(sums[AMOUNT], frame["returned"].to_numpy()[last]),
+            **({ORDER_ID: tx[ORDER_ID].to_numpy()[last]} if ORDER_ID in tx.columns else {}),
+            **({MARGIN: sums[MARGIN] / MONEY_STEPS} if MARGIN in sums else {}),
+            **{column: tx[column].to_numpy()[last] for column in carried},
+            ROWS: np.bincount(group, minlength=n_groups).astype(np.int64),
+            ROW_KEY: np.asarray(row_key)[last],
+        }
+    )
+    return out
+
+
+def _signed(steps: np.ndarray, returned: np.ndarray) -> np.ndarray:
+    """Money from whole steps; returns that sum to 0 stay just below 0, so they are never purchases."""
+    amounts = steps / MONEY_STEPS
+    return np.where(returned & (amounts == 0), -np.nextafter(0.0, 1.0), amounts)
+
+
 def returns_only_customers(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None) -> pd.Index:
     """Customers with transactions up to ``as_of`` that are all returns (no purchase to anchor a history)."""
     as_of = default_as_of(tx) if as_of is None else pd.Timestamp(as_of)

@@ -1,0 +1,143 @@
+"""The summary's figures as sums that add up: per tier, segment, stage and churn band.
+
+:class:`Figures` of a customer table holds counts and totals only; the figures of parts of the customers add up
+to those of the whole (:meth:`Figures.merge`). Money is counted in whole steps (exact); other values (CLV,
+value at risk) with ``math.fsum``, correctly rounded for one table and within 1e-12 relative when parts are
+added. The summary rows are built from figures, so one table and many partitions give the same summary.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from crmkit.pipeline.results import BandRow, GroupCount, TierRow, TierValue
+from crmkit.schema import CHURN_BANDS, TIERS
+from crmkit.scoring.kernels import MONEY_STEPS
+
+#: Per-tier sums behind the value report.
+VALUE_SUMS = ("historic_value", "clv", "expected_purchases")
+
+
+@dataclass
+class Figures:
+    """Counts and totals of a customer table (or of a part of one)."""
+
+    customers: int = 0
+    revenue_steps: int = 0
+    #: name -> [customers, revenue steps] for tiers, RFM segments and lifecycle stages.
+    tiers: dict[str, list[int]] = field(default_factory=dict)
+    segments: dict[str, list[int]] = field(default_factory=dict)
+    stages: dict[str, list[int]] = field(default_factory=dict)
+    #: band -> [customers, value at risk]
+    bands: dict[str, list[float]] = field(default_factory=dict)
+    #: tier -> [customers, historic value, CLV, expected purchases]
+    values: dict[str, list[float]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, table: pd.DataFrame) -> Figures:
+        steps = _steps(table["total_revenue"])
+        figures = cls(len(table), int(steps.sum()))
+        for name, column in (("tiers", "tier"), ("segments", "segment"), ("stages", "lifecycle_stage")):
+            if column in table.columns:
+                setattr(figures, name, _by_group(table[column], steps))
+        if "churn_band" in table.columns:
+            risk = table["value_at_risk"].to_numpy(dtype=np.float64)
+            band = table["churn_band"].to_numpy()
+            figures.bands = {b: [int((band == b).sum()), math.fsum(risk[band == b])] for b in CHURN_BANDS}
+        if "tier" in table.columns and "clv" in table.columns:
+            tier = table["tier"].to_numpy()
+            figures.values = {
+                t: [
+                    int((tier == t).sum()),
+                    *(_fsum(table[c].to_numpy(dtype=np.float64)[tier == t]) for c in VALUE_SUMS),
+                ]
+                for t in TIERS
+            }
+        return figures
+
+    @classmethod
+    def merge(cls, parts: Iterable[Figures]) -> Figures:
+        """The figures of every part together."""
+        total = cls()
+        for part in parts:
+            total.customers += part.customers
+            total.revenue_steps += part.revenue_steps
+            for name in ("tiers", "segments", "stages"):
+                _add(getattr(total, name), getattr(part, name))
+            _add(total.bands, part.bands)
+            _add(total.values, part.values)
+        return total
+
+    def tier_rows(self) -> tuple[TierRow, ...]:
+        """Customers, revenue and shares per tier, in canonical tier order (prospects last, when there are)."""
+        total_revenue = self.revenue_steps / MONEY_STEPS
+        rows = []
+        for tier in TIERS:
+            customers, steps = self.tiers.get(tier, [0, 0])
+            if tier == "prospect" and not customers:
+                continue
+            revenue = steps / MONEY_STEPS
+            rows.append(
+                TierRow(
+                    tier=tier,
+                    customers=customers,
+                    customer_share=customers / self.customers if self.customers else 0.0,
+                    revenue=revenue,
+                    revenue_share=revenue / total_revenue if total_revenue else 0.0,
+                    average_value=revenue / customers if customers else 0.0,
+                )
+            )
+        return tuple(rows)
+
+    def band_rows(self) -> tuple[BandRow, ...]:
+        """Customers and value at risk per churn band (buyers only)."""
+        return tuple(
+            BandRow(b, int(self.bands.get(b, [0, 0.0])[0]), self.bands.get(b, [0, 0.0])[1]) for b in CHURN_BANDS
+        )
+
+    def counts(self, kind: str, order: tuple[str, ...]) -> tuple[GroupCount, ...]:
+        """Customers and revenue per segment (``kind="segments"``) or stage, in ``order``, skipping empty ones."""
+        groups = getattr(self, kind)
+        return tuple(
+            GroupCount(name, groups[name][0], groups[name][1] / MONEY_STEPS)
+            for name in order
+            if groups.get(name, [0])[0]
+        )
+
+    def value_by_tier(self) -> tuple[TierValue, ...]:
+        """Historic value, CLV and expected purchases per tier (tiers with customers)."""
+        return tuple(
+            TierValue(tier, int(self.values[tier][0]), *self.values[tier][1:])
+            for tier in TIERS
+            if self.values.get(tier, [0])[0]
+        )
+
+
+def _steps(money: pd.Series) -> np.ndarray:
+    """Money in whole steps, missing as 0."""
+    return np.round(money.fillna(0).to_numpy(dtype=np.float64) * MONEY_STEPS).astype(np.int64)
+
+
+def _by_group(labels: pd.Series, steps: np.ndarray) -> dict[str, list[int]]:
+    codes, names = pd.factorize(labels.astype(object), use_na_sentinel=True)
+    present = codes >= 0
+    customers = np.bincount(codes[present], minlength=len(names))
+    money = np.bincount(codes[present], weights=steps[present], minlength=len(names))
+    return {str(name): [int(n), int(m)] for name, n, m in zip(names, customers, money)}
+
+
+def _fsum(values: np.ndarray) -> float:
+    return math.fsum(values[~np.isnan(values)])
+
+
+def _add(total: dict[str, list], part: dict[str, list]) -> None:
+    for name, numbers in part.items():
+        if name not in total:
+            total[name] = list(numbers)
+        else:
+            total[name] = [a + b for a, b in zip(total[name], numbers)]
