@@ -126,9 +126,9 @@ class TransactionModel:
         family = _family(self.name)
         times = np.array([_horizon(t) for t in times])
         x, age, pair = data.x_T_pairs
-        per_pair = family.alive_expectation(self.params, x[:, None], age[:, None], times[None, :]) @ np.asarray(
-            weights, dtype=np.float64
-        )
+        expectation = family.alive_expectation(self.params, x[:, None], age[:, None], times[None, :])
+        # A row-wise sum, not a matrix product: each pair's sum is then the same however many pairs there are.
+        per_pair = (expectation * np.asarray(weights, dtype=np.float64)).sum(axis=1)
         return per_pair[pair] * family.p_alive(self.params, data)
 
     def p_alive(self, frequency, recency, T) -> np.ndarray:

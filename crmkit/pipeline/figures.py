@@ -1,23 +1,23 @@
 """The summary's figures as sums that add up: per tier, segment, stage and churn band.
 
-:class:`Figures` of a customer table holds counts and totals only; the figures of parts of the customers add up
-to those of the whole (:meth:`Figures.merge`). Money is counted in whole steps (exact); other values (CLV,
-value at risk) with ``math.fsum``, correctly rounded for one table and within 1e-12 relative when parts are
-added. The summary rows are built from figures, so one table and many partitions give the same summary.
+:class:`Figures` of a customer table holds counts and exact totals only, so the figures of parts of the
+customers add up to those of the whole (:meth:`Figures.merge`) to the last digit: money in whole steps, other
+values (CLV, value at risk) as exact sums, correctly rounded when shown. The summary rows are built from
+figures, so one table and many partitions give the same summary.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from crmkit.pipeline.results import BandRow, GroupCount, TierRow, TierValue
 from crmkit.schema import CHURN_BANDS, TIERS
-from crmkit.scoring.kernels import MONEY_STEPS
+from crmkit.scoring.kernels import MONEY_STEPS, exact_sums
 
 #: Per-tier sums behind the value report.
 VALUE_SUMS = ("historic_value", "clv", "expected_purchases")
@@ -34,30 +34,28 @@ class Figures:
     segments: dict[str, list[int]] = field(default_factory=dict)
     stages: dict[str, list[int]] = field(default_factory=dict)
     #: band -> [customers, value at risk]
-    bands: dict[str, list[float]] = field(default_factory=dict)
+    bands: dict[str, list[Any]] = field(default_factory=dict)
     #: tier -> [customers, historic value, CLV, expected purchases]
-    values: dict[str, list[float]] = field(default_factory=dict)
+    values: dict[str, list[Any]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, table: pd.DataFrame) -> Figures:
+    def of(cls, table: pd.DataFrame, *, values: bool = False) -> Figures:
+        """The figures of ``table``; with ``values``, also the value sums per tier (when it has CLV)."""
         steps = _steps(table["total_revenue"])
         figures = cls(len(table), int(steps.sum()))
         for name, column in (("tiers", "tier"), ("segments", "segment"), ("stages", "lifecycle_stage")):
             if column in table.columns:
                 setattr(figures, name, _by_group(table[column], steps))
         if "churn_band" in table.columns:
-            risk = table["value_at_risk"].to_numpy(dtype=np.float64)
-            band = table["churn_band"].to_numpy()
-            figures.bands = {b: [int((band == b).sum()), math.fsum(risk[band == b])] for b in CHURN_BANDS}
-        if "tier" in table.columns and "clv" in table.columns:
-            tier = table["tier"].to_numpy()
-            figures.values = {
-                t: [
-                    int((tier == t).sum()),
-                    *(_fsum(table[c].to_numpy(dtype=np.float64)[tier == t]) for c in VALUE_SUMS),
-                ]
-                for t in TIERS
-            }
+            band = _codes(table["churn_band"], CHURN_BANDS)
+            risk = exact_sums(table["value_at_risk"].to_numpy(dtype=np.float64), band, len(CHURN_BANDS))
+            counts = np.bincount(band[band >= 0], minlength=len(CHURN_BANDS))
+            figures.bands = {b: [int(counts[i]), risk[i]] for i, b in enumerate(CHURN_BANDS)}
+        if values and "tier" in table.columns and "clv" in table.columns:
+            tier = _codes(table["tier"], TIERS)
+            counts = np.bincount(tier[tier >= 0], minlength=len(TIERS))
+            sums = [exact_sums(table[c].to_numpy(dtype=np.float64), tier, len(TIERS)) for c in VALUE_SUMS]
+            figures.values = {t: [int(counts[i]), *(s[i] for s in sums)] for i, t in enumerate(TIERS)}
         return figures
 
     @classmethod
@@ -97,7 +95,8 @@ class Figures:
     def band_rows(self) -> tuple[BandRow, ...]:
         """Customers and value at risk per churn band (buyers only)."""
         return tuple(
-            BandRow(b, int(self.bands.get(b, [0, 0.0])[0]), self.bands.get(b, [0, 0.0])[1]) for b in CHURN_BANDS
+            BandRow(b, int(self.bands[b][0]), float(self.bands[b][1])) if b in self.bands else BandRow(b, 0, 0.0)
+            for b in CHURN_BANDS
         )
 
     def counts(self, kind: str, order: tuple[str, ...]) -> tuple[GroupCount, ...]:
@@ -112,7 +111,7 @@ class Figures:
     def value_by_tier(self) -> tuple[TierValue, ...]:
         """Historic value, CLV and expected purchases per tier (tiers with customers)."""
         return tuple(
-            TierValue(tier, int(self.values[tier][0]), *self.values[tier][1:])
+            TierValue(tier, int(self.values[tier][0]), *(float(total) for total in self.values[tier][1:]))
             for tier in TIERS
             if self.values.get(tier, [0])[0]
         )
@@ -131,8 +130,9 @@ def _by_group(labels: pd.Series, steps: np.ndarray) -> dict[str, list[int]]:
     return {str(name): [int(n), int(m)] for name, n, m in zip(names, customers, money)}
 
 
-def _fsum(values: np.ndarray) -> float:
-    return math.fsum(values[~np.isnan(values)])
+def _codes(labels: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
+    """Positions of the labels in the vocabulary (−1 when missing)."""
+    return pd.Categorical(labels.astype(object), categories=list(vocabulary)).codes.astype(np.int64)
 
 
 def _add(total: dict[str, list], part: dict[str, list]) -> None:

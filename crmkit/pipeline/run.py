@@ -332,7 +332,9 @@ def value_columns(table: pd.DataFrame) -> pd.DataFrame:
 def value_report(result: ScoreResult) -> ValueReport:
     """The value summary: the fit, value by tier, and what delivered value needs if absent."""
     table = result.customers
-    by_tier = result.value_by_tier if result.value_by_tier is not None else Figures.of(table).value_by_tier()
+    by_tier = (
+        result.value_by_tier if result.value_by_tier is not None else Figures.of(table, values=True).value_by_tier()
+    )
     missing = None if "delivered_value" in table.columns else (*VALUE_COMPONENTS, *COST_COMPONENTS)
     return ValueReport(result.summary.data, result.summary.model, by_tier, missing)
 

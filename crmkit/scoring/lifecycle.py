@@ -235,13 +235,21 @@ def assign_stages(
 
 def _usual_gaps(table: pd.DataFrame, frequency: np.ndarray, rules: LifecycleRules) -> np.ndarray:
     """Each buyer's mean days between purchase days; one-time buyers get the population's cycle."""
-    span = ((table["last_purchase"] - table["first_purchase"]) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
-    repeat = frequency >= 1
-    own = np.divide(span, frequency, out=np.full(len(table), np.nan), where=repeat)
+    own = own_gaps(table)
     cycle = rules.new_customer_cycle_days
     if cycle is None:
+        repeat = frequency >= 1
         cycle = float(np.median(own[repeat])) if repeat.any() else rules.window_days
     return np.where(frequency == 0, cycle, own)
+
+
+def own_gaps(table: pd.DataFrame) -> np.ndarray:
+    """Each customer's mean days between purchase days (NaN without a repeat purchase). The median of the
+    repeat buyers' gaps is the usual gap of one-time buyers (set it with ``new_customer_cycle_days`` when
+    the table holds only a part of the customers)."""
+    span = ((table["last_purchase"] - table["first_purchase"]) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
+    frequency = table["frequency"].to_numpy(dtype=np.float64)
+    return np.divide(span, frequency, out=np.full(len(table), np.nan), where=frequency >= 1)
 
 
 def _ratio(recent: np.ndarray, previous: np.ndarray) -> np.ndarray:
