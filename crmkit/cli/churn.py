@@ -7,26 +7,32 @@ from typing import Annotated
 import typer
 
 from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, write_frame
+from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
 from crmkit.cli.params import (
     AsOf,
     Col,
     Config,
     CustomersFile,
     DateOrderOpt,
+    EngineName,
+    EngineOpt,
     Files,
     Format,
     GroupBy,
     IncludeAttributes,
     LangOpt,
+    MemoryLimit,
     Model,
     Out,
     OutputFormat,
     Pseudonymize,
     Quiet,
     Rejects,
+    Scheduler,
     Sheet,
+    StorageOption,
     Strict,
+    Workers,
 )
 from crmkit.output import terminal
 from crmkit.pipeline.privacy import Sharing
@@ -56,6 +62,11 @@ def churn(
     rejects: Rejects = None,
     date_order: DateOrderOpt = None,
     quiet: Quiet = False,
+    engine: EngineOpt = EngineName.pandas,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    memory_limit: MemoryLimit = None,
+    storage_option: StorageOption = None,
 ) -> None:
     """List the customers worth saving, by value at risk (CLV × churn risk).
 
@@ -73,9 +84,10 @@ def churn(
         quiet=quiet or output_format is OutputFormat.json,
         outputs=(out,),
         sharing=Sharing(include_attributes, pseudonymize),
+        engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
     options = inputs.options(as_of=as_of, model=model, group_by=group_by, at_risk_min_tier=min_tier)
-    result = score(inputs, options)
+    result = score(inputs, options, out=out, top=top)
     saving = result.at_risk[[c for c in AT_RISK_COLUMNS if c in result.at_risk.columns]]
     language = inputs.lang(lang)
     write_frame(saving, out, inputs, language)

@@ -7,24 +7,30 @@ from typing import Annotated
 import typer
 
 from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, write_frame
+from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
 from crmkit.cli.params import (
     AsOf,
     Col,
     Config,
     CustomersFile,
     DateOrderOpt,
+    EngineName,
+    EngineOpt,
     Files,
     Format,
     IncludeAttributes,
     LangOpt,
+    MemoryLimit,
     Out,
     OutputFormat,
     Pseudonymize,
     Quiet,
     Rejects,
+    Scheduler,
     Sheet,
+    StorageOption,
     Strict,
+    Workers,
 )
 from crmkit.output import terminal
 from crmkit.output.labels import explain_rules
@@ -54,6 +60,11 @@ def lifecycle(
     rejects: Rejects = None,
     date_order: DateOrderOpt = None,
     quiet: Quiet = False,
+    engine: EngineOpt = EngineName.pandas,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    memory_limit: MemoryLimit = None,
+    storage_option: StorageOption = None,
 ) -> None:
     """Put every customer in one lifecycle stage: acquisition, growth, maturity, decline, termination.
 
@@ -71,9 +82,10 @@ def lifecycle(
         quiet=quiet or output_format is OutputFormat.json,
         outputs=(out,),
         sharing=Sharing(include_attributes, pseudonymize),
+        engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
     options = inputs.options(as_of=as_of, no_model=no_model)
-    result = score(inputs, options)
+    result = score(inputs, options, out=out)
     language = inputs.lang(lang)
     write_frame(result.customers, out, inputs, language)
     if output_format is OutputFormat.json:  # machine output stays English

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from crmkit import pipeline
+from crmkit.engine import ENGINES
 from crmkit.ingest.dates import DATE_ORDERS
 from crmkit.models import MODEL_NAMES
 from crmkit.schema import LANGUAGES, TIME_UNIT_DAYS
@@ -190,5 +191,55 @@ ModelIn = Annotated[
     typer.Option(
         "--model-in",
         help="Score with a model saved earlier by --model-out (no fit): e.g. the quarter's model in a monthly batch.",
+    ),
+]
+
+
+EngineName = choices("EngineName", ENGINES)
+
+
+EngineOpt = Annotated[
+    EngineName,
+    typer.Option(
+        "--engine",
+        help="pandas: every transaction in memory (default). dask: partitions on a Dask cluster, for more data than memory (pip install 'crmkit[dask]'); CSV/Parquet inputs, --out a Parquet folder.",
+    ),
+]
+
+
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        envvar="DASK_SCHEDULER_ADDRESS",
+        metavar="ADDRESS",
+        help="With --engine dask: the Dask scheduler to use, e.g. tcp://10.0.0.5:8786 (default: a local cluster on 127.0.0.1).",
+    ),
+]
+
+
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", min=1, help="With --engine dask and no --scheduler: worker processes (default: one per core)."
+    ),
+]
+
+
+MemoryLimit = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        help="With --engine dask and no --scheduler: memory per worker, e.g. 4GB; beyond it workers spill to disk (default: the machine's memory shared out).",
+    ),
+]
+
+
+StorageOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--storage-option",
+        metavar="KEY=VALUE",
+        help="With --engine dask: an option for s3://, gs:// or abfs:// inputs (fsspec), e.g. anon=true. Repeatable.",
     ),
 ]

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, write_frame
+from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -15,6 +15,8 @@ from crmkit.cli.params import (
     CustomersFile,
     DateOrderOpt,
     Discount,
+    EngineName,
+    EngineOpt,
     Files,
     Format,
     GroupBy,
@@ -22,19 +24,23 @@ from crmkit.cli.params import (
     IncludeAttributes,
     LangOpt,
     Margin,
+    MemoryLimit,
     Model,
     Out,
     OutputFormat,
     Pseudonymize,
     Quiet,
     Rejects,
+    Scheduler,
     Scheme,
     Sheet,
+    StorageOption,
     Strict,
     TierBy,
     TierMode,
     TimeUnit,
     Unit,
+    Workers,
 )
 from crmkit.output import excel, terminal
 from crmkit.pipeline.privacy import Sharing
@@ -97,6 +103,11 @@ def segment(
     rejects: Rejects = None,
     date_order: DateOrderOpt = None,
     quiet: Quiet = False,
+    engine: EngineOpt = EngineName.pandas,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    memory_limit: MemoryLimit = None,
+    storage_option: StorageOption = None,
 ) -> None:
     """Score every customer (RFM, segment, tier, CLV, lifecycle, churn) and summarise.
 
@@ -114,6 +125,7 @@ def segment(
         quiet=quiet or output_format is OutputFormat.json,
         outputs=(out,),
         sharing=Sharing(include_attributes, pseudonymize),
+        engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
     options = inputs.options(
         as_of=as_of,
@@ -129,7 +141,7 @@ def segment(
         discount_rate=discount_rate,
         group_by=group_by,
     )
-    result = score(inputs, options)
+    result = score(inputs, options, out=out, top=top)
     language = inputs.lang(lang)
     if out is not None:
         if out.suffix.lower() == ".xlsx":

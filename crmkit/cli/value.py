@@ -9,7 +9,7 @@ import typer
 
 from crmkit import ingest, pipeline
 from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, score, write_frame
+from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
 from crmkit.cli.params import (
     AsOf,
     Col,
@@ -17,12 +17,15 @@ from crmkit.cli.params import (
     CustomersFile,
     DateOrderOpt,
     Discount,
+    EngineName,
+    EngineOpt,
     Files,
     Format,
     Horizon,
     IncludeAttributes,
     LangOpt,
     Margin,
+    MemoryLimit,
     Model,
     ModelIn,
     Out,
@@ -30,10 +33,13 @@ from crmkit.cli.params import (
     Pseudonymize,
     Quiet,
     Rejects,
+    Scheduler,
     Sheet,
+    StorageOption,
     Strict,
     TimeUnit,
     Unit,
+    Workers,
 )
 from crmkit.output import tables, terminal
 from crmkit.pipeline.privacy import Sharing
@@ -67,6 +73,11 @@ def value(
     rejects: Rejects = None,
     date_order: DateOrderOpt = None,
     quiet: Quiet = False,
+    engine: EngineOpt = EngineName.pandas,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    memory_limit: MemoryLimit = None,
+    storage_option: StorageOption = None,
 ) -> None:
     """Fit the purchase and spend models and predict each customer's value (expected purchases, P(alive), CLV).
 
@@ -84,6 +95,7 @@ def value(
         quiet=quiet or output_format is OutputFormat.json,
         outputs=(out, model_out),
         sharing=Sharing(include_attributes, pseudonymize),
+        engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
     fitted = ingest.load_model(model_in) if model_in is not None else None
     options = inputs.options(
@@ -96,7 +108,7 @@ def value(
         discount_rate=discount_rate,
         model_required=True,  # the model is this command's purpose
     )
-    result = score(inputs, options)
+    result = score(inputs, options, out=out, top=top)
     report = pipeline.value_report(result)
     if model_out is not None and report.model is not None:
         tables.write_json(report.model.to_json(), model_out, inputs=inputs.paths)

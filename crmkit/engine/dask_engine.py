@@ -30,7 +30,7 @@ import pandas as pd
 
 from crmkit.errors import BadValueError, OptionError
 from crmkit.ingest.pieces import PIECE_SHIFT, Piece, PieceReport, canonical_piece, merge_reports
-from crmkit.ingest.report import TransactionData
+from crmkit.ingest.report import IngestReport, TransactionData
 from crmkit.models import (
     FittedModels,
     compress,
@@ -336,9 +336,10 @@ def score_pieces(
     dataset: DatasetWriter | None = None,
     partitions: int | None = None,
     top: int = 10,
-) -> ScoreResult:
+) -> tuple[ScoreResult, IngestReport]:
     """Score the customers of ``pieces`` on the cluster of ``client``; the per-customer table goes to
-    ``dataset`` (written by the workers), the summary and the top ``top`` customers come back."""
+    ``dataset`` (written by the workers), the summary and the top ``top`` customers come back, with the
+    ingest report as it may be shown (ids pseudonymised as ``options.sharing`` says)."""
     import dask
     import dask.dataframe as dd
 
@@ -438,16 +439,18 @@ def score_pieces(
     tops = pd.concat([frame for r in results for frame in (r.top_rank, r.top_clv)], ignore_index=True)
     shown = tops.drop_duplicates(CUSTOMER_ID).sort_values(CUSTOMER_ID, ignore_index=True)
     risky = pd.concat([r.at_risk for r in results], ignore_index=True)
-    return ScoreResult(
+    shown_report = sharing.transactions(TransactionData(pd.DataFrame(), pd.DataFrame(), report)).report
+    result = ScoreResult(
         customers=shown,
         summary=summary,
         rfm_thresholds=_merge_thresholds([r.thresholds for r in results]),
         at_risk=churn.at_risk(risky, columns=None).head(top),
-        data_quality=data_quality(sharing.transactions(TransactionData(pd.DataFrame(), pd.DataFrame(), report)).report),
+        data_quality=data_quality(shown_report),
         dataset=dataset.name if dataset is not None else None,
         at_risk_total=sum(r.at_risk_total for r in results),
         value_by_tier=figures.value_by_tier() if fit is not None else (),
     )
+    return result, shown_report
 
 
 def _globals(statistics: Statistics, options: ScoreOptions) -> tuple[Globals, ValueFit | None, list[str]]:
