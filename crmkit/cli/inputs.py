@@ -56,6 +56,7 @@ class Inputs:
         columns = {**self.config.get("columns", {}), **parse_col(col)}
         order = date_order.value if date_order else None
         self.date_order = order
+        self.strict = strict
         if self.engine.engine == "dask":
             self._plan_pieces(files, customers=customers, columns=columns, rejects=rejects, outputs=outputs)
             return
@@ -155,6 +156,7 @@ def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top:
                 dataset=dataset,
                 partitions=inputs.engine.partitions,
                 top=top,
+                strict=inputs.strict,
             )
     except BaseException:
         if dataset is not None:

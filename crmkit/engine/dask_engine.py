@@ -31,6 +31,7 @@ import pandas as pd
 from crmkit.errors import BadValueError, OptionError
 from crmkit.ingest.pieces import PIECE_SHIFT, Piece, PieceReport, canonical_piece, merge_reports
 from crmkit.ingest.report import IngestReport, TransactionData
+from crmkit.ingest.transactions import EXAMPLES_PER_REASON, strict_error
 from crmkit.models import (
     FittedModels,
     compress,
@@ -54,7 +55,17 @@ from crmkit.pipeline.run import (
     segment_order,
     tier_values,
 )
-from crmkit.schema import AMOUNT, COST, CUSTOMER_ID, MARGIN, ORDER_DATE, ORDER_ID, STAGES
+from crmkit.schema import (
+    AMOUNT,
+    COST,
+    CUSTOMER_ID,
+    MARGIN,
+    OPTIONAL_TRANSACTION_COLUMNS,
+    ORDER_DATE,
+    ORDER_ID,
+    REASON_REPEAT,
+    STAGES,
+)
 from crmkit.scoring import churn, lifecycle
 from crmkit.scoring.histogram import Histogram
 from crmkit.scoring.rfm import (
@@ -81,8 +92,14 @@ FAN_IN = 8
 # --- 1. pieces ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Layout:
-    """The columns every piece's customer-day rows have, whatever columns its own file has."""
+    """The columns every piece's rows have, whatever columns its own file has.
 
+    Without an order id, pieces send customer-day rows. With one, the pandas engine counts a line repeated
+    in another file (every field equal) once, which needs every field of every line: pieces then send their
+    distinct lines, and the lines are added up per customer and day once they are gathered by customer.
+    """
+
+    fields: tuple[str, ...]
     carried: tuple[str, ...]
     order_id: bool
     margin_from: str | None  # MARGIN, COST or None, as the pandas engine picks over all files
@@ -91,7 +108,38 @@ class Layout:
     def of(cls, pieces: Sequence[Piece]) -> Layout:
         mapped = {c for piece in pieces for c in piece.mapping}
         margin_from = MARGIN if MARGIN in mapped else COST if COST in mapped else None
-        return cls(tuple(c for c in CARRIED_ATTRIBUTES if c in mapped), ORDER_ID in mapped, margin_from)
+        fields = tuple(c for c in (CUSTOMER_ID, ORDER_DATE, AMOUNT, *OPTIONAL_TRANSACTION_COLUMNS) if c in mapped)
+        return cls(fields, tuple(c for c in CARRIED_ATTRIBUTES if c in mapped), ORDER_ID in mapped, margin_from)
+
+    @property
+    def daily_columns(self) -> list[str]:
+        """The columns :func:`daily_rows` needs."""
+        columns = [CUSTOMER_ID, ORDER_DATE, AMOUNT, *([ORDER_ID] if self.order_id else []), *self.carried]
+        return columns + ([self.margin_from] if self.margin_from is not None else [])
+
+    def daily(self, tx: pd.DataFrame, row_key: np.ndarray) -> pd.DataFrame:
+        """Customer-day rows of canonical transactions (ids and text as plain text)."""
+        daily = daily_rows(tx.reindex(columns=self.daily_columns), row_key, self.carried)
+        return _as_text(daily, (CUSTOMER_ID, *([ORDER_ID] if self.order_id else []), *self.carried))
+
+
+def _as_text(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """The ``columns`` that hold text (categorical or not) as plain text: the same dtype in every piece."""
+    for column in columns:
+        values = frame[column] if column in frame.columns else None
+        if (
+            values is not None
+            and not pd.api.types.is_numeric_dtype(values)
+            and not pd.api.types.is_datetime64_any_dtype(values)
+        ):
+            frame[column] = values.astype("str")
+    return frame
+
+
+def repeated_lines(lines: pd.DataFrame, fields: Sequence[str]) -> np.ndarray:
+    """Lines (in input order) of an order that repeat an earlier line with every field equal."""
+    has_order = lines[ORDER_ID].notna().to_numpy()
+    return has_order & lines.duplicated(subset=list(fields), keep="first").to_numpy()
 
 
 @dataclass(frozen=True)
@@ -113,13 +161,15 @@ def prepare_piece(
     """Read and check one piece, and add its transactions up per customer, day, order and sign."""
     frame, report = canonical_piece(piece, date_order=date_order, storage_options=storage_options)
     row_key = (np.int64(piece.index) << PIECE_SHIFT) | frame["source_row"].to_numpy(dtype=np.int64)
-    columns = [CUSTOMER_ID, ORDER_DATE, AMOUNT, *([ORDER_ID] if layout.order_id else []), *layout.carried]
-    if layout.margin_from is not None:
-        columns.append(layout.margin_from)
-    tx = frame.reindex(columns=columns)
-    daily = daily_rows(tx, row_key, layout.carried)
-    for column in (CUSTOMER_ID, *([ORDER_ID] if layout.order_id else []), *layout.carried):
-        daily[column] = daily[column].astype("str")
+    if layout.order_id:
+        lines = _as_text(frame.reindex(columns=list(layout.fields)), layout.fields)
+        repeated = repeated_lines(lines, layout.fields)
+        if repeated.any():
+            report.drop_counts[REASON_REPEAT] = int(repeated.sum())
+            report.examples += _repeat_examples(lines.loc[repeated, ORDER_ID], row_key[repeated])
+        daily = lines.loc[~repeated].assign(**{ROWS: 1, ROW_KEY: row_key[~repeated]})
+    else:
+        daily = layout.daily(frame, row_key)
     days = day_numbers(daily[ORDER_DATE]) if len(daily) else np.empty(0, dtype=np.int64)
     day_values, day_codes = np.unique(days, return_inverse=True)
     ids = np.sort(daily[CUSTOMER_ID].to_numpy(dtype=object))
@@ -153,15 +203,50 @@ def divisions(stats: Sequence[PieceStats], partitions: int) -> list[str]:
 
 
 # --- 3. per-customer steps ---------------------------------------------------------------------
-def customer_step(
-    part: pd.DataFrame, as_of: pd.Timestamp, options: ScoreOptions, carried: tuple[str, ...]
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+@dataclass(frozen=True)
+class Repeats:
+    """Lines a partition found repeated across pieces: how many, how many after the as-of day, examples."""
+
+    count: int = 0
+    after_as_of: int = 0
+    examples: tuple[dict[str, Any], ...] = ()
+
+
+#: A partition's customers: summary, activity windows, latest attributes, lines found repeated.
+CustomerParts = tuple[pd.DataFrame, pd.DataFrame, "pd.DataFrame | None", Repeats]
+
+
+def customer_step(part: pd.DataFrame, as_of: pd.Timestamp, options: ScoreOptions, layout: Layout) -> CustomerParts:
     """One partition's customer summary, activity windows and latest attributes (rows in input order)."""
     tx = part.reset_index().sort_values(ROW_KEY, kind="stable", ignore_index=True)
+    repeats = Repeats()
+    if layout.order_id:  # lines: drop those repeated from other pieces, then add up per customer and day
+        repeated = repeated_lines(tx, layout.fields)
+        if repeated.any():
+            keys = tx[ROW_KEY].to_numpy()[repeated]
+            after = int((day_numbers(tx.loc[repeated, ORDER_DATE]) > day_numbers(as_of)[0]).sum())
+            repeats = Repeats(int(repeated.sum()), after, tuple(_repeat_examples(tx.loc[repeated, ORDER_ID], keys)))
+            tx = tx.loc[~repeated].reset_index(drop=True)
+        tx = layout.daily(tx, tx[ROW_KEY].to_numpy())
     summary = customer_summary(tx, as_of=as_of, time_unit=options.time_unit)
     activity = lifecycle.activity_windows(tx, as_of=as_of, window_days=options.lifecycle.window_days)
-    latest = latest_values(tx, list(carried), as_of=as_of) if carried else None
-    return summary, activity, latest
+    latest = latest_values(tx, list(layout.carried), as_of=as_of) if layout.carried else None
+    return summary, activity, latest, repeats
+
+
+def _repeat_examples(order_ids: pd.Series, row_keys: np.ndarray) -> list[dict[str, Any]]:
+    """The first repeated lines as drop-report examples (rows within their piece; ``piece`` says which)."""
+    first = np.argsort(row_keys, kind="stable")[:EXAMPLES_PER_REASON]
+    return [
+        {
+            "piece": int(row_keys[i] >> PIECE_SHIFT),
+            "row": int(row_keys[i] & ((1 << PIECE_SHIFT) - 1)),
+            "column": ORDER_ID,
+            "value": str(order_ids.iloc[i]),
+            "reason": REASON_REPEAT,
+        }
+        for i in first
+    ]
 
 
 @dataclass
@@ -176,9 +261,10 @@ class Statistics:
     spend: pd.DataFrame | None
     excluded: int
     margin: tuple[int, int] | None
+    repeats: Repeats
 
     @classmethod
-    def of(cls, summary: pd.DataFrame, with_model: bool) -> Statistics:
+    def of(cls, summary: pd.DataFrame, with_model: bool, repeats: Repeats) -> Statistics:
         frequency = summary["frequency"].to_numpy(dtype=np.float64)
         triples = spend = None
         excluded = 0
@@ -199,6 +285,7 @@ class Statistics:
             spend,
             excluded,
             margin_steps(summary) if "total_margin" in summary.columns else None,
+            repeats,
         )
 
     @classmethod
@@ -213,6 +300,15 @@ class Statistics:
             _add_counts([p.spend for p in parts], ["x", "total"]),
             sum(p.excluded for p in parts),
             None if first.margin is None else (sum(p.margin[0] for p in parts), sum(p.margin[1] for p in parts)),  # type: ignore[index]
+            Repeats(
+                sum(p.repeats.count for p in parts),
+                sum(p.repeats.after_as_of for p in parts),
+                tuple(
+                    sorted((e for p in parts for e in p.repeats.examples), key=lambda e: (e["piece"], e["row"]))[
+                        :EXAMPLES_PER_REASON
+                    ]
+                ),
+            ),
         )
 
 
@@ -236,9 +332,7 @@ class Globals:
     rules: lifecycle.LifecycleRules
 
 
-def value_step(
-    parts: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None], g: Globals, options: ScoreOptions
-) -> pd.DataFrame:
+def value_step(parts: CustomerParts, g: Globals, options: ScoreOptions) -> pd.DataFrame:
     """RFM scores, segment and value predictions of one partition, as the pandas engine attaches them."""
     summary = parts[0]
     scores = rfm_scores(summary, cuts=g.cuts)
@@ -284,7 +378,7 @@ class PartResult:
 
 def final_step(
     table: pd.DataFrame,
-    parts: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None],
+    parts: CustomerParts,
     before: np.ndarray | None,
     tiers: Histogram,
     g: Globals,
@@ -294,7 +388,7 @@ def final_step(
     top: int,
 ) -> PartResult:
     """Tiers, attributes, lifecycle stage and churn of one partition; its customers written; figures back."""
-    _, activity, latest = parts
+    _, activity, latest, _ = parts
     values = tier_values(table, options.tier_by)
     v = values.to_numpy(dtype=np.float64)
     at = np.searchsorted(tiers.values, v)
@@ -302,7 +396,7 @@ def final_step(
     greater = tiers.n - at_or_below[at]
     within = pd.Series(v).groupby(v, sort=False).cumcount().to_numpy()  # the partition is in id order
     rank = greater + (0 if before is None else before[at]) + within + 1
-    clipped = Histogram.merge([Histogram(np.clip(tiers.values, 0, None), tiers.counts)])
+    clipped = tiers.clipped()
     table = insert_tiers(table, tiers_from_ranks(values, rank, options.tiers, clipped))
     if latest is not None:
         table = table.merge(latest, on=CUSTOMER_ID, how="left")
@@ -336,6 +430,7 @@ def score_pieces(
     dataset: DatasetWriter | None = None,
     partitions: int | None = None,
     top: int = 10,
+    strict: bool = False,
 ) -> tuple[ScoreResult, IngestReport]:
     """Score the customers of ``pieces`` on the cluster of ``client``; the per-customer table goes to
     ``dataset`` (written by the workers), the summary and the top ``top`` customers come back, with the
@@ -354,6 +449,8 @@ def score_pieces(
             ([delayed(_second)(p) for p in prepared], [delayed(_third)(p) for p in prepared]), sync=True
         )
         report = merge_reports(reports)
+        if strict and any(reason != REASON_REPEAT for reason in report.drop_counts):
+            raise strict_error(report)
         if report.rows_used == 0:
             raise BadValueError(
                 f"no usable rows in {', '.join(f.path for f in report.files)}",
@@ -369,7 +466,7 @@ def score_pieces(
         daily = dd.from_delayed([delayed(_first)(p) for p in prepared], meta=meta, verify_meta=False)
         by_customer = daily.set_index(CUSTOMER_ID, divisions=bounds)
         customers = client.persist(
-            [delayed(customer_step)(part, as_of, options, layout.carried) for part in by_customer.to_delayed()]
+            [delayed(customer_step)(part, as_of, options, layout) for part in by_customer.to_delayed()]
         )
         del prepared, daily, by_customer
 
@@ -380,6 +477,7 @@ def score_pieces(
             ),
             sync=True,
         )
+        report = merge_reports(_with_repeats(reports, statistics.repeats))
         if statistics.customers == 0:
             raise OptionError(f"no purchases on or before the as-of date {as_of:%Y-%m-%d}; choose a later as_of")
         globals_, fit, warnings = _globals(statistics, options)
@@ -425,11 +523,12 @@ def score_pieces(
             first_date=date_text(first),
             last_date=date_text(last),
             as_of=date_text(as_of),
-            rows_after_as_of=int(sum(s.rows_per_day[s.days > day_numbers(as_of)[0]].sum() for s in stats)),
+            rows_after_as_of=int(sum(s.rows_per_day[s.days > day_numbers(as_of)[0]].sum() for s in stats))
+            - statistics.repeats.after_as_of,
             time_unit=options.time_unit,
         ),
         tiers=figures.tier_rows(),
-        pareto=ParetoFigures.from_dict(pareto_from_histogram(Histogram(np.clip(tiers.values, 0, None), tiers.counts))),
+        pareto=ParetoFigures.from_dict(pareto_from_histogram(tiers.clipped())),
         segments=figures.counts("segments", segment_order(options.rfm_scheme)),
         lifecycle=figures.counts("stages", STAGES),
         churn=figures.band_rows(),
@@ -451,6 +550,18 @@ def score_pieces(
         value_by_tier=figures.value_by_tier() if fit is not None else (),
     )
     return result, shown_report
+
+
+def _with_repeats(reports: list[PieceReport], repeats: Repeats) -> list[PieceReport]:
+    """The piece reports with the lines found repeated across pieces: counted, and the first as examples."""
+    reports = [replace(r, drop_counts=dict(r.drop_counts), examples=list(r.examples)) for r in reports]
+    by_piece = {r.piece.index: r for r in reports}
+    for example in repeats.examples:
+        by_piece[example["piece"]].examples.append({k: v for k, v in example.items() if k != "piece"})
+    if repeats.count:
+        counts = by_piece[repeats.examples[0]["piece"]].drop_counts
+        counts[REASON_REPEAT] = counts.get(REASON_REPEAT, 0) + repeats.count
+    return reports
 
 
 def _globals(statistics: Statistics, options: ScoreOptions) -> tuple[Globals, ValueFit | None, list[str]]:
@@ -520,8 +631,8 @@ def _tree(parts: list[Any], merge: Callable[[list[Any]], Any]) -> Any:
     return dask.delayed(merge)(parts)
 
 
-def _statistics(parts: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None], with_model: bool) -> Statistics:
-    return Statistics.of(parts[0], with_model)
+def _statistics(parts: CustomerParts, with_model: bool) -> Statistics:
+    return Statistics.of(parts[0], with_model, parts[3])
 
 
 def _first(prepared: tuple) -> pd.DataFrame:

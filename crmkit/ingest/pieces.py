@@ -268,14 +268,11 @@ def merge_reports(reports: Sequence[PieceReport]) -> IngestReport:
                 f"{path}: parts of the file read day/month dates in different orders ({', '.join(sorted(found))})",
                 hint="give the order with --date-order dmy or --date-order mdy",
             )
-    examples.sort(key=lambda e: (e["file"], e["row"]))  # as the pandas engine lists them
-    counts = {reason: counts[reason] for reason in dict.fromkeys([*(e["reason"] for e in examples), *counts])}
-    shown: dict[str, int] = {}
-    kept = []
-    for example in examples:
-        if shown.get(example["reason"], 0) < EXAMPLES_PER_REASON:
-            shown[example["reason"]] = shown.get(example["reason"], 0) + 1
-            kept.append(example)
+    # As the pandas engine lists them: by file and row, grouped by reason in order of first appearance.
+    examples.sort(key=lambda e: (e["file"], e["row"]))
+    reasons = list(dict.fromkeys([*(e["reason"] for e in examples), *counts]))
+    counts = {reason: counts[reason] for reason in reasons}
+    kept = [e for reason in reasons for e in [e for e in examples if e["reason"] == reason][:EXAMPLES_PER_REASON]]
     rows_read = sum(f.rows for f in files.values())
     dropped = sum(counts.values())
     return IngestReport(list(files.values()), rows_read, rows_read - dropped, dropped, counts, kept, warnings)

@@ -95,13 +95,7 @@ def load_transactions(
     rejected = pd.concat([rejected, repeats], ignore_index=True) if len(repeats) else rejected
     report = _report(reports, rejected, rows_used=len(frame))
     if strict and bad_rows:
-        first = next(e for e in report.examples if e["reason"] != REASON_REPEAT)
-        counts = {reason: n for reason, n in report.drop_counts.items() if reason != REASON_REPEAT}
-        raise BadValueError(
-            f"{bad_rows:,} bad row(s) ({_counts_text(counts)}); first: {first['file']} "
-            f"row {first['row']}, column {first['column']!r}: {first['value']!r} ({first['reason']})",
-            hint="fix the rows, or drop --strict to skip them (write them out with --rejects FILE)",
-        )
+        raise strict_error(report)
     if frame.empty:
         raise BadValueError(
             f"no usable rows in {', '.join(r.path for r in reports)} "
@@ -112,6 +106,17 @@ def load_transactions(
     del raw, rejects, frames
     release_arrow_buffers()
     return TransactionData(frame, _rejects_frame(rejected), report)
+
+
+def strict_error(report: IngestReport) -> BadValueError:
+    """The error of ``strict`` reading: how many bad rows (repeated lines are not bad), and the first."""
+    first = next(e for e in report.examples if e["reason"] != REASON_REPEAT)
+    counts = {reason: n for reason, n in report.drop_counts.items() if reason != REASON_REPEAT}
+    return BadValueError(
+        f"{sum(counts.values()):,} bad row(s) ({_counts_text(counts)}); first: {first['file']} "
+        f"row {first['row']}, column {first['column']!r}: {first['value']!r} ({first['reason']})",
+        hint="fix the rows, or drop --strict to skip them (write them out with --rejects FILE)",
+    )
 
 
 def _sources(paths: Iterable[Path | pd.DataFrame]) -> list[Path | pd.DataFrame]:

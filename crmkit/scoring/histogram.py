@@ -51,6 +51,16 @@ class Histogram:
         distinct, inverse = np.unique(values, return_inverse=True)
         return cls(distinct, np.bincount(inverse, weights=counts, minlength=len(distinct)).astype(np.int64))
 
+    def clipped(self) -> Histogram:
+        """The histogram with negative values counted as 0 (net returns bring no value)."""
+        negative = self.values < 0
+        if not negative.any():
+            return self
+        zeros = int(self.counts[negative].sum())
+        return Histogram.merge(
+            [Histogram(self.values[~negative], self.counts[~negative]), Histogram(np.zeros(1), np.array([zeros]))]
+        )
+
     @property
     def n(self) -> int:
         """How many customers."""
