@@ -23,18 +23,18 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from distributed import Client, LocalCluster, WorkerPlugin  # noqa: E402
+from distributed import Client, LocalCluster, WorkerPlugin
 
-from crmkit import ingest, pipeline  # noqa: E402
-from crmkit.datasets.sample import simulate_sales  # noqa: E402
-from crmkit.engine import EngineSettings  # noqa: E402
-from crmkit.engine.cluster import dask_client  # noqa: E402
-from crmkit.engine.dask_engine import score_pieces  # noqa: E402
-from crmkit.errors import OptionError  # noqa: E402
-from crmkit.ingest.pieces import plan_pieces  # noqa: E402
-from crmkit.output.dataset import DatasetWriter  # noqa: E402
-from crmkit.pipeline.privacy import Sharing  # noqa: E402
-from crmkit.scoring.tiers import TierRule  # noqa: E402
+from crmkit import ingest, pipeline
+from crmkit.datasets.sample import simulate_sales
+from crmkit.engine import EngineSettings
+from crmkit.engine.cluster import dask_client
+from crmkit.engine.dask_engine import score_pieces
+from crmkit.errors import OptionError
+from crmkit.ingest.pieces import plan_pieces
+from crmkit.output.dataset import DatasetWriter
+from crmkit.pipeline.privacy import Sharing
+from crmkit.scoring.tiers import TierRule
 
 CLI = [sys.executable, "-m", "crmkit"]
 BIN = Path(sys.executable).parent
