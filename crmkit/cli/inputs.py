@@ -138,9 +138,10 @@ def score(inputs: Inputs, options: ScoreOptions, *, out: Path | None = None, top
 
 def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top: int) -> ScoreResult:
     from crmkit.engine.cluster import dask_client
-    from crmkit.engine.dask_engine import score_pieces
+    from crmkit.engine.dask_engine import check_supported, score_pieces
     from crmkit.output.dataset import DatasetWriter
 
+    check_supported(options)
     dataset = DatasetWriter(out, inputs=inputs.paths) if out is not None else None
     try:
         with (

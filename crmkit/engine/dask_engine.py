@@ -420,6 +420,12 @@ def final_step(
 
 
 # --- the run ------------------------------------------------------------------------------------
+def check_supported(options: ScoreOptions) -> None:
+    """Refuse, before a cluster starts, what the Dask engine does not do yet."""
+    if options.group_by is not None:
+        raise OptionError("group_by is not available with the dask engine yet", hint="use --engine pandas")
+
+
 def score_pieces(
     pieces: Sequence[Piece],
     options: ScoreOptions,
@@ -438,8 +444,7 @@ def score_pieces(
     import dask
     import dask.dataframe as dd
 
-    if options.group_by is not None:
-        raise OptionError("group_by is not available with the dask engine yet", hint="use --engine pandas")
+    check_supported(options)
     storage = dict(storage_options or {})
     layout = Layout.of(pieces)
     delayed = dask.delayed
