@@ -27,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from crmkit.errors import BadValueError, OptionError
 from crmkit.ingest.pieces import PIECE_SHIFT, Piece, PieceReport, canonical_piece, merge_reports
@@ -68,6 +70,7 @@ from crmkit.schema import (
 )
 from crmkit.scoring import churn, lifecycle
 from crmkit.scoring.histogram import Histogram
+from crmkit.scoring.kernels import customer_codes
 from crmkit.scoring.rfm import (
     RFM_INPUTS,
     SegmentMeans,
@@ -118,9 +121,8 @@ class Layout:
         return columns + ([self.margin_from] if self.margin_from is not None else [])
 
     def daily(self, tx: pd.DataFrame, row_key: np.ndarray) -> pd.DataFrame:
-        """Customer-day rows of canonical transactions (ids and text as plain text)."""
-        daily = daily_rows(tx.reindex(columns=self.daily_columns), row_key, self.carried)
-        return _as_text(daily, (CUSTOMER_ID, *([ORDER_ID] if self.order_id else []), *self.carried))
+        """Customer-day rows of canonical transactions."""
+        return daily_rows(tx.reindex(columns=self.daily_columns), row_key, self.carried)
 
 
 def _as_text(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
@@ -162,28 +164,38 @@ def prepare_piece(
     frame, report = canonical_piece(piece, date_order=date_order, storage_options=storage_options)
     row_key = (np.int64(piece.index) << PIECE_SHIFT) | frame["source_row"].to_numpy(dtype=np.int64)
     if layout.order_id:
-        lines = _as_text(frame.reindex(columns=list(layout.fields)), layout.fields)
+        lines = frame.reindex(columns=list(layout.fields))
         repeated = repeated_lines(lines, layout.fields)
         if repeated.any():
             report.drop_counts[REASON_REPEAT] = int(repeated.sum())
             report.examples += _repeat_examples(lines.loc[repeated, ORDER_ID], row_key[repeated])
-        daily = lines.loc[~repeated].assign(**{ROWS: 1, ROW_KEY: row_key[~repeated]})
+        daily = lines.loc[~repeated].reset_index(drop=True).assign(**{ROWS: 1, ROW_KEY: row_key[~repeated]})
     else:
         daily = layout.daily(frame, row_key)
+    ids, weight = _id_sample(daily[CUSTOMER_ID])
+    daily = _as_text(daily, layout.fields)
     days = day_numbers(daily[ORDER_DATE]) if len(daily) else np.empty(0, dtype=np.int64)
     day_values, day_codes = np.unique(days, return_inverse=True)
-    ids = np.sort(daily[CUSTOMER_ID].to_numpy(dtype=object))
-    sample = ids[np.linspace(0, len(ids) - 1, min(ID_SAMPLE, len(ids))).astype(np.int64)] if len(ids) else ids
     stats = PieceStats(
         frame[ORDER_DATE].min() if len(frame) else None,
         frame[ORDER_DATE].max() if len(frame) else None,
         day_values,
         np.bincount(day_codes, weights=daily[ROWS].to_numpy(), minlength=len(day_values)).astype(np.int64),
-        sample,
-        len(ids) / max(len(sample), 1),
+        ids,
+        weight,
         len(daily),
     )
     return daily, report, stats
+
+
+def _id_sample(ids: pd.Series) -> tuple[np.ndarray, float]:
+    """Evenly spaced ids of the rows in id order (sorted on integer codes), and rows per sampled id."""
+    codes, categories = customer_codes(ids)
+    if not len(codes):
+        return np.empty(0, dtype=object), 0.0
+    ordered = np.sort(codes)
+    picked = ordered[np.linspace(0, len(ordered) - 1, min(ID_SAMPLE, len(ordered))).astype(np.int64)]
+    return categories.take(picked).to_numpy(dtype=object), len(ordered) / len(picked)
 
 
 def divisions(stats: Sequence[PieceStats], partitions: int) -> list[str]:
@@ -218,9 +230,11 @@ CustomerParts = tuple[pd.DataFrame, pd.DataFrame, "pd.DataFrame | None", Repeats
 
 def customer_step(part: pd.DataFrame, as_of: pd.Timestamp, options: ScoreOptions, layout: Layout) -> CustomerParts:
     """One partition's customer summary, activity windows and latest attributes (rows in input order)."""
-    tx = part.reset_index().sort_values(ROW_KEY, kind="stable", ignore_index=True)
+    tx = part.reset_index()
+    tx[CUSTOMER_ID] = _sorted_categorical(tx[CUSTOMER_ID])
     repeats = Repeats()
     if layout.order_id:  # lines: drop those repeated from other pieces, then add up per customer and day
+        tx = tx.sort_values(ROW_KEY, kind="stable", ignore_index=True)  # "repeated" means after the first
         repeated = repeated_lines(tx, layout.fields)
         if repeated.any():
             keys = tx[ROW_KEY].to_numpy()[repeated]
@@ -230,8 +244,21 @@ def customer_step(part: pd.DataFrame, as_of: pd.Timestamp, options: ScoreOptions
         tx = layout.daily(tx, tx[ROW_KEY].to_numpy())
     summary = customer_summary(tx, as_of=as_of, time_unit=options.time_unit)
     activity = lifecycle.activity_windows(tx, as_of=as_of, window_days=options.lifecycle.window_days)
-    latest = latest_values(tx, list(layout.carried), as_of=as_of) if layout.carried else None
+    order = tx[ROW_KEY].to_numpy()
+    latest = latest_values(tx, list(layout.carried), as_of=as_of, order=order) if layout.carried else None
     return summary, activity, latest, repeats
+
+
+def _sorted_categorical(ids: pd.Series) -> pd.Categorical:
+    """Ids sorted already (a partition's index) as a categorical, from runs of equal neighbours: no hashing."""
+    text = pa.array(ids.array).cast(pa.string()) if len(ids) else pa.array([], pa.string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    starts = np.ones(len(text), dtype=bool)
+    if len(text) > 1:
+        starts[1:] = pc.not_equal(text[1:], text[:-1]).to_numpy(zero_copy_only=False)
+    categories = pd.Index(text.filter(pa.array(starts)).to_pandas(), dtype="str")
+    return pd.Categorical.from_codes(np.cumsum(starts) - 1, dtype=pd.CategoricalDtype(categories))
 
 
 def _repeat_examples(order_ids: pd.Series, row_keys: np.ndarray) -> list[dict[str, Any]]:
@@ -398,25 +425,38 @@ def final_step(
     rank = greater + (0 if before is None else before[at]) + within + 1
     clipped = tiers.clipped()
     table = insert_tiers(table, tiers_from_ranks(values, rank, options.tiers, clipped))
-    if latest is not None:
-        table = table.merge(latest, on=CUSTOMER_ID, how="left")
+    if latest is not None:  # every buyer has a latest transaction: attached row for row when the ids agree
+        table = attach(table, latest)
     table = attach(table, lifecycle.assign_stages(table, activity, rules=g.rules))
     table = attach(table, churn.score_churn(table, bands=options.churn))
     shared = options.sharing.customers(table, ())
     shared = shared.assign(**{CUSTOMER_ID: shared[CUSTOMER_ID].astype("str")})
     if write is not None and len(shared):
         write(shared, number)
-    risky = churn.at_risk(shared, min_tier=options.at_risk_min_tier, columns=None)
+    keep = churn.worth_saving(shared, min_tier=options.at_risk_min_tier).to_numpy()
     return PartResult(
         Figures.of(table, values=True),
         score_thresholds(table, table),
         shared.nsmallest(top, "value_rank"),
-        shared.dropna(subset=["clv"]).sort_values(["clv", CUSTOMER_ID], ascending=[False, True]).head(top)
+        _largest(shared, "clv", top).sort_values(["clv", CUSTOMER_ID], ascending=[False, True]).head(top)
         if "clv" in shared.columns
         else shared.iloc[:0],
-        risky.head(top),
-        len(risky),
+        churn.at_risk(
+            _largest(shared.loc[keep], "value_at_risk", top), min_tier=options.at_risk_min_tier, columns=None
+        ).head(top),
+        int(keep.sum()),
     )
+
+
+def _largest(frame: pd.DataFrame, column: str, top: int) -> pd.DataFrame:
+    """The rows whose ``column`` is among the ``top`` largest values, ties at the last one included (so a
+    sort of them by value and id picks the same first rows as a sort of all)."""
+    values = frame[column].to_numpy(dtype=np.float64)
+    present = values[~np.isnan(values)]
+    if len(present) <= top or top <= 0:
+        return frame
+    threshold = np.partition(present, len(present) - top)[len(present) - top]
+    return frame.loc[values >= threshold]
 
 
 # --- the run ------------------------------------------------------------------------------------

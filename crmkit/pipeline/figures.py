@@ -123,15 +123,20 @@ def _steps(money: pd.Series) -> np.ndarray:
 
 
 def _by_group(labels: pd.Series, steps: np.ndarray) -> dict[str, list[int]]:
-    codes, names = pd.factorize(labels.astype(object), use_na_sentinel=True)
+    if isinstance(labels.dtype, pd.CategoricalDtype):  # the vocabulary columns: codes already
+        codes, names = labels.cat.codes.to_numpy().astype(np.int64), labels.cat.categories
+    else:
+        codes, names = pd.factorize(labels.astype(object), use_na_sentinel=True)
     present = codes >= 0
     customers = np.bincount(codes[present], minlength=len(names))
     money = np.bincount(codes[present], weights=steps[present], minlength=len(names))
-    return {str(name): [int(n), int(m)] for name, n, m in zip(names, customers, money)}
+    return {str(name): [int(n), int(m)] for name, n, m in zip(names, customers, money) if n}
 
 
 def _codes(labels: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:
     """Positions of the labels in the vocabulary (−1 when missing)."""
+    if isinstance(labels.dtype, pd.CategoricalDtype) and tuple(labels.cat.categories) == vocabulary:
+        return labels.cat.codes.to_numpy().astype(np.int64)
     return pd.Categorical(labels.astype(object), categories=list(vocabulary)).codes.astype(np.int64)
 
 

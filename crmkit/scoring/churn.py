@@ -127,6 +127,17 @@ def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.
     )
 
 
+def worth_saving(customers: pd.DataFrame, *, min_tier: str | None = None) -> pd.Series:
+    """Which customers :func:`at_risk` lists (before sorting): slipping buyers with value at risk."""
+    slipping = customers["churn_band"].isin(("medium", "high")) | customers["lifecycle_stage"].isin(
+        ("decline", "termination")
+    )
+    keep = slipping & (customers["value_at_risk"] > 0) & (customers["tier"] != "prospect")
+    if min_tier is not None:
+        keep &= customers["tier"].isin(RANKED_TIERS[: RANKED_TIERS.index(min_tier) + 1])
+    return keep
+
+
 def at_risk(
     customers: pd.DataFrame,
     *,
@@ -147,12 +158,7 @@ def at_risk(
         raise OptionError(f"unknown min_tier {min_tier!r}; choose one of {', '.join(RANKED_TIERS)}")
     if top is not None and top < 0:
         raise OptionError(f"top must be 0 or more, got {top}")
-    slipping = customers["churn_band"].isin(("medium", "high")) | customers["lifecycle_stage"].isin(
-        ("decline", "termination")
-    )
-    keep = slipping & (customers["value_at_risk"] > 0) & (customers["tier"] != "prospect")
-    if min_tier is not None:
-        keep &= customers["tier"].isin(RANKED_TIERS[: RANKED_TIERS.index(min_tier) + 1])
+    keep = worth_saving(customers, min_tier=min_tier)
     chosen = customers.loc[keep, [c for c in columns if c in customers.columns] if columns is not None else slice(None)]
     chosen = chosen.sort_values(
         ["value_at_risk", CUSTOMER_ID], ascending=[False, True], kind="stable", ignore_index=True

@@ -166,9 +166,12 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None, tim
     return summary
 
 
-def latest_values(tx: pd.DataFrame, columns: Sequence[str], *, as_of: pd.Timestamp) -> pd.DataFrame:
+def latest_values(
+    tx: pd.DataFrame, columns: Sequence[str], *, as_of: pd.Timestamp, order: np.ndarray | None = None
+) -> pd.DataFrame:
     """Each customer's ``columns`` on their latest transaction up to the as-of day (of rows at the same time,
-    the later one): one row per such customer, sorted by ``customer_id``.
+    the later one in ``order``, the rows' order in the input: by default their positions): one row per such
+    customer, sorted by ``customer_id``.
 
     Per-customer maxima are scattered with ``np.maximum.at`` (time, then row) instead of sorting every
     transaction: 0.35 s for 10M rows where a sort by customer and time took 2.2 s.
@@ -179,9 +182,13 @@ def latest_values(tx: pd.DataFrame, columns: Sequence[str], *, as_of: pd.Timesta
     latest = np.full(len(ids), np.iinfo(np.int64).min)
     np.maximum.at(latest, codes, when)
     at_latest = np.flatnonzero(when == latest[codes])
+    later = upto if order is None else np.asarray(order, dtype=np.int64)[upto]
+    last = np.full(len(ids), np.iinfo(np.int64).min)
+    np.maximum.at(last, codes[at_latest], later[at_latest])
+    present = np.flatnonzero(last > np.iinfo(np.int64).min)
+    winner = at_latest[later[at_latest] == last[codes[at_latest]]]  # one row per customer: orders are distinct
     row = np.full(len(ids), -1)
-    np.maximum.at(row, codes[at_latest], upto[at_latest])
-    present = np.flatnonzero(row >= 0)
+    row[codes[winner]] = upto[winner]
     return pd.DataFrame(
         {
             CUSTOMER_ID: id_column(present, id_dtype(tx[CUSTOMER_ID], ids)),
@@ -207,15 +214,8 @@ def daily_rows(tx: pd.DataFrame, row_key: np.ndarray, carried: Sequence[str] = (
     """
     time = tx[ORDER_DATE].to_numpy(dtype="datetime64[ns]")
     amount = tx[AMOUNT].to_numpy(dtype=np.float64)
-    keys = {
-        CUSTOMER_ID: tx[CUSTOMER_ID].to_numpy(),
-        "day": day_numbers(tx[ORDER_DATE]),
-        "returned": amount < 0,
-    }
-    if ORDER_ID in tx.columns:
-        keys[ORDER_ID] = tx[ORDER_ID].to_numpy()
-    frame = pd.DataFrame(keys)
-    group = frame.groupby(list(keys), sort=False, dropna=False).ngroup().to_numpy()
+    returned = amount < 0
+    group = _day_groups(tx, returned)
     n_groups = int(group.max()) + 1 if len(group) else 0
     steps = np.round(amount * MONEY_STEPS).astype(np.int64)
     sums = {AMOUNT: np.bincount(group, weights=steps, minlength=n_groups)}
@@ -226,19 +226,38 @@ def daily_rows(tx: pd.DataFrame, row_key: np.ndarray, carried: Sequence[str] = (
     order = np.lexsort((row_key, time.view(np.int64)))
     last = order[~pd.Series(group[order]).duplicated(keep="last").to_numpy()]
     last = last[np.argsort(group[last])]
-    out = pd.DataFrame(
+    return pd.DataFrame(
         {
-            CUSTOMER_ID: tx[CUSTOMER_ID].to_numpy()[last],
+            CUSTOMER_ID: tx[CUSTOMER_ID].take(last).array,
             ORDER_DATE: time[last],
-            AMOUNT: _signed(sums[AMOUNT], frame["returned"].to_numpy()[last]),
-            **({ORDER_ID: tx[ORDER_ID].to_numpy()[last]} if ORDER_ID in tx.columns else {}),
+            AMOUNT: _signed(sums[AMOUNT], returned[last]),
+            **({ORDER_ID: tx[ORDER_ID].take(last).array} if ORDER_ID in tx.columns else {}),
             **({MARGIN: sums[MARGIN] / MONEY_STEPS} if MARGIN in sums else {}),
-            **{column: tx[column].to_numpy()[last] for column in carried},
+            **{column: tx[column].take(last).array for column in carried},
             ROWS: np.bincount(group, minlength=n_groups).astype(np.int64),
             ROW_KEY: np.asarray(row_key)[last],
         }
     )
-    return out
+
+
+def _day_groups(tx: pd.DataFrame, returned: np.ndarray) -> np.ndarray:
+    """Group number of each row by customer, day, sign and order id (rows without one are one group), from
+    integer keys: customer codes, day numbers and order codes packed into one int64 where they fit."""
+    codes, _ = customer_codes(tx[CUSTOMER_ID])
+    day = day_numbers(tx[ORDER_DATE])
+    day0 = int(day.min()) if len(day) else 0
+    span = int(day.max()) - day0 + 1 if len(day) else 1
+    key = pair_keys(codes, day - day0, span)
+    key *= 2
+    key += returned
+    if ORDER_ID in tx.columns:
+        orders, uniques = pd.factorize(tx[ORDER_ID], use_na_sentinel=True)
+        stride = len(uniques) + 1  # missing order ids (-1) become 0
+        if int(key.max(initial=0)) < np.iinfo(np.int64).max // stride:
+            key = key * stride + (orders + 1)
+        else:
+            return pd.DataFrame({"key": key, "order": orders}).groupby(["key", "order"], sort=False).ngroup().to_numpy()
+    return pd.factorize(key)[0]
 
 
 def _signed(steps: np.ndarray, returned: np.ndarray) -> np.ndarray:
