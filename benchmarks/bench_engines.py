@@ -10,7 +10,7 @@ Data comes from the transaction generator (``benchmarks/gen_tx.py`` when present
 blocks with different seeds and customer-id prefixes (33.5M customers), one Parquet file each, about 1.5 GB.
 Each run is ``crmkit segment FILES --format json`` in its own process; a watcher samples the resident memory
 of the process and all its children (the Dask scheduler and workers) every 0.2 s and reports the peak of the
-sum; a run whose tree passes ``--memory-cap`` is stopped and reported as such, which keeps a run that cannot
+sum, and their CPU seconds (which say more than wall time on a shared machine); a run whose tree passes ``--memory-cap`` is stopped and reported as such, which keeps a run that cannot
 finish from taking the machine down. Times and peaks are medians over ``--runs``. ``--keep`` keeps the data.
 """
 
@@ -77,12 +77,16 @@ def data_files(rows: str, folder: Path, gen: Path) -> list[Path]:
     return files
 
 
-def tree_memory(process: psutil.Process) -> int:
-    """Resident memory of a process and all its descendants, summed."""
+def sample_tree(process: psutil.Process, cpu: dict[int, float]) -> int:
+    """Resident memory of a process and all its descendants, summed; their CPU seconds so far into ``cpu``."""
     total = 0
-    for member in [process, *process.children(recursive=True)]:
+    with contextlib.suppress(psutil.Error):
+        members = [process, *process.children(recursive=True)]
+    for member in members:
         with contextlib.suppress(psutil.Error):  # a process that just ended
             total += member.memory_info().rss
+            times = member.cpu_times()
+            cpu[member.pid] = times.user + times.system
     return total
 
 
@@ -91,9 +95,9 @@ def run_once(command: list[str], cap: int) -> dict:
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     watched = psutil.Process(process.pid)
-    peak, capped = 0, False
+    peak, capped, cpu = 0, False, {}
     while process.poll() is None:
-        peak = max(peak, tree_memory(watched))
+        peak = max(peak, sample_tree(watched, cpu))
         if peak > cap:
             capped = True
             for member in [*watched.children(recursive=True), watched]:
@@ -107,6 +111,7 @@ def run_once(command: list[str], cap: int) -> dict:
     summary = json.loads(stdout) if finished else None
     return {
         "seconds": seconds,
+        "cpu_seconds": sum(cpu.values()),
         "peak_gib": peak / GIB,
         "finished": finished,
         "stopped_at_cap": capped,
@@ -147,9 +152,11 @@ def main(argv: list[str] | None = None) -> None:
                     "runs": runs,
                     "median_seconds": statistics.median(r["seconds"] for r in done) if done else None,
                     "median_peak_gib": statistics.median(r["peak_gib"] for r in done) if done else None,
+                    "median_cpu_seconds": statistics.median(r["cpu_seconds"] for r in done) if done else None,
                 }
                 shown = (
-                    f"{result['median_seconds']:.1f} s, peak {result['median_peak_gib']:.2f} GiB"
+                    f"{result['median_seconds']:.1f} s ({result['median_cpu_seconds']:.0f} CPU s), "
+                    f"peak {result['median_peak_gib']:.2f} GiB"
                     if done
                     else "did not finish: "
                     + "; ".join(

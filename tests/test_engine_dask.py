@@ -143,13 +143,13 @@ def test_an_unreachable_scheduler_is_named_within_the_timeout():
 
 
 class KillDuringShuffle(WorkerPlugin):
-    """Kills its worker's process the first time it finishes a shuffle transfer task (once per test)."""
+    """Kills its worker's process the first time it finishes a task of the shuffle (once per test)."""
 
     def __init__(self, marker: str) -> None:
         self.marker = marker
 
     def transition(self, key, start, finish, *args, **kwargs):
-        if finish == "memory" and "shuffle-transfer" in str(key) and not os.path.exists(self.marker):
+        if finish == "memory" and "shuffle" in str(key) and not os.path.exists(self.marker):
             Path(self.marker).touch()
             os.kill(os.getpid(), signal.SIGKILL)
 
