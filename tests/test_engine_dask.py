@@ -95,7 +95,7 @@ def assert_same_scores(paths, options, client, out: Path, partitions: int):
 
 @pytest.fixture(scope="module")
 def client():
-    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=None) as client:
+    with Client(processes=False, n_workers=2, threads_per_worker=1, dashboard_address=":0") as client:
         yield client
 
 
@@ -164,7 +164,7 @@ def small_workers(tmp_path_factory):
     with (
         dask.config.set({f"distributed.worker.memory.{k}": v for k, v in memory.items()}),
         LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, memory_limit=SMALL_MEMORY
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0", memory_limit=SMALL_MEMORY
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -49,7 +49,7 @@ def dask_client(settings: EngineSettings) -> Iterator[Any]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address=":0",  # any free port: no clash with another cluster on this machine
         memory_limit=settings.memory_limit or "auto",
         silence_logs=50,
     )
