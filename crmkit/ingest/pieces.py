@@ -31,7 +31,7 @@ from crmkit.schema import REQUIRED_TRANSACTION_COLUMNS, SOURCE_FILE
 
 #: Bytes of CSV per piece, and rows of Parquet per piece (row groups are never split).
 CSV_PIECE_BYTES = 64 << 20
-PARQUET_PIECE_ROWS = 2_000_000
+PARQUET_PIECE_ROWS = 1_000_000
 #: A row's key in the input, ``piece.index << PIECE_SHIFT | row in piece``: the order of the rows in the files.
 PIECE_SHIFT = 32
 
