@@ -3,10 +3,10 @@
 
     python benchmarks/bench_models.py                          # 3.35M customers, day resolution
     python benchmarks/bench_models.py --customers 1000000 --json out.jsonl
-    python benchmarks/bench_models.py --lifetimes-python /path/to/venv/bin/python   # + lifetimes, same data
+    python benchmarks/bench_models.py --lifetimes-python benchmarks/out/lifetimes-venv/bin/python  # + lifetimes
 
 Customers come from crmkit's own BG/NBD and Gamma-Gamma simulators with the
-parameters of ../shared/bench/gen_tx.py (per day: r = 0.25, α = 28, a = 0.8,
+parameters of benchmarks/gen_tx.py (per day: r = 0.25, α = 28, a = 0.8,
 b = 2.4; spend p = 6, q = 4, v = 15), first purchases spread over the first
 year of a two-year window, times in whole days — about 0.9M unique
 (x, t_x, T) rows for 3.35M customers. Stages: unique-row compression; the
@@ -17,7 +17,8 @@ Wall time (time.perf_counter) and the running peak RSS (ru_maxrss) after each
 stage are printed.
 
 With ``--lifetimes-python`` the same summary is handed to lifetimes 0.11.3
-(installed from ../shared/bench/requirements-lifetimes.txt into its own venv)
+(the venv that `bench_vs_lifetimes.py --setup-lifetimes` makes from
+peers/requirements-lifetimes.txt)
 in a subprocess, which times its BG/NBD fit, Gamma-Gamma fit, predictions and
 CLV, so the two can be compared side by side.
 """

@@ -5,7 +5,7 @@
     python benchmarks/bench_segment.py --rows 1m --format parquet --model
 
 Each configuration runs in its own process so that peak RSS (ru_maxrss) belongs
-to it alone. Data comes from ../shared/bench/gen_tx.py (cached in
+to it alone. Data comes from benchmarks/gen_tx.py (cached in
 benchmarks/out/). Stages: ingest (read + map + validate), summary, tiers
 (RFM + tiers + Pareto), and with --model the value model (MBG/NBD + Gamma-Gamma
 fit, predictions, 12-month CLV), then lifecycle and churn — the whole `segment`.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
-GENERATOR = HERE.parent.parent / "shared" / "bench" / "gen_tx.py"
+GENERATOR = HERE / "gen_tx.py"
 CUSTOMERS = {"1m": 334_000, "10m": 3_350_000}
 
 

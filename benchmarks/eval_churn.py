@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """How well do churn risk and lifecycle stages find customers who have really left?
 
-    python benchmarks/eval_churn.py                       # 20,000 simulated customers
-    python benchmarks/eval_churn.py --customers 50000 --seed 3 --json
+    python benchmarks/eval_churn.py                       # 20,000 simulated customers, seeds 7 and 8
+    python benchmarks/eval_churn.py --customers 50000 --seeds 3 --json
+    python benchmarks/eval_churn.py --cdnow CDNOW_master.txt   # also the real CDNOW panel
+
 
 Simulates sales with a known truth (:func:`crmkit.simulate.simulate_sales`:
 MBG/NBD purchases, so a customer is dead once they dropped out after a
@@ -17,7 +19,15 @@ of the simulation — the day the truth refers to — once per purchase model
   the precision and recall of "termination" (and of "termination or decline")
   for dead customers;
 - calibration: mean churn_risk beside the actual dead share per churn band,
-  and the Brier score of churn_risk.
+  and the Brier score of churn_risk;
+- the precision and recall of "termination" separately for one-time buyers
+  (no repeat purchase yet) and repeat buyers, each within its own group.
+
+``--cdnow FILE`` adds the CDNOW panel (23,570 customers who first bought in
+early 1997; ``CDNOW_master.txt`` as shipped in the lifetimes package, whitespace
+separated: id, yyyymmdd date, CDs, dollars). It is scored as of 1997-09-30 and
+the truth is observable, not latent: "gone" = no purchase in the next 39 weeks.
+The file is read from the given path and never stored with crmkit.
 """
 
 from __future__ import annotations
@@ -39,13 +49,19 @@ CONFIGURATIONS = (("mbgnbd", "mbgnbd"), ("bgnbd", "bgnbd"), ("pareto", "pareto")
 LEAVING_STAGES = ("termination", "decline")
 #: The simulated period; the truth (alive or dead) refers to its last day, which is therefore the as-of date.
 PERIOD = ("2023-01-01", "2024-12-31")
+#: CDNOW: scored as of the calibration end, "gone" = no purchase in the holdout that follows.
+CDNOW_AS_OF = pd.Timestamp("1997-09-30")
+CDNOW_HOLDOUT = pd.Timedelta(weeks=39)
 
 
-def precision_recall(flagged: np.ndarray, dead: np.ndarray) -> dict:
-    """Precision and recall of ``flagged`` as a prediction of ``dead``."""
+def precision_recall(flagged: np.ndarray, dead: np.ndarray, among: np.ndarray | None = None) -> dict:
+    """Precision and recall of ``flagged`` as a prediction of ``dead``, among the ``among`` customers (all)."""
+    if among is not None:
+        flagged, dead = flagged[among], dead[among]
     hits = int((flagged & dead).sum())
     return {
         "flagged": int(flagged.sum()),
+        "base_rate": float(dead.mean()) if len(dead) else None,
         "precision": hits / flagged.sum() if flagged.any() else None,
         "recall": hits / dead.sum() if dead.any() else None,
     }
@@ -85,6 +101,8 @@ def evaluate(table: pd.DataFrame, dead: np.ndarray) -> dict:
         "dead_one_time_in_termination": _share(stage == "termination", dead & one_time),
         "dead_repeat_in_termination": _share(stage == "termination", dead & ~one_time),
         "termination": precision_recall(stage == "termination", dead),
+        "termination_one_time": precision_recall(stage == "termination", dead, one_time),
+        "termination_repeat": precision_recall(stage == "termination", dead, ~one_time),
         "termination_or_decline": precision_recall(leaving, dead),
         "calibration": calibration,
         "mean_risk": float(risk.mean()),
@@ -97,24 +115,59 @@ def _share(flag: np.ndarray, among: np.ndarray) -> float | None:
 
 
 def run(n_customers: int, seed: int) -> dict:
-    """Simulate, score each configuration and evaluate it."""
-    started = time.perf_counter()
+    """Simulate, score each configuration and evaluate it against the simulated truth."""
     sample = simulate_sales(n_customers, seed=seed, start=PERIOD[0], end=PERIOD[1])
-    as_of = pd.Timestamp(PERIOD[1])
-    truth = sample.truth.set_index(CUSTOMER_ID)
+    alive = sample.truth.set_index(CUSTOMER_ID)["alive"]
+    title = f"{n_customers:,} simulated customers (seed {seed})"
+    return _evaluate_all(sample.transactions, pd.Timestamp(PERIOD[1]), ~alive, title, "truly dead")
+
+
+def read_cdnow(path: str) -> pd.DataFrame:
+    """CDNOW_master.txt as canonical transactions (customer_id, order_date, amount)."""
+    raw = pd.read_csv(
+        path,
+        sep=r"\s+",
+        header=None,
+        names=["customer_id", "date", "cds", "dollars"],
+        dtype={"customer_id": "str", "date": "str"},
+        comment=None,
+    )
+    raw = raw.loc[raw["date"].str.fullmatch(r"\d{8}")]  # the lifetimes copy has a header line
+    return pd.DataFrame(
+        {
+            CUSTOMER_ID: raw["customer_id"].to_numpy(),
+            "order_date": pd.to_datetime(raw["date"], format="%Y%m%d").to_numpy(),
+            "amount": raw["dollars"].astype("float64").to_numpy(),
+        }
+    )
+
+
+def run_cdnow(path: str) -> dict:
+    """Score CDNOW as of 1997-09-30 and evaluate against "no purchase in the next 39 weeks"."""
+    tx = read_cdnow(path)
+    dates = tx["order_date"]
+    holdout = (dates > CDNOW_AS_OF) & (dates <= CDNOW_AS_OF + CDNOW_HOLDOUT) & (tx["amount"] >= 0)
+    ids = pd.Index(tx.loc[dates <= CDNOW_AS_OF, CUSTOMER_ID].unique())
+    gone = pd.Series(~ids.isin(tx.loc[holdout, CUSTOMER_ID].unique()), index=ids)
+    title = f"CDNOW, {len(ids):,} customers"
+    return _evaluate_all(tx, CDNOW_AS_OF, gone, title, "no purchase in the next 39 weeks")
+
+
+def _evaluate_all(tx: pd.DataFrame, as_of: pd.Timestamp, dead_by_id: pd.Series, title: str, truth: str) -> dict:
+    """Score ``tx`` once per configuration as of ``as_of`` and evaluate each against ``dead_by_id``."""
+    started = time.perf_counter()
     report: dict = {
-        "customers": n_customers,
-        "seed": seed,
+        "title": title,
+        "truth": truth,
         "as_of": f"{as_of:%Y-%m-%d}",
-        "dead_share": float((~truth["alive"]).mean()),
+        "dead_share": float(dead_by_id.mean()),
         "configurations": [],
     }
     baseline = None
     for name, model in CONFIGURATIONS:
         t = time.perf_counter()
-        result = score(sample.transactions, options=ScoreOptions(as_of=as_of, model=model))
-        table = result.customers
-        dead = ~truth["alive"].reindex(table[CUSTOMER_ID].astype("str")).to_numpy(dtype=bool)
+        table = score(tx, options=ScoreOptions(as_of=as_of, model=model)).customers
+        dead = dead_by_id.reindex(table[CUSTOMER_ID].astype("str")).to_numpy(dtype=bool)
         if baseline is None:
             baseline = auc(table["days_since_last"].to_numpy(dtype=np.float64), dead)
         report["configurations"].append({"name": name, "seconds": time.perf_counter() - t, **evaluate(table, dead)})
@@ -136,8 +189,8 @@ def print_report(report: dict) -> None:
     configs = report["configurations"]
     names = [c["name"] for c in configs]
     print(
-        f"{report['customers']:,} simulated customers (seed {report['seed']}), as of {report['as_of']}: "
-        f"{_pct(report['dead_share'])} truly dead; {report['seconds']:.1f} s in all"
+        f"{report['title']}, as of {report['as_of']}: {_pct(report['dead_share'])} {report['truth']}; "
+        f"{report['seconds']:.1f} s in all"
     )
     print(f"AUC of days since the last purchase (baseline): {_fmt(report['days_since_last_auc'])}\n")
     rows = [
@@ -152,6 +205,10 @@ def print_report(report: dict) -> None:
         ("termination, dead repeat buyers", [_pct(c["dead_repeat_in_termination"]) for c in configs]),
         ("termination: precision", [_pct(c["termination"]["precision"]) for c in configs]),
         ("termination: recall", [_pct(c["termination"]["recall"]) for c in configs]),
+        ("termination, one-time: precision", [_pct(c["termination_one_time"]["precision"]) for c in configs]),
+        ("termination, one-time: recall", [_pct(c["termination_one_time"]["recall"]) for c in configs]),
+        ("termination, repeat: precision", [_pct(c["termination_repeat"]["precision"]) for c in configs]),
+        ("termination, repeat: recall", [_pct(c["termination_repeat"]["recall"]) for c in configs]),
         ("termination/decline: precision", [_pct(c["termination_or_decline"]["precision"]) for c in configs]),
         ("termination/decline: recall", [_pct(c["termination_or_decline"]["recall"]) for c in configs]),
         ("seconds", [f"{c['seconds']:.1f}" for c in configs]),
@@ -197,13 +254,19 @@ def _table(header: list[str], rows: list[list[str]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=20_000, help="buying customers to simulate")
-    parser.add_argument("--seed", type=int, default=7, help="simulation seed")
-    parser.add_argument("--json", action="store_true", help="print the full report as JSON instead of tables")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[7, 8], help="simulation seeds, one run each")
+    parser.add_argument("--cdnow", metavar="FILE", help="CDNOW_master.txt (from the lifetimes package) to add")
+    parser.add_argument("--json", action="store_true", help="print the full reports as JSON instead of tables")
     args = parser.parse_args()
-    report = run(args.customers, args.seed)
+    reports = [run(args.customers, seed) for seed in args.seeds]
+    if args.cdnow:
+        reports.append(run_cdnow(args.cdnow))
     if args.json:
-        print(json.dumps(report, indent=2))
-    else:
+        print(json.dumps(reports, indent=2))
+        return
+    for i, report in enumerate(reports):
+        if i:
+            print("\n")
         print_report(report)
 
 

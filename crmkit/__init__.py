@@ -10,9 +10,11 @@ The library under the ``crmkit`` command::
     result.summary.tiers, result.summary.pareto           # typed summaries; result.summary.to_json()
 
 Reading goes through the same mapping, cleaning and drop report as the command line; ``score`` is the run
-behind ``crmkit segment``. The models are usable on their own: :func:`fit_transaction_model` on each
+behind ``crmkit segment``, ``retention_report`` the one behind ``crmkit retention``. The models are usable on their own: :func:`fit_transaction_model` on each
 customer's frequency, recency and T (see :func:`customer_summary`), :func:`fit_gamma_gamma` on frequency and
-mean spend. Names are imported on first use, so ``import crmkit`` stays quick.
+mean spend. ``market_baskets`` is the run behind ``crmkit basket`` (rules, next-best offers, up-sell; also part
+of ``score`` when the transactions name products). Names are imported on first use, so ``import crmkit`` stays
+quick.
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ _LAZY = {
     "ScoreResult": "crmkit.pipeline.results",
     "Summary": "crmkit.pipeline.results",
     "score": "crmkit.pipeline.run",
+    "retention_report": "crmkit.pipeline.run",
+    "RetentionReport": "crmkit.pipeline.results",
+    "market_baskets": "crmkit.pipeline.run",
+    "BasketOptions": "crmkit.scoring.basket",
     "load_model": "crmkit.ingest.model_file",
     "customer_summary": "crmkit.scoring.summary",
     "backtest": "crmkit.scoring.backtest",
@@ -45,6 +51,8 @@ _LAZY = {
     "fit_gamma_gamma": "crmkit.models",
     "LifecycleRules": "crmkit.scoring.lifecycle",
     "ChurnBands": "crmkit.scoring.churn",
+    "ActionRules": "crmkit.scoring.actions",
+    "ActionRule": "crmkit.scoring.actions",
     "TierRule": "crmkit.scoring.tiers",
     "CrmkitError": "crmkit.errors",
 }

@@ -30,11 +30,27 @@ CONFIG_TABLES: dict[str, tuple[str, ...] | None] = {
         "overdue_factor",
         "termination_factor",
         "termination_p_alive",
+        "one_time_p_alive",
+        "one_time_gap_quantile",
         "new_customer_cycle_days",
     ),
     "churn": ("medium", "high"),
+    "actions": ("rules",),
+    "retention": ("period", "what_if"),
     "output": ("lang",),
     "delivered_value": (*VALUE_COMPONENTS, *COST_COMPONENTS),
+    "status": ("cancelled", "unpaid", "refunded"),
+    "basket": (
+        "by",
+        "level",
+        "min_support",
+        "min_confidence",
+        "min_lift",
+        "max_len",
+        "offers",
+        "upsell_below",
+        "min_tier",
+    ),
 }
 
 

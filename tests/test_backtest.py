@@ -249,6 +249,9 @@ class TestOnSimulatedData:
         # BG/NBD gives every one-time buyer P(alive) = 1, so its AUC sits well below MBG/NBD's.
         by_name = {m["model"]: m for m in report["models"]}
         assert by_name["bgnbd"]["p_alive_auc"] < by_name["mbgnbd"]["p_alive_auc"] - 0.1
+        # ... and says why: the one-time buyers, the frequency-0 row of the by-frequency table.
+        assert by_name["bgnbd"]["p_alive_ties"] == by_name["bgnbd"]["by_frequency"][0]["customers"] > 0
+        assert by_name["mbgnbd"]["p_alive_ties"] is None and by_name["pareto"]["p_alive_ties"] is None
 
     def test_by_frequency_adds_up_and_tracks_the_actuals(self, report):
         model = report["models"][0]

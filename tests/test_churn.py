@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import crmkit
+from crmkit.datasets.sample import simulate_sales
 from crmkit.errors import OptionError
 from crmkit.schema import CHURN_BANDS
 from crmkit.scoring.churn import (
     AT_RISK_COLUMNS,
     CHURN_COLUMNS,
+    LOST_KEY_ACCOUNT_COLUMNS,
     ChurnBands,
     at_risk,
     bands_from_config,
+    lost_key_accounts,
     rhythm_risk,
     score_churn,
 )
@@ -29,6 +35,7 @@ def _table(**columns) -> pd.DataFrame:
         "days_since_last": [10.0] * n,
         "usual_gap_days": [20.0] * n,
         "total_revenue": [100.0] * n,
+        "value_if_active": [100.0] * n,
     }
     return pd.DataFrame({**base, **columns})
 
@@ -45,7 +52,7 @@ class TestRhythmRisk:
 
 class TestScoreChurn:
     def test_model_risk_bands_and_value(self):
-        table = _table(p_alive=[0.75, 0.7, 0.41, 0.4, 0.05], clv=[200.0, 100.0, 50.0, 10.0, 1000.0])
+        table = _table(p_alive=[0.75, 0.7, 0.41, 0.4, 0.05], value_if_active=[200.0, 100.0, 50.0, 10.0, 1000.0])
         out = score_churn(table)
         assert tuple(out.columns) == CHURN_COLUMNS
         np.testing.assert_allclose(out["churn_risk"], [0.25, 0.3, 0.59, 0.6, 0.95])
@@ -53,14 +60,21 @@ class TestScoreChurn:
         assert list(out["churn_band"]) == ["low", "medium", "medium", "high", "high"]
         np.testing.assert_allclose(out["value_at_risk"], [50, 30, 29.5, 6, 950])
 
-    def test_without_model_risk_is_rhythm_and_value_is_revenue(self):
+    def test_without_model_risk_is_rhythm(self):
         table = _table(
-            days_since_last=[20.0, 40.0, 40.0], usual_gap_days=[20.0, 20.0, 20.0], total_revenue=[90.0, 300.0, -50.0]
+            days_since_last=[20.0, 40.0, 40.0], usual_gap_days=[20.0, 20.0, 20.0], value_if_active=[90.0, 300.0, -50.0]
         )
         out = score_churn(table)
         np.testing.assert_allclose(out["churn_risk"], [1 / 9, 0.5, 0.5])
         assert list(out["churn_band"]) == ["low", "medium", "medium"]
-        np.testing.assert_allclose(out["value_at_risk"], [10, 150, 0])  # net returns are no value at risk
+        np.testing.assert_allclose(out["value_at_risk"], [10, 150, -25])  # a loss-making customer: nothing to save
+
+    def test_value_at_risk_is_what_they_bring_if_they_stay_times_the_risk(self):
+        """A lapsed big customer: P(alive) ≈ 0 makes CLV ≈ 0, but the value if they stay is intact, so almost
+        all of it is at risk; an active small customer risks little."""
+        table = _table(p_alive=[1e-9, 0.95], value_if_active=[8000.0, 40.0])
+        out = score_churn(table)
+        np.testing.assert_allclose(out["value_at_risk"], [8000.0 * (1 - 1e-9), 2.0])
 
     def test_missing_p_alive_falls_back_to_rhythm(self):
         out = score_churn(_table(p_alive=[0.9, np.nan], days_since_last=[10.0, 40.0]))
@@ -76,7 +90,7 @@ class TestScoreChurn:
         assert list(out["expected_next_purchase"].dt.day) == [11, 12, 1, 3]  # 2024-06-01 + 10, 11, 0, 2 days
 
     def test_prospects_get_nothing_and_every_buyer_one_band(self):
-        table = _table(p_alive=[0.5, np.nan], clv=[10.0, np.nan])
+        table = _table(p_alive=[0.5, np.nan], value_if_active=[10.0, np.nan])
         table.loc[1, ["last_purchase", "days_since_last", "usual_gap_days", "total_revenue"]] = np.nan
         out = score_churn(table)
         assert out["churn_band"].iloc[0] == "medium"
@@ -142,8 +156,8 @@ class TestBandsConfig:
 def _customers() -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "customer_id": ["A", "B", "C", "D", "E", "F", "G", "H"],
-            "tier": ["platinum", "gold", "iron", "gold", "iron", "platinum", "prospect", "iron"],
+            "customer_id": ["A", "B", "C", "D", "E", "F", "G", "H", "I"],
+            "tier": ["platinum", "gold", "iron", "gold", "iron", "platinum", "prospect", "iron", "gold"],
             "lifecycle_stage": [
                 "decline",
                 "termination",
@@ -153,25 +167,26 @@ def _customers() -> pd.DataFrame:
                 "growth",
                 "acquisition",
                 "decline",
+                "decline",
             ],
-            "churn_band": ["medium", "high", "high", "low", "high", "low", None, "low"],
-            "last_purchase": pd.to_datetime(["2024-01-01"] * 7 + [None]),
-            "usual_gap_days": [30.0] * 8,
-            "days_overdue": [10.0] * 8,
-            "churn_risk": [0.4, 0.9, 0.7, 0.1, 0.8, 0.05, np.nan, 0.2],
-            "value_at_risk": [500.0, 500.0, 900.0, 5.0, 20.0, 3.0, np.nan, 0.0],
-            "salesperson": ["Li", "Wang", None, "Li", "Wang", "Li", "Li", "Wang"],
-            "total_revenue": [1.0] * 8,
+            "churn_band": ["medium", "high", "high", "low", "high", "low", None, "low", "low"],
+            "last_purchase": pd.to_datetime(["2024-01-01"] * 7 + [None, "2024-01-01"]),
+            "usual_gap_days": [30.0] * 9,
+            "days_overdue": [10.0] * 9,
+            "churn_risk": [0.4, 0.9, 0.7, 0.1, 0.8, 0.05, np.nan, 0.2, 0.25],
+            "value_at_risk": [500.0, 500.0, 900.0, 5.0, 20.0, 3.0, np.nan, 0.0, 50.0],
+            "salesperson": ["Li", "Wang", None, "Li", "Wang", "Li", "Li", "Wang", "Li"],
+            "total_revenue": [900.0, 800.0, 1.0, 700.0, 1.0, 5000.0, np.nan, 1.0, 800.0],
         }
     )
 
 
 class TestAtRisk:
-    def test_worth_saving_sorted_by_value_at_risk_then_id(self):
+    def test_medium_and_high_risk_sorted_by_value_at_risk_then_id(self):
         saving = at_risk(_customers())
-        # D, F: low band and not declining; G: prospect; H: nothing at risk.
+        # D, F, H, I: low risk (I is declining, but not at risk yet); G: prospect.
         assert list(saving["customer_id"]) == ["C", "A", "B", "E"]
-        assert tuple(saving.columns) == tuple(c for c in AT_RISK_COLUMNS if c != "name")
+        assert tuple(saving.columns) == tuple(c for c in AT_RISK_COLUMNS if c in _customers().columns)
         assert list(saving.index) == [0, 1, 2, 3]
 
     def test_termination_is_kept(self):
@@ -184,7 +199,7 @@ class TestAtRisk:
         assert list(at_risk(_customers(), top=2)["customer_id"]) == ["C", "A"]
 
     def test_name_column_when_present(self):
-        saving = at_risk(_customers().assign(name=list("abcdefgh")))
+        saving = at_risk(_customers().assign(name=list("abcdefghi")))
         assert saving.columns[-1] == "name" and list(saving["name"]) == ["c", "a", "b", "e"]
 
     def test_bad_options_raise(self):
@@ -192,3 +207,79 @@ class TestAtRisk:
             at_risk(_customers(), min_tier="silver")
         with pytest.raises(OptionError, match="top must be 0 or more"):
             at_risk(_customers(), top=-1)
+
+
+class TestLostKeyAccounts:
+    def test_platinum_and_gold_in_decline_or_termination_by_historic_profit(self):
+        lost = lost_key_accounts(_customers())
+        # F is platinum but growing, D gold but mature; C and H are iron. By revenue (no margin column): A, B = I.
+        assert list(lost["customer_id"]) == ["A", "B", "I"]
+        assert list(lost.index) == [0, 1, 2]
+        assert tuple(lost.columns) == tuple(c for c in LOST_KEY_ACCOUNT_COLUMNS if c in _customers().columns)
+
+    def test_sorted_by_margin_when_there_is_one(self):
+        customers = _customers().assign(total_margin=[10.0, 300.0, 0, 0, 0, 0, np.nan, 0, 20.0])
+        assert list(lost_key_accounts(customers)["customer_id"]) == ["B", "I", "A"]
+        assert list(lost_key_accounts(customers, min_tier="platinum")["customer_id"]) == ["A"]
+        assert list(lost_key_accounts(customers, min_tier="iron")["customer_id"]) == ["B", "I", "A"]
+
+
+# --- the whole run, on files ----------------------------------------------------------------
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+
+
+@pytest.fixture(scope="module")
+def lapsed_and_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """300 simulated customers plus two written by hand: a big customer who bought every 6 days for 16 months
+    and then went quiet for 5 months, and a small one who buys a little every 3 weeks, lately too."""
+    tx = simulate_sales(300, seed=3).transactions[["customer_id", "order_date", "amount", "cost"]]
+    as_of = pd.Timestamp("2024-12-31")
+    lapsed = pd.DataFrame({"order_date": pd.date_range("2023-03-01", "2024-07-16", freq="6D"), "amount": 600.0})
+    small = pd.DataFrame({"order_date": pd.date_range(end=as_of - pd.Timedelta(days=5), periods=30, freq="21D")})
+    extra = pd.concat(
+        [lapsed.assign(customer_id="LAPSED"), small.assign(customer_id="SMALL", amount=15.0)], ignore_index=True
+    )
+    path = tmp_path_factory.mktemp("churn") / "sales.csv"
+    pd.concat([tx, extra.assign(cost=lambda f: f["amount"] * 0.6)], ignore_index=True).to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("model", ["mbgnbd", None])
+def test_a_lapsed_big_customer_tops_the_churn_list_and_an_active_small_one_is_not_on_it(lapsed_and_small, model):
+    result = crmkit.score(crmkit.read_transactions(lapsed_and_small), options=crmkit.ScoreOptions(model=model))
+    customers = result.customers.set_index("customer_id")
+    assert customers.at["LAPSED", "tier"] == "platinum" and customers.at["LAPSED", "churn_band"] == "high"
+    assert result.at_risk["customer_id"].iloc[0] == "LAPSED"
+    assert "SMALL" not in set(result.at_risk["customer_id"])
+    assert customers.at["SMALL", "churn_band"] == "low"
+    assert customers.at["LAPSED", "value_at_risk"] > 10 * result.at_risk["value_at_risk"].median()
+    lost = result.lost_key_accounts
+    assert "LAPSED" in set(lost["customer_id"]) and set(lost["tier"]) <= {"platinum", "gold"}
+    assert set(lost["lifecycle_stage"]) <= {"decline", "termination"}
+    margins = lost["total_margin"].tolist()
+    assert margins == sorted(margins, reverse=True)
+
+
+def test_value_at_risk_rises_from_the_low_to_the_high_band_on_the_sample():
+    """Before value if they stay, the high band showed the smallest value at risk (CLV had already collapsed)."""
+    result = crmkit.score(crmkit.read_transactions(SAMPLES / "sales.xlsx"))
+    bands = {row.band: row for row in result.summary.churn}
+    per_customer = [bands[b].value_at_risk / bands[b].customers for b in CHURN_BANDS]
+    assert per_customer == sorted(per_customer) and per_customer[0] < per_customer[-1] / 2
+    assert bands["high"].value_at_risk > bands["low"].value_at_risk + bands["medium"].value_at_risk
+
+
+def test_bgnbd_one_time_buyers_are_judged_by_the_data_not_by_their_p_alive_of_one(lapsed_and_small):
+    """BG/NBD gives every one-time buyer P(alive) = 1: their stages and risks fall back to the model-free rules,
+    while MBG/NBD's P(alive) decides for them."""
+    tx = crmkit.read_transactions(lapsed_and_small)
+    runs = {m: crmkit.score(tx, options=crmkit.ScoreOptions(model=m)).customers for m in ("bgnbd", None, "mbgnbd")}
+    one_time = runs[None]["frequency"] == 0
+    assert one_time.sum() > 20
+    bgnbd, no_model = runs["bgnbd"].loc[one_time], runs[None].loc[one_time]
+    assert (bgnbd["p_alive"] == 1).all()
+    pd.testing.assert_series_equal(bgnbd["lifecycle_stage"], no_model["lifecycle_stage"])
+    np.testing.assert_allclose(bgnbd["churn_risk"], no_model["churn_risk"])
+    mbgnbd = runs["mbgnbd"].loc[one_time]
+    gone = mbgnbd["lifecycle_stage"] == "termination"
+    assert (mbgnbd.loc[gone, "p_alive"] < 0.5).all() and (mbgnbd.loc[~gone, "p_alive"] >= 0.5).any()

@@ -46,7 +46,7 @@ def export_files(folder: Path, *, fmt: str, shuffled: bool, files: int = 4, cust
     rng = np.random.default_rng(5)
     tx.loc[rng.choice(len(tx), len(tx) // 50, replace=False), "amount"] *= -1  # returns
     tx = tx.astype({"order_date": "str"})
-    tx.loc[rng.choice(len(tx), 4, replace=False), "customer_id"] = None
+    tx.loc[rng.choice(len(tx), 4, replace=False), ["customer_id", "order_id"]] = None  # no order to take one from
     tx.loc[rng.choice(len(tx), 3, replace=False), "order_date"] = "not a date"
     chunks = np.array_split(np.arange(len(tx)), files)
     paths = []
@@ -64,14 +64,18 @@ def export_files(folder: Path, *, fmt: str, shuffled: bool, files: int = 4, cust
 
 
 def dask_scores(client, paths, options, out: Path, *, partitions: int, top: int = 10):
-    pieces = plan_pieces(paths, csv_piece_bytes=30_000, parquet_piece_rows=400)
-    assert len(pieces) > len(paths)  # files really are cut into pieces
-    return score_pieces(pieces, options, client=client, dataset=DatasetWriter(out), partitions=partitions, top=top)
+    plan = plan_pieces(paths, csv_piece_bytes=30_000, parquet_piece_rows=400)
+    assert len(plan.pieces) > len(paths)  # files really are cut into pieces
+    return score_pieces(plan, options, client=client, dataset=DatasetWriter(out), partitions=partitions, top=top)
+
+
+#: What the Dask engine says instead of mining market baskets (the pandas engine's are compared without them).
+NO_BASKETS = "cross-selling skipped: market baskets are not computed with --engine dask; use --engine pandas"
 
 
 def assert_same_scores(paths, options, client, out: Path, partitions: int):
     data = ingest.load_transactions(paths)
-    expected = pipeline.score(data, options=options)
+    expected = pipeline.score(data, options=replace(options, basket=None))
     result, report = dask_scores(client, paths, options, out, partitions=partitions)
     table = pd.read_parquet(out)  # the part files in order hold the customers in the pandas engine's order
     reference = expected.customers.assign(customer_id=expected.customers["customer_id"].astype("str"))
@@ -83,11 +87,18 @@ def assert_same_scores(paths, options, client, out: Path, partitions: int):
         if isinstance(left.dtype, pd.CategoricalDtype):
             left, right = left.astype("str"), right.astype("str")
         pd.testing.assert_series_equal(left, right, check_exact=True, check_dtype=False, obj=column)
-    assert result.summary.to_json() == expected.summary.to_json()
+    summary = result.summary.to_json()
+    assert summary["warnings"][-1] == NO_BASKETS  # the sample names products
+    assert {**summary, "warnings": summary["warnings"][:-1]} == expected.summary.to_json()
     assert report.drop_counts == data.report.drop_counts and report.examples == data.report.examples
     assert result.rfm_thresholds.astype("str").equals(expected.rfm_thresholds.astype("str"))
+    assert report.warnings == data.report.warnings and report.excluded_orders == data.report.excluded_orders
+    assert report.files == data.report.files  # each file's rows, mapping, dialect and notes
     assert result.at_risk["customer_id"].tolist() == expected.at_risk["customer_id"].head(10).tolist()
     assert result.at_risk_total == len(expected.at_risk)
+    lost = expected.lost_key_accounts["customer_id"].astype("str")
+    assert result.lost_key_accounts["customer_id"].tolist() == lost.head(10).tolist()
+    assert result.lost_key_accounts_total == len(lost)
     top = expected.customers.nsmallest(10, "value_rank")["customer_id"].astype("str")
     assert set(top) <= set(result.customers["customer_id"])
     return result, expected
@@ -229,8 +240,9 @@ def test_over_tcp_with_a_scheduler_and_a_worker_as_processes(tmp_path: Path):
             timeout=120,
         )
         assert over_tcp.returncode == 0, over_tcp.stderr
-        in_memory = pipeline.score(ingest.load_transactions(paths))
-        assert json.loads(over_tcp.stdout) == json.loads(json.dumps(in_memory.summary.to_json(), default=str))
+        in_memory = pipeline.score(ingest.load_transactions(paths), options=pipeline.ScoreOptions(basket=None))
+        expected = json.loads(json.dumps(in_memory.summary.to_json(), default=str))
+        assert json.loads(over_tcp.stdout) == {**expected, "warnings": [*expected["warnings"], NO_BASKETS]}
     finally:
         for process in (worker, scheduler):
             if process is not None:

@@ -133,37 +133,47 @@ def test_distinct_sorted_matches_numpy_unique(n):
     np.testing.assert_array_equal(distinct_sorted(keys.copy()), np.unique(keys))
 
 
-@settings(max_examples=80, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["C1", "C2", "C3", "C10"]),
-            st.integers(0, 6),
-            st.sampled_from([0, 9]),
-            st.sampled_from(["north", "south", None]),
-        ),
-        min_size=1,
-        max_size=40,
+LATEST_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from(["C1", "C2", "C3", "C10"]),
+        st.integers(0, 6),
+        st.sampled_from([0, 9]),
+        st.sampled_from(["north", "south", "east", None]),
+        st.sampled_from(["Li", "Wang", None]),
     ),
-    st.integers(0, 6),
+    min_size=1,
+    max_size=40,
 )
-def test_latest_values_match_a_stable_sort_by_customer_and_time(rows, as_of_day):
-    """The row kept is the one a stable sort by (customer, time) puts last, among rows up to the as-of day."""
+
+
+def _latest_tx(rows: list[tuple], categories: list[str] | None = None) -> pd.DataFrame:
+    """Transactions from (customer, day, hour, region, salesperson) tuples; region categorical in the given
+    category order (as after concatenating files), else plain text."""
     start = pd.Timestamp("2024-01-01")
-    tx = pd.DataFrame(
+    regions = pd.Series([r[3] for r in rows], dtype=object)
+    return pd.DataFrame(
         {
             "customer_id": clean_ids(pd.Series([r[0] for r in rows], dtype=object)),
-            "order_date": [start + pd.Timedelta(days=d, hours=h) for _, d, h, _ in rows],
-            "region": pd.Series([r[3] for r in rows], dtype=object),
+            "order_date": [start + pd.Timedelta(days=d, hours=h) for _, d, h, _, _ in rows],
+            "region": regions if categories is None else pd.Categorical(regions, categories=categories),
+            "salesperson": pd.Series([r[4] for r in rows], dtype=object),
             "row": np.arange(len(rows)),
         }
     )
-    as_of = start + pd.Timedelta(days=as_of_day)
+
+
+@settings(max_examples=80, deadline=None)
+@given(LATEST_ROWS, st.integers(0, 6))
+def test_latest_values_match_a_sort_by_customer_time_and_values(rows, as_of_day):
+    """The row kept is the one a sort by (customer, time, region, row) puts last, missing regions first, among
+    rows up to the as-of day."""
+    tx = _latest_tx(rows)
+    as_of = pd.Timestamp("2024-01-01") + pd.Timedelta(days=as_of_day)
     upto = tx.loc[tx["order_date"] < as_of + pd.Timedelta(days=1)]
     expected = (
-        upto.sort_values(["customer_id", "order_date"], kind="stable")
+        upto.assign(has_region=upto["region"].notna(), region_text=upto["region"].fillna(""))
+        .sort_values(["customer_id", "order_date", "has_region", "region_text", "row"], kind="stable")
         .drop_duplicates("customer_id", keep="last")
-        .drop(columns="order_date")
         .reset_index(drop=True)
     )
     got = latest_values(tx, ["region", "row"], as_of=as_of)
@@ -189,3 +199,28 @@ def test_lines_without_an_order_id_count_one_order_per_customer_and_day():
     assert with_ids["n_orders"].tolist() == [3, 1]  # A: days 01 and 05 without ids, plus X1; B: Y1
     without = customer_summary(tx.drop(columns="order_id"))
     assert without["n_orders"].tolist() == (without["frequency"] + 1).tolist() == [3, 2]
+
+
+@settings(max_examples=80, deadline=None)
+@given(LATEST_ROWS, st.randoms(use_true_random=False), st.permutations(["east", "north", "south"]))
+def test_latest_values_do_not_depend_on_row_or_category_order(rows, random, categories):
+    """Lines on the same day (no time) tie: the same values win in any row order and any category order."""
+    rows = [(customer, day, 0, region, person) for customer, day, _, region, person in rows]
+    shuffled = list(rows)
+    random.shuffle(shuffled)
+    as_of = pd.Timestamp("2024-01-07")
+    got = latest_values(_latest_tx(rows), ["salesperson", "region"], as_of=as_of)
+    again = latest_values(_latest_tx(shuffled, categories), ["salesperson", "region"], as_of=as_of)
+    assert _records(got) == _records(again)
+
+
+def test_latest_values_of_a_tie_are_one_lines_greatest_values():
+    """Two lines at the same time: the greater salesperson wins, and its region comes with it."""
+    tx = _latest_tx([("C1", 0, 0, "north", "Wang"), ("C1", 0, 0, "south", "Li"), ("C2", 0, 0, "east", None)])
+    got = latest_values(tx, ["salesperson", "region"], as_of=pd.Timestamp("2024-01-01"))
+    assert _records(got) == [["C1", "Wang", "north"], ["C2", None, "east"]]
+
+
+def _records(frame: pd.DataFrame) -> list[list]:
+    """Rows as lists of text, missing values as None (categorical, text and object columns alike)."""
+    return [[None if pd.isna(v) else str(v) for v in row] for row in frame.astype(object).itertuples(index=False)]

@@ -26,7 +26,7 @@ from crmkit.errors import (
     MissingColumnsError,
     OptionError,
 )
-from crmkit.ingest import readers
+from crmkit.ingest import csvfile
 from crmkit.ingest.config import load_config
 from crmkit.ingest.customers import load_customers
 from crmkit.ingest.files import expand_paths
@@ -94,7 +94,7 @@ class TestCsvFormats:
         assert data.frame["order_date"].dtype == "datetime64[ns]"
         assert data.frame["amount"].dtype == "float64"
         file = data.report.files[0]
-        assert (file.path, file.format, file.encoding, file.rows) == (str(path), "csv", "utf-8", 3)
+        assert (file.path, file.format, file.dialect.encoding, file.rows) == (str(path), "csv", "utf-8", 3)
         assert (data.report.rows_read, data.report.rows_used, data.report.rows_dropped) == (3, 3, 0)
         assert data.rejects.empty and data.report.drop_counts == {} and data.report.examples == []
 
@@ -103,7 +103,7 @@ class TestCsvFormats:
         assert path.read_bytes().startswith(b"\xef\xbb\xbf")
         data = load_transactions([path])
         assert records(data.frame) == BASIC_RECORDS
-        assert data.report.files[0].encoding == "utf-8 (BOM)"
+        assert data.report.files[0].dialect.encoding == "utf-8 (BOM)"
         assert data.report.files[0].mapping["customer_id"] == "customer_id"
 
     @pytest.mark.parametrize("encoding", ["gb18030", "gbk"])
@@ -117,7 +117,7 @@ class TestCsvFormats:
         with pytest.raises(UnicodeDecodeError):
             path.read_bytes().decode("utf-8")
         data = load_transactions([path])
-        assert data.report.files[0].encoding == "gb18030"
+        assert data.report.files[0].dialect.encoding == "gb18030"
         assert data.report.files[0].mapping == {
             "customer_id": "客户编号",
             "order_date": "下单时间",
@@ -143,11 +143,11 @@ class TestCsvFormats:
         assert records(data.frame) == [("A1", JAN_5, 1234.5), ("A2", pd.Timestamp("2024-01-06"), 7.0)]
         assert data.report.files[0].format == "csv"
 
-    def test_semicolon_csv_with_decimal_commas_drops_rather_than_misreads(self, tmp_path):
+    def test_semicolon_csv_with_decimal_commas_reads_the_comma_as_decimal_mark(self, tmp_path):
         rows = [["customer_id", "order_date", "amount"], ["A1", "2024-01-05", "12,50"], ["A2", "2024-01-06", "7"]]
         data = load_transactions([write_csv(tmp_path / "eu.csv", rows, delimiter=";")])
-        assert records(data.frame) == [("A2", pd.Timestamp("2024-01-06"), 7.0)]
-        assert [(e["row"], e["value"]) for e in data.report.examples] == [(2, "12,50")]
+        assert records(data.frame) == [("A1", JAN_5, 12.5), ("A2", pd.Timestamp("2024-01-06"), 7.0)]
+        assert data.report.files[0].dialect.decimal == {"amount": ","}
 
 
 class TestLateSurprises:
@@ -165,14 +165,14 @@ class TestLateSurprises:
 
     @pytest.mark.parametrize("late_text, late_chinese", [(True, False), (False, True), (True, True)])
     def test_late_text_amounts_and_late_gb18030(self, tmp_path, monkeypatch, late_text, late_chinese):
-        monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 1 << 16)  # many blocks
+        monkeypatch.setattr(csvfile, "CSV_BLOCK_BYTES", 1 << 16)  # many blocks
         tail = [["C99999", "2024-01-06", "(35.00)" if late_text else "12.5", "华东" if late_chinese else "west"]]
         data = load_transactions([self._big_csv(tmp_path, tail)])
         assert len(data.frame) == 40_001 and data.report.drop_counts == {}
         last = data.frame.loc[data.frame["customer_id"] == "C99999"].iloc[0]
         assert last["amount"] == (-35.0 if late_text else 12.5)
         assert last["region"] == ("华东" if late_chinese else "west")
-        assert data.report.files[0].encoding == ("gb18030" if late_chinese else "utf-8")
+        assert data.report.files[0].dialect.encoding == ("gb18030" if late_chinese else "utf-8")
 
 
 class TestExcel:
@@ -251,7 +251,7 @@ class TestExcel:
         )
         data = load_transactions([path])
         assert data.frame["order_date"].tolist() == [pd.Timestamp("2024-01-05 13:45")] + [JAN_5] * 4
-        assert data.report.files[0].date_styles == {"date": 2, "excel serial": 1, "y/m/d": 1, "yyyymmdd": 1}
+        assert data.report.files[0].dialect.date_styles == {"date": 2, "excel serial": 1, "y/m/d": 1, "yyyymmdd": 1}
 
     def test_zero_number_format_restores_leading_zeros(self, tmp_path):
         path = write_xlsx(
@@ -492,7 +492,13 @@ class TestDates:
             JAN_5,
             JAN_5,
         ]
-        assert data.report.files[0].date_styles == {"iso": 2, "y/m/d": 1, "年月日": 1, "excel serial": 1, "yyyymmdd": 1}
+        assert data.report.files[0].dialect.date_styles == {
+            "iso": 2,
+            "y/m/d": 1,
+            "年月日": 1,
+            "excel serial": 1,
+            "yyyymmdd": 1,
+        }
         assert data.report.rows_dropped == 0
 
     def test_day_month_order_is_detected_per_file(self, tmp_path):
@@ -506,11 +512,12 @@ class TestDates:
             pd.Timestamp("2024-01-13"),
             pd.Timestamp("2024-02-01"),
         ]
-        assert [f.date_order for f in data.report.files] == ["dmy", "mdy"]
-        assert len(data.report.warnings) == 2
-        assert str(dmy) in data.report.warnings[0] and "dmy" in data.report.warnings[0]
-        assert "13/01/2024" in data.report.warnings[0]
-        assert str(mdy) in data.report.warnings[1] and "mdy" in data.report.warnings[1]
+        assert [f.dialect.date_order for f in data.report.files] == ["dmy", "mdy"]
+        notes = [w for w in data.report.warnings if "dates read as" in w]
+        assert len(notes) == 2
+        assert str(dmy) in notes[0] and "dmy" in notes[0]
+        assert "13/01/2024" in notes[0]
+        assert str(mdy) in notes[1] and "mdy" in notes[1]
 
     def test_ambiguous_only_file_asks_for_date_order(self, tmp_path):
         path = write_csv(
@@ -526,7 +533,8 @@ class TestDates:
         ]
         given_mdy = load_transactions([path], date_order="mdy")
         assert given_mdy.frame["order_date"].tolist() == [pd.Timestamp("2024-01-02"), pd.Timestamp("2024-03-04")]
-        assert given_mdy.report.files[0].date_order == "mdy" and given_mdy.report.warnings == []
+        assert given_mdy.report.files[0].dialect.date_order == "mdy"
+        assert not [w for w in given_mdy.report.warnings if "dates read as" in w]
 
     def test_date_order_contradicting_the_data(self, tmp_path):
         path = write_csv(tmp_path / "o.csv", [["customer_id", "order_date", "amount"], ["1", "13/01/2024", "1"]])

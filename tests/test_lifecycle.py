@@ -18,6 +18,7 @@ from crmkit.scoring.lifecycle import (
     LifecycleRules,
     activity_windows,
     assign_stages,
+    return_gaps,
     rules_from_config,
 )
 from crmkit.scoring.summary import customer_summary
@@ -38,6 +39,7 @@ def _stages(
     prospects: tuple[str, ...] = (),
     rules: LifecycleRules = DEFAULT_RULES,
     time_unit: str = "day",
+    with_return_gaps: bool = False,
 ) -> pd.DataFrame:
     tx = _tx(purchases)
     table = customer_summary(tx, as_of=AS_OF, time_unit=time_unit)
@@ -46,7 +48,8 @@ def _stages(
     if prospects:
         table = pd.concat([table, pd.DataFrame({"customer_id": list(prospects)})], ignore_index=True)
     activity = activity_windows(tx, as_of=AS_OF, window_days=rules.window_days)
-    return assign_stages(table, activity, rules=rules).set_index("customer_id")
+    gaps = return_gaps(tx, as_of=AS_OF) if with_return_gaps else None
+    return assign_stages(table, activity, rules=rules, first_return_gaps=gaps).set_index("customer_id")
 
 
 def _every(gap: int, count: int, *, first_age: int, amount: float = 100.0) -> list[tuple[int, float]]:
@@ -105,6 +108,49 @@ class TestStagesOnHandBuiltCustomers:
         stages = _stages(history)["lifecycle_stage"]  # median gap 10: overdue > 15, gone > 40
         assert stages.to_dict() == {"a": "growth", "b": "decline", "c": "termination", "d": "acquisition"}
 
+    def test_one_time_buyers_past_their_cycle_terminate_when_more_likely_gone_than_not(self):
+        """The model's P(alive) decides for one-time buyers (the 4 × gap rule does not apply to them); within
+        their first cycle (30 days here) they are never in termination."""
+        one_time = {"likely_gone": [(200, 1.0)], "likely_alive": [(200, 1.0)], "fresh": [(10, 1.0)]}
+        p_alive = {"likely_gone": 0.45, "likely_alive": 0.55, "fresh": 0.2}
+        stages = _stages({**HAND_BUILT, **one_time}, p_alive=p_alive)["lifecycle_stage"]
+        assert stages["likely_gone"] == "termination"
+        assert stages["likely_alive"] == "decline"  # 200 days > 1.5 × 30, not > 4 × 30 any more
+        assert stages["fresh"] == "acquisition"
+        lenient = _stages({**HAND_BUILT, **one_time}, p_alive=p_alive, rules=LifecycleRules(one_time_p_alive=0.4))
+        assert lenient.at["likely_gone", "lifecycle_stage"] == "decline"
+
+    def test_without_p_alive_one_time_buyers_are_measured_against_the_returning_customers(self):
+        """Repeat buyers came back after 10, 20, ..., 100 days (90% within 91); the one-time buyer's cycle is
+        the median usual gap, 55 days: decline after 82.5 days, termination after 91."""
+        returning = {f"r{g}": [(300, 1.0), (300 - g, 1.0)] for g in range(10, 101, 10)}
+        one_time = {"silent_60": [(60, 1.0)], "silent_85": [(85, 1.0)], "silent_95": [(95, 1.0)]}
+        stages = _stages({**returning, **one_time}, with_return_gaps=True)
+        assert stages.at["silent_60", "usual_gap_days"] == 55
+        assert stages["lifecycle_stage"][list(one_time)].to_dict() == {
+            "silent_60": "acquisition",
+            "silent_85": "decline",
+            "silent_95": "termination",
+        }
+        stricter = _stages(
+            {**returning, **one_time}, with_return_gaps=True, rules=LifecycleRules(one_time_gap_quantile=0.5)
+        )
+        assert stricter.at["silent_85", "lifecycle_stage"] == "termination"  # half came back within 55 days
+        # Without the gaps (nobody came back): the repeat buyers' rule, silent over 4 × 55 days.
+        assert _stages({**returning, **one_time}).at["silent_95", "lifecycle_stage"] == "decline"
+
+    def test_return_gaps_count_purchase_days_up_to_the_as_of_day(self):
+        tx = _tx(
+            {
+                "a": [(50, 10.0), (50, 5.0), (40, 3.0), (10, 1.0)],  # same-day orders are one day: gap 10
+                "b": [(30, 10.0), (20, -10.0), (5, 2.0)],  # a return is no purchase day: gap 25
+                "c": [(7, 1.0)],  # never came back
+                "d": [(3, 1.0), (-2, 1.0)],  # second purchase after the as-of day
+            }
+        )
+        np.testing.assert_array_equal(return_gaps(tx, as_of=AS_OF), [10.0, 25.0])
+        assert len(return_gaps(tx.iloc[:0], as_of=AS_OF)) == 0
+
     def test_new_customer_cycle_overrides_the_median(self):
         stages = _stages(
             {"a": [(10, 1.0), (20, 1.0)], "b": [(40, 1.0)]}, rules=LifecycleRules(new_customer_cycle_days=60)
@@ -158,18 +204,22 @@ rules_strategy = st.builds(
     overdue_factor=st.floats(1, 2),
     termination_factor=st.floats(2.01, 6),
     termination_p_alive=st.floats(0, 1),
+    one_time_p_alive=st.floats(0, 1),
+    one_time_gap_quantile=st.floats(0.01, 1),
     new_customer_cycle_days=st.none() | st.floats(1, 400),
 )
 
 
 @settings(max_examples=150, deadline=None)
-@given(customer_histories, st.floats(0, 1), rules_strategy, st.integers(0, 3))
-def test_every_customer_exactly_one_stage_and_recent_buyers_never_terminate(histories, p_alive, rules, n_prospects):
+@given(customer_histories, st.none() | st.floats(0, 1), rules_strategy, st.integers(0, 3), st.booleans())
+def test_every_customer_exactly_one_stage_and_recent_buyers_never_terminate(
+    histories, p_alive, rules, n_prospects, with_return_gaps
+):
     # A purchase on the first day guarantees a buying history; returns alone are not one.
     histories = {cid: [*items, (max(a for a, _ in items), 1.0)] for cid, items in histories.items()}
     prospects = tuple(f"P{i}" for i in range(n_prospects))
-    p = {cid: p_alive for cid in histories}
-    stages = _stages(histories, p_alive=p, prospects=prospects, rules=rules)
+    p = None if p_alive is None else {cid: p_alive for cid in histories}
+    stages = _stages(histories, p_alive=p, prospects=prospects, rules=rules, with_return_gaps=with_return_gaps)
     assert len(stages) == len(histories) + n_prospects and stages.index.is_unique
     assert stages["lifecycle_stage"].isin(STAGES).all()
     assert (stages.loc[list(prospects), "lifecycle_stage"] == "acquisition").all()
@@ -245,6 +295,9 @@ class TestRules:
             ({"overdue_factor": 0.5}, "overdue_factor"),
             ({"overdue_factor": 5.0}, "termination_factor"),
             ({"termination_p_alive": 1.5}, "termination_p_alive"),
+            ({"one_time_p_alive": -0.1}, "one_time_p_alive"),
+            ({"one_time_gap_quantile": 0}, "one_time_gap_quantile"),
+            ({"one_time_gap_quantile": 1.5}, "one_time_gap_quantile"),
             ({"min_purchases_for_trend": 1.5}, "min_purchases_for_trend"),
             ({"min_purchases_for_trend": 0}, "min_purchases_for_trend"),
             ({"new_customer_cycle_days": -3}, "new_customer_cycle_days"),

@@ -152,21 +152,27 @@ SHEETS = {
     "en": ["Summary", "Customers", "Platinum", "Gold", "Iron", "At risk", "Data quality", "Definitions"],
     "zh": ["摘要", "客户", "铂金客户", "黄金客户", "铁客户", "流失风险", "数据质量", "说明"],
 }
+#: The Customers sheet starts with the columns it prints (then the rest in the table's order).
 HEADERS = {
-    "en": ["Customer ID", "Name", "Region", "First purchase", "Last purchase", "Orders"],
-    "zh": ["客户编号", "客户名称", "区域", "首次购买日期", "最近购买日期", "订单数"],
+    "en": ["Customer ID", "Name", "Value tier", "Value rank", "Total revenue", "Customer lifetime value (CLV)"],
+    "zh": ["客户编号", "客户名称", "价值等级", "价值排名", "累计销售额", "客户终身价值 (CLV)"],
 }
 
 
+def header_texts(ws) -> list[str]:
+    """The header row as text: a header shown on two lines reads as one (the line break stands for a space)."""
+    return [c.value.replace("\n", " ") if isinstance(c.value, str) else c.value for c in ws[1]]
+
+
 def _column(ws, header: str) -> int:
-    return [c.value for c in ws[1]].index(header) + 1
+    return header_texts(ws).index(header) + 1
 
 
 def test_sheet_names_and_headers_in_each_language(book, customers):
     lang, wb = book
     assert wb.sheetnames == SHEETS[lang]
     ws = wb[SHEETS[lang][1]]
-    headers = [c.value for c in ws[1]]
+    headers = header_texts(ws)
     assert headers[:6] == HEADERS[lang]
     assert headers[-1] == "loyalty_card"  # unknown columns keep their own name
     assert ws.max_row == len(customers) + 1 and ws.max_column == customers.shape[1]
@@ -175,7 +181,7 @@ def test_sheet_names_and_headers_in_each_language(book, customers):
 def test_customer_sheet_formats(book, customers):
     lang, wb = book
     ws = wb[SHEETS[lang][1]]
-    formats = {header.value: ws.cell(row=2, column=header.column).number_format for header in ws[1]}
+    formats = {text: ws.cell(row=2, column=i).number_format for i, text in enumerate(header_texts(ws), start=1)}
     label = dict(
         zip(
             [
@@ -231,8 +237,8 @@ def test_customer_sheet_frozen_filtered_and_colour_coded(book, customers):
     assert ws.freeze_panes == "B2"
     last = get_column_letter(customers.shape[1])
     assert ws.auto_filter.ref == f"A1:{last}{len(customers) + 1}"
-    tier_col = get_column_letter(customers.columns.get_loc("tier") + 1)
-    band_col = get_column_letter(customers.columns.get_loc("churn_band") + 1)
+    tier_col = get_column_letter(_column(ws, {"en": "Value tier", "zh": "价值等级"}[lang]))
+    band_col = get_column_letter(_column(ws, {"en": "Churn risk band", "zh": "流失风险等级"}[lang]))
     rules = {str(rng.sqref): [r.formula[0] for r in rng.rules] for rng in ws.conditional_formatting}
     tier_labels = {
         "en": ['"Platinum"', '"Gold"', '"Iron"', '"Prospect"'],
@@ -256,7 +262,7 @@ def test_formula_like_text_stays_text_and_negative_numbers_stay_numbers(book, cu
     ids = [ws.cell(row=r, column=1) for r in range(2, 6)]
     assert [c.value for c in ids] == INJECTED
     assert all(c.data_type == "s" for c in ids)
-    revenue = ws.cell(row=7, column=customers.columns.get_loc("total_revenue") + 1)
+    revenue = ws.cell(row=7, column=_column(ws, {"en": "Total revenue", "zh": "累计销售额"}[lang]))
     assert revenue.value == -120.5 and revenue.data_type == "n"
     warnings = [c.value for row in wb[SHEETS[lang][0]].iter_rows() for c in row if isinstance(c.value, str)]
     assert "=cmd|' /C calc'!A0 looked like a formula in the input" in warnings
@@ -268,8 +274,8 @@ def test_tier_sheets_list_one_tier_by_value_rank(book, customers):
         ws = wb[name]
         expected = customers[customers["tier"] == tier].sort_values("value_rank")
         assert [c.value for c in ws["A"][1:]] == expected["customer_id"].tolist()
-        headers = [c.value for c in ws[1]]
-        assert headers[:3] == HEADERS[lang][:3]
+        headers = header_texts(ws)
+        assert headers[:3] == {"en": ["Customer ID", "Name", "Region"], "zh": ["客户编号", "客户名称", "区域"]}[lang]
         assert "loyalty_card" not in headers and ws.freeze_panes == "B2"
 
 
@@ -507,7 +513,7 @@ def test_summary_shows_groups_below_the_charts_and_defines_their_columns(tmp_pat
         "黄金",
         "风险客户数",
         "流失风险金额",
-        "前 5 名客户收入占比",
+        "前 5\n名客户收入占比",  # two lines, broken at a space: never mid-word
     ]
     rows = list(ws.iter_rows(min_row=header[0].row + 1, max_row=header[0].row + 2))
     assert [r[0].value for r in rows] == ["Wu", "(无)"]

@@ -9,11 +9,13 @@ import json
 import numpy as np
 import openpyxl
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from crmkit.errors import OptionError, OutputError
 from crmkit.output import tables
-from crmkit.output.tables import neutralise_formulas, write_json, write_table
+from crmkit.output.tables import write_json, write_table
 
 
 @pytest.fixture
@@ -63,16 +65,15 @@ def test_csv_floats_have_no_binary_noise_but_keep_twelve_digits(tmp_path):
     assert path.read_text(encoding="utf-8-sig").splitlines()[1:5] == ["0.3", "285.3", "1234567.89123", "0.666666666667"]
 
 
-def test_neutralise_formulas_handles_object_and_categorical_columns_without_mutating():
+def test_csv_neutralises_object_and_categorical_columns_without_changing_the_frame(tmp_path):
     frame = pd.DataFrame(
         {"a": ["=1", 5, None, "-x"], "b": pd.Categorical(["+", "ok", "ok", "@"]), "c": [-1, -2, -3, -4]}
     )
     before = frame.copy()
-    out = neutralise_formulas(frame)
+    path = tmp_path / "x.csv"
+    write_table(frame, path)
     pd.testing.assert_frame_equal(frame, before)
-    assert out["a"].tolist()[:2] == ["'=1", 5] and out["a"].iloc[3] == "'-x"
-    assert out["b"].tolist() == ["'+", "ok", "ok", "'@"]
-    assert out["c"].tolist() == [-1, -2, -3, -4]
+    assert path.read_text(encoding="utf-8-sig").splitlines() == ["a,b,c", "'=1,'+,-1", "5,ok,-2", ",ok,-3", "'-x,'@,-4"]
 
 
 def test_parquet_round_trip_keeps_canonical_names_values_and_types(tmp_path, frame):
@@ -84,6 +85,25 @@ def test_parquet_round_trip_keeps_canonical_names_values_and_types(tmp_path, fra
     assert back["customer_id"].tolist() == frame["customer_id"].tolist()  # no quote added: not a spreadsheet
     np.testing.assert_array_equal(back["total_revenue"].to_numpy(), frame["total_revenue"].to_numpy())
     assert (back["first_purchase"].dropna() == frame["first_purchase"].dropna()).all()
+
+
+def test_parquet_writes_categorical_ids_as_text_and_keeps_other_categoricals(tmp_path):
+    ids = [f"C{i:04d}" for i in range(50)][::-1]
+    frame = pd.DataFrame(
+        {
+            "customer_id": pd.Categorical(ids),
+            "tier": pd.Categorical(["gold", "iron"] * 25),
+            "clv": np.linspace(0, 1, 50),
+        }
+    )
+    path = tmp_path / "customers.parquet"
+    write_table(frame, path)
+    schema = pq.read_schema(path)
+    assert schema.field("customer_id").type == pa.large_string()
+    assert pa.types.is_dictionary(schema.field("tier").type)
+    back = pd.read_parquet(path)
+    assert back["customer_id"].tolist() == ids
+    assert isinstance(back["tier"].dtype, pd.CategoricalDtype) and back["tier"].tolist() == frame["tier"].tolist()
 
 
 def test_json_records_have_iso_dates_and_null_for_missing(tmp_path, frame):
@@ -145,7 +165,7 @@ def test_a_crash_while_writing_leaves_the_old_file_and_no_temporary(tmp_path, fr
         raise OSError("No space left on device")
 
     monkeypatch.setitem(tables.WRITERS, ".csv", crash)
-    with pytest.raises(OSError, match="No space"):
+    with pytest.raises(OutputError, match="customers.csv: No space left on device"):
         write_table(frame, path)
     assert path.read_bytes() == b"old contents"
     assert [p.name for p in tmp_path.iterdir()] == ["customers.csv"]

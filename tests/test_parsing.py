@@ -168,10 +168,27 @@ class TestParseNumbers:
         np.testing.assert_array_equal(parsed.values, [np.nan, np.nan, np.nan, np.nan, 3.0])
         assert parsed.bad.tolist() == [False, False, True, False, False]
 
-    def test_a_decimal_comma_is_bad_not_a_hundred_times_larger(self):
-        parsed = parse_numbers(_objects(["12,50", "1.234,50", "1,5", "1,234", "-1,234,567.5", "1，234", "(1,000)"]))
-        np.testing.assert_array_equal(parsed.values, [np.nan, np.nan, np.nan, 1234, -1234567.5, 1234, -1000])
-        assert parsed.bad.tolist() == [True, True, True, False, False, False, False]
+    def test_the_decimal_mark_is_decided_from_the_whole_column(self):
+        comma = parse_numbers(_objects(["12,50", "1.234,50", "1,5", "1.500", "(3,00)", "7"]))
+        np.testing.assert_array_equal(comma.values, [12.5, 1234.5, 1.5, 1500, -3, 7])
+        assert comma.decimal == "," and not comma.bad.any()
+        dot = parse_numbers(_objects(["1,234", "-1,234,567.5", "1，234", "(1,000)", "1.500"]))
+        np.testing.assert_array_equal(dot.values, [1234, -1234567.5, 1234, -1000, 1.5])
+        assert dot.decimal == "."
+
+    def test_a_column_using_both_marks_is_refused_with_examples(self):
+        with pytest.raises(BadValueError, match="both decimal marks") as caught:
+            parse_numbers(_objects(["12,50", "1,234.50"]), where="f.csv, column 'x': ")
+        assert "'12,50'" in str(caught.value) and "'1,234.50'" in str(caught.value) and "--decimal" in str(caught.value)
+
+    def test_a_column_that_cannot_tell_takes_the_file_mark_or_is_refused(self):
+        either = _objects(["1.500", "2.250", "3"])
+        with pytest.raises(BadValueError, match="could mean 1500") as caught:
+            parse_numbers(either, where="f.csv, column 'x': ")
+        assert "1.5 (a decimal mark)" in str(caught.value) and "--decimal ," in str(caught.value)
+        np.testing.assert_array_equal(parse_numbers(either, fallback=",").values, [1500, 2250, 3])
+        np.testing.assert_array_equal(parse_numbers(either, decimal=".").values, [1.5, 2.25, 3])
+        np.testing.assert_array_equal(parse_numbers(_objects(["0.500", "12"])).values, [0.5, 12])  # no group of 0
 
     def test_numeric_columns_pass_through(self):
         parsed = parse_numbers(pd.Series([1, 2, 3], dtype="int64"))

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import crmkit
 from crmkit.errors import OptionError
+from crmkit.schema import COST_COMPONENTS, STAGES, TIERS, VALUE_COMPONENTS
 from crmkit.scoring.rfm import (
     CLASSIC_GRID,
     CLASSIC_SEGMENTS,
@@ -21,6 +23,7 @@ from crmkit.scoring.rfm import (
     score_thresholds,
 )
 from crmkit.scoring.tiers import TierRule, assign_tiers, pareto_figures, tier_sizes
+from crmkit.scoring.value import DELIVERED_COLUMNS
 
 
 def _summary(days_since_last, frequency, revenue) -> pd.DataFrame:
@@ -208,3 +211,59 @@ def test_pareto_figures_from_tier_ranks_match_the_sorted_values(values, mode):
     values = pd.Series(values)
     ranks = assign_tiers(values, pd.Series([f"C{i:03d}" for i in range(len(values))]), TierRule(mode))["value_rank"]
     assert pareto_figures(values, rank=ranks.to_numpy()) == pareto_figures(values)
+
+
+# --- the whole run: what ranks the tiers, and the summary of delivered value -------------------------
+def _priced(n: int = 20) -> pd.DataFrame:
+    """n customers, one order each: revenue rises with the number, profit falls with it (costlier orders)."""
+    return pd.DataFrame(
+        {
+            "customer_id": [f"C{i:02d}" for i in range(n)],
+            "order_date": pd.Timestamp("2024-06-01"),
+            "amount": [100.0 + 10 * i for i in range(n)],
+            "cost": [10.0 + 19 * i for i in range(n)],  # margin = 90 − 9i
+        }
+    )
+
+
+def test_tiers_rank_by_profit_when_there_is_a_cost_column_else_by_revenue():
+    tx = _priced()
+    by_profit = crmkit.score(tx, options=crmkit.ScoreOptions(model=None))
+    assert by_profit.summary.tier_by == "profit" and by_profit.summary.to_json()["tier_by"] == "profit"
+    tiers = by_profit.customers.set_index("customer_id")["tier"]
+    assert tiers["C00"] == "platinum" and tiers["C19"] == "iron"  # most profit, least revenue
+    platinum = next(t for t in by_profit.summary.tiers if t.tier == "platinum")
+    assert platinum.profit == pytest.approx(90.0) and platinum.revenue == pytest.approx(100.0)
+    by_revenue = crmkit.score(tx.drop(columns="cost"), options=crmkit.ScoreOptions(model=None))
+    assert by_revenue.summary.tier_by == "revenue" and by_revenue.summary.tiers[0].profit is None
+    assert by_revenue.customers.set_index("customer_id").at["C19", "tier"] == "platinum"
+    asked = crmkit.score(tx, options=crmkit.ScoreOptions(model=None, tier_by="revenue"))
+    assert asked.summary.tier_by == "revenue"
+    assert asked.customers.set_index("customer_id").at["C19", "tier"] == "platinum"
+
+
+def test_delivered_value_is_averaged_by_tier_and_by_stage():
+    tx = _priced()
+    components = {
+        c: [float((i * (k + 3)) % 11) for i in range(21)] for k, c in enumerate((*VALUE_COMPONENTS, *COST_COMPONENTS))
+    }
+    master = pd.DataFrame({"customer_id": [f"C{i:02d}" for i in range(21)], **components})  # C20: a prospect
+    master.loc[5, "time_cost"] = np.nan  # unknown component: left out of the averages
+    result = crmkit.score(tx, customers=master, options=crmkit.ScoreOptions(model=None))
+    delivered = result.summary.delivered
+    table = result.customers
+    known = table.loc[table["delivered_value"].notna()]
+    for rows, column in ((delivered.by_tier, "tier"), (delivered.by_stage, "lifecycle_stage")):
+        expected = known.groupby(column, observed=True)[["product_value", "time_cost", "delivered_value"]].mean()
+        sizes = known.groupby(column, observed=True).size()
+        assert [r.group for r in rows] == [g for g in (TIERS if column == "tier" else STAGES) if g in expected.index]
+        for row in rows:
+            assert row.customers == sizes[row.group]
+            for name in expected.columns:
+                assert row.averages[name] == pytest.approx(expected.at[row.group, name])
+            assert list(row.averages) == [*VALUE_COMPONENTS, *COST_COMPONENTS, *DELIVERED_COLUMNS[:3]]
+    assert sum(r.customers for r in delivered.by_tier) == 20  # 21 in the master, one with a missing component
+    assert {r.group for r in delivered.by_tier} == {"platinum", "gold", "iron", "prospect"}
+    payload = result.summary.to_json()["delivered_value"]
+    assert payload["by_stage"][0]["stage"] == delivered.by_stage[0].group
+    assert crmkit.score(tx, options=crmkit.ScoreOptions(model=None)).summary.delivered is None

@@ -7,6 +7,7 @@ from dataclasses import fields
 import pytest
 
 from crmkit.errors import OptionError
+from crmkit.ingest.status import StatusRules
 from crmkit.pipeline import options_from
 from crmkit.scoring.churn import ChurnBands
 from crmkit.scoring.lifecycle import LifecycleRules
@@ -17,6 +18,7 @@ def test_config_tables_list_the_fields_of_their_settings():
     """[lifecycle] and [churn] lay over dataclasses: the keys crmkit.toml may hold are exactly their fields."""
     assert CONFIG_TABLES["lifecycle"] == tuple(f.name for f in fields(LifecycleRules))
     assert CONFIG_TABLES["churn"] == tuple(f.name for f in fields(ChurnBands))
+    assert CONFIG_TABLES["status"] == tuple(f.name for f in fields(StatusRules))
 
 
 @pytest.mark.parametrize("section", [name for name, keys in CONFIG_TABLES.items() if keys is not None])

@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crmkit.datasets.sample import (
+    CATEGORIES,
     CHANNEL_ZH,
+    COMPLEMENTS,
     PRODUCTS,
     REGION_ZH,
     SampleData,
@@ -22,6 +24,7 @@ from crmkit.datasets.sample import (
 from crmkit.errors import OptionError
 from crmkit.schema import (
     AMOUNT,
+    CATEGORY,
     CHANNEL,
     COST,
     COST_COMPONENTS,
@@ -34,6 +37,7 @@ from crmkit.schema import (
     SALESPERSON,
     VALUE_COMPONENTS,
 )
+from crmkit.scoring.basket import association_rules, build_baskets, frequent_itemsets
 
 SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
 EN_TX = [
@@ -41,6 +45,7 @@ EN_TX = [
     "Order Date",
     "Customer ID",
     "Product",
+    "Category",
     "Channel",
     "Region",
     "Salesperson",
@@ -64,7 +69,7 @@ EN_CUSTOMERS = [
     "energy_cost",
     "physical_cost",
 ]
-ZH_TX = ["订单编号", "订单日期", "客户编号", "产品", "渠道", "区域", "销售员", "数量", "实付金额", "成本"]
+ZH_TX = ["订单编号", "订单日期", "客户编号", "产品", "品类", "渠道", "区域", "销售员", "数量", "实付金额", "成本"]
 ZH_CUSTOMERS = [
     "客户编号",
     "客户名称",
@@ -119,6 +124,7 @@ class TestExportShape:
             ORDER_DATE,
             CUSTOMER_ID,
             PRODUCT,
+            CATEGORY,
             CHANNEL,
             REGION,
             SALESPERSON,
@@ -182,6 +188,32 @@ class TestExportShape:
         dates = sample.transactions[ORDER_DATE]
         assert dates.min() >= pd.Timestamp("2023-01-01") and dates.max() <= pd.Timestamp("2024-12-31")
         assert dates.min() < pd.Timestamp("2023-01-15") and dates.max() > pd.Timestamp("2024-12-15")
+
+
+class TestProducts:
+    def test_each_product_sits_in_its_category(self, sample):
+        category_of = {p[0]: p[5] for p in PRODUCTS}
+        tx = sample.transactions
+        assert (tx[PRODUCT].map(category_of) == tx[CATEGORY]).all()
+        assert set(tx[CATEGORY]) == {c[0] for c in CATEGORIES}
+        assert all(complement in category_of for pairs in COMPLEMENTS.values() for complement, _ in pairs)
+
+    def test_complements_are_bought_together(self, sample):
+        """The catalogue's complements show as strong order-level rules; unrelated products do not."""
+        baskets = build_baskets(sample.transactions, basket_by="order")
+        itemsets = frequent_itemsets(baskets.matrix, min_count=50, max_len=2)
+        rules = association_rules(itemsets, baskets.items).set_index(["antecedent", "consequent"])
+        for pair in [("Gift bag", "Gift box"), ("Tea knife", "Pu'er cake"), ("Teapot", "Tea cups")]:
+            assert rules.loc[pair, "lift"] > 2.5, pair
+        assert rules["lift"].min() < 1.5
+
+    def test_customers_lean_to_a_favourite_category(self, sample):
+        sales = _sales(sample.transactions)
+        shares = sales.groupby(CUSTOMER_ID)[CATEGORY].value_counts(normalize=True)
+        busy = sales.groupby(CUSTOMER_ID).size() >= 20
+        top_share = shares.groupby(level=0).max()[busy]
+        overall = sales[CATEGORY].value_counts(normalize=True).max()
+        assert top_share.median() > overall + 0.1
 
 
 class TestCustomers:
@@ -296,6 +328,7 @@ class TestLocalise:
         assert set(tx["渠道"]) == set(CHANNEL_ZH.values())
         assert set(tx["区域"]) <= set(REGION_ZH.values())
         assert set(tx["产品"]) <= {p[1] for p in PRODUCTS}
+        assert set(tx["品类"]) <= {c[1] for c in CATEGORIES}
         assert customers["客户名称"].str.fullmatch(r"[\u4e00-\u9fff]{2,3}").all()
         assert customers["销售员"].str.fullmatch(r"[\u4e00-\u9fff]{2,3}").all()
         np.testing.assert_array_equal(tx["客户编号"], sample.transactions[CUSTOMER_ID])
@@ -323,7 +356,7 @@ class TestShippedSamples:
         dates = [row[1] for row in body]
         assert sum(d == "n/a" for d in dates) == 1
         assert all(hasattr(d, "year") for d in dates if d != "n/a")
-        amounts = [row[8] for row in body]
+        amounts = [row[EN_TX.index("Amount")] for row in body]
         assert [a for a in amounts if isinstance(a, str)] == ["¥1,234.50"]
 
     def test_english_file_has_about_one_percent_duplicated_lines(self, english_rows):

@@ -8,7 +8,7 @@ import pytest
 
 from crmkit.datasets.btyd import simulate_bgnbd, simulate_spend
 from crmkit.errors import BadValueError, MissingColumnsError, OptionError
-from crmkit.models import GammaGammaModel, TransactionModel
+from crmkit.models import FittedModels, GammaGammaModel, TransactionModel, compress
 from crmkit.schema import COST_COMPONENTS, CUSTOMER_ID, TIME_UNIT_DAYS, VALUE_COMPONENTS
 from crmkit.scoring.value import (
     DELIVERED_COLUMNS,
@@ -17,6 +17,7 @@ from crmkit.scoring.value import (
     delivered_value,
     missing_delivered_components,
     parse_horizon,
+    run_rate_value,
     score_value,
 )
 
@@ -207,6 +208,95 @@ class TestScoreValue:
     def test_missing_summary_columns_are_named(self):
         with pytest.raises(MissingColumnsError, match="monetary, total_revenue"):
             score_value(_summary(100).drop(columns=["monetary", "total_revenue"]))
+
+
+PARETO = TransactionModel("pareto", {"r": 0.55, "alpha": 10.6, "s": 0.61, "beta": 11.7}, -9500.0, 2357)
+MODELS = (WEEKLY, TransactionModel("mbgnbd", dict(WEEKLY.params), -9500.0, 2357), PARETO)
+
+
+class TestValueIfActive:
+    """Value if they stay: E[value over the horizon | still active at T], discounted like CLV."""
+
+    @staticmethod
+    def _summary_of(frequency, recency, T, monetary) -> pd.DataFrame:
+        n = len(frequency)
+        return pd.DataFrame(
+            {
+                CUSTOMER_ID: [f"C{i}" for i in range(n)],
+                "frequency": frequency,
+                "recency": recency,
+                "T": T,
+                "monetary": monetary,
+                "total_revenue": np.asarray(monetary) * (np.asarray(frequency) + 1),
+            }
+        )
+
+    @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
+    def test_clv_is_value_if_active_times_p_alive(self, model):
+        summary = self._summary_of(*CUSTOMERS)
+        out, _ = score_value(summary, time_unit="week", fitted=FittedModels(model, SPEND, "week"))
+        np.testing.assert_allclose(out["clv"], out["value_if_active"] * out["p_alive"], rtol=1e-12)
+        assert (out["value_if_active"] >= out["clv"]).all()
+
+    def test_pareto_value_if_active_is_the_closed_form(self):
+        """Schmittlein et al. (1987): E[X(t) | alive at T] = (r+x)/(α+T) · (β+T)/(s−1) · [1 − ((β+T)/(β+T+t))^(s−1)]."""
+        f, r_, T, m = CUSTOMERS
+        summary = self._summary_of(f, r_, T, m)
+        out, _ = score_value(
+            summary, time_unit="week", horizon="364d", discount_rate=0.0, fitted=FittedModels(PARETO, SPEND, "week")
+        )
+        r, alpha, s, beta = (PARETO.params[k] for k in ("r", "alpha", "s", "beta"))
+        t = 52.0
+        purchases = (r + f) / (alpha + T) * (beta + T) / (s - 1) * (1 - ((beta + T) / (beta + T + t)) ** (s - 1))
+        np.testing.assert_allclose(out["value_if_active"], SPEND.expected_spend(f, m) * purchases, rtol=1e-9)
+
+    def test_a_lapsed_heavy_buyer_keeps_the_value_clv_loses(self):
+        """81 repeat purchases in 479 days, then 168 days of silence: CLV is about 0, but if they stay they are
+        worth as much as an active customer of the same age and history: up to (r+x)/(α+T) purchases a day, a
+        little less since they may still leave during the year."""
+        model = TransactionModel("mbgnbd", {"r": 0.6544, "alpha": 23.32, "a": 0.6737, "b": 3.575}, 0.0, 2000)
+        summary = self._summary_of([81.0, 81.0], [479.0, 646.0], [647.0, 647.0], [577.0, 577.0])
+        out, _ = score_value(summary, discount_rate=0.0, fitted=FittedModels(model, SPEND, "day"))
+        lapsed, active = out.iloc[0], out.iloc[1]
+        assert lapsed["p_alive"] < 1e-6 and lapsed["clv"] < 1.0
+        assert lapsed["value_if_active"] == pytest.approx(active["value_if_active"], rel=1e-12)
+        rate = (0.6544 + 81) / (23.32 + 647)
+        bound = SPEND.expected_spend(81.0, 577.0) * rate * 365.25
+        assert 0.8 * bound < lapsed["value_if_active"] < bound
+
+    @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.name)
+    def test_extreme_customers_get_finite_values(self, model):
+        f = np.array([0.0, 0.0, 500.0, 500.0, 1.0, 3000.0, 0.0])
+        T = np.array([0.0, 1e5, 500.0, 1e5, 1e-3, 3000.0, 1e-9])
+        r = np.minimum(np.array([0.0, 0.0, 500.0, 10.0, 1e-3, 2999.0, 0.0]), T)
+        data = compress(f, r, T)
+        for times in ([1e-6], [52.0], [1e4], [1.0, 1e3, 1e6]):
+            alive = model.alive_weighted_purchases_on(times, np.ones(len(times)), data)
+            assert np.isfinite(alive).all() and (alive >= 0).all(), times
+
+    def test_run_rate_stands_in_without_a_model(self):
+        """Historic value per day since the first purchase (at least the horizon), over the horizon."""
+        table = pd.DataFrame(
+            {
+                CUSTOMER_ID: ["steady", "lapsed", "new", "prospect"],
+                "first_purchase": pd.to_datetime(["2023-12-01", "2023-01-01", "2024-12-01", None]),
+                "last_purchase": pd.to_datetime(["2024-12-01", "2023-06-30", "2024-12-21", None]),
+                "days_since_last": [30.0, 550.0, 10.0, np.nan],
+                "total_revenue": [3350.0, 1000.0, 400.0, np.nan],
+                "total_margin": [1000.0, 730.0, 100.0, np.nan],
+            }
+        )
+        value = run_rate_value(table, horizon="365d", discount_rate=0.0)
+        # 396 and 730 days of history; the new customer's 30 days count as the horizon's 365.
+        np.testing.assert_allclose(value[:3], [1000 / 396 * 365, 730 / 730 * 365, 100.0])
+        assert np.isnan(value[3])
+        by_revenue = run_rate_value(table.drop(columns="total_margin"), horizon="365d", discount_rate=0.0)
+        np.testing.assert_allclose(by_revenue[:3], [3350 / 396 * 365, 500.0, 400.0])
+        half = run_rate_value(table, horizon="365d", margin=0.5, discount_rate=0.0)
+        np.testing.assert_allclose(half[:3], by_revenue[:3] / 2)
+        discounted = run_rate_value(table, horizon="365d", discount_rate=0.1)
+        # A constant rate discounted month by month: about the mid-year factor.
+        np.testing.assert_allclose(discounted[:3] / value[:3], 1.1 ** (-6.5 / 12), rtol=2e-3)
 
 
 def _master() -> pd.DataFrame:

@@ -26,8 +26,30 @@ INJECTED_IDS = ['=HYPERLINK("http://evil.example")', "+1", "-2", "@x", "=1+1"]
 INJECTED_NAME = '=cmd|" /C calc"!A0'
 CJK = re.compile(r"[\u4e00-\u9fff]")
 SHEETS = {
-    "en": ["Summary", "Customers", "Platinum", "Gold", "Iron", "At risk", "Data quality", "Definitions"],
-    "zh": ["摘要", "客户", "铂金客户", "黄金客户", "铁客户", "流失风险", "数据质量", "说明"],
+    "en": [
+        "Summary",
+        "Customers",
+        "Platinum",
+        "Gold",
+        "Iron",
+        "At risk",
+        "Lost key accounts",
+        "Cross-sell",
+        "Data quality",
+        "Definitions",
+    ],
+    "zh": [
+        "摘要",
+        "客户",
+        "铂金客户",
+        "黄金客户",
+        "铁客户",
+        "流失风险",
+        "流失中的重点客户",
+        "交叉销售",
+        "数据质量",
+        "说明",
+    ],
 }
 #: Canonical column → (English header, Chinese header, number format) on the Customers sheet.
 COLUMNS = {
@@ -107,7 +129,8 @@ def book(request: pytest.FixtureRequest, files: SimpleNamespace) -> SimpleNamesp
 
 
 def headers(ws) -> list[str]:
-    return [cell.value for cell in ws[1]]
+    """The header row as text: a header shown on two lines reads as one (the line break stands for a space)."""
+    return [cell.value.replace("\n", " ") if isinstance(cell.value, str) else cell.value for cell in ws[1]]
 
 
 def column_values(ws, header: str) -> list:
@@ -122,6 +145,20 @@ def shown(lang: str, key: str) -> str:
 
 def test_sheet_names_in_each_language(book):
     assert book.wb.sheetnames == SHEETS[book.lang]
+
+
+def test_cross_sell_sheet_formats_shares_and_money(book):
+    ws = book.wb[SHEETS[book.lang][7]]
+    formats = {header: ws.cell(row=2, column=i + 1).number_format for i, header in enumerate(headers(ws))}
+    confidence, value = (
+        ("Confidence of offer 1", "Expected value of offer 1")
+        if book.lang == "en"
+        else (
+            "推荐 1 的置信度",
+            "推荐 1 的预期价值",
+        )
+    )
+    assert (formats[confidence], formats[value]) == ("0.0%", "#,##0.00")
 
 
 def test_customer_headers_and_vocabulary_in_each_language(book, files):
@@ -195,6 +232,20 @@ def test_at_risk_sheet_most_value_first(book):
     assert len(values) > 5 and values == sorted(values, reverse=True) and min(values) > 0
 
 
+def test_lost_key_accounts_sheet_by_historic_profit(book):
+    ws = book.wb[SHEETS[book.lang][6]]
+    tiers = set(column_values(ws, shown(book.lang, "tier")))
+    stages = set(column_values(ws, shown(book.lang, "lifecycle_stage")))
+    profit = column_values(ws, "累计毛利" if book.lang == "zh" else "Total margin")
+    assert profit and profit == sorted(profit, reverse=True)
+    assert tiers <= ({"铂金", "黄金"} if book.lang == "zh" else {"Platinum", "Gold"})
+    assert stages <= ({"衰退期", "终止期"} if book.lang == "zh" else {"Decline", "Termination"})
+    actions = set(column_values(ws, "下一步行动" if book.lang == "zh" else "Next action"))
+    assert actions and actions <= (
+        {"挽回", "挽留", "发展", "维持"} if book.lang == "zh" else {"Win back", "Retain", "Develop", "Maintain"}
+    )
+
+
 def test_no_cell_is_a_formula_and_formula_like_text_survives(book):
     for ws in book.wb.worksheets:
         for row in ws.iter_rows():
@@ -252,15 +303,35 @@ def test_pareto_chart_marks_the_80_20_point(book):
 
 def test_data_quality_and_definitions_in_the_language(book):
     wb, zh = book.wb, book.lang == "zh"
-    quality = wb[SHEETS[book.lang][6]]
+    quality = wb[SHEETS[book.lang][8]]
     items = column_values(quality, "项目" if zh else "Item")
     assert items[:3] == (["读取行数", "使用行数", "剔除行数"] if zh else ["Rows read", "Rows used", "Rows dropped"])
-    definitions = wb[SHEETS[book.lang][7]]
+    definitions = wb[SHEETS[book.lang][9]]
     keys = column_values(definitions, "字段名" if zh else "Field")
-    for key in ("value_at_risk", "usual_gap_days", "top5_share", "at_risk", "acquisition", "high"):
+    for key in (
+        "value_at_risk",
+        "value_if_active",
+        "next_action",
+        "win_back",
+        "let_go",
+        "usual_gap_days",
+        "top5_share",
+        "at_risk",
+        "acquisition",
+        "high",
+        "offer_1_value",
+    ):
         assert key in keys
     meanings = column_values(definitions, "含义" if zh else "Meaning")
     assert all(meaning for key, meaning in zip(keys, meanings) if key)
+    # The next-action rules in force, in order, after the actions themselves; and how segments and stages differ.
+    terms = column_values(definitions, "名称" if zh else "Term")
+    first = terms.index("1. 挽回" if zh else "1. Win back")
+    assert terms[first + 5] == ("6. 维持" if zh else "6. Maintain")
+    rule = meanings[first]
+    assert rule == ("等级 铂金或黄金；阶段 终止期" if zh else "tier Platinum or Gold; stage Termination")
+    explained = meanings[keys.index("next_action")]
+    assert ("与其他客户比较" in explained and "自身节奏" in explained) if zh else "own rhythm" in explained
     if zh:
         assert all(CJK.search(m) for m in meanings if m and m != "直接取自输入数据。")
 

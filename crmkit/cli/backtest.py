@@ -6,15 +6,15 @@ from typing import Annotated
 
 import typer
 
-from crmkit import ingest, pipeline
-from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs
+from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     Col,
     Config,
     DateOrderOpt,
+    DecimalMark,
     Files,
     Format,
+    HeaderRow,
     LangOpt,
     OutputFormat,
     Quiet,
@@ -23,8 +23,6 @@ from crmkit.cli.params import (
     TimeUnit,
     Unit,
 )
-from crmkit.output import terminal
-from crmkit.scoring.backtest import backtest as run_backtest
 
 
 @app.command()
@@ -46,12 +44,19 @@ def backtest(
     sheet: Sheet = None,
     strict: Strict = False,
     date_order: DateOrderOpt = None,
+    header_row: HeaderRow = None,
+    decimal: DecimalMark = None,
     quiet: Quiet = False,
 ) -> None:
     """Fit on a calibration period, predict the holdout and compare with what happened.
 
     Example: crmkit backtest data/samples/sales.xlsx --calibration-end 2024-06-30
     """
+    from crmkit import pipeline
+    from crmkit.cli.inputs import Inputs, as_of_date
+    from crmkit.output import terminal
+    from crmkit.scoring.backtest import backtest as run_backtest
+
     inputs = Inputs(
         files,
         customers=None,
@@ -60,17 +65,22 @@ def backtest(
         sheet=sheet,
         strict=strict,
         date_order=date_order,
+        header_row=header_row,
+        decimal=decimal,
         rejects=None,
-        quiet=quiet or output_format is OutputFormat.json,
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
     )
     report = run_backtest(
         inputs.tx.frame,
-        calibration_end=ingest.parse_date(calibration_end),
-        holdout_end=ingest.parse_date(holdout_end) if holdout_end else None,
+        calibration_end=as_of_date(calibration_end, "--calibration-end"),
+        holdout_end=as_of_date(holdout_end, "--holdout-end") if holdout_end else None,
         models=pipeline.backtest_models(model),
         time_unit=time_unit.value,
     )
     if output_format is OutputFormat.json:
-        terminal.emit_json(report)
+        terminal.emit_json(
+            {"data": inputs.data_section(), **report, "warnings": pipeline.read_warnings(inputs.tx.report)}
+        )
         return
     terminal.render_backtest(out_console(), report, lang=inputs.lang(lang))

@@ -6,19 +6,20 @@ from typing import Annotated
 
 import typer
 
-from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
+from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     AsOf,
     Col,
     Config,
     CustomersFile,
     DateOrderOpt,
+    DecimalMark,
     EngineName,
     EngineOpt,
     Files,
     Format,
     GroupBy,
+    HeaderRow,
     IncludeAttributes,
     LangOpt,
     MemoryLimit,
@@ -34,9 +35,6 @@ from crmkit.cli.params import (
     Strict,
     Workers,
 )
-from crmkit.output import terminal
-from crmkit.pipeline.privacy import Sharing
-from crmkit.scoring.churn import AT_RISK_COLUMNS
 
 
 @app.command()
@@ -47,7 +45,9 @@ def churn(
     output_format: Format = OutputFormat.table,
     lang: LangOpt = None,
     as_of: AsOf = None,
-    top: Annotated[int, typer.Option("--top", help="How many customers to list (all are written with --out).")] = 20,
+    top: Annotated[
+        int, typer.Option("--top", min=0, help="How many customers to list (all are written with --out).")
+    ] = 20,
     min_tier: Annotated[
         str | None, typer.Option("--min-tier", help="Only customers in this tier or better: platinum, gold, iron.")
     ] = None,
@@ -61,6 +61,8 @@ def churn(
     strict: Strict = False,
     rejects: Rejects = None,
     date_order: DateOrderOpt = None,
+    header_row: HeaderRow = None,
+    decimal: DecimalMark = None,
     quiet: Quiet = False,
     engine: EngineOpt = EngineName.pandas,
     scheduler: Scheduler = None,
@@ -68,10 +70,16 @@ def churn(
     memory_limit: MemoryLimit = None,
     storage_option: StorageOption = None,
 ) -> None:
-    """List the customers worth saving, by value at risk (CLV × churn risk).
+    """List the customers worth saving, by value at risk (value if they stay × churn risk), and the key accounts
+    being lost.
 
     Example: crmkit churn data/samples/sales.xlsx --min-tier gold --top 20
     """
+    from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
+    from crmkit.output import terminal
+    from crmkit.pipeline.privacy import Sharing
+    from crmkit.scoring.churn import AT_RISK_COLUMNS, LOST_KEY_ACCOUNT_COLUMNS
+
     inputs = Inputs(
         files,
         customers=customers,
@@ -80,22 +88,32 @@ def churn(
         sheet=sheet,
         strict=strict,
         date_order=date_order,
+        header_row=header_row,
+        decimal=decimal,
         rejects=rejects,
-        quiet=quiet or output_format is OutputFormat.json,
-        outputs=(out,),
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
+        outputs={"--out": out},
         sharing=Sharing(include_attributes, pseudonymize),
         engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
     options = inputs.options(as_of=as_of, model=model, group_by=group_by, at_risk_min_tier=min_tier)
-    result = score(inputs, options, out=out, top=top)
+    result = score(inputs, options, out=out, top=top, written="at_risk")
     saving = result.at_risk[[c for c in AT_RISK_COLUMNS if c in result.at_risk.columns]]
+    lost = result.lost_key_accounts[[c for c in LOST_KEY_ACCOUNT_COLUMNS if c in result.lost_key_accounts.columns]]
     language = inputs.lang(lang)
     write_frame(saving, out, inputs, language)
     if output_format is OutputFormat.json:
         summary = result.summary.to_json()
-        payload = {"churn": summary["churn"], "customers": terminal.records(saving.head(top))}
-        if "groups" in summary:
-            payload["groups"] = summary["groups"]
-        terminal.emit_json(payload)
+        terminal.emit_json(
+            {
+                "data": summary["data"],
+                "churn": summary["churn"],
+                "customers": terminal.records(saving.head(top)),
+                "lost_key_accounts": terminal.records(lost.head(top)),
+                "groups": summary["groups"],
+                "warnings": summary["warnings"],
+            }
+        )
         return
     terminal.render_churn(out_console(), result, lang=language, top=top)

@@ -1,25 +1,29 @@
 """What every command does first: read the inputs through ingest, settle options (command line, then
-crmkit.toml, then defaults), and score through the pipeline."""
+crmkit.toml, then defaults, each checked, in :func:`crmkit.pipeline.options_from`), and score through the
+pipeline."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+
 from crmkit import ingest, pipeline
-from crmkit.cli.app import err_console
-from crmkit.cli.params import (
-    DateOrder,
-    Lang,
-)
+from crmkit.cli.application import MESSAGE_LANG, choice_key, err_console
+from crmkit.cli.params import DateOrder, Lang
 from crmkit.engine import EngineSettings, parse_storage_options
 from crmkit.errors import OptionError
-from crmkit.output import tables, terminal
-from crmkit.output.atomic import check_not_input
+from crmkit.ingest.config import DEFAULT_CONFIG
+from crmkit.ingest.files import check_regular_file, scan_inputs
+from crmkit.output import excel, tables, terminal
+from crmkit.output.atomic import check_not_input, same_file
+from crmkit.output.labels import CHOICE_LABELS
 from crmkit.pipeline.options import ScoreOptions, options_from
 from crmkit.pipeline.privacy import Sharing
 from crmkit.pipeline.results import ScoreResult
@@ -29,8 +33,11 @@ from crmkit.pipeline.results import ScoreResult
 class Inputs:
     """Transactions, optional master file and config, read through the ingest layer.
 
-    Rejected rows and the examples of dropped rows are shown as ``sharing`` allows (pseudonymised ids), like
-    every other output.
+    ``outputs`` maps each output option (``--out``, ``--model-out``) to its path: none may be an input, the
+    config file, ``--rejects`` or another output. ``quiet`` keeps stderr silent; ``brief`` (``--format json``)
+    keeps it to the one-line drop summary and warnings. Rejected rows and the examples of dropped rows are shown
+    as ``sharing`` allows (pseudonymised ids), like every other output. With ``engine`` set to Dask nothing is
+    read here: the inputs are planned in pieces that the workers read (:func:`score`).
     """
 
     def __init__(
@@ -45,75 +52,161 @@ class Inputs:
         date_order: DateOrder | None,
         rejects: Path | None,
         quiet: bool,
-        outputs: tuple[Path | None, ...] = (),
+        brief: bool = False,
+        outputs: Mapping[str, Path | None] | None = None,
         sharing: Sharing | None = None,
+        header_row: int | None = None,
+        decimal: str | None = None,
         engine: EngineSettings | None = None,
     ) -> None:
-        self.engine = engine or EngineSettings()
+        if config is not None:
+            check_regular_file(config, what="config file")
         self.config = ingest.load_config(config)
+        # Errors and notes from here on speak the --lang given, else crmkit.toml's.
+        MESSAGE_LANG.set(MESSAGE_LANG.get() or self.lang(None))
+        self.engine = engine or EngineSettings()
+        if self.engine.engine == "dask":
+            self._plan(
+                files,
+                customers=customers,
+                col=col,
+                config=config,
+                sheet=sheet,
+                strict=strict,
+                date_order=date_order,
+                rejects=rejects,
+                quiet=quiet,
+                brief=brief,
+                outputs=outputs or {},
+                sharing=sharing,
+                header_row=header_row,
+                decimal=decimal,
+            )
+            return
+        found = scan_inputs(files)
+        if customers is not None:
+            check_regular_file(customers, what="customers file")
+        #: Every input file (folders expanded): outputs may never replace one of them.
+        self.paths = [*found.files, *([customers] if customers is not None else [])]
+        config_file = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+        # Refused before minutes of reading and scoring, not after.
+        _check_outputs({**(outputs or {}), "--rejects": rejects}, [*self.paths, *filter(None, [config_file])])
         self.quiet = quiet
+        self.brief = brief and not quiet
         self.sharing = sharing or Sharing()
+        console = err_console()
+        if found.skipped and not quiet:
+            terminal.print_skipped_files(console, found.skipped)
         columns = {**self.config.get("columns", {}), **parse_col(col)}
         order = date_order.value if date_order else None
-        self.date_order = order
-        self.strict = strict
-        if self.engine.engine == "dask":
-            self._plan_pieces(files, customers=customers, columns=columns, rejects=rejects, outputs=outputs)
-            return
-        #: Every input file (folders expanded): outputs may never replace one of them.
-        self.paths = ingest.expand_paths([*files, *([customers] if customers else [])])
-        for output in (*outputs, rejects):  # refuse before minutes of reading and scoring, not after
-            if output is not None:
-                check_not_input(output, self.paths)
+        status = ingest.StatusRules.from_config(self.config.get("status", {}))
         with progress("Reading " + ", ".join(p.name for p in files[:3]) + (" …" if len(files) > 3 else ""), quiet):
-            self.tx = ingest.load_transactions(files, columns=columns, sheet=sheet, strict=strict, date_order=order)
-            self.customers = ingest.load_customers(customers, columns=columns, date_order=order) if customers else None
+            tx = ingest.load_transactions(
+                found.files,
+                columns=columns,
+                sheet=sheet,
+                strict=strict,
+                date_order=order,
+                header_row=header_row,
+                decimal=decimal,
+                status=status,
+            )
+            master = ingest.load_customers(customers, columns=columns, date_order=order) if customers else None
+            self.customers = ingest.match_customers(tx, master) if master is not None else None
+        self.tx = dataclasses.replace(tx, report=dataclasses.replace(tx.report, skipped=tuple(found.skipped)))
         shown = self.sharing.transactions(self.tx)
-        if rejects is not None:
+        if rejects is not None and rejects.suffix.lower() == ".xlsx":
+            excel.write_rejects(rejects, shown.rejects, inputs=self.paths)
+        elif rejects is not None:
             tables.write_table(shown.rejects, rejects, inputs=self.paths)
-        if not quiet:
-            terminal.print_ingest_notes(err_console(), shown.report, rejects_written=rejects)
+        if self.brief:
+            terminal.print_drop_summary(console, shown.report)
+        elif not quiet:
+            terminal.print_ingest_notes(console, shown.report, rejects_written=rejects, lang=self.lang(None))
+        for warning in pipeline.dropped_warning(self.tx.report) if not quiet else []:
+            terminal.print_note(console, warning)
 
-    def _plan_pieces(
+    def _plan(
         self,
         files: list[Path],
         *,
         customers: Path | None,
-        columns: dict[str, str],
+        col: list[str] | None,
+        config: Path | None,
+        sheet: str | None,
+        strict: bool,
+        date_order: DateOrder | None,
         rejects: Path | None,
-        outputs: tuple[Path | None, ...],
+        quiet: bool,
+        brief: bool,
+        outputs: Mapping[str, Path | None],
+        sharing: Sharing | None,
+        header_row: int | None,
+        decimal: str | None,
     ) -> None:
-        """With the Dask engine nothing is read here: the inputs are cut into pieces the workers read."""
-        if customers is not None:
-            raise OptionError("--customers is not available with --engine dask yet", hint="use --engine pandas")
-        if rejects is not None:
-            raise OptionError(
-                "--rejects is not available with --engine dask; the dropped rows are counted with examples",
-                hint="use --engine pandas to write every dropped row",
-            )
-        from crmkit.ingest.pieces import plan_pieces
+        """With the Dask engine: the inputs cut into pieces (headers read and mapped, nothing else), and what the
+        engine does not do yet refused before any work starts."""
+        for option, given in (("--customers", customers), ("--rejects", rejects), ("--sheet", sheet)):
+            if given is not None:
+                raise OptionError(f"{option} is not available with --engine dask yet", hint="use --engine pandas")
+        from crmkit.ingest.pieces import ReadSettings, plan_pieces
 
-        self.pieces = plan_pieces(
-            [_source(f) for f in files], columns=columns, storage_options=self.engine.storage_options
+        self.settings = ReadSettings(
+            columns={**self.config.get("columns", {}), **parse_col(col)},
+            date_order=date_order.value if date_order else None,
+            header_row=header_row,
+            decimal=decimal,
+            status=ingest.StatusRules.from_config(self.config.get("status", {})),
+            storage_options=self.engine.storage_options,
         )
-        self.paths = [Path(p) for p in dict.fromkeys(piece.path for piece in self.pieces) if "://" not in p]
-        for output in outputs:
-            if output is not None:
-                check_not_input(output, self.paths)
+        self.plan = plan_pieces([_source(f) for f in files], self.settings)
+        self.paths = self.plan.local_paths
+        config_file = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+        _check_outputs(outputs, [*self.paths, *filter(None, [config_file])])
+        self.quiet = quiet
+        self.brief = brief and not quiet
+        self.sharing = sharing or Sharing()
+        self.strict = strict
         self.customers = None
+        if self.plan.skipped and not quiet:
+            terminal.print_skipped_files(err_console(), self.plan.skipped)
 
     def options(self, **given: Any) -> ScoreOptions:
-        """Scoring options: the command line's values (None when not given), else crmkit.toml, else defaults."""
+        """Scoring options: the command line's values (None when not given), else crmkit.toml, else defaults.
+        Choices may be given by their Chinese labels (``at_risk_min_tier="黄金"``)."""
         if given.get("as_of") is not None:
-            given["as_of"] = ingest.parse_date(given["as_of"])
+            given["as_of"] = as_of_date(given["as_of"])
+        values = {k: v.value if isinstance(v, Enum) else v for k, v in given.items()}
         return options_from(
-            self.config, sharing=self.sharing, **{k: v.value if isinstance(v, Enum) else v for k, v in given.items()}
+            self.config,
+            sharing=self.sharing,
+            **{k: choice_key(v) if k in CHOICE_LABELS and isinstance(v, str) else v for k, v in values.items()},
         )
 
     def lang(self, value: Lang | None) -> str:
+        """The language of terminal and workbook labels: ``--lang`` (None when not given), else crmkit.toml's,
+        else English; errors and notes follow it."""
         if value is not None:
             return str(value.value)
-        return str(self.config.get("output", {}).get("lang", "en"))
+        return MESSAGE_LANG.get() or choice_key(str(self.config.get("output", {}).get("lang", "en")))
+
+    def data_section(self) -> dict[str, Any]:
+        """What was read, for the ``data`` part of the JSON of commands that do not score (backtest, compare)."""
+        return pipeline.read_summary(self.tx.report)
+
+
+def _check_outputs(outputs: Mapping[str, Path | None], inputs: list[Path]) -> None:
+    """Each output is a file of its own: not an input or the config file, not another output."""
+    given = [(option, path) for option, path in outputs.items() if path is not None]
+    for _, path in given:
+        check_not_input(path, inputs)
+    for i, (option, path) in enumerate(given):
+        for other, other_path in given[i + 1 :]:
+            if same_file(path, other_path):
+                raise OptionError(
+                    f"{option} and {other} are the same file ({path}); one would overwrite the other",
+                    hint=f"give {other} another name",
+                )
 
 
 @contextlib.contextmanager
@@ -123,20 +216,23 @@ def progress(message: str, quiet: bool) -> Iterator[None]:
     if quiet or not console.is_terminal:
         yield
         return
-    with console.status(message):
+    with console.status(Text(terminal.printable(message))):
         yield
 
 
-def score(inputs: Inputs, options: ScoreOptions, *, out: Path | None = None, top: int = 10) -> ScoreResult:
-    """Run the pipeline on the inputs (with a spinner on a terminal). With the Dask engine the per-customer
-    table goes to the Parquet dataset ``out`` as it is scored, and the result lists the ``top`` customers."""
+def score(
+    inputs: Inputs, options: ScoreOptions, *, out: Path | None = None, top: int = 10, written: str = "customers"
+) -> ScoreResult:
+    """Run the pipeline on the inputs (with a spinner on a terminal). With the Dask engine the workers write
+    ``out`` as a Parquet dataset (every customer, their value columns or those worth saving, as ``written``
+    says) while they score, and the result lists the ``top`` customers."""
     if inputs.engine.engine == "dask":
-        return _score_on_dask(inputs, options, out, top)
+        return _score_on_dask(inputs, options, out, top, written)
     with progress("Scoring customers (summary, models, tiers, lifecycle, churn) …", inputs.quiet):
         return pipeline.score(inputs.tx, customers=inputs.customers, options=options)
 
 
-def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top: int) -> ScoreResult:
+def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top: int, written: str) -> ScoreResult:
     from crmkit.engine.cluster import dask_client
     from crmkit.engine.dask_engine import check_supported, score_pieces
     from crmkit.output.dataset import DatasetWriter
@@ -149,29 +245,34 @@ def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top:
             dask_client(inputs.engine) as client,
         ):
             result, report = score_pieces(
-                inputs.pieces,
+                inputs.plan,
                 options,
                 client=client,
-                date_order=inputs.date_order,
-                storage_options=inputs.engine.storage_options,
+                settings=inputs.settings,
                 dataset=dataset,
                 partitions=inputs.engine.partitions,
                 top=top,
                 strict=inputs.strict,
+                written=written,
             )
     except BaseException:
         if dataset is not None:
             dataset.abort()
         raise
-    if not inputs.quiet:
-        terminal.print_ingest_notes(err_console(), report, rejects_written=None)
+    console = err_console()
+    if inputs.brief:
+        terminal.print_drop_summary(console, report)
+    elif not inputs.quiet:
+        terminal.print_ingest_notes(console, report, rejects_written=None, lang=inputs.lang(None))
+    for warning in pipeline.dropped_warning(report) if not inputs.quiet else []:
+        terminal.print_note(console, warning)
     return result
 
 
 def engine_settings(
     engine: Enum, scheduler: str | None, workers: int | None, memory_limit: str | None, storage: list[str] | None
 ) -> EngineSettings:
-    """The engine options of a command; the Dask ones only mean something with ``--engine dask``."""
+    """The engine options of a command; the Dask ones mean something only with ``--engine dask``."""
     if engine.value != "dask" and (workers or memory_limit or storage):
         raise OptionError("--workers, --memory-limit and --storage-option need --engine dask")
     return EngineSettings(
@@ -193,12 +294,17 @@ def parse_col(values: list[str] | None) -> dict[str, str]:
     return mapping
 
 
+def as_of_date(text: str, option: str = "--as-of") -> Any:
+    """A date typed on the command line, within the years crmkit reads (dates out of range are refused)."""
+    return ingest.parse_date(text, option=option)
+
+
 def _source(path: Path) -> str:
     """A command-line input as given: URLs such as s3://bucket/key survive being read as a path (s3:/bucket/key)."""
     return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", r"\1://", str(path))
 
 
 def write_frame(frame: Any, out: Path | None, inputs: Inputs, lang: str) -> None:
-    """Write a table to ``out`` (the Dask engine has written its dataset there already)."""
+    """Write a table to ``out`` (the Dask engine's workers have written their dataset there already)."""
     if out is not None and inputs.engine.engine != "dask":
         tables.write_table(frame, out, inputs=inputs.paths, lang=lang)

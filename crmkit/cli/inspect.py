@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from crmkit import ingest
-from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs
+from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     Col,
     Config,
     DateOrderOpt,
+    DecimalMark,
     Files,
     Format,
+    HeaderRow,
     OutputFormat,
     Sheet,
 )
-from crmkit.output import terminal
 
 
 @app.command()
@@ -25,11 +24,17 @@ def inspect(
     config: Config = None,
     sheet: Sheet = None,
     date_order: DateOrderOpt = None,
+    header_row: HeaderRow = None,
+    decimal: DecimalMark = None,
 ) -> None:
     """Show the detected column mapping, types, date range, row counts and data-quality findings, without scoring.
 
     Example: crmkit inspect data/samples/sales_zh.xlsx
     """
+    from crmkit import ingest
+    from crmkit.cli.inputs import Inputs
+    from crmkit.output import terminal
+
     inputs = Inputs(
         files,
         customers=None,
@@ -38,11 +43,13 @@ def inspect(
         sheet=sheet,
         strict=False,
         date_order=date_order,
+        header_row=header_row,
+        decimal=decimal,
         rejects=None,
         quiet=True,
     )
     findings = ingest.inspect_transactions(inputs.tx)
     if output_format is OutputFormat.json:
-        terminal.emit_json(terminal.inspect_record(inputs.tx, findings))
+        terminal.emit_json(terminal.inspect_record(inputs.tx, findings, skipped=inputs.tx.report.skipped))
         return
-    terminal.render_inspect(out_console(), inputs.tx, findings)
+    terminal.render_inspect(out_console(), inputs.tx, findings, skipped=inputs.tx.report.skipped)

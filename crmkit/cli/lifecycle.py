@@ -6,18 +6,19 @@ from typing import Annotated
 
 import typer
 
-from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
+from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     AsOf,
     Col,
     Config,
     CustomersFile,
     DateOrderOpt,
+    DecimalMark,
     EngineName,
     EngineOpt,
     Files,
     Format,
+    HeaderRow,
     IncludeAttributes,
     LangOpt,
     MemoryLimit,
@@ -32,9 +33,6 @@ from crmkit.cli.params import (
     Strict,
     Workers,
 )
-from crmkit.output import terminal
-from crmkit.output.labels import explain_rules
-from crmkit.pipeline.privacy import Sharing
 
 
 @app.command()
@@ -59,6 +57,8 @@ def lifecycle(
     strict: Strict = False,
     rejects: Rejects = None,
     date_order: DateOrderOpt = None,
+    header_row: HeaderRow = None,
+    decimal: DecimalMark = None,
     quiet: Quiet = False,
     engine: EngineOpt = EngineName.pandas,
     scheduler: Scheduler = None,
@@ -70,6 +70,11 @@ def lifecycle(
 
     Example: crmkit lifecycle data/samples/sales.xlsx --explain --lang zh
     """
+    from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
+    from crmkit.output import terminal
+    from crmkit.output.labels import explain_rules
+    from crmkit.pipeline.privacy import Sharing
+
     inputs = Inputs(
         files,
         customers=customers,
@@ -78,9 +83,12 @@ def lifecycle(
         sheet=sheet,
         strict=strict,
         date_order=date_order,
+        header_row=header_row,
+        decimal=decimal,
         rejects=rejects,
-        quiet=quiet or output_format is OutputFormat.json,
-        outputs=(out,),
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
+        outputs={"--out": out},
         sharing=Sharing(include_attributes, pseudonymize),
         engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
@@ -89,8 +97,15 @@ def lifecycle(
     language = inputs.lang(lang)
     write_frame(result.customers, out, inputs, language)
     if output_format is OutputFormat.json:  # machine output stays English
-        lifecycle = result.summary.to_json()["lifecycle"]
-        terminal.emit_json({"lifecycle": lifecycle, "rules": terminal.records(explain_rules(options.lifecycle))})
+        summary = result.summary.to_json()
+        terminal.emit_json(
+            {
+                "data": summary["data"],
+                "lifecycle": summary["lifecycle"],
+                "rules": terminal.records(explain_rules(options.lifecycle)),
+                "warnings": summary["warnings"],
+            }
+        )
         return
     rules = explain_rules(options.lifecycle, lang=language) if explain else None
     terminal.render_lifecycle(out_console(), result, rules, lang=language)

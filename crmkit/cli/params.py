@@ -1,4 +1,8 @@
-"""Options shared by several commands, each defined once with its help text."""
+"""Options shared by several commands, each defined once with its help text.
+
+The choices come from :mod:`crmkit.schema`, which imports nothing heavy: the commands' signatures (and
+``--help``) need no pandas.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,17 @@ from typing import Annotated
 
 import typer
 
-from crmkit import pipeline
-from crmkit.engine import ENGINES
-from crmkit.ingest.dates import DATE_ORDERS
-from crmkit.models import MODEL_NAMES
-from crmkit.schema import LANGUAGES, TIME_UNIT_DAYS
-from crmkit.scoring.rfm import RFM_SCHEMES
-from crmkit.scoring.tiers import TIER_MODES
+from crmkit.schema import (
+    DATE_ORDERS,
+    ENGINES,
+    LANGUAGES,
+    MODEL_NAMES,
+    PERIODS,
+    RFM_SCHEMES,
+    TIER_BY,
+    TIER_MODES,
+    TIME_UNIT_DAYS,
+)
 
 
 def choices(name: str, values: Iterable[str]) -> type[Enum]:
@@ -35,7 +43,7 @@ ModelName = choices("ModelName", MODEL_NAMES)
 Scheme = choices("Scheme", RFM_SCHEMES)
 
 
-TierBy = choices("TierBy", pipeline.TIER_BY)
+TierBy = choices("TierBy", TIER_BY)
 
 
 TierMode = choices("TierMode", TIER_MODES)
@@ -47,11 +55,20 @@ DateOrder = choices("DateOrder", DATE_ORDERS)
 Lang = choices("Lang", LANGUAGES)
 
 
+Period = choices("Period", PERIODS)
+
+
+EngineName = choices("EngineName", ENGINES)
+
+
 # --- shared options -----------------------------------------------------------
 Files = Annotated[
     list[Path],
     typer.Argument(
-        help="Transaction files (CSV/TSV/XLSX/Parquet) or folders of them; concatenated.", show_default=False
+        metavar="FILE",
+        help="Transaction files (CSV/TSV/XLSX/Parquet) or folders of them; concatenated. A folder's other files, "
+        "and results crmkit wrote there before, are skipped and listed.",
+        show_default=False,
     ),
 ]
 
@@ -75,7 +92,7 @@ Config = Annotated[
     Path | None,
     typer.Option(
         "--config",
-        help="crmkit.toml with [columns], [tiers], [lifecycle], [churn], [value], [output] tables (default: ./crmkit.toml if present).",
+        help="crmkit.toml with [columns], [tiers], [lifecycle], [churn], [retention], [value], [output], [basket] tables (default: ./crmkit.toml if present).",
     ),
 ]
 
@@ -99,6 +116,24 @@ DateOrderOpt = Annotated[
     typer.Option(
         "--date-order",
         help="Day/month order for ambiguous dates like 05/03/2024 (detected per file when the data tells).",
+    ),
+]
+
+
+HeaderRow = Annotated[
+    int | None,
+    typer.Option(
+        "--header-row",
+        help="Line (CSV) or sheet row (Excel) of the header, counted from 1 as an editor or Excel shows it (default: the row among the first 30 naming the most known columns).",
+    ),
+]
+
+
+DecimalMark = Annotated[
+    str | None,
+    typer.Option(
+        "--decimal",
+        help="Decimal mark of numbers written as text, . or , (default: decided per column from all its values, e.g. 1.234,56 says ,).",
     ),
 ]
 
@@ -151,14 +186,19 @@ Horizon = Annotated[str | None, typer.Option("--horizon", help="CLV horizon: 12m
 
 
 Margin = Annotated[
-    float | None,
+    str | None,
     typer.Option(
-        "--margin", help="Margin rate for CLV, e.g. 0.3 (default: from a cost/margin column, else 1 = revenue)."
+        "--margin",
+        metavar="RATE",
+        help="Margin rate for CLV, 0.3 or 30% (default: from a cost/margin column, else 1 = revenue).",
     ),
 ]
 
 
-Discount = Annotated[float | None, typer.Option("--discount-rate", help="Annual discount rate for CLV (default 0.10).")]
+Discount = Annotated[
+    str | None,
+    typer.Option("--discount-rate", metavar="RATE", help="Annual discount rate for CLV, 0.10 or 10% (the default)."),
+]
 
 
 GroupBy = Annotated[
@@ -193,9 +233,6 @@ ModelIn = Annotated[
         help="Score with a model saved earlier by --model-out (no fit): e.g. the quarter's model in a monthly batch.",
     ),
 ]
-
-
-EngineName = choices("EngineName", ENGINES)
 
 
 EngineOpt = Annotated[
@@ -241,5 +278,13 @@ StorageOption = Annotated[
         "--storage-option",
         metavar="KEY=VALUE",
         help="With --engine dask: an option for s3://, gs:// or abfs:// inputs (fsspec), e.g. anon=true. Repeatable.",
+    ),
+]
+
+
+PeriodOpt = Annotated[
+    Period | None,
+    typer.Option(
+        "--period", help="Count retention per month (default), quarter or year ([retention] period in crmkit.toml)."
     ),
 ]

@@ -1,4 +1,7 @@
-"""``crmkit segment``: every customer scored, the summary on the terminal, the table to a file."""
+"""``crmkit segment``: every customer scored, the summary on the terminal, the table to a file.
+
+Like every command module, it imports pandas and the models inside the command, when it runs.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +9,21 @@ from typing import Annotated
 
 import typer
 
-from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
+from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     AsOf,
     Col,
     Config,
     CustomersFile,
     DateOrderOpt,
+    DecimalMark,
     Discount,
     EngineName,
     EngineOpt,
     Files,
     Format,
     GroupBy,
+    HeaderRow,
     Horizon,
     IncludeAttributes,
     LangOpt,
@@ -42,8 +46,6 @@ from crmkit.cli.params import (
     Unit,
     Workers,
 )
-from crmkit.output import excel, terminal
-from crmkit.pipeline.privacy import Sharing
 
 
 # --- commands -------------------------------------------------------------------
@@ -66,7 +68,7 @@ def segment(
         TierBy | None,
         typer.Option(
             "--tier-by",
-            help="Value that ranks customers into tiers: revenue (default), profit (needs cost/margin), clv.",
+            help="Value that ranks customers into tiers: profit (the default when there is a cost or margin column), revenue (the default otherwise), clv.",
         ),
     ] = None,
     tiers: Annotated[
@@ -90,7 +92,7 @@ def segment(
     margin: Margin = None,
     discount_rate: Discount = None,
     group_by: GroupBy = None,
-    top: Annotated[int, typer.Option("--top", help="Top customers to list on the terminal.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=0, help="Top customers to list on the terminal.")] = 10,
     explain: Annotated[
         bool, typer.Option("--explain", help="Also print the RFM score thresholds and segment rules.")
     ] = False,
@@ -102,6 +104,8 @@ def segment(
     strict: Strict = False,
     rejects: Rejects = None,
     date_order: DateOrderOpt = None,
+    header_row: HeaderRow = None,
+    decimal: DecimalMark = None,
     quiet: Quiet = False,
     engine: EngineOpt = EngineName.pandas,
     scheduler: Scheduler = None,
@@ -113,6 +117,10 @@ def segment(
 
     Example: crmkit segment data/samples/sales.xlsx --out tiers.xlsx --lang zh
     """
+    from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
+    from crmkit.output import excel, terminal
+    from crmkit.pipeline.privacy import Sharing
+
     inputs = Inputs(
         files,
         customers=customers,
@@ -121,9 +129,12 @@ def segment(
         sheet=sheet,
         strict=strict,
         date_order=date_order,
+        header_row=header_row,
+        decimal=decimal,
         rejects=rejects,
-        quiet=quiet or output_format is OutputFormat.json,
-        outputs=(out,),
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
+        outputs={"--out": out},
         sharing=Sharing(include_attributes, pseudonymize),
         engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )

@@ -7,20 +7,20 @@ from typing import Annotated
 
 import typer
 
-from crmkit import ingest, pipeline
-from crmkit.cli.app import app, out_console
-from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
+from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     AsOf,
     Col,
     Config,
     CustomersFile,
     DateOrderOpt,
+    DecimalMark,
     Discount,
     EngineName,
     EngineOpt,
     Files,
     Format,
+    HeaderRow,
     Horizon,
     IncludeAttributes,
     LangOpt,
@@ -41,8 +41,6 @@ from crmkit.cli.params import (
     Unit,
     Workers,
 )
-from crmkit.output import tables, terminal
-from crmkit.pipeline.privacy import Sharing
 
 
 @app.command()
@@ -63,7 +61,7 @@ def value(
         Path | None,
         typer.Option("--model-out", help="Write the fitted model (parameters in the chosen time unit) as JSON."),
     ] = None,
-    top: Annotated[int, typer.Option("--top", help="Top customers by CLV to list.")] = 10,
+    top: Annotated[int, typer.Option("--top", min=0, help="Top customers by CLV to list.")] = 10,
     include_attributes: IncludeAttributes = False,
     pseudonymize: Pseudonymize = None,
     col: Col = None,
@@ -72,6 +70,8 @@ def value(
     strict: Strict = False,
     rejects: Rejects = None,
     date_order: DateOrderOpt = None,
+    header_row: HeaderRow = None,
+    decimal: DecimalMark = None,
     quiet: Quiet = False,
     engine: EngineOpt = EngineName.pandas,
     scheduler: Scheduler = None,
@@ -83,6 +83,11 @@ def value(
 
     Example: crmkit value data/samples/sales.xlsx --time-unit week --horizon 52w --margin 0.3 --model-out model.json
     """
+    from crmkit import ingest, pipeline
+    from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
+    from crmkit.output import tables, terminal
+    from crmkit.pipeline.privacy import Sharing
+
     inputs = Inputs(
         files,
         customers=customers,
@@ -91,9 +96,12 @@ def value(
         sheet=sheet,
         strict=strict,
         date_order=date_order,
+        header_row=header_row,
+        decimal=decimal,
         rejects=rejects,
-        quiet=quiet or output_format is OutputFormat.json,
-        outputs=(out, model_out),
+        quiet=quiet,
+        brief=output_format is OutputFormat.json,
+        outputs={"--out": out, "--model-out": model_out},
         sharing=Sharing(include_attributes, pseudonymize),
         engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
@@ -108,7 +116,7 @@ def value(
         discount_rate=discount_rate,
         model_required=True,  # the model is this command's purpose
     )
-    result = score(inputs, options, out=out, top=top)
+    result = score(inputs, options, out=out, top=top, written="value")
     report = pipeline.value_report(result)
     if model_out is not None and report.model is not None:
         tables.write_json(report.model.to_json(), model_out, inputs=inputs.paths)

@@ -28,6 +28,7 @@ from crmkit.datasets.btyd import purchase_traits, repeats_before_dropout
 from crmkit.errors import OptionError
 from crmkit.schema import (
     AMOUNT,
+    CATEGORY,
     CHANNEL,
     COST,
     COST_COMPONENTS,
@@ -90,17 +91,73 @@ SALESPEOPLE: Final = (
     ("Guo Qiang", "郭强", "Southwest"),
     ("He Xia", "何霞", "Southwest"),
 )
-#: Products as (name, Chinese name, list price in yuan, share of lines, cost ratio).
-PRODUCTS: Final = (
-    ("Green tea", "绿茶", 68.0, 0.22, 0.62),
-    ("Black tea", "红茶", 58.0, 0.18, 0.60),
-    ("Oolong tea", "乌龙茶", 88.0, 0.16, 0.64),
-    ("Pu'er cake", "普洱茶饼", 128.0, 0.12, 0.66),
-    ("Gift box", "礼盒", 168.0, 0.10, 0.70),
-    ("Tea set", "茶具套装", 268.0, 0.07, 0.72),
-    ("Teapot", "紫砂壶", 198.0, 0.05, 0.68),
-    ("Tea cups", "茶杯", 38.0, 0.10, 0.58),
+#: Product categories as (name, Chinese name).
+CATEGORIES: Final = (
+    ("Green tea", "绿茶"),
+    ("Black tea", "红茶"),
+    ("Oolong tea", "乌龙茶"),
+    ("Pu'er", "普洱"),
+    ("Teaware", "茶具"),
+    ("Gifts", "礼品"),
+    ("Snacks", "茶点"),
 )
+#: Products as (name, Chinese name, list price in yuan, popularity (share of lines), cost ratio, category).
+PRODUCTS: Final = (
+    ("Longjing", "西湖龙井", 128.0, 0.08, 0.64, "Green tea"),
+    ("Biluochun", "碧螺春", 98.0, 0.06, 0.62, "Green tea"),
+    ("Maofeng", "黄山毛峰", 68.0, 0.06, 0.60, "Green tea"),
+    ("Keemun", "祁门红茶", 88.0, 0.06, 0.62, "Black tea"),
+    ("Dianhong", "滇红", 58.0, 0.06, 0.60, "Black tea"),
+    ("Lapsang souchong", "正山小种", 78.0, 0.05, 0.62, "Black tea"),
+    ("Tieguanyin", "铁观音", 98.0, 0.07, 0.64, "Oolong tea"),
+    ("Da Hong Pao", "大红袍", 168.0, 0.05, 0.66, "Oolong tea"),
+    ("Dancong", "凤凰单丛", 118.0, 0.03, 0.64, "Oolong tea"),
+    ("Pu'er cake", "普洱茶饼", 128.0, 0.06, 0.66, "Pu'er"),
+    ("Ripe Pu'er", "熟普洱", 98.0, 0.04, 0.64, "Pu'er"),
+    ("Tea set", "茶具套装", 268.0, 0.04, 0.72, "Teaware"),
+    ("Teapot", "紫砂壶", 198.0, 0.04, 0.68, "Teaware"),
+    ("Tea cups", "茶杯", 38.0, 0.06, 0.58, "Teaware"),
+    ("Tea tray", "茶盘", 158.0, 0.02, 0.70, "Teaware"),
+    ("Gaiwan", "盖碗", 88.0, 0.03, 0.66, "Teaware"),
+    ("Kettle", "随手泡", 228.0, 0.02, 0.72, "Teaware"),
+    ("Tea knife", "普洱茶刀", 28.0, 0.02, 0.56, "Teaware"),
+    ("Gift box", "礼盒", 168.0, 0.05, 0.70, "Gifts"),
+    ("Gift bag", "礼品袋", 12.0, 0.02, 0.56, "Gifts"),
+    ("Dried fruit", "果脯", 35.0, 0.03, 0.58, "Snacks"),
+    ("Tea snacks", "茶点", 45.0, 0.03, 0.58, "Snacks"),
+)
+#: What goes with what: a product and the products bought with it in the same order, with relative weights.
+COMPLEMENTS: Final[Mapping[str, tuple[tuple[str, float], ...]]] = {
+    "Teapot": (("Tea cups", 3.0), ("Tea tray", 2.0), ("Kettle", 1.0)),
+    "Tea set": (("Tea tray", 3.0), ("Kettle", 2.0), ("Tea cups", 1.0)),
+    "Gaiwan": (("Tea cups", 2.0), ("Tieguanyin", 1.0)),
+    "Tea cups": (("Teapot", 1.0), ("Gaiwan", 1.0)),
+    "Tea tray": (("Tea cups", 1.0), ("Kettle", 1.0)),
+    "Kettle": (("Tea set", 1.0), ("Tea tray", 1.0)),
+    "Tea knife": (("Pu'er cake", 1.0),),
+    "Pu'er cake": (("Tea knife", 3.0), ("Ripe Pu'er", 1.0)),
+    "Ripe Pu'er": (("Pu'er cake", 2.0), ("Tea knife", 1.0)),
+    "Gift box": (("Gift bag", 4.0), ("Da Hong Pao", 1.0), ("Longjing", 1.0)),
+    "Gift bag": (("Gift box", 1.0),),
+    "Da Hong Pao": (("Gift box", 2.0), ("Tieguanyin", 1.0)),
+    "Longjing": (("Biluochun", 1.0), ("Gaiwan", 1.0), ("Tea snacks", 1.0)),
+    "Biluochun": (("Longjing", 1.0), ("Maofeng", 1.0)),
+    "Maofeng": (("Biluochun", 1.0), ("Longjing", 1.0)),
+    "Keemun": (("Dianhong", 1.0), ("Tea snacks", 1.0)),
+    "Dianhong": (("Keemun", 1.0), ("Dried fruit", 1.0)),
+    "Lapsang souchong": (("Keemun", 1.0), ("Tea snacks", 1.0)),
+    "Tieguanyin": (("Gaiwan", 1.0), ("Dancong", 1.0)),
+    "Dancong": (("Tieguanyin", 1.0),),
+    "Dried fruit": (("Tea snacks", 1.0),),
+    "Tea snacks": (("Dried fruit", 1.0), ("Longjing", 1.0)),
+}
+#: An order's first line is from the customer's favourite category with this probability (else any product);
+#: each further line is a complement of the first with COMPLEMENT_SHARE, else drawn like a first line.
+FAVOURITE_SHARE: Final = 0.5
+COMPLEMENT_SHARE: Final = 0.6
+#: The product draws use their own random stream (from the same seed), so dates and amounts do not depend
+#: on the catalogue.
+PRODUCT_STREAM: Final = 1
 #: Customer names are a surname and a given name, each as (pinyin, Chinese); pinyin values are unique.
 SURNAMES: Final = (
     ("Wang", "王"),
@@ -168,6 +225,7 @@ TRANSACTION_COLUMNS: Final = (
     ORDER_DATE,
     CUSTOMER_ID,
     PRODUCT,
+    CATEGORY,
     CHANNEL,
     REGION,
     SALESPERSON,
@@ -191,6 +249,7 @@ TRANSACTION_HEADERS: Final[dict[str, tuple[str, ...]]] = {
         "Order Date",
         "Customer ID",
         "Product",
+        "Category",
         "Channel",
         "Region",
         "Salesperson",
@@ -198,7 +257,7 @@ TRANSACTION_HEADERS: Final[dict[str, tuple[str, ...]]] = {
         "Amount",
         "Cost",
     ),
-    "zh": ("订单编号", "订单日期", "客户编号", "产品", "渠道", "区域", "销售员", "数量", "实付金额", "成本"),
+    "zh": ("订单编号", "订单日期", "客户编号", "产品", "品类", "渠道", "区域", "销售员", "数量", "实付金额", "成本"),
 }
 CUSTOMER_HEADERS: Final[dict[str, tuple[str, ...]]] = {
     "en": (
@@ -249,6 +308,7 @@ class _Customers:
     region: np.ndarray  # index into REGIONS
     salesperson: np.ndarray  # index into SALESPEOPLE
     channel: np.ndarray  # usual channel, index into CHANNELS
+    favourite: np.ndarray  # favourite category, index into CATEGORIES
 
 
 def simulate_sales(
@@ -264,8 +324,9 @@ def simulate_sales(
     n_prospects = round(PROSPECT_SHARE * n_customers) if prospects is None else prospects
     _check_counts(n_customers, n_prospects)
     rng = np.random.default_rng(seed)
+    products = np.random.default_rng([seed, PRODUCT_STREAM])
     span = (last_day - first_day).days + 1
-    traits = _draw_traits(rng, n_customers + n_prospects)
+    traits = _draw_traits(rng, products, n_customers + n_prospects)
 
     # Purchase occasions of the buyers, in days since the first day (continuous time).
     acquired = span * rng.beta(*ACQUISITION_BETA, n_customers)
@@ -289,13 +350,14 @@ def simulate_sales(
     number[np.argsort(signup, kind="stable")] = np.arange(1, signup.size + 1)
     ids = _ids(number)
 
-    lines = _order_lines(rng, traits, owner, order_day, span)
+    lines = _order_lines(rng, products, traits, owner, order_day, span)
     tx = pd.DataFrame(
         {
             ORDER_ID: lines["order_id"],
             ORDER_DATE: first_day + pd.to_timedelta(lines["day"], unit="D"),
             CUSTOMER_ID: ids[lines["customer"]],
             PRODUCT: _values([p[0] for p in PRODUCTS], lines["product"]),
+            CATEGORY: _values([p[5] for p in PRODUCTS], lines["product"]),
             CHANNEL: _values(CHANNELS, lines["channel"]),
             REGION: _values(REGIONS, traits.region[lines["customer"]]),
             SALESPERSON: _values([s[0] for s in SALESPEOPLE], lines["salesperson"]),
@@ -338,6 +400,7 @@ def localise_sample(sample: SampleData, lang: str) -> SampleData:
     if lang == "zh":
         tx[ORDER_DATE] = chinese_dates(tx[ORDER_DATE])
         tx[PRODUCT] = _translate(tx[PRODUCT], {p[0]: p[1] for p in PRODUCTS})
+        tx[CATEGORY] = _translate(tx[CATEGORY], dict(CATEGORIES))
         tx[CHANNEL] = _translate(tx[CHANNEL], CHANNEL_ZH)
         salespeople = {s[0]: s[1] for s in SALESPEOPLE}
         for frame in (tx, customers):
@@ -392,14 +455,17 @@ def _check_counts(n_customers: int, n_prospects: int) -> None:
         )
 
 
-def _draw_traits(rng: np.random.Generator, n: int) -> _Customers:
-    """Latent purchase rate, dropout and spend scale plus region, salesperson and usual channel of ``n`` customers."""
+def _draw_traits(rng: np.random.Generator, products: np.random.Generator, n: int) -> _Customers:
+    """Latent purchase rate, dropout and spend scale plus region, salesperson, usual channel and favourite
+    category (from the ``products`` stream) of ``n`` customers."""
     rate, dropout = purchase_traits(PURCHASE_PARAMS, n, rng)
     spend_scale = rng.gamma(SPEND_PARAMS["q"], 1.0 / SPEND_PARAMS["v"], n)
     region = rng.choice(len(REGIONS), n, p=REGION_WEIGHTS)
     salesperson = _salesperson_in_region(rng, region)
     channel = rng.choice(len(CHANNELS), n, p=CHANNEL_WEIGHTS)
-    return _Customers(rate, dropout, spend_scale, region, salesperson, channel)
+    category_share = np.bincount(_category_of_products(), weights=_popularity(), minlength=len(CATEGORIES))
+    favourite = products.choice(len(CATEGORIES), n, p=category_share)
+    return _Customers(rate, dropout, spend_scale, region, salesperson, channel, favourite)
 
 
 def _salesperson_in_region(
@@ -437,7 +503,12 @@ def _purchase_times(
 
 
 def _order_lines(
-    rng: np.random.Generator, traits: _Customers, owner: np.ndarray, order_day: np.ndarray, span: int
+    rng: np.random.Generator,
+    products: np.random.Generator,
+    traits: _Customers,
+    owner: np.ndarray,
+    order_day: np.ndarray,
+    span: int,
 ) -> dict[str, np.ndarray]:
     """Order lines (returns included) of the orders ``owner`` placed on ``order_day``, in date order.
 
@@ -470,7 +541,9 @@ def _order_lines(
     line_cents = 1 + np.floor((cents[order] - n_lines[order]) * share).astype(np.int64)
     line_cents[first_line] += cents - np.bincount(order, line_cents, minlength=n_orders).astype(np.int64)
 
-    product = rng.choice(len(PRODUCTS), order.size, p=[p[3] for p in PRODUCTS])
+    # One uniform per line from the main stream (as a plain draw of products would take) picks the product
+    # from the distribution the products stream chose for the line.
+    product = _line_products(products, rng.random(order.size), traits.favourite[owner][order], first_line[order])
     price = np.array([p[2] for p in PRODUCTS])[product]
     amount = line_cents / 100
     quantity = np.maximum(np.round(amount / price), 1).astype(np.int64)
@@ -503,6 +576,62 @@ def _order_lines(
         "amount": amount[rows],
         "cost": cost[rows],
     }
+
+
+def _popularity() -> np.ndarray:
+    shares = np.array([p[3] for p in PRODUCTS])
+    return shares / shares.sum()
+
+
+def _category_of_products() -> np.ndarray:
+    names = [c[0] for c in CATEGORIES]
+    return np.array([names.index(p[5]) for p in PRODUCTS])
+
+
+def _product_distributions() -> np.ndarray:
+    """Cumulative distributions over the products, one per row: 0 every product by popularity, 1 … C the
+    products of each category, then for each product its complements."""
+    popularity, category = _popularity(), _category_of_products()
+    names = [p[0] for p in PRODUCTS]
+    rows = [popularity]
+    rows += [np.where(category == c, popularity, 0.0) for c in range(len(CATEGORIES))]
+    for name in names:
+        weights = np.zeros(len(PRODUCTS))
+        for complement, weight in COMPLEMENTS.get(name, ()):
+            weights[names.index(complement)] = weight
+        rows.append(weights if weights.any() else popularity)
+    cumulative = np.cumsum(np.array(rows), axis=1)
+    cumulative /= cumulative[:, -1:]
+    cumulative[:, -1] = 1.0
+    return cumulative
+
+
+def _line_products(
+    products: np.random.Generator, uniform: np.ndarray, favourite: np.ndarray, first_line: np.ndarray
+) -> np.ndarray:
+    """The product of each order line (lines grouped by order; ``first_line`` is each line's order's first).
+
+    A first line is from the customer's favourite category (FAVOURITE_SHARE) or any product by popularity;
+    a further line is a complement of its order's first product (COMPLEMENT_SHARE), else drawn like a first
+    line. ``uniform`` picks the product from the chosen distribution (inverse CDF, all rows at once).
+    """
+    cumulative = _product_distributions()
+    lines = np.arange(uniform.size)
+    like_first = np.where(products.random(uniform.size) < FAVOURITE_SHARE, 1 + favourite, 0)
+    first = lines == first_line
+    chosen = _inverse_cdf(cumulative, like_first, uniform)
+    complement = ~first & (products.random(uniform.size) < COMPLEMENT_SHARE)
+    rows = np.where(complement, 1 + len(CATEGORIES) + chosen[first_line], like_first)
+    return np.where(first, chosen, _inverse_cdf(cumulative, rows, uniform))
+
+
+def _inverse_cdf(cumulative: np.ndarray, rows: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+    """``searchsorted`` of each uniform in its own row of ``cumulative``: rows are laid end to end, each shifted
+    by its index, so one search serves every row."""
+    width = cumulative.shape[1]
+    flat = (cumulative + np.arange(len(cumulative))[:, None]).ravel()
+    found = np.searchsorted(flat, rows + uniform, side="right") - rows * width
+    return np.minimum(found, width - 1)
 
 
 def _master(

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crmkit.errors import OptionError
+from crmkit.schema import ENGINES
 
-ENGINES = ("pandas", "dask")
 #: How to get the Dask engine.
 INSTALL = "pip install 'crmkit[dask]'"
 

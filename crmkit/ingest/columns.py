@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -9,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from crmkit.errors import OptionError
 from crmkit.schema import (
     AMOUNT,
+    CATEGORY,
     CHANNEL,
     COST,
     COST_COMPONENTS,
@@ -21,9 +23,11 @@ from crmkit.schema import (
     PHONE,
     PRODUCT,
     QUANTITY,
+    REFUND,
     REGION,
     SALESPERSON,
     SIGNUP_DATE,
+    STATUS,
     VALUE_COMPONENTS,
 )
 
@@ -51,6 +55,11 @@ TRANSACTION_ALIASES: dict[str, tuple[str, ...]] = {
         "会员id",
         "用户id",
         "顾客编号",
+        "客户编码",  # Kingdee / Yonyou
+        "买家会员名",  # Taobao / Tmall
+        "会员名",
+        "email",  # Shopify: the customer is the e-mail
+        "e-mail",
     ),
     ORDER_DATE: (
         "order_date",
@@ -68,6 +77,13 @@ TRANSACTION_ALIASES: dict[str, tuple[str, ...]] = {
         "销售日期",
         "购买日期",
         "订单时间",
+        "单据日期",  # Kingdee / Yonyou
+        "paid at",  # Shopify: the day the money came in ...
+        "订单付款时间",  # Taobao / Tmall: likewise
+        "付款时间",
+        "created at",  # ... else the day the order was placed
+        "订单创建时间",
+        "创建时间",
         "日期",
     ),
     AMOUNT: (
@@ -86,6 +102,11 @@ TRANSACTION_ALIASES: dict[str, tuple[str, ...]] = {
         "成交金额",
         "实收金额",
         "销售金额",
+        "买家实际支付金额",  # Taobao / Tmall
+        "无税金额",  # Yonyou: before tax (价税合计 includes it)
+        "本币无税金额",
+        "价税合计",
+        "本币价税合计",
     ),
     ORDER_ID: (
         "order_id",
@@ -98,12 +119,44 @@ TRANSACTION_ALIASES: dict[str, tuple[str, ...]] = {
         "invoice no",
         "订单编号",
         "订单号",
+        "单据编号",  # Kingdee / Yonyou
+        "单据号",
         "单号",
     ),
-    QUANTITY: ("quantity", "qty", "units", "数量", "件数"),
+    QUANTITY: ("quantity", "qty", "units", "lineitem quantity", "数量", "件数", "宝贝总数量"),
     COST: ("cost", "cogs", "unit cost total", "成本", "成本金额"),
     MARGIN: ("margin", "profit", "gross profit", "gross margin", "毛利", "利润", "毛利额"),
-    PRODUCT: ("product", "item", "sku", "product name", "description", "产品", "商品", "商品名称", "产品名称"),
+    PRODUCT: (
+        "product",
+        "item",
+        "sku",
+        "product name",
+        "description",
+        "lineitem name",
+        "产品",
+        "商品",
+        "商品名称",
+        "产品名称",
+        "物料名称",
+        "存货名称",
+        "宝贝标题",
+    ),
+    CATEGORY: (
+        "category",
+        "product category",
+        "item category",
+        "product group",
+        "product type",
+        "品类",
+        "类别",
+        "商品分类",
+        "产品类别",
+        "商品类别",
+        "产品分类",
+        "商品类目",
+        "类目",
+        "分类",
+    ),
     CHANNEL: ("channel", "sales channel", "渠道", "销售渠道"),
     SALESPERSON: (
         "salesperson",
@@ -119,6 +172,40 @@ TRANSACTION_ALIASES: dict[str, tuple[str, ...]] = {
         "销售代表",
     ),
     REGION: ("region", "area", "territory", "区域", "地区", "大区"),
+    STATUS: (
+        "status",
+        "order status",
+        "financial status",
+        "payment status",
+        "订单状态",
+        "交易状态",
+        "支付状态",
+        "付款状态",
+    ),
+    REFUND: ("refund", "refunds", "refunded amount", "refund amount", "退款金额", "退款", "已退款金额", "退款额"),
+}
+
+
+#: Export layouts recognised by headers only they have, and the columns they name unlike anyone else
+#: (Shopify's order number is "Name", next to "Billing Name" and "Shipping Name").
+LAYOUTS: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+    "shopify": (("Name", "Financial Status", "Lineitem name"), {ORDER_ID: "Name"}),
+}
+
+
+#: What an amount column holds, for the report: which revenue basis was used, and which others the file offers.
+AMOUNT_BASES: dict[str, str] = {
+    "金额": "before tax",
+    "无税金额": "before tax",
+    "本币无税金额": "before tax",
+    "不含税金额": "before tax",
+    "价税合计": "tax included",
+    "本币价税合计": "tax included",
+    "含税金额": "tax included",
+    "total": "order total: tax and shipping included",
+    "subtotal": "before tax and shipping",
+    "买家实际支付金额": "paid by the buyer",
+    "总金额": "order total before discounts",
 }
 
 
@@ -171,20 +258,33 @@ CUSTOMER_ALIASES: dict[str, tuple[str, ...]] = {
 _HEADER_NOISE = re.compile(r"[\s_\-./()（）:：#]+")
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def normalise_header(text: object) -> str:
     """Case-, width- and punctuation-insensitive form of a header: 'Customer ID' == 'customer_id' == 'CUSTOMERID'."""
     return _HEADER_NOISE.sub("", unicodedata.normalize("NFKC", str(text)).strip().lower())
 
 
+def detect_layout(headers: Iterable[object]) -> str | None:
+    """The export layout whose signature headers are all present, else None."""
+    forms = {normalise_header(h) for h in headers}
+    return next(
+        (name for name, (signature, _) in LAYOUTS.items() if {normalise_header(h) for h in signature} <= forms), None
+    )
+
+
 def match_columns(
     headers: Iterable[object], aliases: Mapping[str, tuple[str, ...]], overrides: Mapping[str, str]
 ) -> dict[str, str]:
-    """Canonical column → header in the file: explicit overrides first, then the first alias that matches.
+    """Canonical column → header in the file: explicit overrides first, then a recognised layout's own
+    columns, then the first alias that matches.
 
     Overrides name a header exactly (or case/punctuation-insensitively); a header
     is used for at most one canonical column.
     """
     headers = [str(h) for h in headers]
+    layout = detect_layout(headers)
+    if layout is not None:
+        overrides = {**{c: h for c, h in LAYOUTS[layout][1].items() if c in aliases}, **overrides}
     by_form: dict[str, str] = {}
     for header in headers:
         by_form.setdefault(normalise_header(header), header)

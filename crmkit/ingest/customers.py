@@ -11,9 +11,9 @@ import pandas as pd
 from crmkit.ingest.columns import CUSTOMER_ALIASES
 from crmkit.ingest.dates import parse_dates
 from crmkit.ingest.ids import clean_ids
-from crmkit.ingest.numbers import parse_numbers
+from crmkit.ingest.numbers import decimal_evidence, file_decimal, parse_numbers
 from crmkit.ingest.readers import RawFile, read_mapped
-from crmkit.ingest.report import CustomerData
+from crmkit.ingest.report import CustomerData, TransactionData
 from crmkit.schema import (
     COST_COMPONENTS,
     CUSTOMER_ID,
@@ -55,14 +55,19 @@ def load_customers(
             where=f"{path}, column {report.mapping[SIGNUP_DATE]!r}: ",
         )
         frame[SIGNUP_DATE] = dates.values.to_numpy()
-        if dates.bad.any():
-            report.warnings.append(f"{path}: {int(dates.bad.sum()):,} signup date(s) not understood, left empty")
-    for column in (*VALUE_COMPONENTS, *COST_COMPONENTS):
-        if column in frame.columns:
-            numbers = parse_numbers(frame[column].reset_index(drop=True))
-            frame[column] = numbers.values
-            if numbers.bad.any():
-                report.warnings.append(f"{path}: {int(numbers.bad.sum()):,} non-numeric {column} value(s) left empty")
+        unread = dates.bad | dates.out_of_range
+        if unread.any():
+            report.warnings.append(
+                f"{path}: {int(unread.sum()):,} signup date(s) not understood or out of range, left empty"
+            )
+    components = [c for c in (*VALUE_COMPONENTS, *COST_COMPONENTS) if c in frame.columns]
+    fallback = file_decimal((decimal_evidence(frame[c]) for c in components), report.dialect.separator)
+    for column in components:
+        where = f"{path}, column {report.mapping[column]!r}: "
+        numbers = parse_numbers(frame[column].reset_index(drop=True), fallback=fallback, where=where)
+        frame[column] = numbers.values
+        if numbers.bad.any():
+            report.warnings.append(f"{path}: {int(numbers.bad.sum()):,} non-numeric {column} value(s) left empty")
     frame[CUSTOMER_ID] = frame[CUSTOMER_ID].astype("str")
     for column in frame.columns:
         if column not in (
@@ -73,6 +78,34 @@ def load_customers(
         ) and not pd.api.types.is_numeric_dtype(frame[column].dtype):
             frame[column] = clean_ids(frame[column]).astype("str").to_numpy()
     return CustomerData(frame.reset_index(drop=True), report)
+
+
+#: Share of the buying customers that must be in the master file for it to be used.
+MIN_MASTER_MATCH = 0.5
+#: Ids shown from each side when they do not match.
+MISMATCH_EXAMPLES = 3
+
+
+def match_customers(transactions: TransactionData, customers: CustomerData) -> CustomerData | None:
+    """The master file when its ids are those of the transactions, else None — with a note naming the share of
+    buying customers found in it and examples from both sides (``C000001`` against ``C-000001``), instead of
+    a table of the whole master as prospects. The master's own notes join the transactions' report."""
+    notes = transactions.report.warnings
+    notes.extend(customers.report.warnings)
+    buyers = pd.Index(transactions.frame[CUSTOMER_ID].cat.categories)
+    listed = pd.Index(customers.frame[CUSTOMER_ID])
+    found = buyers.isin(listed)
+    share = float(found.mean()) if len(buyers) else 1.0
+    if share >= MIN_MASTER_MATCH:
+        return customers
+    unmatched = ", ".join(repr(v) for v in buyers[~found][:MISMATCH_EXAMPLES])
+    unused = ", ".join(repr(v) for v in listed[~listed.isin(buyers)][:MISMATCH_EXAMPLES])
+    notes.append(
+        f"{customers.report.path} was not used: only {int(found.sum()):,} of {len(buyers):,} customers "
+        f"({share:.0%}) in the transactions have their id in it (transactions: {unmatched}; master: {unused}); "
+        "check that both files write ids the same way"
+    )
+    return None
 
 
 def _read_master(path: Path, overrides: Mapping[str, str], sheet: str | None) -> RawFile:

@@ -14,8 +14,8 @@ import pyarrow.compute as pc
 
 # --- customer ids -----------------------------------------------------------------
 def clean_ids(values: pd.Series, *, zero_pad: int = 0) -> pd.Series:
-    """Ids as categorical text with sorted categories: numbers lose a spurious '.0', text is trimmed,
-    empty becomes missing.
+    """Ids as categorical text with sorted categories: numbers lose a spurious '.0', text is trimmed and
+    unwrapped (="123", '0012), empty becomes missing.
 
     Works on the distinct values only, in Arrow (10M ids with 3M distinct cost a
     hash pass and a sort of the distinct values). Sorted categories make
@@ -30,7 +30,7 @@ def clean_ids(values: pd.Series, *, zero_pad: int = 0) -> pd.Series:
         codes, uniques = _encode_chunks(arrow)
     else:
         codes, uniques = _distinct_text(values)
-    text = pc.utf8_trim_whitespace(uniques)
+    text = _unwrapped(pc.utf8_trim_whitespace(uniques))
     if zero_pad:
         digits = pc.fill_null(pc.match_substring_regex(text, r"^\d+$"), False)
         text = pc.if_else(digits, pc.utf8_lpad(text, zero_pad, "0"), text)
@@ -47,6 +47,17 @@ def clean_ids(values: pd.Series, *, zero_pad: int = 0) -> pd.Series:
     return _categorical(
         rank[codes], pd.Index(ordered.filter(pa.array(first)).to_pandas(), dtype="str"), index=values.index
     )
+
+
+def _unwrapped(text: pa.Array) -> pa.Array:
+    """Ids an export wrapped so Excel keeps them as text: ="2024010512345" and '0012 lose the wrapping."""
+    formula = pc.and_(pc.starts_with(text, '="'), pc.ends_with(text, '"'))
+    if pc.any(formula).as_py():
+        text = pc.if_else(formula, pc.utf8_slice_codeunits(text, 2, -1), text)
+    quoted = pc.starts_with(text, "'")
+    if pc.any(quoted).as_py():
+        text = pc.if_else(quoted, pc.utf8_slice_codeunits(text, 1), text)
+    return text
 
 
 def _categorical(codes: np.ndarray, categories: pd.Index, *, index: pd.Index) -> pd.Series:

@@ -7,20 +7,22 @@ from typing import Any
 
 import pandas as pd
 
+from crmkit.ingest.dialect import Dialect
+from crmkit.ingest.files import SkippedFile
+
 
 # --- reports --------------------------------------------------------------------------
 @dataclass
 class FileReport:
-    """How one file was read: format, encoding, sheet, rows, header mapping and date styles seen."""
+    """How one file was read: format, sheet, rows, header mapping, and its dialect (encoding, header row,
+    separator, decimal marks, date style, revenue basis …)."""
 
     path: str
     format: str
-    encoding: str | None = None
     sheet: str | None = None
     rows: int = 0
     mapping: dict[str, str] = field(default_factory=dict)
-    date_styles: dict[str, int] = field(default_factory=dict)
-    date_order: str | None = None
+    dialect: Dialect = field(default_factory=Dialect)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -35,6 +37,10 @@ class IngestReport:
     drop_counts: dict[str, int]
     examples: list[dict[str, Any]]
     warnings: list[str]
+    #: Files a folder held that were not read (other types, lock files, crmkit's own results), with why.
+    skipped: tuple[SkippedFile, ...] = ()
+    #: Orders excluded by their status, per status as written (交易关闭, voided, …).
+    excluded_orders: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass

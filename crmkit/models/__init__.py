@@ -36,8 +36,7 @@ from crmkit.models.gammagamma import (
     spend_data_from_pairs,
     spend_pairs,
 )
-
-MODEL_NAMES = ("bgnbd", "mbgnbd", "pareto")
+from crmkit.schema import MODEL_NAMES
 
 __all__ = [
     "MODEL_NAMES",
@@ -123,13 +122,23 @@ class TransactionModel:
     def weighted_purchases_on(self, times, weights, data: Triples) -> np.ndarray:
         """Σ_k weights[k] · E[purchases in the next times[k]] per unique triple, with P(alive) computed once
         (a discounted sum over many months costs about one prediction)."""
+        return self.alive_weighted_purchases_on(times, weights, data) * self.p_alive_on(data)
+
+    def alive_weighted_purchases_on(self, times, weights, data: Triples) -> np.ndarray:
+        """:meth:`weighted_purchases_on` for a customer known to be still active at T: what they buy if they
+        stay. It depends on x and T only, so it is evaluated on the unique (x, T) pairs; finite and at least 0."""
         family = _family(self.name)
         times = np.array([_horizon(t) for t in times])
         x, age, pair = data.x_T_pairs
         expectation = family.alive_expectation(self.params, x[:, None], age[:, None], times[None, :])
         # A row-wise sum, not a matrix product: each pair's sum is then the same however many pairs there are.
         per_pair = (expectation * np.asarray(weights, dtype=np.float64)).sum(axis=1)
-        return per_pair[pair] * family.p_alive(self.params, data)
+        return per_pair[pair]
+
+    @property
+    def informs_one_time_buyers(self) -> bool:
+        """Whether P(alive) tells one-time buyers apart: not under BG/NBD, which gives every one of them 1."""
+        return self.name != "bgnbd"
 
     def p_alive(self, frequency, recency, T) -> np.ndarray:
         """Probability that each customer is still active at T."""

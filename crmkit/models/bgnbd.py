@@ -37,6 +37,9 @@ PARAMS = ("r", "alpha", "a", "b")
 TIME_PARAMS = ("alpha",)
 #: a is moved this far away from 1 in predictions, where (a−1) cancels between factor and bracket.
 A_NUDGE = 1e-7
+#: Rounding error of the closed form's 1 − (…) difference, times the ₂F₁ terms' growth: where the value is not
+#: clearly above c/|a−1| times this, the quadrature decides (relative error then stays below about 1e-4).
+CANCELLATION_EPS = 1e-11
 
 
 def _offset(modified: bool) -> int:
@@ -156,7 +159,9 @@ def alive_expectation(
     with np.errstate(invalid="ignore", over="ignore"):
         value = c / (a - 1) * (1.0 - one_minus_z ** (a - 1) * hyp2f1(a + b + k - 1 - r, a - 1, c, z))
     bound = (r + x) * t / (alpha + age)
-    bad = ~np.isfinite(value) | (value < -1e-9 * bound) | (value > bound * (1 + 1e-9))
+    # 1 − (1−z)^(a−1)·₂F₁ cancels: its rounding error, scaled by c/(a−1), swamps a small value when a is near 1.
+    noise = np.abs(c / (a - 1)) * CANCELLATION_EPS
+    bad = ~np.isfinite(value) | (value < -1e-9 * bound) | (value > bound * (1 + 1e-9)) | (value < noise)
     if bad.any():
         value = np.array(value, dtype=np.float64)
         value[bad] = _alive_expectation_by_quadrature(a, b + x[bad] + k, r + x[bad], t[bad] / (alpha + age[bad]))

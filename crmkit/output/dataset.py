@@ -25,9 +25,11 @@ PART_NAME = "part-{number:05d}.parquet"
 
 @dataclass(frozen=True)
 class PartWriter:
-    """Writes one partition's table as a part file of the dataset (runs on a worker; picklable)."""
+    """Writes one partition's rows as a part file of the dataset (runs on a worker; picklable). ``rows`` names
+    which rows and columns of a partition's customers the dataset holds (the command's choice)."""
 
     folder: str
+    rows: str = "customers"
 
     def __call__(self, frame: pd.DataFrame, number: int) -> None:
         frame.to_parquet(Path(self.folder) / PART_NAME.format(number=number), index=False, engine="pyarrow")
@@ -63,8 +65,8 @@ class DatasetWriter:
         except OSError as error:
             raise OutputError(f"cannot write to folder {parent}: {error.strerror}") from error
 
-    def part_writer(self) -> PartWriter:
-        return PartWriter(str(self.temporary))
+    def part_writer(self, rows: str = "customers") -> PartWriter:
+        return PartWriter(str(self.temporary), rows)
 
     def commit(self) -> None:
         """Put the written dataset in place of the target."""

@@ -1,4 +1,4 @@
-"""The analyst workbook: Summary, Customers, one list per tier, At risk, Data quality, Definitions.
+"""The analyst workbook: Summary, Customers, one list per tier, At risk, Cross-sell, Data quality, Definitions.
 
 xlsxwriter lays out every sheet (formats, widths, frozen header, autofilter,
 colour rules, charts) into memory; :mod:`crmkit.output.xlsx_rows` then adds the
@@ -31,6 +31,7 @@ from crmkit.output.excel_style import (
 )
 from crmkit.output.excel_summary import write_summary
 from crmkit.output.labels import (
+    ACTION_LABELS,
     CHURN_BAND_LABELS,
     SEGMENT_LABELS,
     STAGE_LABELS,
@@ -38,8 +39,10 @@ from crmkit.output.labels import (
     column_definition,
     column_label,
     definition,
+    explain_actions,
     label,
     localise_frame,
+    retention_definition,
     sheet_name,
     value_label,
 )
@@ -49,12 +52,15 @@ from crmkit.schema import (
     CHANNEL,
     CUSTOMER_ID,
     EMAIL,
+    HOLDS_RESULTS,
     NAME,
     PHONE,
     REGION,
     SALESPERSON,
+    WORKBOOK_MARKER,
     check_lang,
 )
+from crmkit.scoring.actions import ActionRules
 
 #: Rows in one Excel sheet, header included; longer tables continue on "Customers (2)", ...
 EXCEL_MAX_ROWS: Final = 1_048_576
@@ -75,6 +81,23 @@ TIER_LIST_COLUMNS: Final = (
     "lifecycle_stage",
     "churn_band",
     "value_at_risk",
+    "next_action",
+)
+#: The Customers sheet's key columns: first on the sheet, and all that prints (one page wide), so the table
+#: prints in dozens of pages rather than hundreds; the other columns follow them on screen.
+PRINTED_CUSTOMER_COLUMNS: Final = (
+    CUSTOMER_ID,
+    NAME,
+    "tier",
+    "value_rank",
+    "total_revenue",
+    "clv",
+    "segment",
+    "lifecycle_stage",
+    "churn_band",
+    "value_at_risk",
+    "last_purchase",
+    SALESPERSON,
 )
 AT_RISK_COLUMNS: Final = (
     CUSTOMER_ID,
@@ -82,14 +105,29 @@ AT_RISK_COLUMNS: Final = (
     "tier",
     "churn_band",
     "churn_risk",
+    "value_if_active",
     "value_at_risk",
+    "next_action",
     "last_purchase",
-    "expected_next_purchase",
     "usual_gap_days",
     "days_overdue",
     "total_revenue",
-    "clv",
     "lifecycle_stage",
+    "segment",
+)
+LOST_KEY_ACCOUNT_COLUMNS: Final = (
+    CUSTOMER_ID,
+    *ATTRIBUTE_COLUMNS,
+    "tier",
+    "lifecycle_stage",
+    "total_margin",
+    "total_revenue",
+    "n_orders",
+    "last_purchase",
+    "days_since_last",
+    "churn_risk",
+    "value_at_risk",
+    "next_action",
     "segment",
 )
 HEADER_FORMAT: Final = {
@@ -115,7 +153,30 @@ MEANING_WIDTH: Final = 80
 #: about half size. The sales lists fit; the full customer table prints across pages.
 FIT_WIDTH_MAX: Final = 300
 #: Columns that label the rows of a table: frozen with the header and repeated on every printed page.
-KEY_COLUMNS: Final = (CUSTOMER_ID, "from")
+#: Columns of the Cross-sell sheet that print: up to the first offer's expected value.
+CROSS_SELL_PRINTED: Final = 11
+KEY_COLUMNS: Final = (CUSTOMER_ID, "from", "period", "cohort")
+#: The retention measures the Definitions sheet explains when a workbook shows them.
+RETENTION_TERMS: Final = (
+    "period",
+    "complete",
+    "active",
+    "new",
+    "returning",
+    "reactivated",
+    "lost",
+    "churn_rate",
+    "retention_rate",
+    "repeat_purchase_rate",
+    "revenue",
+    "revenue_new",
+    "revenue_returning",
+    "revenue_reactivated",
+    "net_revenue_retention",
+    "cohort",
+)
+#: Marks the Definitions section whose terms are retention measures.
+RETENTION: Final = "retention"
 WORKBOOK_OPTIONS: Final = {
     "in_memory": True,
     "strings_to_formulas": False,
@@ -126,10 +187,11 @@ WORKBOOK_OPTIONS: Final = {
 
 @dataclass(frozen=True)
 class _Layout:
-    """How one column of a table sheet looks: width, whether its header wraps, cell and header formats."""
+    """How one column of a table sheet looks: width, its header as shown (two lines when it wraps), cell and
+    header formats."""
 
     width: float
-    wraps: bool
+    header: str
     cell_format: Format | None
     header_format: Format
 
@@ -137,10 +199,12 @@ class _Layout:
 class _Book:
     """An xlsxwriter workbook in memory plus the table sheets whose rows are added when it is saved."""
 
-    def __init__(self, lang: str) -> None:
+    def __init__(self, lang: str, *, holds: str = HOLDS_RESULTS) -> None:
         self.lang = lang
         self.buffer = io.BytesIO()
         self.book = xlsxwriter.Workbook(self.buffer, WORKBOOK_OPTIONS)
+        # Lets a later run that reads a whole folder tell its own results from exports (crmkit.ingest.files).
+        self.book.set_custom_property(WORKBOOK_MARKER, holds)
         self.rows: dict[str, pd.DataFrame] = {}
         self._formats: dict[tuple[tuple[str, Any], ...], Format] = {}
 
@@ -151,25 +215,35 @@ class _Book:
             self._formats[key] = self.book.add_format(dict(key))
         return self._formats[key]
 
-    def table(self, name: str, frame: pd.DataFrame, *, headers: list[str] | None = None) -> list[str]:
+    def table(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        *,
+        headers: list[str] | None = None,
+        formats: Mapping[str, str] | None = None,
+    ) -> list[str]:
         """Add ``frame`` (canonical columns and values) as one or more labelled sheets; returns their names.
 
         More rows than one sheet holds continue on "name (2)", "name (3)", ... so nothing is cut.
         Sheets up to :data:`FIT_WIDTH_MAX` characters wide print one page wide; wider ones (the full
-        customer table) would shrink past reading and print across pages instead.
+        customer table) would shrink past reading and print across pages instead. ``formats`` gives the number
+        format of columns whose name does not say it.
         """
         columns = [str(c) for c in frame.columns]
         shown = localise_frame(frame, self.lang)
         headers = headers or list(shown.columns)
+        formats = formats or {}
         layout = [
-            self._column_layout(col, frame.iloc[:, i], shown.iloc[:, i], headers[i]) for i, col in enumerate(columns)
+            self._column_layout(col, frame.iloc[:, i], shown.iloc[:, i], headers[i], formats.get(col))
+            for i, col in enumerate(columns)
         ]
         per_sheet = EXCEL_MAX_ROWS - 1
         names: list[str] = []
         for part, start in enumerate(range(0, max(len(frame), 1), per_sheet), start=1):
             part_name = self._free_name(name, "" if part == 1 else f" ({part})")
             rows = shown.iloc[start : start + per_sheet]
-            self._table_sheet(part_name, columns, headers, layout, len(rows))
+            self._table_sheet(part_name, columns, layout, len(rows))
             self.rows[part_name] = rows
             names.append(part_name)
         return names
@@ -185,13 +259,15 @@ class _Book:
             candidate = base[: MAX_SHEET_NAME - len(extra)] + extra
         return candidate
 
-    def _column_layout(self, col: str, values: pd.Series, shown: pd.Series, header: str) -> _Layout:
+    def _column_layout(
+        self, col: str, values: pd.Series, shown: pd.Series, header: str, num_format: str | None = None
+    ) -> _Layout:
         values = normalise_column(values)
-        num_format = number_format(col, values)
+        num_format = num_format or number_format(col, values)
         figures = num_format is not None or (
             pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype)
         )
-        width, wraps = column_width(header, shown if num_format is None else values, num_format)
+        width, header = column_width(header, shown if num_format is None else values, num_format)
         if figures:
             cell_format = self.fmt(num_format=num_format) if num_format else None
             header_format = self.fmt(**HEADER_FORMAT, align="right", indent=FIGURE_HEADER_INDENT)
@@ -199,16 +275,14 @@ class _Book:
             width += TEXT_INDENT
             cell_format = self.fmt(align="left", indent=TEXT_INDENT)
             header_format = self.fmt(**HEADER_FORMAT, align="left", indent=TEXT_INDENT)
-        return _Layout(width, wraps, cell_format, header_format)
+        return _Layout(width, header, cell_format, header_format)
 
-    def _table_sheet(
-        self, name: str, columns: list[str], headers: list[str], layout: list[_Layout], n_rows: int
-    ) -> None:
+    def _table_sheet(self, name: str, columns: list[str], layout: list[_Layout], n_rows: int) -> None:
         ws = self.book.add_worksheet(name)
-        for i, (text, column) in enumerate(zip(headers, layout)):
+        for i, column in enumerate(layout):
             ws.set_column(i, i, column.width, column.cell_format)
-            ws.write_string(0, i, text, column.header_format)
-        ws.set_row(0, WRAPPED_HEADER_HEIGHT if any(column.wraps for column in layout) else HEADER_HEIGHT)
+            ws.write_string(0, i, column.header, column.header_format)
+        ws.set_row(0, WRAPPED_HEADER_HEIGHT if any("\n" in column.header for column in layout) else HEADER_HEIGHT)
         print_setup(ws, self.lang, fit_width=sum(column.width for column in layout) <= FIT_WIDTH_MAX)
         if not columns:
             return
@@ -238,9 +312,25 @@ class _Book:
                     },
                 )
 
-    def definitions(self, customers: pd.DataFrame, group_columns: list[str]) -> None:
-        """What each column present (customers, then the per-group table) and each tier, stage, churn band and
-        segment means."""
+    def print_first(self, names: Iterable[str], n_columns: int) -> None:
+        """Print only the first ``n_columns`` of these table sheets, one page wide."""
+        for name in names:
+            ws = self.book.get_worksheet_by_name(name)
+            ws.print_area(0, 0, max(len(self.rows[name]), 1), n_columns - 1)
+            ws.fit_to_pages(1, 0)
+
+    def definitions(
+        self,
+        customers: pd.DataFrame,
+        group_columns: list[str],
+        action_rules: ActionRules | None = None,
+        *,
+        retention: bool = False,
+        cross_sell_columns: list[str] | None = None,
+    ) -> None:
+        """What each column present (customers, the per-group table, the cross-sell list), each retention measure
+        (when the workbook shows them) and each tier, stage, churn band, next action and segment means, and the
+        next-action rules in force."""
         ws = self.book.add_worksheet(sheet_name("definitions", self.lang))
         ws.set_column(0, 0, 30)
         ws.set_column(1, 1, 24)
@@ -256,7 +346,10 @@ class _Book:
         section = self.fmt(bold=True, font_color="#1F4E78", bottom=1, bg_color="#D9E1F2")
         plain, key_format = self.fmt(valign="top"), self.fmt(valign="top", font_color="#595959")
         wrapped = self.fmt(text_wrap=True, valign="top")
-        for title, terms, column in _definition_sections(customers, group_columns):
+        sections = _definition_sections(customers, group_columns, cross_sell_columns or [], action_rules, self.lang)
+        if retention:
+            sections.insert(2, ("definitions_retention", list(RETENTION_TERMS), RETENTION))
+        for title, terms, column in sections:
             if not terms:
                 continue
             for col in range(3):
@@ -267,6 +360,11 @@ class _Book:
             for term in terms:
                 if column is None:
                     shown, meaning = column_label(term, self.lang), column_definition(term, self.lang)
+                elif column == "next_action_rule":
+                    order, action, meaning = term
+                    term, shown = action, f"{order}. {value_label('next_action', action, self.lang)}"
+                elif column == RETENTION:
+                    shown, meaning = column_label(term, self.lang), retention_definition(term, self.lang)
                 else:
                     shown, meaning = value_label(column, term, self.lang), definition(term, self.lang)
                 ws.write_string(row, 0, shown, plain)
@@ -291,19 +389,29 @@ def write_workbook(
     inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> None:
     """Write the analyst workbook of one scoring run in ``lang`` ("en" or "zh") to ``path``, all at once or not
-    at all: Summary, Customers, one sheet per tier, At risk, Data quality, Definitions."""
+    at all: Summary, Customers (its key columns first: they are what prints), one sheet per tier, At risk, Lost key
+    accounts, Cross-sell (when the transactions name products), Data quality, Definitions."""
     check_lang(lang)
     inputs = list(inputs)
     check_not_input(path, inputs)
     customers = result.customers
     book = _Book(lang)
     write_summary(book.book, book.fmt, result.summary, lang)
-    book.table(sheet_name("customers", lang), customers)
+    printed = _present(customers, PRINTED_CUSTOMER_COLUMNS)
+    keys_first = customers[[*printed, *(c for c in customers.columns if c not in printed)]]
+    book.print_first(book.table(sheet_name("customers", lang), keys_first), len(printed))
     if "tier" in customers.columns:
         for tier in TIER_SHEETS:
             book.table(sheet_name(tier, lang), tier_list(customers, tier))
     if len(result.at_risk.columns):
         book.table(sheet_name("at_risk", lang), result.at_risk[_present(result.at_risk, AT_RISK_COLUMNS)])
+    lost = result.lost_key_accounts
+    if len(lost.columns):
+        book.table(sheet_name("lost_key_accounts", lang), lost[_present(lost, LOST_KEY_ACCOUNT_COLUMNS)])
+    cross_sell = result.basket.cross_sell if result.basket is not None else None
+    if cross_sell is not None:
+        # The call list prints up to the first offer (customer, tier, sales rep, breadth, offer, rule, value).
+        book.print_first(book.table(sheet_name("cross_sell", lang), cross_sell), CROSS_SELL_PRINTED)
     quality = result.data_quality
     if len(quality):
         headers = [label(str(col), lang) for col in quality.columns]
@@ -311,7 +419,16 @@ def write_workbook(
             sheet_name("data_quality", lang), numbers_as_numbers(localise_quality(quality, lang)), headers=headers
         )
     groups = result.summary.groups
-    book.definitions(customers, [str(column) for column in groups.columns] if groups is not None else [])
+    group_columns = [str(column) for column in groups.columns] if groups is not None else []
+    book.definitions(
+        customers,
+        group_columns,
+        result.action_rules,
+        retention=result.summary.retention is not None,
+        cross_sell_columns=[str(c) for c in cross_sell.columns if c not in customers.columns]
+        if cross_sell is not None
+        else [],
+    )
     book.save(path, inputs)
 
 
@@ -321,13 +438,30 @@ def write_sheet(
     *,
     lang: str = "en",
     inputs: Iterable[str | os.PathLike[str]] = (),
+    holds: str = HOLDS_RESULTS,
 ) -> None:
-    """Write one table as a formatted workbook (labelled headers and values, frozen header, autofilter)."""
+    """Write one table as a formatted workbook (labelled headers and values, frozen header, autofilter).
+
+    ``holds`` is what the workbook says it holds: results (the default), or data meant to be read as an
+    export (``crmkit sample``).
+    """
     check_lang(lang)
     inputs = list(inputs)
     check_not_input(path, inputs)
-    book = _Book(lang)
+    book = _Book(lang, holds=holds)
     book.table(sheet_name("customers" if CUSTOMER_ID in frame.columns else "data", lang), frame)
+    book.save(path, inputs)
+
+
+def write_rejects(
+    path: str | os.PathLike[str], rejects: pd.DataFrame, *, inputs: Iterable[str | os.PathLike[str]] = ()
+) -> None:
+    """The dropped rows as one sheet under the headers of a CSV rejects file (source_file, source_row, reason,
+    column, value, then the file's mapped fields): every reason as written, every cell as the text it was."""
+    inputs = list(inputs)
+    check_not_input(path, inputs)
+    book = _Book("en")
+    book.table("rejects", rejects, headers=[str(column) for column in rejects.columns])
     book.save(path, inputs)
 
 
@@ -391,19 +525,32 @@ def _present(frame: pd.DataFrame, columns: Iterable[str]) -> list[str]:
     return [col for col in columns if col in frame.columns]
 
 
-def _definition_sections(customers: pd.DataFrame, group_columns: list[str]) -> list[tuple[str, list[str], str | None]]:
-    """(section title, terms, vocabulary column or None for columns) for the Definitions sheet."""
+def _definition_sections(
+    customers: pd.DataFrame,
+    group_columns: list[str],
+    cross_sell_columns: list[str],
+    action_rules: ActionRules | None,
+    lang: str,
+) -> list[tuple[str, list[Any], str | None]]:
+    """(section title, terms, vocabulary column or None for columns) for the Definitions sheet; the next-action
+    rules come as (order, action, rule text) terms of the pseudo-column ``next_action_rule``."""
     columns = [str(col) for col in customers.columns]
     present = set(customers.columns)
     segments = []
     if "segment" in present:
         shown = set(customers["segment"].dropna().astype("str").unique())
         segments = [key for key in SEGMENT_LABELS if key in shown]
+    acting = "next_action" in present
+    explained = explain_actions(action_rules, lang=lang) if acting and action_rules is not None else None
+    rules = list(explained.itertuples(index=False, name=None)) if explained is not None else []
     return [
         ("section_columns", columns, None),
         ("section_groups", group_columns, None),
+        ("section_cross_sell", cross_sell_columns, None),
         ("section_tiers", list(TIER_LABELS) if "tier" in present else [], "tier"),
         ("section_lifecycle", list(STAGE_LABELS) if "lifecycle_stage" in present else [], "lifecycle_stage"),
         ("section_bands", list(CHURN_BAND_LABELS) if "churn_band" in present else [], "churn_band"),
+        ("section_actions", list(ACTION_LABELS) if acting else [], "next_action"),
+        ("section_action_rules", rules, "next_action_rule"),
         ("section_segments", segments, "segment"),
     ]

@@ -8,6 +8,7 @@ single-sheet table writer format the same column the same way.
 from __future__ import annotations
 
 import math
+import re
 from typing import Final
 
 import numpy as np
@@ -16,6 +17,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from crmkit.output.labels import label
 from crmkit.schema import COST_COMPONENTS, SIGNUP_DATE, STAGES, TIERS, VALUE_COMPONENTS
+from crmkit.scoring.basket import MAX_OFFERS
 
 MONEY: Final = "#,##0.00"
 PERCENT: Final = "0.0%"
@@ -33,6 +35,7 @@ MONEY_COLUMNS: Final = frozenset(
         "monetary",
         "expected_spend",
         "clv",
+        "value_if_active",
         "historic_value",
         "value_at_risk",
         "total_customer_value",
@@ -45,9 +48,32 @@ MONEY_COLUMNS: Final = frozenset(
         "value_before",
         "value_after",
         "revenue",
+        "revenue_new",
+        "revenue_returning",
+        "revenue_reactivated",
+        # Market baskets.
+        "tier_typical_order",
+        "order_gap",
+        "upsell_potential",
+        *(f"offer_{k}_value" for k in range(1, MAX_OFFERS + 1)),
     }
 )
-PERCENT_COLUMNS: Final = frozenset({"p_alive", "churn_risk"})
+PERCENT_COLUMNS: Final = frozenset(
+    {
+        "p_alive",
+        "churn_risk",
+        "churn_rate",
+        "retention_rate",
+        "repeat_purchase_rate",
+        "net_revenue_retention",
+        "antecedent_support",
+        "consequent_support",
+        "support",
+        "confidence",
+        "catalogue_share",
+        *(f"offer_{k}_confidence" for k in range(1, MAX_OFFERS + 1)),
+    }
+)
 DECIMAL_COLUMNS: Final = frozenset(
     {
         "frequency",
@@ -56,6 +82,8 @@ DECIMAL_COLUMNS: Final = frozenset(
         "expected_purchases",
         "delivered_value_ratio",
         "usual_gap_days",
+        "lift",
+        "conviction",
     }
 )
 COUNT_COLUMNS: Final = frozenset(
@@ -71,6 +99,14 @@ COUNT_COLUMNS: Final = frozenset(
         "previous_days",
         "customers",
         "at_risk",
+        "active",
+        "new",
+        "returning",
+        "reactivated",
+        "lost",
+        "baskets",
+        "products_bought",
+        "categories_bought",
         # Migration matrices count customers per tier or stage; the rollup counts platinum and gold customers.
         *TIERS,
         *STAGES,
@@ -94,6 +130,13 @@ VALUE_COLOURS: Final[dict[str, dict[str, tuple[str, str]]]] = {
         "high": ("#FFC7CE", "#9C0006"),
         "medium": ("#FFEB9C", "#9C5700"),
         "low": ("#C6EFCE", "#006100"),
+    },
+    "next_action": {
+        "win_back": ("#FFC7CE", "#9C0006"),
+        "retain": ("#FFEB9C", "#9C5700"),
+        "develop": ("#DDEBF7", "#1F4E78"),
+        "maintain": ("#C6EFCE", "#006100"),
+        "let_go": ("#E7E6E6", "#3A3838"),
     },
 }
 
@@ -141,6 +184,16 @@ def print_setup(ws: Worksheet, lang: str, *, fit_width: bool) -> None:
         ws.fit_to_pages(1, 0)
 
 
+#: Excel's default column width, in characters.
+DEFAULT_WIDTH: Final = 8.43
+
+
+def column_pixels(width: float | None) -> int:
+    """Pixels Excel gives a column ``width`` characters wide (Calibri 11: 7 pixels a character, 5 of padding);
+    None is the default width."""
+    return math.floor(7 * (DEFAULT_WIDTH if width is None else width) + 5)
+
+
 def text_width(texts: pd.Series) -> float:
     """Display width of the widest text in characters; CJK characters count double."""
     texts = texts.dropna().astype("str")
@@ -150,18 +203,46 @@ def text_width(texts: pd.Series) -> float:
     return float(widths.max())
 
 
-def column_width(header: str, values: pd.Series, num_format: str | None) -> tuple[float, bool]:
-    """Width for a column and whether its header must wrap to fit.
+def column_width(header: str, values: pd.Series, num_format: str | None) -> tuple[float, str]:
+    """Width for a column and its header as shown: on one line, or on two (joined by a line break).
 
-    Wide headers over narrow data wrap onto two lines rather than stretch the column.
+    Wide headers over narrow data go onto two lines rather than stretch the column, broken where
+    :func:`header_lines` allows, and the column is at least as wide as the longer line: Excel then has no
+    line to wrap on its own, which for Chinese it would do mid-word.
     """
     data = _data_width(values.head(_WIDTH_SAMPLE) if num_format is None else values, num_format)
-    head = text_width(pd.Series([header])) + FILTER_ARROW
-    width = max(data, head)
-    wraps = head > max(data + 6, SHORT_HEADER)
-    if wraps:
-        width = max(data, math.ceil(head / 2) + FILTER_ARROW)
-    return min(max(width + 1.5, MIN_WIDTH), MAX_WIDTH), wraps or head > MAX_WIDTH
+    head = _width(header) + FILTER_ARROW
+    width, shown = max(data, head), header
+    if head > max(data + 6, SHORT_HEADER):
+        lines = header_lines(header)
+        width = max(data, max(_width(line) for line in lines) + FILTER_ARROW)
+        shown = "\n".join(lines)
+    return min(max(width + 1.5, MIN_WIDTH), MAX_WIDTH), shown
+
+
+#: Where a header may break: at a space, never inside a word or a run of Chinese characters (labels put a space
+#: between Chinese and Latin text or brackets: "客户年龄 (T)"), and never just inside a bracket.
+_BREAK = re.compile(r" +")
+_OPENING: Final = ("(", "（", "[", "【", "“", "《")
+_CLOSING: Final = (")", "）", "]", "】", "”", "》", "、", "，", "。", "：", "；", ",", ".", ":", ";", "%")
+
+
+def header_lines(header: str) -> list[str]:
+    """The header on the two lines that make the longer one shortest, broken at a space (:data:`_BREAK`);
+    a header with no such place (a run of Chinese characters) stays on one line."""
+    best, best_width = [header], _width(header)
+    for match in _BREAK.finditer(header):
+        lines = [header[: match.start()], header[match.end() :]]
+        if not all(lines) or lines[0].endswith(_OPENING) or lines[1].startswith(_CLOSING):
+            continue
+        width = max(_width(line) for line in lines)
+        if width < best_width:
+            best, best_width = lines, width
+    return best
+
+
+def _width(text: str) -> float:
+    return text_width(pd.Series([text], dtype="str"))
 
 
 def _data_width(values: pd.Series, num_format: str | None) -> float:

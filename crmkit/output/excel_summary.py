@@ -24,11 +24,13 @@ from crmkit.output.excel_style import (
     MONEY,
     PERCENT,
     VALUE_COLOURS,
+    column_pixels,
+    header_lines,
     print_setup,
     text_width,
 )
 from crmkit.output.jsondoc import jsonable
-from crmkit.output.labels import column_label, label, sheet_name, value_label
+from crmkit.output.labels import column_label, label, message_text, retention_words, sheet_name, value_label
 from crmkit.pipeline.results import Summary
 from crmkit.scoring.rollup import NO_GROUP
 from crmkit.scoring.value import PER_CUSTOMER_MARGIN
@@ -67,6 +69,7 @@ FIELD_FORMATS: Final[dict[str, str]] = {
     "revenue": MONEY,
     "average_value": MONEY,
     "value_at_risk": MONEY,
+    "profit": MONEY,
     "gini": "0.000",
     "log_likelihood": "#,##0.00",
     "platinum": COUNT,
@@ -78,7 +81,35 @@ FIELD_FORMATS: Final[dict[str, str]] = {
     "spend_frequency_correlation": "0.000",
     "prospects_without_model_values": COUNT,
     "population_mean": MONEY,
+    "active": COUNT,
+    "new": COUNT,
+    "returning": COUNT,
+    "reactivated": COUNT,
+    "lost": COUNT,
+    "churn_rate": PERCENT,
+    "retention_rate": PERCENT,
+    "repeat_purchase_rate": PERCENT,
+    "revenue_new": MONEY,
+    "revenue_returning": MONEY,
+    "revenue_reactivated": MONEY,
+    "net_revenue_retention": PERCENT,
 }
+#: The segment summary's retention figures (the latest complete period), in order.
+RETENTION_FIELDS: Final = (
+    "active",
+    "new",
+    "returning",
+    "reactivated",
+    "lost",
+    "churn_rate",
+    "retention_rate",
+    "repeat_purchase_rate",
+    "revenue",
+    "revenue_new",
+    "revenue_returning",
+    "revenue_reactivated",
+    "net_revenue_retention",
+)
 MODEL_FIELDS: Final = (
     "model",
     "time_unit",
@@ -94,17 +125,31 @@ MODEL_FIELDS: Final = (
 PARAMETER_FORMAT: Final = "0.0000"
 #: (summary key, first column's key, vocabulary column of its values, the other columns).
 TABLES: Final = (
-    ("tiers", "tier", "tier", ("customers", "customer_share", "revenue", "revenue_share", "average_value")),
+    (
+        "tiers",
+        "tier",
+        "tier",
+        ("customers", "customer_share", "revenue", "revenue_share", "profit", "average_value"),
+    ),
     ("segments", "segment", "segment", ("customers", "revenue")),
     ("lifecycle", "stage", "lifecycle_stage", ("customers", "revenue")),
     ("churn", "band", "churn_band", ("customers", "value_at_risk")),
+    ("next_actions", "action", "next_action", ("customers", "revenue")),
 )
 SECTION_OF: Final = {
     "tiers": "section_tiers",
     "segments": "section_segments",
     "lifecycle": "section_lifecycle",
     "churn": "section_churn",
+    "next_actions": "section_actions",
 }
+#: The delivered-value tables: (key under ``delivered_value``, title, the key naming each column's group and
+#: the vocabulary column of those groups).
+DELIVERED_TABLES: Final = (
+    ("by_tier", "delivered_by_tier", "tier", "tier"),
+    ("by_stage", "delivered_by_stage", "stage", "lifecycle_stage"),
+)
+DELIVERED_FORMAT: Final = "#,##0.0"
 LABEL_WIDTH: Final = 44
 VALUE_WIDTH: Final = 15
 TABLE_COLUMNS: Final = 6
@@ -113,6 +158,7 @@ GROUP_COLUMNS: Final = 9
 LINE_HEIGHT: Final = 15
 CHART_COLUMN: Final = 7
 CHART_SIZE: Final = {"width": 620, "height": 340}
+CHART_OFFSET: Final = 10
 CHART_ROWS: Final = 19
 #: Hidden columns holding the Pareto curve the chart plots.
 CURVE_COLUMN: Final = 26
@@ -161,7 +207,7 @@ class _Summary:
 
     def field(self, key: str, value: Any) -> None:
         """One labelled figure: the label in column A, the value (labelled when it is a known word) in B."""
-        if key == "time_unit":
+        if key in ("time_unit", "tier_by"):
             value = self.text(value)
         elif key == "model":
             value = value_label("model", value, self.lang)
@@ -189,9 +235,14 @@ class _Summary:
             ws.write_string(row, col, text, self.fmt(align="right" if fits else "left", **props))
 
     def header(self, texts: Sequence[str]) -> None:
-        """A table's header row: first column left, figures right, tall enough for the longest wrapped header."""
-        widths = text_width(pd.Series(texts[1:], dtype="str")) if texts[1:] else 0.0
-        lines = max(1, math.ceil(widths / (VALUE_WIDTH - 1)))
+        """A table's header row: first column left, figures right, tall enough for the longest wrapped header.
+
+        Headers wider than their column go on two lines broken between words (:func:`header_lines`), so Excel
+        does not break Chinese ones mid-word.
+        """
+        room = VALUE_WIDTH - 1
+        texts = [texts[0], *("\n".join(header_lines(t)) if _width(t) > room else t for t in texts[1:])]
+        lines = max([1, *(sum(math.ceil(_width(line) / room) for line in t.split("\n")) for t in texts[1:])])
         self.ws.set_row(self.row, LINE_HEIGHT * lines + 5)
         props = {"bold": True, "bg_color": HEADER_FILL, "bottom": 1, "text_wrap": True, "valign": "vcenter"}
         self.ws.write_string(self.row, 0, texts[0], self.fmt(**props))
@@ -200,8 +251,9 @@ class _Summary:
         self.row += 1
 
     def table(self, key: str, rows: Sequence[Mapping[str, Any]]) -> None:
-        _, first_key, vocabulary_column, other_keys = next(t for t in TABLES if t[0] == key)
-        self.section(SECTION_OF[key])
+        _, first_key, vocabulary_column, keys = next(t for t in TABLES if t[0] == key)
+        other_keys = [name for name in keys if any(record.get(name) is not None for record in rows)]
+        self.section(SECTION_OF[key], width=max(TABLE_COLUMNS, 1 + len(other_keys)))
         self.header([self.text(first_key), *(self.text(name) for name in other_keys)])
         first = self.row
         colours = VALUE_COLOURS.get(vocabulary_column, {})
@@ -218,6 +270,23 @@ class _Summary:
         self.tables[key] = (first, self.row - 1)
         self.row += 1
 
+    def delivered(self, delivered: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+        """Average delivered-value components: one row per component, one column per tier (then per stage)."""
+        for key, title, group_key, vocabulary_column in DELIVERED_TABLES:
+            rows = delivered.get(key) or []
+            if not rows:
+                continue
+            self.section(title)
+            groups = [str(record[group_key]) for record in rows]
+            self.header([self.text("component"), *(value_label(vocabulary_column, g, self.lang) for g in groups)])
+            components = [name for name in rows[0] if name != group_key]
+            for name in components:
+                self.ws.write_string(self.row, 0, column_label(name, self.lang))
+                for col, record in enumerate(rows, start=1):
+                    self.value(self.row, col, record.get(name), COUNT if name == "customers" else DELIVERED_FORMAT)
+                self.row += 1
+            self.row += 1
+
     def groups(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """The per-group rollup (``--group-by``): the group column first, then its figures."""
         keys = list(rows[0])
@@ -228,6 +297,24 @@ class _Summary:
             self.ws.write_string(self.row, 0, self.text(group) if group == NO_GROUP else group)
             for col, key in enumerate(keys[1:], start=1):
                 self.value(self.row, col, record.get(key), FIELD_FORMATS.get(key))
+            self.row += 1
+        self.row += 1
+
+    def retention(self, retention: Mapping[str, Any]) -> None:
+        """The latest complete period's retention figures, labelled as columns (``new`` customers, not the
+        RFM segment), and the period still running at the as-of date, if any."""
+        words = retention_words(self.lang, str(retention["period_type"]))
+        self.section("section_retention")
+        self.ws.write_string(self.row, 0, self.text("period"))
+        self.value(self.row, 1, words["period_of"].format(label=retention["period"]), None)
+        self.row += 1
+        for key in RETENTION_FIELDS:
+            self.ws.write_string(self.row, 0, column_label(key, self.lang))
+            self.value(self.row, 1, retention.get(key), FIELD_FORMATS.get(key))
+            self.row += 1
+        if retention.get("partial_period"):
+            self.ws.write_string(self.row, 0, self.text("partial_period"))
+            self.value(self.row, 1, str(retention["partial_period"]), None)
             self.row += 1
         self.row += 1
 
@@ -254,7 +341,7 @@ class _Summary:
         self.section(key)
         wrap = self.fmt(text_wrap=True, valign="top", font_color=colour)
         for message in messages:
-            text = str(message)
+            text = message_text(str(message), self.lang)
             lines = max(1, math.ceil(len(text) / 95)) + text.count("\n")
             self.ws.set_row(self.row, LINE_HEIGHT * lines)
             self.ws.merge_range(self.row, 0, self.row, TABLE_COLUMNS - 1, "", wrap)
@@ -347,8 +434,11 @@ class _Summary:
         self._place(chart, "chart_pareto", at_row)
         return True
 
-    def column_chart(self, table: str, value_col: int, title: str, num_format: str, at_row: int) -> bool:
-        """A column chart of one column of a summary table, bars coloured like the tiers where it shows tiers."""
+    def column_chart(
+        self, table: str, value_col: int, title: str, num_format: str, at_row: int, *, from_zero: bool = True
+    ) -> bool:
+        """A column chart of one column of a summary table, bars coloured like the tiers where it shows tiers;
+        the value axis starts at 0 (``from_zero``, unless a bar is negative), so bar heights compare fairly."""
         if table not in self.tables or self.tables[table][1] < self.tables[table][0]:
             return False
         first, last = self.tables[table]
@@ -369,14 +459,23 @@ class _Summary:
             ]
         chart.add_series(series)
         chart.set_legend({"none": True})
-        chart.set_y_axis({"num_format": num_format, "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}})
+        axis = {"num_format": num_format, "major_gridlines": {"visible": True, "line": {"color": "#E0E0E0"}}}
+        chart.set_y_axis({**axis, "min": 0} if from_zero else axis)
         self._place(chart, title, at_row)
         return True
+
+    def print_width(self) -> int:
+        """The last column the sheet prints: the charts' right edge (the hidden chart data lie beyond it)."""
+        right, col = CHART_OFFSET + CHART_SIZE["width"], CHART_COLUMN
+        while right > 0:
+            right -= column_pixels(LABEL_WIDTH if col == 0 else VALUE_WIDTH if col < GROUP_COLUMNS else None)
+            col += 1
+        return max(col - 1, GROUP_COLUMNS - 1)
 
     def _place(self, chart: Any, title: str, at_row: int) -> None:
         chart.set_title({"name": self.text(title), "name_font": {"size": 12, "bold": True}})
         chart.set_size(CHART_SIZE)
-        self.ws.insert_chart(at_row, CHART_COLUMN, chart, {"x_offset": 10, "y_offset": 5})
+        self.ws.insert_chart(at_row, CHART_COLUMN, chart, {"x_offset": CHART_OFFSET, "y_offset": 5})
 
 
 def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str) -> None:
@@ -392,7 +491,7 @@ def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str
     sheet.title()
     if summary.get("data"):
         sheet.section("section_data")
-        sheet.fields(summary["data"], DATA_FIELDS)
+        sheet.fields({**summary["data"], "tier_by": summary.get("tier_by")}, (*DATA_FIELDS, "tier_by"))
     pareto = summary.get("pareto") or {}
     if pareto:
         sheet.section("section_pareto")
@@ -400,10 +499,21 @@ def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str
     for key, *_ in TABLES:
         if summary.get(key):
             sheet.table(key, summary[key])
+    if summary.get("delivered_value"):
+        sheet.delivered(summary["delivered_value"])
+    if summary.get("retention"):
+        sheet.retention(summary["retention"])
     chart_row = 2
     for draw in (
         lambda row: sheet.pareto_chart(pareto, row),
-        lambda row: sheet.column_chart("tiers", 3, "chart_tier_revenue", "#,##0", row),
+        lambda row: sheet.column_chart(
+            "tiers",
+            3,
+            "chart_tier_revenue",
+            "#,##0",
+            row,
+            from_zero=all((t.get("revenue") or 0) >= 0 for t in summary.get("tiers") or []),
+        ),
         lambda row: sheet.column_chart("lifecycle", 1, "chart_lifecycle", "#,##0", row),
     ):
         if draw(chart_row):
@@ -424,6 +534,11 @@ def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str
         sheet.groups(summary["groups"])
     sheet.ws.hide_gridlines(2)
     print_setup(sheet.ws, lang, fit_width=True)
+    sheet.ws.print_area(0, 0, max(sheet.row, chart_row), sheet.print_width())
+
+
+def _width(text: str) -> float:
+    return text_width(pd.Series([text], dtype="str"))
 
 
 def _is_numpy_number(value: Any) -> bool:

@@ -15,58 +15,40 @@ from typing import Any, Final
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from crmkit.errors import OutputError
 from crmkit.output.atomic import atomic_write
+from crmkit.output.csv_columns import write_csv
 from crmkit.output.excel import write_sheet
 from crmkit.output.jsondoc import json_text
 from crmkit.output.xlsx_rows import normalise_column
-from crmkit.schema import check_lang
-
-#: Twelve significant digits: 285.3, not 285.29999999999995 (binary float noise), when a CSV is opened in
-#: a spreadsheet; money to the cent stays exact up to 10 billion. Parquet and JSON keep full precision.
-CSV_FLOAT_FORMAT: Final = "%.12g"
-#: What a spreadsheet may read as the start of a formula (OWASP CSV injection).
-FORMULA_PREFIXES: Final = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy where text cells starting like a formula get a leading ``'`` so spreadsheets show them as text.
-
-    Only text is touched: numbers (negative ones too) stay numbers.
-    """
-    out = df.copy()
-    for col in out.columns:
-        values = out[col]
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            values = values.astype(values.cat.categories.dtype)
-        if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
-            continue
-        risky = values.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
-        if risky.any():
-            values = values.astype(object).copy()
-            values[risky] = "'" + values[risky].astype("str")
-            out[col] = values
-    return out
-
-
-def _write_csv(df: pd.DataFrame, path: Path) -> None:
-    # The byte-order mark makes Excel read the file as UTF-8 (Chinese names, ¥). CRLF line ends
-    # (RFC 4180) also make the csv module quote any text holding a CR, which would otherwise split the row.
-    neutralise_formulas(df).to_csv(
-        path, index=False, encoding="utf-8-sig", lineterminator="\r\n", float_format=CSV_FLOAT_FORMAT
-    )
+from crmkit.schema import CUSTOMER_ID, check_lang
 
 
 def _write_parquet(df: pd.DataFrame, path: Path) -> None:
-    frame = df.rename(columns=str)
+    """The table as Arrow (zero-copy for numbers and Arrow-backed text), pandas' dtypes in the metadata.
+
+    Customer ids are written as text even when held as a categorical: one distinct value per row, so
+    Parquet's dictionary encoding tried and gave up on them, two thirds of the time to write a
+    3.35M-customer table, for a file a fifth larger. Other categoricals (tier, segment, …) stay dictionaries.
+    """
     try:
-        frame.to_parquet(path, index=False, engine="pyarrow")
+        table = pa.Table.from_pandas(df.rename(columns=str), preserve_index=False)
+        pq.write_table(_ids_as_text(table), path)
     except (pa.ArrowException, ValueError) as error:
         raise OutputError(
             f"cannot write the table as Parquet: {error}",
             hint="write .csv or .json instead, or fix the column named in the message",
         ) from error
+
+
+def _ids_as_text(table: pa.Table) -> pa.Table:
+    """The table with a dictionary-encoded customer id column decoded to its text."""
+    index = table.schema.get_field_index(CUSTOMER_ID)
+    if index < 0 or not pa.types.is_dictionary(id_type := table.schema.field(index).type):
+        return table
+    return table.set_column(index, CUSTOMER_ID, table.column(index).cast(id_type.value_type))
 
 
 def _write_json(df: pd.DataFrame, path: Path) -> None:
@@ -84,7 +66,7 @@ def _write_json(df: pd.DataFrame, path: Path) -> None:
 
 
 WRITERS: Final[dict[str, Callable[[pd.DataFrame, Path], None]]] = {
-    ".csv": _write_csv,
+    ".csv": write_csv,
     ".parquet": _write_parquet,
     ".json": _write_json,
 }

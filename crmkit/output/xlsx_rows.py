@@ -167,10 +167,10 @@ def row_xml(frame: pd.DataFrame, styles: list[int | None], *, first_row: int = 2
         hi = min(lo + CHUNK_ROWS, len(frame))
         rows = _as_text(pa.array(np.arange(first_row + lo, first_row + hi, dtype=np.int64)))
         cells = [_cells(col, letter, rows, style, lo, hi) for col, letter, style in zip(columns, letters, styles)]
-        yield _utf8(_join('<row r="', rows, '">', *cells, "</row>"))
+        yield utf8_view(_join('<row r="', rows, '">', *cells, "</row>"))
 
 
-def _utf8(array: pa.Array) -> memoryview:
+def utf8_view(array: pa.Array) -> memoryview:
     """The bytes of a null-free large_string array, end to end, without copying."""
     offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)[array.offset : array.offset + len(array) + 1]
     return memoryview(array.buffers()[2])[int(offsets[0]) : int(offsets[-1])]

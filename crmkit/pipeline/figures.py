@@ -1,4 +1,4 @@
-"""The summary's figures as sums that add up: per tier, segment, stage and churn band.
+"""The summary's figures as sums that add up: per tier, segment, stage, churn band and next action.
 
 :class:`Figures` of a customer table holds counts and exact totals only, so the figures of parts of the
 customers add up to those of the whole (:meth:`Figures.merge`) to the last digit: money in whole steps, other
@@ -29,10 +29,14 @@ class Figures:
 
     customers: int = 0
     revenue_steps: int = 0
-    #: name -> [customers, revenue steps] for tiers, RFM segments and lifecycle stages.
+    #: Whether the table has total_margin (a cost or margin column): tiers then show their profit.
+    margin: bool = False
+    #: tier -> [customers, revenue steps, margin steps]
     tiers: dict[str, list[int]] = field(default_factory=dict)
+    #: name -> [customers, revenue steps] for RFM segments, lifecycle stages and next actions.
     segments: dict[str, list[int]] = field(default_factory=dict)
     stages: dict[str, list[int]] = field(default_factory=dict)
+    actions: dict[str, list[int]] = field(default_factory=dict)
     #: band -> [customers, value at risk]
     bands: dict[str, list[Any]] = field(default_factory=dict)
     #: tier -> [customers, historic value, CLV, expected purchases]
@@ -42,8 +46,12 @@ class Figures:
     def of(cls, table: pd.DataFrame, *, values: bool = False) -> Figures:
         """The figures of ``table``; with ``values``, also the value sums per tier (when it has CLV)."""
         steps = _steps(table["total_revenue"])
-        figures = cls(len(table), int(steps.sum()))
-        for name, column in (("tiers", "tier"), ("segments", "segment"), ("stages", "lifecycle_stage")):
+        margin = "total_margin" in table.columns
+        figures = cls(len(table), int(steps.sum()), margin)
+        if "tier" in table.columns:
+            extra = _steps(table["total_margin"]) if margin else np.zeros(len(table), dtype=np.int64)
+            figures.tiers = _by_group(table["tier"], steps, extra)
+        for name, column in (("segments", "segment"), ("stages", "lifecycle_stage"), ("actions", "next_action")):
             if column in table.columns:
                 setattr(figures, name, _by_group(table[column], steps))
         if "churn_band" in table.columns:
@@ -65,18 +73,23 @@ class Figures:
         for part in parts:
             total.customers += part.customers
             total.revenue_steps += part.revenue_steps
-            for name in ("tiers", "segments", "stages"):
+            total.margin = total.margin or part.margin
+            for name in ("tiers", "segments", "stages", "actions", "bands", "values"):
                 _add(getattr(total, name), getattr(part, name))
-            _add(total.bands, part.bands)
-            _add(total.values, part.values)
         return total
 
+    @property
+    def prospects(self) -> int:
+        """Customers of the master file who never bought."""
+        return int(self.tiers.get("prospect", [0])[0])
+
     def tier_rows(self) -> tuple[TierRow, ...]:
-        """Customers, revenue and shares per tier, in canonical tier order (prospects last, when there are)."""
+        """Customers, revenue, shares and profit per tier, in canonical tier order (prospects last, when there
+        are)."""
         total_revenue = self.revenue_steps / MONEY_STEPS
         rows = []
         for tier in TIERS:
-            customers, steps = self.tiers.get(tier, [0, 0])
+            customers, steps, margin_steps = self.tiers.get(tier, [0, 0, 0])
             if tier == "prospect" and not customers:
                 continue
             revenue = steps / MONEY_STEPS
@@ -88,6 +101,7 @@ class Figures:
                     revenue=revenue,
                     revenue_share=revenue / total_revenue if total_revenue else 0.0,
                     average_value=revenue / customers if customers else 0.0,
+                    profit=margin_steps / MONEY_STEPS if self.margin else None,
                 )
             )
         return tuple(rows)
@@ -100,7 +114,8 @@ class Figures:
         )
 
     def counts(self, kind: str, order: tuple[str, ...]) -> tuple[GroupCount, ...]:
-        """Customers and revenue per segment (``kind="segments"``) or stage, in ``order``, skipping empty ones."""
+        """Customers and revenue per segment (``kind="segments"``), stage (``"stages"``) or next action
+        (``"actions"``), in ``order``, skipping empty ones."""
         groups = getattr(self, kind)
         return tuple(
             GroupCount(name, groups[name][0], groups[name][1] / MONEY_STEPS)
@@ -122,15 +137,16 @@ def _steps(money: pd.Series) -> np.ndarray:
     return np.round(money.fillna(0).to_numpy(dtype=np.float64) * MONEY_STEPS).astype(np.int64)
 
 
-def _by_group(labels: pd.Series, steps: np.ndarray) -> dict[str, list[int]]:
+def _by_group(labels: pd.Series, *sums: np.ndarray) -> dict[str, list[int]]:
+    """Per label: customers, then the sum of each of ``sums`` (whole money steps)."""
     if isinstance(labels.dtype, pd.CategoricalDtype):  # the vocabulary columns: codes already
         codes, names = labels.cat.codes.to_numpy().astype(np.int64), labels.cat.categories
     else:
         codes, names = pd.factorize(labels.astype(object), use_na_sentinel=True)
     present = codes >= 0
     customers = np.bincount(codes[present], minlength=len(names))
-    money = np.bincount(codes[present], weights=steps[present], minlength=len(names))
-    return {str(name): [int(n), int(m)] for name, n, m in zip(names, customers, money) if n}
+    money = [np.bincount(codes[present], weights=steps[present], minlength=len(names)) for steps in sums]
+    return {str(name): [int(customers[i]), *(int(m[i]) for m in money)] for i, name in enumerate(names) if customers[i]}
 
 
 def _codes(labels: pd.Series, vocabulary: tuple[str, ...]) -> np.ndarray:

@@ -9,25 +9,38 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from crmkit.errors import BadValueError, OptionError
 from crmkit.ingest.columns import canonical_name
 from crmkit.ingest.report import CustomerData, IngestReport, TransactionData
 from crmkit.models import MODEL_NAMES
+from crmkit.pipeline.baskets import basket_result
 from crmkit.pipeline.figures import Figures
 from crmkit.pipeline.options import ScoreOptions
 from crmkit.pipeline.results import (
+    BasketResult,
+    Cohort,
+    ComparisonReport,
     DataSummary,
+    DeliveredRow,
+    DeliveredSummary,
     ModelSummary,
     ParetoFigures,
+    RetentionPeriod,
+    RetentionReport,
+    RetentionSummary,
     ScoreResult,
     Summary,
     ValueReport,
 )
 from crmkit.schema import (
+    ACTIONS,
     CHANNEL,
     COST_COMPONENTS,
     CUSTOMER_ID,
@@ -35,10 +48,13 @@ from crmkit.schema import (
     REGION,
     SALESPERSON,
     STAGES,
+    TIERS,
     VALUE_COMPONENTS,
 )
-from crmkit.scoring import churn, lifecycle
-from crmkit.scoring.compare import Comparison
+from crmkit.scoring import churn, lifecycle, retention
+from crmkit.scoring.actions import next_actions
+from crmkit.scoring.compare import Comparison, compare_snapshots
+from crmkit.scoring.histogram import Histogram
 from crmkit.scoring.rfm import (
     CLASSIC_SEGMENTS,
     CN8_SEGMENTS,
@@ -53,11 +69,13 @@ from crmkit.scoring.summary import (
     latest_values,
     rows_after,
 )
-from crmkit.scoring.tiers import assign_tiers, pareto_figures
+from crmkit.scoring.tiers import TierRule, assign_tiers, pareto_figures
 from crmkit.scoring.value import (
     DELIVERED_COLUMNS,
     ValueFit,
     delivered_value,
+    parse_horizon,
+    run_rate_value,
     score_value,
 )
 
@@ -83,40 +101,102 @@ def score(
     frame = tx.frame if isinstance(tx, TransactionData) else tx
     master = customers.frame if isinstance(customers, CustomerData) else customers
     as_of = default_as_of(frame) if options.as_of is None else pd.Timestamp(options.as_of).normalize()
-    table, rfm_thresholds, pareto, fit, warnings = _scored(frame, master, as_of, options)
+    table, rfm_thresholds, pareto, fit, warnings, tier_by = _scored(frame, master, as_of, options)
 
     sharing = options.sharing
     shared = sharing.customers(table, master_attributes(master))
-    groups = rollup(shared, canonical_name(options.group_by)) if options.group_by else None
+    # Grouping by a master-file attribute works whether or not the attribute itself may be exported.
+    groups = rollup(table, canonical_name(options.group_by)) if options.group_by else None
     figures = Figures.of(table)
+    basket, basket_notes = _baskets(frame, table, as_of, options, data, master)
     summary = Summary(
-        data=_data_summary(data, frame, table, as_of, options.time_unit),
+        data=_data_summary(
+            data,
+            frame,
+            as_of,
+            options.time_unit,
+            customers=figures.customers - figures.prospects,
+            prospects=figures.prospects,
+        ),
         tiers=figures.tier_rows(),
         pareto=ParetoFigures.from_dict(pareto),
         segments=figures.counts("segments", segment_order(options.rfm_scheme)),
         lifecycle=figures.counts("stages", STAGES),
         churn=figures.band_rows(),
         model=ModelSummary(fit, date_text(as_of)) if fit is not None else None,
-        warnings=(*(data.report.warnings if data is not None else ()), *warnings),
+        warnings=(
+            *(read_warnings(data.report) if data is not None else ()),
+            *as_of_warning(frame[ORDER_DATE].max(), as_of),
+            *warnings,
+            *basket_notes,
+        ),
         groups=groups,
+        tier_by=tier_by,
+        actions=figures.counts("actions", ACTIONS),
+        delivered=delivered_summary(table),
+        retention=latest_retention(frame, as_of, options.retention_period),
+        basket=basket.summary if basket is not None else None,
     )
     return ScoreResult(
         customers=shared,
         summary=summary,
         rfm_thresholds=rfm_thresholds,
         at_risk=churn.at_risk(shared, min_tier=options.at_risk_min_tier, columns=None),
+        lost_key_accounts=churn.lost_key_accounts(shared, min_tier=options.at_risk_min_tier, columns=None),
         data_quality=data_quality(sharing.transactions(data).report) if data is not None else _NO_QUALITY,
+        action_rules=options.actions,
+        basket=basket,
     )
+
+
+def market_baskets(
+    tx: TransactionData | pd.DataFrame,
+    *,
+    customers: CustomerData | pd.DataFrame | None = None,
+    options: ScoreOptions | None = None,
+) -> ScoreResult:
+    """The run behind ``crmkit basket``: :func:`score` with the baskets required (no item column is an error)
+    and the value model skipped unless the tiers rank by CLV (tiers, the call list's order, need no more)."""
+    options = options or ScoreOptions()
+    model = options.model if options.tier_by == "clv" else None
+    return score(tx, customers=customers, options=replace(options, model=model, basket_required=True))
+
+
+def _baskets(
+    tx: pd.DataFrame,
+    table: pd.DataFrame,
+    as_of: pd.Timestamp,
+    options: ScoreOptions,
+    data: TransactionData | None,
+    customers: pd.DataFrame | None,
+) -> tuple[BasketResult | None, list[str]]:
+    """The market-basket part of a run and its notes; a refused mining skips it (with a note) unless required."""
+    sources = [f.path for f in data.report.files] if data is not None else []
+    try:
+        basket = basket_result(tx, table, as_of, options, sources=sources, attributes=master_attributes(customers))
+    except (OptionError, BadValueError) as error:
+        if options.basket_required:
+            raise
+        return None, [f"cross-selling skipped: {error.message}"]
+    if basket is None:
+        return None, []
+    skipped = basket.summary.lines_without_item
+    notes = (
+        [f"{skipped:,} line(s) without a {basket.summary.item_level} are left out of the baskets"] if skipped else []
+    )
+    return basket, notes
 
 
 def _scored(
     tx: pd.DataFrame, customers: pd.DataFrame | None, as_of: pd.Timestamp, options: ScoreOptions
-) -> tuple[pd.DataFrame, pd.DataFrame, dict, ValueFit | None, list[str]]:
-    """The per-customer table, the RFM thresholds, the Pareto figures, the value fit and warnings."""
-    # The model fit needs only the summary: it runs on the second core while this one scores RFM and tiers.
+) -> tuple[pd.DataFrame, pd.DataFrame, dict, ValueFit | None, list[str], str]:
+    """The per-customer table, the RFM thresholds, the Pareto figures, the value fit, warnings and what ranked
+    the tiers."""
+    # The model fit needs only the summary: it runs on the second core while this one scores RFM and tiers,
+    # with one BLAS thread meanwhile (BLAS's own threads would ask for the core already busy here).
     # The passes over all transactions (summary, activity windows) run alone: beside anything else their
     # temporaries would raise the peak memory by half a gigabyte at 10M rows.
-    with ThreadPoolExecutor(max_workers=1) as background:
+    with ThreadPoolExecutor(max_workers=1) as background, threadpool_limits(limits=1, user_api="blas"):
         summary = customer_summary(tx, as_of=as_of, time_unit=options.time_unit)
         if summary.empty:
             raise OptionError(f"no purchases on or before the as-of date {as_of:%Y-%m-%d}; choose a later as_of")
@@ -133,11 +213,13 @@ def _scored(
                 discount_rate=options.discount_rate,
                 fitted=options.fitted,
             )
+        # Key accounts are the customers who bring profit: tiers by profit whenever there is a cost or margin.
+        tier_by = options.tier_by or ("profit" if "total_margin" in summary.columns else "revenue")
         scores = rfm_scores(summary)
         table = attach(summary, scores)
         table["segment"] = rfm_segments(summary, scores, scheme=options.rfm_scheme).array
-        if options.tier_by != "clv":  # tiers by revenue or profit need not wait for the model
-            table, pareto = _with_tiers(table, options)
+        if tier_by != "clv":  # tiers by revenue or profit need not wait for the model
+            table, pareto = _with_tiers(table, options.tiers, tier_by)
 
         value_fit, warnings = None, []
         if value_job is not None:
@@ -145,57 +227,301 @@ def _scored(
                 values, value_fit = value_job.result()
                 table = attach(table, values)
             except BadValueError as error:
-                if options.model_required or options.tier_by == "clv":
+                if options.model_required or tier_by == "clv":
                     raise
                 warnings.append(
                     f"value model skipped: {error.message}; churn risk comes from each "
                     "customer's own rhythm and there is no CLV"
                 )
-        if options.tier_by == "clv":
-            table, pareto = _with_tiers(table, options)
+        if tier_by == "clv":
+            table, pareto = _with_tiers(table, options.tiers, tier_by)
         table = _with_attributes(table, tx, customers, as_of, options.delivered_weights)
 
-    table = attach(table, lifecycle.assign_stages(table, activity, rules=options.lifecycle))
-    table = attach(table, churn.score_churn(table, bands=options.churn))
+    # One-time buyers are judged by P(alive) where it tells them apart, else by how long returning customers
+    # took to come back (a pass over the transactions, run alone like the others).
+    informative = value_fit is not None and value_fit.model.informs_one_time_buyers
+    gaps = None if informative else lifecycle.return_gaps(tx, as_of=as_of)
+    table = judge(table, activity, options, informative=informative, return_gaps=gaps)
     table = table.sort_values(CUSTOMER_ID, ignore_index=True)
-    return table, score_thresholds(summary, scores), pareto, value_fit, warnings
+    return table, score_thresholds(summary, scores), pareto, value_fit, warnings, tier_by
+
+
+def judge(
+    table: pd.DataFrame,
+    activity: pd.DataFrame,
+    options: ScoreOptions,
+    *,
+    informative: bool,
+    return_gaps: np.ndarray | Histogram | None,
+    rules: lifecycle.LifecycleRules | None = None,
+) -> pd.DataFrame:
+    """The table with each customer's lifecycle stage, value if they stay (their own run rate without a
+    purchase model), churn risk and next action: steps of one customer at a time, given the population's
+    figures — ``return_gaps`` (the first-to-second purchase gaps of returning customers, needed unless P(alive)
+    is ``informative`` for one-time buyers) and ``rules`` (default ``options.lifecycle``; the usual gap of
+    one-time buyers is the repeat buyers' median unless the rules set it)."""
+    stages = lifecycle.assign_stages(
+        _judged(table, informative), activity, rules=rules or options.lifecycle, first_return_gaps=return_gaps
+    )
+    table = attach(table, stages)
+    if "value_if_active" not in table.columns:  # no purchase model: the customer's own run rate stands in
+        table["value_if_active"] = run_rate_value(
+            table, horizon=options.horizon, margin=options.margin, discount_rate=options.discount_rate
+        )
+    table = attach(table, churn.score_churn(_judged(table, informative), bands=options.churn))
+    table["next_action"] = next_actions(table, options.actions)
+    return table
+
+
+def _judged(table: pd.DataFrame, informative: bool) -> pd.DataFrame:
+    """The table as the stage and churn rules see it: P(alive) only where it tells customers apart. BG/NBD
+    gives every one-time buyer P(alive) = 1, so for them the rules fall back to what the data show."""
+    if informative or "p_alive" not in table.columns:
+        return table
+    return table.assign(p_alive=table["p_alive"].where(table["frequency"] != 0))
 
 
 def _data_summary(
-    data: TransactionData | None, tx: pd.DataFrame, table: pd.DataFrame, as_of: pd.Timestamp, time_unit: str
+    data: TransactionData | None,
+    tx: pd.DataFrame,
+    as_of: pd.Timestamp,
+    time_unit: str,
+    *,
+    customers: int,
+    prospects: int,
 ) -> DataSummary:
-    report = data.report if data is not None else None
-    prospects = int((table["tier"] == "prospect").sum())
+    read = read_summary(data.report) if data is not None else _frame_read(tx)
     return DataSummary(
-        rows_read=report.rows_read if report else len(tx),
-        rows_used=report.rows_used if report else len(tx),
-        rows_dropped=report.rows_dropped if report else 0,
-        dropped_by_reason=dict(report.drop_counts) if report else {},
-        customers=len(table) - prospects,
+        rows_read=read["rows_read"],
+        rows_used=read["rows_used"],
+        rows_dropped=read["rows_dropped"],
+        dropped_by_reason=read["dropped_by_reason"],
+        customers=customers,
         prospects=prospects,
         first_date=date_text(tx[ORDER_DATE].min()),
         last_date=date_text(tx[ORDER_DATE].max()),
         as_of=date_text(as_of),
         rows_after_as_of=rows_after(tx, as_of),
         time_unit=time_unit,
+        skipped_files=tuple(read["skipped_files"]),
     )
+
+
+def read_summary(report: IngestReport) -> dict[str, Any]:
+    """What was read: row counts, drops per reason and the files a folder held that were not read."""
+    return {
+        "rows_read": report.rows_read,
+        "rows_used": report.rows_used,
+        "rows_dropped": report.rows_dropped,
+        "dropped_by_reason": dict(report.drop_counts),
+        "skipped_files": [{"path": str(s.path), "reason": s.reason} for s in report.skipped],
+    }
+
+
+def _frame_read(tx: pd.DataFrame) -> dict[str, Any]:
+    return {"rows_read": len(tx), "rows_used": len(tx), "rows_dropped": 0, "dropped_by_reason": {}, "skipped_files": []}
+
+
+#: More dropped rows than this share of those read is worth a warning: the mapping or the file may be wrong.
+DROPPED_WARNING_SHARE: Final = 0.10
+
+
+def read_warnings(report: IngestReport) -> list[str]:
+    """Ingest's warnings, and :func:`dropped_warning`."""
+    return [*report.warnings, *dropped_warning(report)]
+
+
+def dropped_warning(report: IngestReport) -> list[str]:
+    """A warning when more than a tenth of the rows were dropped (a wrong column, a wrong date order …)."""
+    if not report.rows_read or report.rows_dropped <= DROPPED_WARNING_SHARE * report.rows_read:
+        return []
+    reason, count = max(report.drop_counts.items(), key=lambda item: item[1])
+    return [
+        f"{report.rows_dropped:,} of {report.rows_read:,} rows ({report.rows_dropped / report.rows_read:.0%}) "
+        f"were dropped, {count:,} of them for {reason}; check the column mapping with `crmkit inspect`"
+    ]
+
+
+def as_of_warning(last: Any, as_of: pd.Timestamp) -> list[str]:
+    """A warning when the as-of date is after the last transaction (``last``): everyone looks silent since."""
+    if pd.isna(last) or as_of <= pd.Timestamp(last).normalize():
+        return []
+    return [
+        f"the as-of date {date_text(as_of)} is after the last transaction ({date_text(last)}): every customer has been "
+        "silent since, so recency, lifecycle stages and churn risk look worse than they are"
+    ]
 
 
 _NO_QUALITY = pd.DataFrame(columns=["item", "detail", "value"])
 
 
+#: How orders were counted, as the report says it.
+ORDERS_BY: Final[dict[str, str]] = {
+    "order id": "distinct order ids",
+    "customer and day": "no order-id column: one order per customer and day",
+}
+
+
+def revenue_text(mapping: dict, basis: str | None) -> str:
+    """What counts as revenue: the amount column (and what it holds) minus the refund column."""
+    text = mapping.get("amount", "") + (f" ({basis})" if basis else "")
+    return text + (f" − {mapping['refund']}" if "refund" in mapping else "")
+
+
+# --- retention --------------------------------------------------------------------------------
+def latest_retention(tx: pd.DataFrame, as_of: pd.Timestamp, period: str) -> RetentionSummary | None:
+    """Retention in the latest period that ended by the as-of date (the segment summary's figures)."""
+    return retention_summary(retention.retention(tx, as_of=as_of, period=period, latest_only=True))
+
+
+def retention_summary(tables: retention.RetentionTables) -> RetentionSummary | None:
+    """The summary's retention figures from the period table of the last two periods."""
+    latest = tables.latest_complete()
+    if latest is None:
+        return None
+    last = tables.periods.iloc[-1]
+    partial = None if bool(last["complete"]) else str(last["period"])
+    return RetentionSummary(tables.period, RetentionPeriod.from_row(latest), partial)
+
+
+def retention_report(
+    tx: TransactionData | pd.DataFrame,
+    *,
+    customers: CustomerData | pd.DataFrame | None = None,
+    options: ScoreOptions | None = None,
+) -> RetentionReport:
+    """Retention per ``options.retention_period``: the period table, the cohorts, the what-if (``options.what_if``
+    points over ``options.horizon``, at ``options.margin`` or the data's own margin, discounted at
+    ``options.discount_rate``) and, with ``options.group_by``, the period table per group (each customer in the
+    group of their master-file value, else of their latest transaction)."""
+    options = options or ScoreOptions()
+    data = tx if isinstance(tx, TransactionData) else None
+    frame = tx.frame if isinstance(tx, TransactionData) else tx
+    master = customers.frame if isinstance(customers, CustomerData) else customers
+    as_of = default_as_of(frame) if options.as_of is None else pd.Timestamp(options.as_of).normalize()
+    groups = customer_groups(frame, master, options.group_by, as_of) if options.group_by else None
+    tables = retention.retention(frame, as_of=as_of, period=options.retention_period, groups=groups)
+    cohorts, curve = _cohorts(tables)
+    # Profit: at the margin given, else the data's own (cost or margin column), else revenue itself.
+    margin, basis = (options.margin, "given") if options.margin is not None else (None, "data")
+    if margin is None:
+        margin = retention.margin_rate(frame, as_of=as_of)
+    if margin is None:
+        margin, basis = 1.0, "revenue"
+    scenario = retention.what_if(
+        tables.periods,
+        period=options.retention_period,
+        points=float(options.what_if),
+        horizon_days=parse_horizon(options.horizon, "day"),
+        margin=margin,
+        margin_basis=basis,
+        discount_rate=options.discount_rate,
+    )
+    return RetentionReport(
+        data=_data_summary(
+            data, frame, as_of, options.time_unit, customers=int(tables.periods["new"].sum()), prospects=0
+        ),
+        period=options.retention_period,
+        periods=tuple(RetentionPeriod.from_row(row) for row in tables.periods.to_dict(orient="records")),
+        cohorts=cohorts,
+        what_if=scenario,
+        curve=curve,
+        warnings=_retention_warnings(scenario, options.retention_period),
+        groups=tables.groups,
+    )
+
+
+def customer_groups(tx: pd.DataFrame, customers: pd.DataFrame | None, column: str, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Each customer's value of ``column`` (a header the analyst knows, such as 销售员): from the master file
+    where it has one, else from the customer's latest transaction up to the as-of date."""
+    name = canonical_name(column)
+    candidates = [c for c in tx.columns if c in CARRIED_ATTRIBUTES]
+    master_columns = [c for c in customers.columns if c != CUSTOMER_ID] if customers is not None else []
+    if name not in candidates and name not in master_columns:
+        raise OptionError(
+            f"cannot group by {column!r}; choose one of {', '.join(dict.fromkeys([*candidates, *master_columns]))}",
+            hint="group by a column of the transactions (salesperson, region, channel) or of the --customers file",
+        )
+    sources = [
+        *([customers[[CUSTOMER_ID, name]]] if customers is not None and name in master_columns else []),
+        *([latest_values(tx, [name], as_of=as_of)] if name in candidates else []),
+    ]
+    if len(sources) == 1:
+        return sources[0]
+    master, latest = sources
+    both = latest.astype({CUSTOMER_ID: "str"}).merge(
+        master.astype({CUSTOMER_ID: "str"}), on=CUSTOMER_ID, how="outer", suffixes=("", "_master")
+    )
+    both[name] = both[f"{name}_master"].where(both[f"{name}_master"].notna(), both[name])
+    return both[[CUSTOMER_ID, name]]
+
+
+def _cohorts(tables: retention.RetentionTables) -> tuple[tuple[Cohort, ...], Cohort | None]:
+    """The cohort matrices as shares (of the cohort's customers, and of its first period's revenue), and all
+    cohorts pooled: at k periods since, the sums over the cohorts observed that long."""
+    customers, revenue = tables.cohort_customers, tables.cohort_revenue
+    if customers.empty:
+        return (), None
+    since = [c for c in customers.columns if isinstance(c, int)]
+    active, money = customers[since].to_numpy(dtype=np.float64), revenue[since].to_numpy(dtype=np.float64)
+    observed = ~np.isnan(active)
+    sizes, bases = customers["customers"].to_numpy(dtype=np.float64), revenue["revenue"].to_numpy(dtype=np.float64)
+    rows = [
+        _cohort(str(label), int(size), float(base), active_row, money_row)
+        for label, size, base, active_row, money_row in zip(customers["cohort"], sizes, bases, active, money)
+    ]
+    pooled = _cohort(
+        "all",
+        int(sizes.sum()),
+        float(bases.sum()),
+        np.nansum(active, axis=0) / (observed * sizes[:, None]).sum(axis=0),
+        np.nansum(money, axis=0),
+        bases=(observed * bases[:, None]).sum(axis=0),
+    )
+    return tuple(rows), pooled
+
+
+def _cohort(
+    label: str, size: int, base: float, active: np.ndarray, money: np.ndarray, *, bases: np.ndarray | None = None
+) -> Cohort:
+    """One cohort row: active counts (or shares, for the pooled row) and revenue, as shares, up to the as-of date."""
+    seen = ~np.isnan(active)
+    shares = active[seen] / size if bases is None else active[seen]
+    bottom = np.full(seen.sum(), base) if bases is None else bases[seen]
+    revenue = np.divide(money[seen], bottom, out=np.full(seen.sum(), np.nan), where=bottom > 0)
+    return Cohort(
+        cohort=label,
+        customers=size,
+        revenue=base,
+        retained=tuple(float(v) for v in shares),
+        revenue_retained=tuple(None if np.isnan(v) else float(v) for v in revenue),
+    )
+
+
+def _retention_warnings(scenario: retention.WhatIf | None, period: str) -> tuple[str, ...]:
+    """What the report cannot say (a period still running is flagged by its ``complete`` field instead)."""
+    if scenario is None:
+        return (f"no what-if: it needs a complete {period} that follows one with active customers",)
+    return ()
+
+
 def data_quality(report: IngestReport) -> pd.DataFrame:
     """What was read, dropped and why, as (item, detail, value) rows. ``item`` is a label key (rows_read,
-    rows_used, rows_dropped, dropped, file, note); ``detail`` the reason or file it is about."""
+    rows_used, rows_dropped, dropped, excluded_orders, file, orders_counted, revenue_basis, note); ``detail``
+    the reason, status or file it is about."""
     rows: list[tuple[str, str | None, object]] = [
         ("rows_read", None, report.rows_read),
         ("rows_used", None, report.rows_used),
         ("rows_dropped", None, report.rows_dropped),
     ]
     rows += [("dropped", reason, n) for reason, n in report.drop_counts.items()]
+    rows += [("excluded_orders", status, n) for status, n in report.excluded_orders.items()]
     rows += [
-        ("file", f"{f.path} ({f.format}" + (f", {f.encoding})" if f.encoding else ")"), f.rows) for f in report.files
+        ("file", f"{f.path} ({f.format}" + (f", {f.dialect.encoding})" if f.dialect.encoding else ")"), f.rows)
+        for f in report.files
     ]
+    rows += [("orders_counted", f.path, ORDERS_BY[f.dialect.orders_by]) for f in report.files]
+    rows += [("revenue_basis", f.path, revenue_text(f.mapping, f.dialect.amount_basis)) for f in report.files]
     rows += [("note", None, warning) for warning in report.warnings]
     return pd.DataFrame(rows, columns=["item", "detail", "value"]).astype({"value": "str"})
 
@@ -224,15 +550,40 @@ def _same_ids(ids: pd.Series, other: pd.Series) -> bool:
     return ids.reset_index(drop=True).equals(other.reset_index(drop=True))
 
 
+#: The averages of the delivered-value summary: each component, the two totals and delivered value.
+DELIVERED_AVERAGES = (*VALUE_COMPONENTS, *COST_COMPONENTS, *DELIVERED_COLUMNS[:3])
+
+
+def delivered_summary(table: pd.DataFrame) -> DeliveredSummary | None:
+    """Average delivered-value components by tier and by stage, over customers whose components are all known
+    (None when the customer master had no components)."""
+    if "delivered_value" not in table.columns:
+        return None
+    known = table.loc[table["delivered_value"].notna()]
+
+    def rows(column: str, order: tuple[str, ...]) -> tuple[DeliveredRow, ...]:
+        values = known[list(DELIVERED_AVERAGES)].apply(pd.to_numeric, errors="coerce")
+        grouped = values.groupby(known[column], observed=True)
+        means, sizes = grouped.mean(), grouped.size()
+        return tuple(
+            DeliveredRow(name, int(sizes[name]), {c: float(means.at[name, c]) for c in DELIVERED_AVERAGES})
+            for name in order
+            if name in means.index
+        )
+
+    return DeliveredSummary(rows("tier", TIERS), rows("lifecycle_stage", STAGES))
+
+
 def segment_order(scheme: str) -> tuple[str, ...]:
+    """The RFM segments of ``scheme``, in the order summaries list them."""
     return CLASSIC_SEGMENTS if scheme == "classic" else CN8_SEGMENTS
 
 
-def _with_tiers(table: pd.DataFrame, options: ScoreOptions) -> tuple[pd.DataFrame, dict]:
+def _with_tiers(table: pd.DataFrame, rule: TierRule, tier_by: str) -> tuple[pd.DataFrame, dict]:
     """The table with ``value_rank`` and ``tier`` by the chosen value, placed after ``segment`` whenever they
     are computed (so the columns come in one order whatever ``--tier-by``), and the Pareto figures."""
-    values = tier_values(table, options.tier_by)
-    tiers = assign_tiers(values, table[CUSTOMER_ID], options.tiers)
+    values = tier_values(table, tier_by)
+    tiers = assign_tiers(values, table[CUSTOMER_ID], rule)
     return insert_tiers(table, tiers), pareto_figures(values, rank=tiers["value_rank"].to_numpy())
 
 
@@ -319,6 +670,7 @@ VALUE_COLUMNS = (
     "p_alive",
     "expected_spend",
     "clv",
+    "value_if_active",
     "historic_value",
     *DELIVERED_COLUMNS,
 )
@@ -336,7 +688,7 @@ def value_report(result: ScoreResult) -> ValueReport:
         result.value_by_tier if result.value_by_tier is not None else Figures.of(table, values=True).value_by_tier()
     )
     missing = None if "delivered_value" in table.columns else (*VALUE_COMPONENTS, *COST_COMPONENTS)
-    return ValueReport(result.summary.data, result.summary.model, by_tier, missing)
+    return ValueReport(result.summary.data, result.summary.model, by_tier, missing, result.summary.warnings)
 
 
 def backtest_models(name: str) -> tuple[str, ...]:
@@ -346,6 +698,27 @@ def backtest_models(name: str) -> tuple[str, ...]:
     if name not in MODEL_NAMES:
         raise OptionError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)} or all")
     return (name,)
+
+
+def compare(old: ScoreResult, new: ScoreResult, *, sources: tuple[str, str] = ("old", "new")) -> ComparisonReport:
+    """How customers moved between two scored snapshots, and a warning when the newer one does not reach back as
+    far as the older (two exports that each hold only their own month, say): tiers and stages then describe
+    each file's own period, not the customer's history, and "absent" means "did not buy in that file"."""
+    before, after = old.summary.data, new.summary.data
+    warnings = []
+    if before.first_date and after.first_date and after.first_date > before.first_date:
+        old_name, new_name = sources
+        overlap = (
+            "do not overlap" if before.last_date and after.first_date > before.last_date else "overlap only in part"
+        )
+        warnings.append(
+            f"{new_name} starts on {after.first_date}, later than {old_name} ({before.first_date}), and the two "
+            f"{overlap}: each file holds only its own period, not the whole history, so tiers, stages and "
+            "'absent' describe each period's purchases, not the customers' history. Compare exports of the whole "
+            "history, or put both files in one folder and compare it at two dates: "
+            f"crmkit compare FOLDER --as-of {before.last_date} --as-of {after.last_date}"
+        )
+    return ComparisonReport(compare_snapshots(old.customers, new.customers), tuple(warnings), (before, after))
 
 
 def comparison_sheets(comparison: Comparison) -> dict[str, pd.DataFrame]:

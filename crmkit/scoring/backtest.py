@@ -5,6 +5,10 @@ vs actual repeat purchases, per-customer errors, the by-frequency table of the
 papers (calibration frequency 0, 1, …, 7+), the AUC of P(alive) for "buys again
 in the holdout", and CLV against actual holdout spend.
 
+A model whose P(alive) cannot tell one-time buyers apart (BG/NBD gives every one
+of them 1) carries ``p_alive_ties``: how many calibration customers are one-time
+buyers sharing that P(alive) of 1, which is why its AUC is low.
+
 The holdout covers the days after ``calibration_end`` up to and including
 ``holdout_end``; only customers with a purchase in the calibration period are
 scored, so customers first seen in the holdout are left out. Holdout purchases
@@ -152,6 +156,7 @@ def backtest(
             f"{error.message} by calibration_end {calibration_end:%Y-%m-%d}", hint=_LATER_CALIBRATION_END
         ) from None
     data = compress(f, r, T)  # the unique (x, t_x, T) rows, shared by every model's fit and predictions
+    one_time = int((f == 0).sum())
     reports = []
     for name in models:
         model = fit_transaction_model_on(name, data)
@@ -171,6 +176,7 @@ def backtest(
                     "correlation": _correlation(predicted, actual),
                 },
                 "p_alive_auc": auc(model.p_alive_on(data)[data.inverse], actual > 0),
+                "p_alive_ties": None if model.informs_one_time_buyers or not one_time else one_time,
                 "by_frequency": by_frequency(f, actual, predicted),
                 "clv": {"correlation": _correlation(value, spend), "top20_capture": top_share(value, spend)},
             }

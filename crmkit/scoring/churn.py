@@ -1,10 +1,16 @@
-"""Churn risk, churn bands, the expected next purchase and the value at risk; the list of customers worth saving.
+"""Churn risk, churn bands, the expected next purchase and the value at risk; the lists of customers worth
+saving and of key accounts being lost.
 
 Churn is quiet: customers rarely say they are leaving, they just stop buying.
 The risk therefore comes from silence measured against what we expect of the
 customer — the purchase model's P(alive) when it ran, else the customer's own
 rhythm (days since the last purchase against their usual gap, from
-:func:`crmkit.lifecycle.assign_stages`). Value at risk ranks who to call first.
+:func:`crmkit.lifecycle.assign_stages`).
+
+Value at risk ranks who to call first: what the customer brings if they stay
+(``value_if_active``, :mod:`crmkit.scoring.value`) times the risk that they have
+gone. CLV would not do: it already carries P(alive), so a big customer who went
+quiet would have almost nothing "at risk" exactly when there is most to save.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ RHYTHM_MIDPOINT = 2.0
 RHYTHM_STEEPNESS = 3.0
 #: Columns of :func:`score_churn`.
 CHURN_COLUMNS = (CUSTOMER_ID, "churn_risk", "churn_band", "expected_next_purchase", "value_at_risk")
-#: Columns of :func:`at_risk` (salesperson and name only when the table has them).
+#: Columns of :func:`at_risk` (next action, salesperson and name only when the table has them).
 AT_RISK_COLUMNS = (
     CUSTOMER_ID,
     "tier",
@@ -41,12 +47,35 @@ AT_RISK_COLUMNS = (
     "usual_gap_days",
     "days_overdue",
     "churn_risk",
+    "value_if_active",
     "value_at_risk",
+    "next_action",
+    SALESPERSON,
+    NAME,
+)
+#: Columns of :func:`lost_key_accounts` (those the table has).
+LOST_KEY_ACCOUNT_COLUMNS = (
+    CUSTOMER_ID,
+    "tier",
+    "lifecycle_stage",
+    "last_purchase",
+    "days_since_last",
+    "n_orders",
+    "total_revenue",
+    "total_margin",
+    "churn_risk",
+    "value_at_risk",
+    "next_action",
     SALESPERSON,
     NAME,
 )
 #: Tiers a minimum tier admits, best first (prospects never bought, so they are never at risk).
 RANKED_TIERS = tuple(tier for tier in TIERS if tier != "prospect")
+#: Key accounts: the tiers whose loss :func:`lost_key_accounts` lists.
+KEY_TIERS = ("platinum", "gold")
+#: Churn bands :func:`at_risk` lists, and the stages of a customer being lost.
+RISKY_BANDS = ("medium", "high")
+LOSING_STAGES = ("decline", "termination")
 _HINT = config_hint("churn")
 
 
@@ -84,8 +113,8 @@ def rhythm_risk(days_since_last: np.ndarray, usual_gap_days: np.ndarray) -> np.n
 def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.DataFrame:
     """Churn risk, band, expected next purchase and value at risk for every row of the customer table.
 
-    Needs *customer_id, last_purchase, days_since_last, total_revenue,
-    usual_gap_days* (optional *p_alive, clv*). Returns :data:`CHURN_COLUMNS` in
+    Needs *customer_id, last_purchase, days_since_last, usual_gap_days,
+    value_if_active* (optional *p_alive*). Returns :data:`CHURN_COLUMNS` in
     the table's row order:
 
     - ``churn_risk`` = 1 − p_alive where the model scored the customer, else
@@ -94,8 +123,8 @@ def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.
       takes the higher band);
     - ``expected_next_purchase`` = last purchase + usual gap (whole days). For an
       overdue customer this date is in the past: it is when they were due;
-    - ``value_at_risk`` = churn_risk × CLV, or × total revenue (net returns
-      counted as 0) when there is no CLV.
+    - ``value_at_risk`` = churn_risk × value_if_active: what is lost if the
+      customer has gone, weighted by how likely that is.
 
     Prospects (never bought) get missing values in every column.
     """
@@ -109,10 +138,7 @@ def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.
     risk = np.where(buyer, risk, np.nan)
 
     band = np.select([risk >= bands.high, risk >= bands.medium, risk >= 0], [2, 1, 0], default=-1)  # CHURN_BANDS
-    value = np.maximum(table["total_revenue"].to_numpy(dtype=np.float64), 0.0)
-    if "clv" in table.columns:
-        clv = table["clv"].to_numpy(dtype=np.float64)
-        value = np.where(np.isnan(clv), value, clv)
+    value = table["value_if_active"].to_numpy(dtype=np.float64)
     next_purchase = table["last_purchase"] + pd.to_timedelta(np.round(gap), unit="D")
     return pd.DataFrame(
         {
@@ -128,11 +154,8 @@ def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.
 
 
 def worth_saving(customers: pd.DataFrame, *, min_tier: str | None = None) -> pd.Series:
-    """Which customers :func:`at_risk` lists (before sorting): slipping buyers with value at risk."""
-    slipping = customers["churn_band"].isin(("medium", "high")) | customers["lifecycle_stage"].isin(
-        ("decline", "termination")
-    )
-    keep = slipping & (customers["value_at_risk"] > 0) & (customers["tier"] != "prospect")
+    """Which customers :func:`at_risk` lists (before sorting): buyers in a risky churn band with value at risk."""
+    keep = customers["churn_band"].isin(RISKY_BANDS) & (customers["value_at_risk"] > 0)
     if min_tier is not None:
         keep &= customers["tier"].isin(RANKED_TIERS[: RANKED_TIERS.index(min_tier) + 1])
     return keep
@@ -147,20 +170,45 @@ def at_risk(
 ) -> pd.DataFrame:
     """The customers worth saving, the most value at risk first (ties by customer_id).
 
-    Keeps buyers in the medium or high churn band or in the decline or
-    termination stage, with value at risk above 0. Termination customers stay
-    in: a win-back call can still pay, and since their risk is already counted
-    in the value at risk they sort by what is actually at stake. ``min_tier``
-    keeps that tier and better (platinum, gold, iron); ``top`` keeps the first N.
+    Keeps buyers in the medium or high churn band with value at risk above 0.
+    Customers who have most likely gone stay in: a win-back call can still pay,
+    and since value at risk is what they would bring if they stayed times the
+    risk, a big customer who went quiet tops the list. ``min_tier`` keeps that
+    tier and better (platinum, gold, iron); ``top`` keeps the first N.
     Returns the ``columns`` present in the table (None: every column).
     """
-    if min_tier is not None and min_tier not in RANKED_TIERS:
-        raise OptionError(f"unknown min_tier {min_tier!r}; choose one of {', '.join(RANKED_TIERS)}")
+    _check_min_tier(min_tier)
     if top is not None and top < 0:
         raise OptionError(f"top must be 0 or more, got {top}")
-    keep = worth_saving(customers, min_tier=min_tier)
-    chosen = customers.loc[keep, [c for c in columns if c in customers.columns] if columns is not None else slice(None)]
-    chosen = chosen.sort_values(
+    chosen = _chosen(customers, worth_saving(customers, min_tier=min_tier), columns).sort_values(
         ["value_at_risk", CUSTOMER_ID], ascending=[False, True], kind="stable", ignore_index=True
     )
     return chosen if top is None else chosen.head(top)
+
+
+def lost_key_accounts(
+    customers: pd.DataFrame, *, min_tier: str | None = None, columns: Sequence[str] | None = LOST_KEY_ACCOUNT_COLUMNS
+) -> pd.DataFrame:
+    """The key accounts being lost: platinum and gold customers in the decline or termination stage, the most
+    historic profit first (total_margin, or total_revenue without a cost or margin column; ties by customer_id).
+
+    These are the customers who bring profit today but are losing value: they are listed by what they have
+    brought, whatever the model expects of them. ``min_tier="platinum"`` keeps platinum only. Returns the
+    ``columns`` present in the table (None: every column).
+    """
+    _check_min_tier(min_tier)
+    tiers = ("platinum",) if min_tier == "platinum" else KEY_TIERS
+    keep = customers["tier"].isin(tiers) & customers["lifecycle_stage"].isin(LOSING_STAGES)
+    profit = "total_margin" if "total_margin" in customers.columns else "total_revenue"
+    chosen = customers.loc[keep].sort_values([profit, CUSTOMER_ID], ascending=[False, True], kind="stable")
+    return _chosen(chosen, slice(None), columns).reset_index(drop=True)
+
+
+def _check_min_tier(min_tier: str | None) -> None:
+    if min_tier is not None and min_tier not in RANKED_TIERS:
+        raise OptionError(f"unknown min_tier {min_tier!r}; choose one of {', '.join(RANKED_TIERS)}")
+
+
+def _chosen(customers: pd.DataFrame, rows, columns: Sequence[str] | None) -> pd.DataFrame:
+    """The chosen rows and the ``columns`` the table has (None: every column)."""
+    return customers.loc[rows, [c for c in columns if c in customers.columns] if columns is not None else slice(None)]

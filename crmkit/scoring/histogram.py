@@ -79,6 +79,16 @@ class Histogram:
         at = np.searchsorted(self.values, value)
         return int(self.counts[at]) if at < len(self.values) and self.values[at] == value else 0
 
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile as ``np.quantile`` gives it (linear interpolation), to the last bit: numpy's own
+        interpolation between the two values around position (n − 1) × q."""
+        position = (self.n - 1) * np.float64(q)
+        below = int(np.floor(position))
+        if below >= self.n - 1:
+            return self.smallest(self.n)
+        around = np.array([self.smallest(below + 1), self.smallest(below + 2)])
+        return float(np.quantile(around, position - below))
+
     def median(self) -> float:
         """The median as ``np.median`` gives it: the middle value, or the mean of the two middle values."""
         n = self.n

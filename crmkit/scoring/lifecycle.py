@@ -9,7 +9,9 @@ time unit, so a stage does not change with ``--time-unit``.
 Each customer is measured against their own rhythm, the *usual gap*: the mean
 number of days between their purchase days. One-time buyers have no gap of
 their own and are measured against the population's typical gap (see
-:func:`assign_stages`).
+:func:`assign_stages`); whether they have left is judged by the purchase
+model's P(alive) where it tells them apart, else by how long the customers who
+did come back took to make their second purchase (:func:`return_gaps`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pandas as pd
 
 from crmkit.errors import OptionError
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, STAGES, vocabulary_column
+from crmkit.scoring.histogram import Histogram
 from crmkit.scoring.kernels import (
     align,
     customer_codes,
@@ -56,6 +59,10 @@ class LifecycleRules:
     - ``termination_factor``: silent for more than this × the usual gap → termination;
     - ``termination_p_alive``: model P(alive) below this, once past the usual gap → termination
       (0 switches the model rule off);
+    - ``one_time_p_alive``: a one-time buyer past their first expected cycle is in termination when
+      the model's P(alive) is below this (0.5: more likely gone than not);
+    - ``one_time_gap_quantile``: without an informative model, a one-time buyer is in termination once
+      silent longer than this share of returning customers took to come back (0.9: 90% did sooner);
     - ``new_customer_cycle_days``: usual gap of one-time buyers; ``None`` = the median
       usual gap of repeat buyers (``window_days`` when nobody has bought twice).
     """
@@ -67,6 +74,8 @@ class LifecycleRules:
     overdue_factor: float = 1.5
     termination_factor: float = 4.0
     termination_p_alive: float = 0.2
+    one_time_p_alive: float = 0.5
+    one_time_gap_quantile: float = 0.9
     new_customer_cycle_days: float | None = None
 
     def __post_init__(self) -> None:
@@ -95,6 +104,14 @@ class LifecycleRules:
             (
                 0 <= self.termination_p_alive <= 1,
                 f"termination_p_alive must be between 0 and 1, got {self.termination_p_alive:g}",
+            ),
+            (
+                0 <= self.one_time_p_alive <= 1,
+                f"one_time_p_alive must be between 0 and 1, got {self.one_time_p_alive:g}",
+            ),
+            (
+                0 < self.one_time_gap_quantile <= 1,
+                f"one_time_gap_quantile must be more than 0 and at most 1, got {self.one_time_gap_quantile:g}",
             ),
             (
                 self.new_customer_cycle_days is None or self.new_customer_cycle_days > 0,
@@ -157,16 +174,41 @@ def activity_windows(tx: pd.DataFrame, *, as_of: pd.Timestamp, window_days: floa
     )
 
 
+def return_gaps(tx: pd.DataFrame, *, as_of: pd.Timestamp) -> np.ndarray:
+    """Days from the first to the second purchase day of every customer who came back by the as-of day, sorted.
+
+    Purchase days are days with a non-negative amount, as in the customer summary. Two scatter passes over
+    the transactions (no sort of them): the first purchase day per customer, then the first day after it.
+    """
+    day = day_numbers(tx[ORDER_DATE])
+    buys = (day <= int(day_numbers(pd.Timestamp(as_of))[0])) & (tx[AMOUNT].to_numpy(dtype=np.float64) >= 0)
+    codes, ids = customer_codes(tx.loc[buys, CUSTOMER_ID])
+    day = day[buys]
+    never = np.iinfo(np.int64).max
+    first = np.full(len(ids), never)
+    np.minimum.at(first, codes, day)
+    later = day > first[codes]
+    second = np.full(len(ids), never)
+    np.minimum.at(second, codes[later], day[later])
+    came_back = second < never
+    return np.sort(second[came_back] - first[came_back]).astype(np.float64)
+
+
 def assign_stages(
-    table: pd.DataFrame, activity: pd.DataFrame, *, rules: LifecycleRules = DEFAULT_RULES
+    table: pd.DataFrame,
+    activity: pd.DataFrame,
+    *,
+    rules: LifecycleRules = DEFAULT_RULES,
+    first_return_gaps: np.ndarray | Histogram | None = None,
 ) -> pd.DataFrame:
     """Give every row of the customer table exactly one lifecycle stage.
 
     Needs *customer_id, first_purchase, last_purchase, frequency, days_since_last*
-    (optional *p_alive*) and the output of :func:`activity_windows`. Returns
-    *customer_id, lifecycle_stage, usual_gap_days, days_overdue* in the table's
-    row order. Prospects (no purchase: ``days_since_last`` missing) are
-    acquisition with missing gap and overdue days.
+    (optional *p_alive*) and the output of :func:`activity_windows`;
+    ``first_return_gaps`` is :func:`return_gaps` (or its histogram, when the table holds
+    a part of the customers), used for one-time buyers without P(alive). Returns
+    *customer_id, lifecycle_stage, usual_gap_days, days_overdue* in the table's row order. Prospects (no purchase: ``days_since_last`` missing)
+    are acquisition with missing gap and overdue days.
 
     - ``usual_gap_days``: (last − first purchase day) / frequency for repeat
       buyers; for one-time buyers ``rules.new_customer_cycle_days``, by default
@@ -176,9 +218,14 @@ def assign_stages(
     Stages, first match wins (:data:`STAGE_PRECEDENCE`; :func:`explain_rules`
     prints them with their numbers):
 
-    1. termination: silent for more than ``termination_factor`` × the usual gap,
-       or P(alive) below ``termination_p_alive`` while past the usual gap — so a
-       customer who bought within their usual gap is never termination;
+    1. termination: repeat buyers silent for more than ``termination_factor`` ×
+       the usual gap, or with P(alive) below ``termination_p_alive`` while past it;
+       one-time buyers past their first cycle with P(alive) below
+       ``one_time_p_alive`` — without P(alive) for them (no model, or BG/NBD, which
+       gives them all 1), silent longer than the ``one_time_gap_quantile`` of
+       ``first_return_gaps`` (with no returning customers at all: the repeat
+       buyers' rule). A customer who bought within their usual gap is never in
+       termination;
     2. decline: silent for more than ``overdue_factor`` × the usual gap, or
        recent ÷ previous window revenue or purchase days at most ``decline_ratio``;
     3. acquisition: prospects, and one-time buyers still inside their first
@@ -209,11 +256,18 @@ def assign_stages(
     falling = evidence & ((revenue_ratio <= rules.decline_ratio) | (days_ratio <= rules.decline_ratio))
 
     past_due = days_since > gap
-    low_p_alive = np.zeros(len(table), dtype=bool)
-    if "p_alive" in table.columns:
-        low_p_alive = table["p_alive"].to_numpy(dtype=np.float64) < rules.termination_p_alive
+    p_alive = table["p_alive"].to_numpy(dtype=np.float64) if "p_alive" in table.columns else np.full(len(table), np.nan)
+    long_gone = (days_since > rules.termination_factor * gap) | ((p_alive < rules.termination_p_alive) & past_due)
+    one_time = frequency == 0
+    silent_too_long = long_gone  # one-time buyers without P(alive): against the returning customers' gaps
+    gaps = first_return_gaps
+    if gaps is not None and not isinstance(gaps, Histogram):
+        gaps = Histogram.of(gaps)
+    if gaps is not None and gaps.n:
+        silent_too_long = past_due & (days_since > gaps.quantile(rules.one_time_gap_quantile))
+    one_time_gone = np.where(np.isnan(p_alive), silent_too_long, (p_alive < rules.one_time_p_alive) & past_due)
     conditions = {
-        "termination": buyer & ((days_since > rules.termination_factor * gap) | (low_p_alive & past_due)),
+        "termination": buyer & np.where(one_time, one_time_gone, long_gone),
         "decline": buyer & ((days_since > rules.overdue_factor * gap) | falling),
         "acquisition": ~buyer | (frequency == 0),
         "growth": growing,

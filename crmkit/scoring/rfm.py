@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import OptionError
-from crmkit.schema import CUSTOMER_ID, vocabulary_column
+from crmkit.schema import CUSTOMER_ID, RFM_SCHEMES, vocabulary_column
 from crmkit.scoring.histogram import Histogram
 from crmkit.scoring.kernels import MONEY_STEPS
 
@@ -59,7 +59,6 @@ CN8_TABLE: dict[tuple[bool, bool, bool], str] = {
     (False, False, False): "general_winback",
 }
 CN8_SEGMENTS = tuple(CN8_TABLE.values())
-RFM_SCHEMES = ("classic", "cn8")
 #: Every R-F-M score code from "111" to "555", in order.
 RFM_CODES = tuple(f"{r}{f}{m}" for r in range(1, 6) for f in range(1, 6) for m in range(1, 6))
 RFM_CODES_NUMERIC = np.array([int(code) for code in RFM_CODES])

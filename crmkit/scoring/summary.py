@@ -9,6 +9,7 @@ grouping, no Python loop over customers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -84,6 +85,7 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None, tim
     - purchase occasions are distinct days with a non-negative amount: same-day
       orders are one occasion; negative amounts are returns, which reduce
       ``total_revenue`` but are never occasions;
+    - ``n_orders`` counts distinct order ids, or purchase occasions without an order id;
     - ``frequency`` = occasions − 1, ``recency`` = last − first occasion and
       ``T`` = as-of − first occasion, both in ``time_unit``;
     - ``monetary`` = mean spend per repeat occasion (0 when frequency is 0);
@@ -160,35 +162,39 @@ def customer_summary(tx: pd.DataFrame, *, as_of: pd.Timestamp | None = None, tim
         },
         copy=False,
     )  # fresh arrays: no need to stack them into one block (a copy of every column)
-    margin = _row_margin(tx)
+    margin = row_margin(tx)
     if margin is not None:
         summary["total_margin"] = money_sums(row_codes, margin[rows], n_cust)
     return summary
 
 
-def latest_values(
-    tx: pd.DataFrame, columns: Sequence[str], *, as_of: pd.Timestamp, order: np.ndarray | None = None
-) -> pd.DataFrame:
-    """Each customer's ``columns`` on their latest transaction up to the as-of day (of rows at the same time,
-    the later one in ``order``, the rows' order in the input: by default their positions): one row per such
-    customer, sorted by ``customer_id``.
+def latest_values(tx: pd.DataFrame, columns: Sequence[str], *, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Each customer's ``columns`` on their latest transaction up to the as-of day: one row per such customer,
+    sorted by ``customer_id``.
 
-    Per-customer maxima are scattered with ``np.maximum.at`` (time, then row) instead of sorting every
+    Of several lines at that same latest time, the one whose values are the greatest wins, compared column by
+    column in the order of ``columns`` (text in code-point order, a missing value below any other): one line's
+    values are kept together, and the result never depends on the order of the rows in the file.
+
+    Per-customer maxima are scattered with ``np.maximum.at`` (time, then the tie rank) instead of sorting every
     transaction: 0.35 s for 10M rows where a sort by customer and time took 2.2 s.
     """
     upto = np.flatnonzero(day_numbers(tx[ORDER_DATE]) <= day_numbers(pd.Timestamp(as_of))[0])
     when = tx[ORDER_DATE].to_numpy(dtype="datetime64[ns]").view(np.int64)[upto]
     codes, ids = customer_codes(tx[CUSTOMER_ID].iloc[upto])
-    latest = np.full(len(ids), np.iinfo(np.int64).min)
+    never = np.iinfo(np.int64).min
+    latest = np.full(len(ids), never)
     np.maximum.at(latest, codes, when)
     at_latest = np.flatnonzero(when == latest[codes])
-    later = upto if order is None else np.asarray(order, dtype=np.int64)[upto]
-    last = np.full(len(ids), np.iinfo(np.int64).min)
-    np.maximum.at(last, codes[at_latest], later[at_latest])
-    present = np.flatnonzero(last > np.iinfo(np.int64).min)
-    winner = at_latest[later[at_latest] == last[codes[at_latest]]]  # one row per customer: orders are distinct
+    tied = len(at_latest) > np.count_nonzero(latest != never)  # more lines at the latest time than customers
+    if tied and len(columns):  # keep the line with the greatest values
+        rank = _tuple_ranks([_value_ranks(tx[column].take(upto[at_latest])) for column in columns])
+        best = np.full(len(ids), -1, dtype=np.int64)
+        np.maximum.at(best, codes[at_latest], rank)
+        at_latest = at_latest[rank == best[codes[at_latest]]]  # lines left tied hold equal values
     row = np.full(len(ids), -1)
-    row[codes[winner]] = upto[winner]
+    np.maximum.at(row, codes[at_latest], upto[at_latest])
+    present = np.flatnonzero(row >= 0)
     return pd.DataFrame(
         {
             CUSTOMER_ID: id_column(present, id_dtype(tx[CUSTOMER_ID], ids)),
@@ -197,33 +203,60 @@ def latest_values(
     )
 
 
-#: Columns :func:`daily_rows` adds: transactions behind each row, and the position of the latest of them.
+def _value_ranks(values: pd.Series) -> np.ndarray:
+    """Each value's rank in sorted order, from 1 (0 for missing), whatever the row or category order."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        categories = values.cat.categories
+        rank = np.zeros(len(categories) + 1, dtype=np.int64)  # the last slot is for code −1 (missing)
+        rank[categories.argsort()] = np.arange(1, len(categories) + 1)
+        return rank[values.cat.codes.to_numpy()]
+    codes, _ = pd.factorize(values, sort=True)
+    return codes.astype(np.int64) + 1
+
+
+def _tuple_ranks(ranks: Sequence[np.ndarray]) -> np.ndarray:
+    """One int64 per row that orders the rows as the tuples of ``ranks`` do (the first array first)."""
+    sizes = [int(r.max(initial=0)) + 1 for r in ranks]
+    if math.prod(sizes) < 2**62:  # mixed-radix number: no sort needed
+        key = np.zeros(len(ranks[0]), dtype=np.int64)
+        for rank, size in zip(ranks, sizes):
+            key = key * size + rank
+        return key
+    order = np.lexsort(ranks[::-1])
+    changes = np.zeros(len(order), dtype=np.int64)
+    changes[1:] = np.any([np.diff(r[order]) != 0 for r in ranks], axis=0)
+    key = np.empty(len(order), dtype=np.int64)
+    key[order] = np.cumsum(changes)
+    return key
+
+
+#: The column :func:`daily_rows` adds: how many transactions each of its rows adds up.
 ROWS = "rows"
-ROW_KEY = "row_key"
 
 
-def daily_rows(tx: pd.DataFrame, row_key: np.ndarray, carried: Sequence[str] = ()) -> pd.DataFrame:
+def daily_rows(tx: pd.DataFrame, carried: Sequence[str] = ()) -> pd.DataFrame:
     """Transactions added up per customer, day, order and sign: what the per-customer steps need of them.
 
-    :func:`customer_summary`, :func:`latest_values` and the activity windows give the same results on these
-    rows as on the transactions, so a customer with a million transactions (a walk-in account) becomes a few
-    thousand rows before transactions are gathered by customer. Purchases (amount >= 0) and returns stay
-    apart; amounts and margins are summed exactly in money steps (a return summing to 0 keeps its sign);
-    ``order_date`` and the ``carried`` columns are those of the group's latest transaction by time, then
-    ``row_key`` (the transaction's position in the input), which is kept with the count of transactions.
+    :func:`customer_summary`, :func:`latest_values`, the activity windows and the first-return gaps give the
+    same results on these rows as on the transactions, so a customer with a million transactions (a walk-in
+    account) becomes a few thousand rows before transactions are gathered by customer. Purchases (amount >= 0)
+    and returns stay apart; amounts and margins are summed exactly in money steps (a return summing to 0 keeps
+    its sign). ``order_date`` and the ``carried`` columns are those of the group's latest transaction; of
+    several at that time, the one whose ``carried`` values are greatest, as :func:`latest_values` picks — so
+    neither depends on the order of the rows. ``rows`` counts the transactions behind each row.
     """
     time = tx[ORDER_DATE].to_numpy(dtype="datetime64[ns]")
     amount = tx[AMOUNT].to_numpy(dtype=np.float64)
     returned = amount < 0
     group = _day_groups(tx, returned)
     n_groups = int(group.max()) + 1 if len(group) else 0
-    steps = np.round(amount * MONEY_STEPS).astype(np.int64)
-    sums = {AMOUNT: np.bincount(group, weights=steps, minlength=n_groups)}
-    margin = _row_margin(tx)
+    sums = {AMOUNT: money_steps(group, amount, n_groups)}
+    margin = row_margin(tx)
     if margin is not None:
-        sums[MARGIN] = np.bincount(group, weights=np.round(margin * MONEY_STEPS), minlength=n_groups)
-    # The latest row of each group: order the rows by time, then position, and keep each group's last.
-    order = np.lexsort((row_key, time.view(np.int64)))
+        sums[MARGIN] = money_steps(group, margin, n_groups)
+    # The latest row of each group: order the rows by time, then their carried values, and keep each group's last.
+    ties = [_value_ranks(tx[column]) for column in carried]
+    order = np.lexsort((_tuple_ranks(ties) if ties else np.zeros(len(tx), dtype=np.int64), time.view(np.int64)))
     last = order[~pd.Series(group[order]).duplicated(keep="last").to_numpy()]
     last = last[np.argsort(group[last])]
     return pd.DataFrame(
@@ -235,7 +268,6 @@ def daily_rows(tx: pd.DataFrame, row_key: np.ndarray, carried: Sequence[str] = (
             **({MARGIN: sums[MARGIN] / MONEY_STEPS} if MARGIN in sums else {}),
             **{column: tx[column].take(last).array for column in carried},
             ROWS: np.bincount(group, minlength=n_groups).astype(np.int64),
-            ROW_KEY: np.asarray(row_key)[last],
         }
     )
 
@@ -294,7 +326,7 @@ def _order_count(order_ids: pd.Series | None, codes: np.ndarray, days: np.ndarra
     return counts + np.bincount(pairs // stride, minlength=n_cust)
 
 
-def _row_margin(tx: pd.DataFrame) -> np.ndarray | None:
+def row_margin(tx: pd.DataFrame) -> np.ndarray | None:
     """Margin per row from a margin column, or amount − cost; None when neither is present."""
     if MARGIN in tx.columns:
         return tx[MARGIN].fillna(0.0).to_numpy(dtype=np.float64)

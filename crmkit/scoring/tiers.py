@@ -10,11 +10,10 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import OptionError
-from crmkit.schema import TIERS, vocabulary_column
+from crmkit.schema import TIER_MODES, TIERS, vocabulary_column
 from crmkit.scoring.histogram import Histogram
 
 # --- 80/20 tiers --------------------------------------------------------------
-TIER_MODES = ("rank", "share")
 
 
 @dataclass(frozen=True)

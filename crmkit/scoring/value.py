@@ -7,6 +7,17 @@ CLV over a horizon is the discounted expected margin, summed month by month:
 where the steps are months of 365.25/12 days converted to the data's time unit
 (the last step is cut at the horizon), t_k is the end of step k, and E[spend]
 comes from the Gamma-Gamma model. No "30 days = 1 month" anywhere.
+
+The purchase models factor E[purchases] = P(alive) × E[purchases | alive], so CLV
+collapses as a customer goes quiet. The *value if they stay* keeps the second
+factor alone, discounted the same way:
+
+    value_if_active = margin × E[spend] × Σ_k (E[purchases in step k | alive at T]) × discount factor
+
+which is what a customer who has not left will bring, and so what is lost if they
+have: value at risk = value_if_active × churn risk (:mod:`crmkit.scoring.churn`).
+Without a purchase model the customer's own run rate stands in for it
+(:func:`run_rate_value`).
 """
 
 from __future__ import annotations
@@ -37,7 +48,15 @@ from crmkit.scoring.summary import unit_days
 STEP_DAYS = DAYS_PER_YEAR / 12
 HORIZON_UNIT_DAYS = {"d": 1.0, "w": 7.0, "m": STEP_DAYS, "y": DAYS_PER_YEAR}
 SUMMARY_INPUTS = (CUSTOMER_ID, "frequency", "recency", "T", "monetary", "total_revenue")
-VALUE_OUTPUT_COLUMNS = (CUSTOMER_ID, "expected_purchases", "p_alive", "expected_spend", "clv", "historic_value")
+VALUE_OUTPUT_COLUMNS = (
+    CUSTOMER_ID,
+    "expected_purchases",
+    "p_alive",
+    "expected_spend",
+    "clv",
+    "value_if_active",
+    "historic_value",
+)
 DELIVERED_COLUMNS = ("total_customer_value", "total_customer_cost", "delivered_value", "delivered_value_ratio")
 PER_CUSTOMER_MARGIN = "per customer (total_margin / total_revenue)"
 
@@ -71,17 +90,31 @@ def _check_clv_settings(horizon: float, time_unit_days: float, discount_rate: fl
         raise OptionError(f"the discount rate must be a number >= 0 (0.10 for 10% a year), got {discount_rate}")
 
 
-def discounted_purchases(
-    model: TransactionModel, data: Triples, *, horizon: float, time_unit_days: float, discount_rate: float
-) -> np.ndarray:
-    """Σ_k E[purchases in month k] × discount factor at the month's end, per unique triple."""
+def discount_steps(horizon: float, time_unit_days: float, discount_rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """The month ends up to ``horizon`` (in time units) and the weight of E[purchases by each end] in the
+    discounted sum: Σ_k (E[Y(end_k)] − E[Y(end_k−1)]) · factor_k = Σ_k E[Y(end_k)] · (factor_k − factor_k+1)."""
     _check_clv_settings(horizon, time_unit_days, discount_rate)
     step = STEP_DAYS / time_unit_days
     ends = np.minimum(step * np.arange(1, max(1, math.ceil(horizon / step - 1e-9)) + 1), horizon)
     factors = (1.0 + discount_rate) ** (-ends * time_unit_days / DAYS_PER_YEAR)
-    # Σ_k (E[Y(end_k)] − E[Y(end_k−1)]) · factor_k = Σ_k E[Y(end_k)] · (factor_k − factor_k+1),
-    # one weighted sum of expected purchases.
-    return model.weighted_purchases_on(ends, factors - np.append(factors[1:], 0.0), data)
+    return ends, factors - np.append(factors[1:], 0.0)
+
+
+def discounted_purchases(
+    model: TransactionModel,
+    data: Triples,
+    *,
+    horizon: float,
+    time_unit_days: float,
+    discount_rate: float,
+    given_alive: bool = False,
+) -> np.ndarray:
+    """Σ_k E[purchases in month k] × discount factor at the month's end, per unique triple; with
+    ``given_alive`` for a customer still active at T (the value-if-they-stay purchases)."""
+    ends, weights = discount_steps(horizon, time_unit_days, discount_rate)
+    if given_alive:
+        return model.alive_weighted_purchases_on(ends, weights, data)
+    return model.weighted_purchases_on(ends, weights, data)
 
 
 def clv(
@@ -197,7 +230,8 @@ def score_value(
     Transforms *customer_id, frequency, recency, T, monetary, total_revenue*
     (optional *total_margin*; recency and T already in ``time_unit``) into a new
     frame of :data:`VALUE_OUTPUT_COLUMNS`, in the summary's row order.
-    ``expected_purchases`` covers the horizon; ``clv`` is discounted margin.
+    ``expected_purchases`` covers the horizon; ``clv`` is discounted margin and
+    ``value_if_active`` the same for a customer still active (CLV / P(alive)).
     The margin is ``margin`` (a share of revenue) when given, else
     total_margin/total_revenue per customer when the summary has total_margin,
     else 1 (revenue CLV); ``historic_value`` follows it (total_margin, or
@@ -228,25 +262,31 @@ def score_value(
     else:
         transactions, spend = fitted.transactions, fitted.spend
 
-    revenue = summary["total_revenue"].to_numpy(dtype=np.float64)
+    share: float | np.ndarray = 1.0
     if margin is not None:
-        share, historic = float(margin), revenue * float(margin)
+        share = float(margin)
     elif "total_margin" in summary.columns:
         share = _margin_share(summary.loc[buyers], overall_margin)
-        historic = summary["total_margin"].to_numpy(dtype=np.float64)
-    else:
-        share, historic = 1.0, revenue
+    historic = historic_values(summary, margin)
     expected_spend = spend.expected_spend(f, m)
-    purchases = discounted_purchases(
-        transactions, data, horizon=units, time_unit_days=unit_days(time_unit), discount_rate=discount_rate
+    p_alive = transactions.p_alive_on(data)
+    if_active = discounted_purchases(
+        transactions,
+        data,
+        horizon=units,
+        time_unit_days=unit_days(time_unit),
+        discount_rate=discount_rate,
+        given_alive=True,
     )
+    value_if_active = share * expected_spend * if_active[data.inverse]
     out = pd.DataFrame(
         {
             CUSTOMER_ID: summary[CUSTOMER_ID].array,
             "expected_purchases": _spread(transactions.expected_purchases_on(units, data)[data.inverse], buyers),
-            "p_alive": _spread(transactions.p_alive_on(data)[data.inverse], buyers),
+            "p_alive": _spread(p_alive[data.inverse], buyers),
             "expected_spend": _spread(expected_spend, buyers),
-            "clv": _spread(share * expected_spend * purchases[data.inverse], buyers),
+            "clv": _spread(value_if_active * p_alive[data.inverse], buyers),
+            "value_if_active": _spread(value_if_active, buyers),
             "historic_value": historic,
         },
         copy=False,
@@ -262,6 +302,40 @@ def score_value(
         int((~buyers).sum()),
     )
     return out, fit
+
+
+def historic_values(summary: pd.DataFrame, margin: float | None = None) -> np.ndarray:
+    """Value each customer has brought so far: total revenue × ``margin`` when given, else total_margin when
+    the summary has it (a cost or margin column), else total revenue."""
+    revenue = summary["total_revenue"].to_numpy(dtype=np.float64)
+    if margin is not None:
+        return revenue * float(margin)
+    if "total_margin" in summary.columns:
+        return summary["total_margin"].to_numpy(dtype=np.float64)
+    return revenue
+
+
+def run_rate_value(
+    table: pd.DataFrame,
+    *,
+    horizon: str = "12m",
+    margin: float | None = None,
+    discount_rate: float = 0.10,
+) -> np.ndarray:
+    """Value if they stay without a purchase model: each customer's historic value per day since their first
+    purchase, carried over the horizon and discounted month by month like CLV.
+
+    Needs *first_purchase, last_purchase, days_since_last, total_revenue* (optional *total_margin*). The days
+    since the first purchase count at least the horizon, so a customer who first bought last month is worth
+    what they have bought so far, not twelve times it. Like the models' value-if-active, which also divides
+    by the customer's whole age, it assumes the customer keeps their pace so far. Prospects get NaN.
+    """
+    days = parse_horizon(horizon, "day")
+    ends, weights = discount_steps(days, 1.0, discount_rate)
+    discounted_days = float(ends @ weights)  # Σ_k (days by end_k) · weight_k: a constant daily rate, discounted
+    span = ((table["last_purchase"] - table["first_purchase"]) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
+    age = span + table["days_since_last"].to_numpy(dtype=np.float64)
+    return historic_values(table, margin) / np.maximum(age, days) * discounted_days
 
 
 def _select(values: np.ndarray, rows: np.ndarray) -> np.ndarray:

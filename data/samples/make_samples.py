@@ -14,7 +14,9 @@ import openpyxl
 import pandas as pd
 
 from crmkit.datasets.sample import localise_sample, simulate_sales
+from crmkit.output.excel import write_sheet
 from crmkit.output.tables import write_table
+from crmkit.schema import HOLDS_DATA
 
 HERE = Path(__file__).resolve().parent
 CUSTOMERS = 2000
@@ -66,10 +68,10 @@ def main() -> None:
     sample = simulate_sales(CUSTOMERS, seed=7)
     write_table(sample.customers, HERE / "customers.csv")
     flawed, text_cells = with_flaws(localise_sample(sample, "en").transactions)
-    write_table(flawed, HERE / "sales.xlsx")
+    write_sheet(HERE / "sales.xlsx", flawed, holds=HOLDS_DATA)  # exports to read, not results
     write_text_cells(HERE / "sales.xlsx", text_cells)
     chinese = localise_sample(simulate_sales(CUSTOMERS, seed=8), "zh")
-    write_table(chinese.transactions, HERE / "sales_zh.xlsx")
+    write_sheet(HERE / "sales_zh.xlsx", chinese.transactions, holds=HOLDS_DATA)
 
 
 if __name__ == "__main__":
