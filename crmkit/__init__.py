@@ -79,11 +79,13 @@ def read_transactions(
     ``columns`` maps canonical names to headers (``{"amount": "实收金额"}``) where the aliases do not find
     them. Unusable rows are dropped and reported (``.report``, ``.rejects``); ``strict`` raises on the first.
     """
+    import pandas as pd
+
     from crmkit.ingest.transactions import load_transactions
 
     sources = source if isinstance(source, list) else [source]
     return load_transactions(
-        [item if _is_frame(item) else Path(item) for item in sources],
+        [item if isinstance(item, pd.DataFrame) else Path(item) for item in sources],
         columns=columns,
         sheet=sheet,
         strict=strict,
@@ -102,7 +104,3 @@ def read_customers(
     from crmkit.ingest.customers import load_customers
 
     return load_customers(Path(path), columns=columns, sheet=sheet, date_order=date_order)
-
-
-def _is_frame(item: object) -> bool:
-    return type(item).__name__ == "DataFrame" and hasattr(item, "columns")

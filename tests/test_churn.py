@@ -13,10 +13,12 @@ from hypothesis import strategies as st
 import crmkit
 from crmkit.datasets.sample import simulate_sales
 from crmkit.errors import OptionError
+from crmkit.output import excel
 from crmkit.schema import CHURN_BANDS
 from crmkit.scoring.churn import (
     AT_RISK_COLUMNS,
     CHURN_COLUMNS,
+    LIST_COLUMNS,
     LOST_KEY_ACCOUNT_COLUMNS,
     ChurnBands,
     at_risk,
@@ -283,3 +285,8 @@ def test_bgnbd_one_time_buyers_are_judged_by_the_data_not_by_their_p_alive_of_on
     mbgnbd = runs["mbgnbd"].loc[one_time]
     gone = mbgnbd["lifecycle_stage"] == "termination"
     assert (mbgnbd.loc[gone, "p_alive"] < 0.5).all() and (mbgnbd.loc[~gone, "p_alive"] >= 0.5).any()
+
+
+def test_the_lists_carry_every_column_the_workbook_shows():
+    assert set(excel.AT_RISK_COLUMNS) <= set(LIST_COLUMNS)
+    assert set(excel.LOST_KEY_ACCOUNT_COLUMNS) <= set(LIST_COLUMNS)

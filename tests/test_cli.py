@@ -25,6 +25,7 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from crmkit.cli import app
+from crmkit.cli.params import VOCABULARIES
 from crmkit.datasets.sample import PRODUCTS, localise_sample, simulate_sales
 from crmkit.output import labels, terminal
 from crmkit.output.tables import write_table
@@ -990,3 +991,8 @@ def test_group_by_accepts_the_header_the_analyst_knows() -> None:
     by_header = as_json("segment", SAMPLES / "sales_zh.xlsx", "--group-by", "区域", "--no-model")["groups"]
     by_name = as_json("segment", SAMPLES / "sales_zh.xlsx", "--group-by", "region", "--no-model")["groups"]
     assert by_header == by_name and len(by_name) == 5
+
+
+def test_option_choices_are_the_vocabularies_they_name():
+    for choices, vocabulary in VOCABULARIES.items():
+        assert tuple(member.value for member in choices) == tuple(vocabulary), choices.__name__

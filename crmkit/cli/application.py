@@ -39,7 +39,7 @@ MESSAGE_LANG: ContextVar[str | None] = ContextVar("crmkit_message_lang", default
 class _Group(TyperGroup):
     """Turns errors into their message and exit code in one place (unless --debug)."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # a typer.Context (click's, as TyperGroup declares it)
         debug = bool(ctx.params.get("debug")) or bool(os.environ.get("CRMKIT_DEBUG"))
         language = MESSAGE_LANG.set(_lang_option([*ctx._protected_args, *ctx.args]))
         try:

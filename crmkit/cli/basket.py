@@ -13,6 +13,7 @@ import typer
 from crmkit.cli.application import app, out_console
 from crmkit.cli.params import (
     AsOf,
+    BasketBy,
     Col,
     Config,
     CustomersFile,
@@ -22,6 +23,7 @@ from crmkit.cli.params import (
     Format,
     HeaderRow,
     IncludeAttributes,
+    ItemLevel,
     LangOpt,
     OutputFormat,
     Pseudonymize,
@@ -29,13 +31,8 @@ from crmkit.cli.params import (
     Rejects,
     Sheet,
     Strict,
-    choices,
 )
 from crmkit.errors import OptionError
-from crmkit.schema import BASKET_BY, ITEM_LEVELS
-
-BasketBy = choices("BasketBy", BASKET_BY)
-ItemLevel = choices("ItemLevel", ITEM_LEVELS)
 
 
 @app.command()

@@ -1,21 +1,22 @@
 """Options shared by several commands, each defined once with its help text.
 
-The choices come from :mod:`crmkit.schema`, which imports nothing heavy: the commands' signatures (and
-``--help``) need no pandas.
+The choices are spelled out as enums (so the type checker knows them) and held equal to the vocabularies of
+:mod:`crmkit.schema`, which imports nothing heavy: the commands' signatures (and ``--help``) need no pandas.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from crmkit.schema import (
+    BASKET_BY,
     DATE_ORDERS,
     ENGINES,
+    ITEM_LEVELS,
     LANGUAGES,
     MODEL_NAMES,
     PERIODS,
@@ -26,39 +27,84 @@ from crmkit.schema import (
 )
 
 
-def choices(name: str, values: Iterable[str]) -> type[Enum]:
-    """The choices of an option as the str Enum Typer wants, built from the vocabulary defined where it is used."""
-    return Enum(name, {value: value for value in values}, type=str)
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
 
 
-OutputFormat = choices("OutputFormat", ("table", "json"))
+class TimeUnit(StrEnum):
+    day = "day"
+    week = "week"
+    month = "month"
 
 
-TimeUnit = choices("TimeUnit", TIME_UNIT_DAYS)
+class ModelName(StrEnum):
+    bgnbd = "bgnbd"
+    mbgnbd = "mbgnbd"
+    pareto = "pareto"
 
 
-ModelName = choices("ModelName", MODEL_NAMES)
+class Scheme(StrEnum):
+    classic = "classic"
+    cn8 = "cn8"
 
 
-Scheme = choices("Scheme", RFM_SCHEMES)
+class TierBy(StrEnum):
+    revenue = "revenue"
+    profit = "profit"
+    clv = "clv"
 
 
-TierBy = choices("TierBy", TIER_BY)
+class TierMode(StrEnum):
+    rank = "rank"
+    share = "share"
 
 
-TierMode = choices("TierMode", TIER_MODES)
+class DateOrder(StrEnum):
+    dmy = "dmy"
+    mdy = "mdy"
 
 
-DateOrder = choices("DateOrder", DATE_ORDERS)
+class Lang(StrEnum):
+    en = "en"
+    zh = "zh"
 
 
-Lang = choices("Lang", LANGUAGES)
+class Period(StrEnum):
+    month = "month"
+    quarter = "quarter"
+    year = "year"
 
 
-Period = choices("Period", PERIODS)
+class BasketBy(StrEnum):
+    order = "order"
+    customer = "customer"
 
 
-EngineName = choices("EngineName", ENGINES)
+class ItemLevel(StrEnum):
+    product = "product"
+    category = "category"
+
+
+class EngineName(StrEnum):
+    pandas = "pandas"
+    dask = "dask"
+
+
+#: Each option's choices and the vocabulary they must equal (tests/test_cli.py holds them together).
+VOCABULARIES: dict[type[Enum], tuple[str, ...]] = {
+    TimeUnit: tuple(TIME_UNIT_DAYS),
+    ModelName: MODEL_NAMES,
+    Scheme: RFM_SCHEMES,
+    TierBy: TIER_BY,
+    TierMode: TIER_MODES,
+    DateOrder: DATE_ORDERS,
+    Lang: LANGUAGES,
+    Period: PERIODS,
+    BasketBy: BASKET_BY,
+    ItemLevel: ITEM_LEVELS,
+    EngineName: ENGINES,
+}
 
 
 # --- shared options -----------------------------------------------------------

@@ -324,7 +324,7 @@ def _typed(rows: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
         values = rows[name] if name in rows.columns else pd.Series(np.nan, index=rows.index)
         if kind == "object":
             values = values.astype(object).where(values.notna(), None)
-        out[name] = values.astype(kind)
+        out[name] = values.astype(np.dtype(kind))
     return pd.DataFrame(out, index=rows.index)
 
 
@@ -461,7 +461,7 @@ class Statistics:
             _add_counts([p.triples for p in parts], ["x", "t_x", "T"]),
             _add_counts([p.spend for p in parts], ["x", "total"]),
             sum(p.excluded for p in parts),
-            None if first.margin is None else (sum(p.margin[0] for p in parts), sum(p.margin[1] for p in parts)),  # type: ignore[index]
+            _add_margins([p.margin for p in parts]),
             sum((p.tally for p in parts[1:]), first.tally),
             pd.concat([p.returns_only for p in parts], ignore_index=True),
             Repeats.merge([p.repeats for p in parts]),
@@ -473,7 +473,13 @@ def _add_counts(frames: list[pd.DataFrame | None], keys: list[str]) -> pd.DataFr
     present = [f for f in frames if f is not None]
     if not present:
         return None
-    return pd.concat(present).groupby(keys, sort=True, as_index=False)["weight"].sum()
+    return pd.concat(present).groupby(keys, sort=True)["weight"].sum().reset_index()
+
+
+def _add_margins(parts: list[tuple[int, int] | None]) -> tuple[int, int] | None:
+    """Margin and revenue steps of all parts (None when the data has no margin: then no part has one)."""
+    present = [p for p in parts if p is not None]
+    return (sum(m for m, _ in present), sum(r for _, r in present)) if present else None
 
 
 @dataclass(frozen=True)
@@ -571,7 +577,7 @@ def final_step(
             "at_risk": shared.loc[saving, [c for c in AT_RISK_COLUMNS if c in shared.columns]],
         }[write.rows]
         write(rows, number)
-    lost = churn.lost_key_accounts(shared, min_tier=options.at_risk_min_tier, columns=None)
+    lost = churn.lost_key_accounts(shared, min_tier=options.at_risk_min_tier, columns=churn.LIST_COLUMNS)
     return PartResult(
         Figures.of(table, values=True),
         score_thresholds(table, table),
@@ -580,8 +586,11 @@ def final_step(
         if "clv" in shared.columns
         else shared.iloc[:0],
         churn.at_risk(
-            _largest(shared.loc[saving], "value_at_risk", top), min_tier=options.at_risk_min_tier, columns=None
-        ).head(top),
+            _largest(shared.loc[saving], "value_at_risk", top),
+            top=top,
+            min_tier=options.at_risk_min_tier,
+            columns=churn.LIST_COLUMNS,
+        ),
         int(saving.sum()),
         lost.head(top),
         len(lost),
@@ -728,17 +737,14 @@ def score_pieces(
     shown = tops.drop_duplicates(CUSTOMER_ID).sort_values(CUSTOMER_ID, ignore_index=True)
     risky = pd.concat([r.at_risk for r in results], ignore_index=True)
     lost = pd.concat([r.lost for r in results], ignore_index=True)
-    profit = "total_margin" if "total_margin" in lost.columns else "total_revenue"
     shown_report = sharing.transactions(TransactionData(pd.DataFrame(), pd.DataFrame(), report)).report
     result = ScoreResult(
         customers=shown,
         summary=summary,
         rfm_thresholds=_merge_thresholds([r.thresholds for r in results]),
-        at_risk=churn.at_risk(risky, columns=None).head(top),
+        at_risk=churn.at_risk(risky, top=top, columns=churn.LIST_COLUMNS),
         data_quality=data_quality(shown_report),
-        lost_key_accounts=lost.sort_values([profit, CUSTOMER_ID], ascending=[False, True], kind="stable")
-        .head(top)
-        .reset_index(drop=True),
+        lost_key_accounts=churn.lost_key_accounts(lost, columns=churn.LIST_COLUMNS).head(top),
         action_rules=options.actions,
         dataset=dataset.name if dataset is not None else None,
         at_risk_total=sum(r.at_risk_total for r in results),
@@ -885,7 +891,7 @@ def _fit(statistics: Statistics, model: str, time_unit: str) -> FittedModels:
     triples, spend = statistics.triples, statistics.spend
     assert triples is not None and spend is not None
     transactions = fit_transaction_model_on(
-        model, compress_counts(triples["x"], triples["t_x"], triples["T"], triples["weight"])
+        model, compress_counts(*(triples[c].to_numpy() for c in ("x", "t_x", "T", "weight")))
     )
     pairs = spend_data_from_pairs(
         spend["x"].to_numpy(np.float64), spend["total"].to_numpy(np.float64), spend["weight"].to_numpy(np.float64)

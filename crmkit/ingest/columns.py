@@ -281,16 +281,16 @@ def match_columns(
     Overrides name a header exactly (or case/punctuation-insensitively); a header
     is used for at most one canonical column.
     """
-    headers = [str(h) for h in headers]
-    layout = detect_layout(headers)
+    texts = [str(h) for h in headers]
+    layout = detect_layout(texts)
     if layout is not None:
         overrides = {**{c: h for c, h in LAYOUTS[layout][1].items() if c in aliases}, **overrides}
     by_form: dict[str, str] = {}
-    for header in headers:
-        by_form.setdefault(normalise_header(header), header)
+    for text in texts:
+        by_form.setdefault(normalise_header(text), text)
     mapping: dict[str, str] = {}
     for canonical, wanted in overrides.items():
-        header = wanted if wanted in headers else by_form.get(normalise_header(wanted))
+        header = wanted if wanted in texts else by_form.get(normalise_header(wanted))
         if header is not None:
             mapping[canonical] = header
     taken = set(mapping.values())

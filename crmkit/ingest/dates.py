@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -93,16 +94,16 @@ def parse_dates(values: pd.Series, *, date_order: str | None = None, where: str 
         return ParsedDates(
             parsed, np.zeros(n, dtype=bool), {"date": int(parsed.notna().sum())} if n else {}, out_of_range=far
         )
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    uniques = np.asarray(uniques, dtype=object)
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    uniques = np.asarray(distinct, dtype=object)
     rows = np.bincount(codes[codes >= 0], minlength=len(uniques))  # how many rows hold each distinct value
-    result, style, far = _parse_unique_dates(pd.Series(uniques, dtype=object), date_order, where, rows)
+    result, style, far_values = _parse_unique_dates(pd.Series(uniques, dtype=object), date_order, where, rows)
     out = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
     present = codes >= 0
     out[present] = result.values[codes[present]]
     # Blank text is missing, not unparseable; the trailing False is what code -1 (missing) picks.
     blank = np.array([isinstance(u, str) and not u.strip() for u in uniques] + [False], dtype=bool)
-    far_rows = np.append(far.to_numpy(dtype=bool), False)[codes]
+    far_rows = np.append(far_values.to_numpy(dtype=bool), False)[codes]
     bad = present & np.isnat(out) & ~blank[codes] & ~far_rows
     style_of_row = style.to_numpy(dtype=object)[codes[~np.isnat(out)]]
     counts = pd.Series(style_of_row).value_counts()
@@ -144,7 +145,7 @@ def _parse_unique_dates(
     return out, style, far
 
 
-def _naive(value: object) -> object:
+def _naive(value: Any) -> object:
     stamp = pd.Timestamp(value)
     return stamp.tz_localize(None) if stamp.tzinfo is not None else stamp
 

@@ -85,7 +85,7 @@ def read_sheet(
         pad = [""] * first_column
         lines = (pad + row for row in values.iter_rows())
     else:
-        lines = iter(values.iter_rows())
+        lines = iter(values.iter_rows())  # type: ignore[arg-type]  # calamine's rows: a list per row either way
     head = list(islice(lines, max(HEADER_SEARCH_ROWS, (header_row or 0) - first_row)))
     if header_row is not None:
         index, found = header_row - 1 - first_row, "--header-row"

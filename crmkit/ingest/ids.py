@@ -154,6 +154,7 @@ def _fixed_width_text(head: bytes, numbers: np.ndarray, width: int) -> pa.Array:
 def _distinct_text(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
     """(int32 code per row, −1 when missing; distinct values as an Arrow string array) of a column that is
     not Arrow text already (categorical, numbers, Python objects from a spreadsheet)."""
+    codes: np.ndarray
     if isinstance(values.dtype, pd.CategoricalDtype):
         codes = values.cat.codes.to_numpy().astype(np.int32)
         return codes, pa.array(_as_text(pd.Series(values.cat.categories, dtype=object)), type=pa.string())

@@ -145,8 +145,8 @@ def _stored_as_numbers(values: pd.Series) -> bool:
 def _distinct_texts(values: pd.Series) -> tuple[np.ndarray, pd.Series, np.ndarray]:
     """(code per row, −1 when missing; each distinct value as text, trimmed; its number when it was stored as
     a number, else NaN). NFKC folds full-width digits and signs (１２３, （35.00）, ￥, ，) into ASCII."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    uniques = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+    codes, distinct = pd.factorize(values, use_na_sentinel=True)
+    uniques = pd.Series(np.asarray(distinct, dtype=object), dtype=object)
     stored = np.full(len(uniques), np.nan)
     if values.dtype == object:  # spreadsheet cells: numbers and text mixed
         is_number = uniques.map(lambda u: isinstance(u, (int, float, np.number)) and not isinstance(u, bool))

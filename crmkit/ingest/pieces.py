@@ -24,7 +24,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -291,7 +291,8 @@ REQUIRED_COLUMNS = REQUIRED_TRANSACTION_COLUMNS
 def _parquet_pieces(file: InputFile, start: int, piece_rows: int) -> list[Piece]:
     if sum(file.group_rows) <= piece_rows or len(file.group_rows) < 2:
         return [Piece(start, file)]
-    pieces, first, rows, begin = [], 0, 0, 0
+    pieces: list[Piece] = []
+    first, rows, begin = 0, 0, 0
     for group, count in enumerate(file.group_rows):
         rows += count
         if rows >= piece_rows or group == len(file.group_rows) - 1:
@@ -456,13 +457,13 @@ def _csv_piece(piece: Piece, fs: Any, local: str, settings: ReadSettings) -> tup
         text.update({n: pa.string() for n in lossy})
         table, misshapen = _read_block(data, layout, include, text)
     columns = {c: _arrow_column(table.column(n)) for c, n in name.items()}
-    feeds, lines, spanning = _lines(data, piece.last)
+    feeds, line_count, spanning = _lines(data, piece.last)
     depends = None
     if misshapen:
         depends = f"{len(misshapen):,} row(s) with a different number of fields"
     elif spanning:
         depends = "quotes that may hold line breaks"
-    elif lines != table.num_rows:
+    elif line_count != table.num_rows:
         depends = "blank lines"
     dialect = Dialect(
         header_row=layout.header_lines,
@@ -610,7 +611,7 @@ def _piece_report(
         for reason, group in ordered.groupby("reason", sort=False):
             counts[str(reason)] = len(group)
             examples += [
-                {"row": int(r.source_row), "column": r.column, "value": r.value, "reason": str(reason)}
+                {"row": int(cast(int, r.source_row)), "column": r.column, "value": r.value, "reason": str(reason)}
                 for r in group.head(EXAMPLES_PER_REASON).itertuples(index=False)
             ]
     if check is not None and file.dialect.order_totals:
@@ -667,8 +668,8 @@ def merge_reports(
     adds what is found once the rows are gathered (repeated lines, their examples with ``file`` and ``row``,
     notes about customers)."""
     by_file: dict[str, list[PieceReport]] = {}
-    for report in sorted(reports, key=lambda r: r.piece.index):
-        by_file.setdefault(report.piece.file.path, []).append(report)
+    for part in sorted(reports, key=lambda r: r.piece.index):
+        by_file.setdefault(part.piece.file.path, []).append(part)
     files: list[FileReport] = []
     offsets: dict[int, int] = {}
     reread: dict[str, str] = {}

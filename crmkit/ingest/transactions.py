@@ -152,7 +152,7 @@ def _sources(paths: Iterable[Path | pd.DataFrame]) -> list[Path | pd.DataFrame]:
     """Files as given, folders expanded to their files; in-memory frames as they are."""
     given = list(paths)
     if not given:
-        return list(expand_paths(given))
+        return list(expand_paths([]))
     sources: list[Path | pd.DataFrame] = []
     for item in given:
         sources.extend([item] if isinstance(item, pd.DataFrame) else expand_paths([item]))
@@ -244,7 +244,9 @@ def canonical_transactions(
     for column in (*TEXT_COLUMNS, STATUS):
         if column in cols:
             frame[column] = clean_ids(cols[column])
-    frame[SOURCE_FILE] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), categories=[report.path])
+    frame[SOURCE_FILE] = pd.Categorical.from_codes(
+        np.zeros(len(frame), dtype=np.int8), categories=pd.Index([report.path])
+    )
     frame[SOURCE_ROW] = raw.lines.astype(np.int32)
     far = dates.out_of_range if dates.out_of_range is not None else np.zeros(len(frame), dtype=bool)
 
@@ -507,7 +509,7 @@ def _report(
                 examples.append(
                     {
                         "file": row.source_file,
-                        "row": int(row.source_row),
+                        "row": int(str(row.source_row)),
                         "column": row.column,
                         "value": row.value,
                         "reason": reason,

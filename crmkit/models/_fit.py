@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import numpy as np
 import pandas as pd
@@ -208,11 +208,12 @@ class FitOutcome:
 class Data(Protocol):
     """Compressed fitting data: row weights, a natural scale, and a copy rescaled by a factor."""
 
-    weight: np.ndarray
+    @property
+    def weight(self) -> np.ndarray: ...
 
     def typical_scale(self) -> float: ...
 
-    def rescaled(self, scale: float) -> Data: ...
+    def rescaled(self, scale: float) -> Self: ...
 
 
 @dataclass(frozen=True)
@@ -280,7 +281,7 @@ def maximise(problem: Problem, data: Data, *, penalizer: float = 0.0) -> FitOutc
         objective = _penalised(problem, scaled, reference - shift, weight)
         start = problem.start(scaled)
         bounds = list(zip(reference - shift - LOG_BOUND, reference - shift + LOG_BOUND))
-        result = minimize(objective, start, jac=True, method=method, bounds=bounds)
+        result = minimize(objective, start, jac=True, method=method, bounds=bounds)  # type: ignore[call-overload]
         log_params = result.x + shift
         converged = bool(result.success and np.isfinite(result.fun))
         if converged or best is None or result.fun < best[0]:

@@ -138,7 +138,7 @@ def _alive_expectation_by_quadrature(a: float, beta: np.ndarray, rho: np.ndarray
 
 
 def alive_expectation(
-    params: dict[str, float], x: np.ndarray, age: np.ndarray, t: float | np.ndarray, *, modified: bool
+    params: dict[str, float], x: float | np.ndarray, age: float | np.ndarray, t: float | np.ndarray, *, modified: bool
 ) -> np.ndarray:
     """E[purchases in (T, T+t] | x, T, alive at T]: FHL eq. 10 without its P(alive) factor. Broadcasts over
     x, T and t.

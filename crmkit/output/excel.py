@@ -61,6 +61,7 @@ from crmkit.schema import (
     check_lang,
 )
 from crmkit.scoring.actions import ActionRules
+from crmkit.scoring.retention import PERIOD_COLUMNS
 
 #: Rows in one Excel sheet, header included; longer tables continue on "Customers (2)", ...
 EXCEL_MAX_ROWS: Final = 1_048_576
@@ -152,29 +153,12 @@ MEANING_WIDTH: Final = 80
 #: Widest sheet (in characters) printed one page wide: A4 landscape holds ~145 at full size, so this is
 #: about half size. The sales lists fit; the full customer table prints across pages.
 FIT_WIDTH_MAX: Final = 300
-#: Columns that label the rows of a table: frozen with the header and repeated on every printed page.
 #: Columns of the Cross-sell sheet that print: up to the first offer's expected value.
 CROSS_SELL_PRINTED: Final = 11
+#: Columns that label the rows of a table: frozen with the header and repeated on every printed page.
 KEY_COLUMNS: Final = (CUSTOMER_ID, "from", "period", "cohort")
 #: The retention measures the Definitions sheet explains when a workbook shows them.
-RETENTION_TERMS: Final = (
-    "period",
-    "complete",
-    "active",
-    "new",
-    "returning",
-    "reactivated",
-    "lost",
-    "churn_rate",
-    "retention_rate",
-    "repeat_purchase_rate",
-    "revenue",
-    "revenue_new",
-    "revenue_returning",
-    "revenue_reactivated",
-    "net_revenue_retention",
-    "cohort",
-)
+RETENTION_TERMS: Final = (*PERIOD_COLUMNS, "cohort")
 #: Marks the Definitions section whose terms are retention measures.
 RETENTION: Final = "retention"
 WORKBOOK_OPTIONS: Final = {

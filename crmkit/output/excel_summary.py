@@ -32,6 +32,7 @@ from crmkit.output.excel_style import (
 from crmkit.output.jsondoc import jsonable
 from crmkit.output.labels import column_label, label, message_text, retention_words, sheet_name, value_label
 from crmkit.pipeline.results import Summary
+from crmkit.scoring.retention import PERIOD_COLUMNS
 from crmkit.scoring.rollup import NO_GROUP
 from crmkit.scoring.value import PER_CUSTOMER_MARGIN
 
@@ -95,21 +96,7 @@ FIELD_FORMATS: Final[dict[str, str]] = {
     "net_revenue_retention": PERCENT,
 }
 #: The segment summary's retention figures (the latest complete period), in order.
-RETENTION_FIELDS: Final = (
-    "active",
-    "new",
-    "returning",
-    "reactivated",
-    "lost",
-    "churn_rate",
-    "retention_rate",
-    "repeat_purchase_rate",
-    "revenue",
-    "revenue_new",
-    "revenue_returning",
-    "revenue_reactivated",
-    "net_revenue_retention",
-)
+RETENTION_FIELDS: Final = tuple(c for c in PERIOD_COLUMNS if c not in ("period", "complete"))
 MODEL_FIELDS: Final = (
     "model",
     "time_unit",
@@ -365,9 +352,9 @@ class _Summary:
             ws.write_number(i, y, float(point["value_share"]), hidden)
         last = len(curve)
         diagonal = last + 2
-        for i, share in enumerate((0.0, 1.0)):
-            ws.write_number(diagonal + i, x, share, hidden)
-            ws.write_number(diagonal + i, y, share, hidden)
+        for i, corner in enumerate((0.0, 1.0)):
+            ws.write_number(diagonal + i, x, corner, hidden)
+            ws.write_number(diagonal + i, y, corner, hidden)
         chart = self.book.add_chart({"type": "scatter", "subtype": "straight"})
         chart.add_series(
             {
@@ -387,7 +374,7 @@ class _Summary:
                 "marker": {"type": "none"},
             }
         )
-        share = pareto.get("customers_for_80pct_share")
+        share: float | None = pareto.get("customers_for_80pct_share")
         if share is not None:
             # Guide lines (0, 80%) → (share, 80%) → (share, 0), then the point itself.
             guide = diagonal + 3

@@ -9,6 +9,7 @@ knows (a column from the user's own file) pass through unchanged.
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Final
 
 import numpy as np
@@ -893,7 +894,7 @@ def localise_frame(df: pd.DataFrame, lang: str) -> pd.DataFrame:
             mapping = {key: pair[index] for key, pair in vocabulary.items()}
             values = out[col]
             if isinstance(values.dtype, pd.CategoricalDtype):
-                out[col] = values.cat.rename_categories(lambda c, names=mapping: names.get(c, c))
+                out[col] = values.cat.rename_categories(partial(_renamed, mapping))
             else:
                 labelled = values.map(mapping)
                 out[col] = labelled.where(labelled.notna(), values)
@@ -1426,3 +1427,8 @@ BASKET_WORDS: Final = {
         "向上销售：平均订单低于等级典型水平的 {share} ({n:,} / {total:,})",
     ),
 }
+
+
+def _renamed(names: dict[str, str], key: str) -> str:
+    """A category's label, or the category itself when it has none."""
+    return names.get(key, key)

@@ -197,10 +197,10 @@ def worksheet_parts(package: zipfile.ZipFile) -> dict[str, str]:
     rels = ET.fromstring(package.read("xl/_rels/workbook.xml.rels"))
     targets = {rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_PKG_REL_NS}Relationship")}
     book = ET.fromstring(package.read("xl/workbook.xml"))
-    parts = {}
+    parts: dict[str, str] = {}
     for sheet in book.iter(f"{_MAIN_NS}sheet"):
         target = targets[sheet.get(f"{_REL_NS}id")]
-        parts[sheet.get("name")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        parts[str(sheet.get("name"))] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
     return parts
 
 

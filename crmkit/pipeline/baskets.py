@@ -7,6 +7,7 @@ better, and go through the run's sharing (attributes only on request, pseudonymi
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -90,7 +91,7 @@ def basket_result(
         max_len=settings.max_len,
         itemsets=itemsets.total,
         rules=len(rules),
-        top_rules=tuple(rules.head(TOP_RULES).to_dict(orient="records")),
+        top_rules=tuple(cast(list[dict[str, Any]], rules.head(TOP_RULES).to_dict(orient="records"))),
         customers_with_offers=int(cross_sell["offer_1"].notna().sum()),
         upsell_below=settings.upsell_below,
         upsell_customers=len(upsell),

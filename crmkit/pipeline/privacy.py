@@ -68,7 +68,7 @@ def _report(report: IngestReport, key: str) -> IngestReport:
     id_header = {f.path: f.mapping.get(CUSTOMER_ID) for f in report.files}
     examples = [
         {**example, "value": pseudonym_map(pd.Series([example["value"]]), key).iloc[0]}
-        if example.get("value") and example.get("column") == id_header.get(example.get("file"))
+        if example.get("value") and example.get("column") == id_header.get(str(example.get("file")))
         else example
         for example in report.examples
     ]

@@ -141,8 +141,10 @@ def score(
         customers=shared,
         summary=summary,
         rfm_thresholds=rfm_thresholds,
-        at_risk=churn.at_risk(shared, min_tier=options.at_risk_min_tier, columns=None),
-        lost_key_accounts=churn.lost_key_accounts(shared, min_tier=options.at_risk_min_tier, columns=None),
+        at_risk=churn.at_risk(shared, min_tier=options.at_risk_min_tier, columns=churn.LIST_COLUMNS),
+        lost_key_accounts=churn.lost_key_accounts(
+            shared, min_tier=options.at_risk_min_tier, columns=churn.LIST_COLUMNS
+        ),
         data_quality=data_quality(sharing.transactions(data).report) if data is not None else _NO_QUALITY,
         action_rules=options.actions,
         basket=basket,
@@ -590,7 +592,7 @@ def _with_tiers(table: pd.DataFrame, rule: TierRule, tier_by: str) -> tuple[pd.D
 def insert_tiers(table: pd.DataFrame, tiers: pd.DataFrame) -> pd.DataFrame:
     """The table with ``value_rank`` and ``tier`` (row for row) placed after ``segment``."""
     table = table.copy(deep=False)
-    after_segment = table.columns.get_loc("segment") + 1
+    after_segment = list(table.columns).index("segment") + 1
     for offset, column in enumerate(tiers.columns):
         table.insert(after_segment + offset, column, tiers[column].array)
     return table
@@ -654,7 +656,7 @@ def master_attributes(customers: pd.DataFrame | None) -> tuple[str, ...]:
     return tuple(c for c in customers.columns if c not in kept)
 
 
-def date_text(value: object) -> str | None:
+def date_text(value: Any) -> str | None:
     """A date as YYYY-MM-DD (None when missing)."""
     return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 

@@ -463,7 +463,8 @@ def association_rules(
     ]
     empty = np.zeros(0, dtype=np.int64)
     joined = [np.concatenate(column) for column in zip(*parts)] if parts else [empty] * 5
-    return rule_measures(*joined, itemsets.n_baskets)
+    antecedent, consequent, count_a, count_c, count = joined
+    return rule_measures(antecedent, consequent, count_a, count_c, count, itemsets.n_baskets)
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,13 @@ import pandas as pd
 
 from crmkit.errors import OptionError
 from crmkit.schema import (
+    CHANNEL,
     CHURN_BANDS,
     CUSTOMER_ID,
+    EMAIL,
     NAME,
+    PHONE,
+    REGION,
     SALESPERSON,
     TIERS,
     vocabulary_column,
@@ -68,6 +72,15 @@ LOST_KEY_ACCOUNT_COLUMNS = (
     "next_action",
     SALESPERSON,
     NAME,
+)
+#: Contact details a call list carries when the table has them.
+CONTACT_COLUMNS = (NAME, REGION, SALESPERSON, CHANNEL, PHONE, EMAIL)
+#: What the at-risk and lost-key-accounts lists carry for every output (each output shows its own selection):
+#: their own columns, contact details and the figures a call needs.
+LIST_COLUMNS = tuple(
+    dict.fromkeys(
+        (*AT_RISK_COLUMNS, *LOST_KEY_ACCOUNT_COLUMNS, *CONTACT_COLUMNS, "churn_band", "segment", "value_rank")
+    )
 )
 #: Tiers a minimum tier admits, best first (prospects never bought, so they are never at risk).
 RANKED_TIERS = tuple(tier for tier in TIERS if tier != "prospect")
@@ -180,10 +193,8 @@ def at_risk(
     _check_min_tier(min_tier)
     if top is not None and top < 0:
         raise OptionError(f"top must be 0 or more, got {top}")
-    chosen = _chosen(customers, worth_saving(customers, min_tier=min_tier), columns).sort_values(
-        ["value_at_risk", CUSTOMER_ID], ascending=[False, True], kind="stable", ignore_index=True
-    )
-    return chosen if top is None else chosen.head(top)
+    rows = _ranked(customers, worth_saving(customers, min_tier=min_tier).to_numpy(), "value_at_risk")
+    return _chosen(customers, rows if top is None else rows[:top], columns)
 
 
 def lost_key_accounts(
@@ -200,8 +211,7 @@ def lost_key_accounts(
     tiers = ("platinum",) if min_tier == "platinum" else KEY_TIERS
     keep = customers["tier"].isin(tiers) & customers["lifecycle_stage"].isin(LOSING_STAGES)
     profit = "total_margin" if "total_margin" in customers.columns else "total_revenue"
-    chosen = customers.loc[keep].sort_values([profit, CUSTOMER_ID], ascending=[False, True], kind="stable")
-    return _chosen(chosen, slice(None), columns).reset_index(drop=True)
+    return _chosen(customers, _ranked(customers, keep.to_numpy(), profit), columns)
 
 
 def _check_min_tier(min_tier: str | None) -> None:
@@ -209,6 +219,21 @@ def _check_min_tier(min_tier: str | None) -> None:
         raise OptionError(f"unknown min_tier {min_tier!r}; choose one of {', '.join(RANKED_TIERS)}")
 
 
-def _chosen(customers: pd.DataFrame, rows, columns: Sequence[str] | None) -> pd.DataFrame:
-    """The chosen rows and the ``columns`` the table has (None: every column)."""
-    return customers.loc[rows, [c for c in columns if c in customers.columns] if columns is not None else slice(None)]
+def _ranked(customers: pd.DataFrame, keep: np.ndarray, by: str) -> np.ndarray:
+    """Positions of the kept rows, the largest ``by`` first, ties by customer_id: the sort runs on the two keys
+    of the kept rows only, not on the whole table."""
+    rows = np.flatnonzero(keep)
+    ids = customers[CUSTOMER_ID].iloc[rows]
+    id_order = ids.cat.codes.to_numpy() if _sorted_categories(ids) else pd.factorize(ids, sort=True)[0]
+    return rows[np.lexsort((id_order, -customers[by].to_numpy(dtype=np.float64)[rows]))]
+
+
+def _sorted_categories(ids: pd.Series) -> bool:
+    """Ids whose categorical codes follow the ids' own order (as crmkit's tables hold them)."""
+    return isinstance(ids.dtype, pd.CategoricalDtype) and ids.cat.categories.is_monotonic_increasing
+
+
+def _chosen(customers: pd.DataFrame, rows: np.ndarray, columns: Sequence[str] | None) -> pd.DataFrame:
+    """The rows at ``rows``, in that order, with the ``columns`` the table has (None: every column)."""
+    picked = [c for c in columns if c in customers.columns] if columns is not None else list(customers.columns)
+    return customers[picked].take(rows).reset_index(drop=True)

@@ -137,7 +137,7 @@ def _join(first: pd.Series, second: pd.Series) -> pd.Series:
 def _matrix(before: pd.Series, after: pd.Series, weights: pd.Series | None, order: tuple[str, ...]) -> pd.DataFrame:
     """Counts (or summed weights) per before → after, every category of ``order`` on both axes."""
     frame = pd.DataFrame({"from": before, "to": after, "w": 1.0 if weights is None else weights})
-    matrix = frame.groupby(["from", "to"])["w"].sum().unstack(fill_value=0.0)
+    matrix = frame.groupby(["from", "to"])["w"].sum().unstack(fill_value=0)
     matrix = matrix.reindex(index=list(order), columns=list(order), fill_value=0.0)
     matrix = matrix.astype(np.int64) if weights is None else matrix.astype(np.float64)
     matrix.index.name, matrix.columns.name = "from", "to"
@@ -145,4 +145,7 @@ def _matrix(before: pd.Series, after: pd.Series, weights: pd.Series | None, orde
 
 
 def _matrix_json(matrix: pd.DataFrame) -> dict:
-    return {str(row): {str(col): int(matrix.at[row, col]) for col in matrix.columns} for row in matrix.index}
+    values = matrix.to_numpy(dtype=np.int64)
+    return {
+        str(row): dict(zip(map(str, matrix.columns), map(int, counts))) for row, counts in zip(matrix.index, values)
+    }

@@ -101,7 +101,8 @@ class _Rules:
     def of(cls, itemsets: Itemsets, items: pd.Index, *, min_confidence: float, min_lift: float) -> _Rules:
         parts = rule_parts(itemsets, min_confidence=min_confidence, min_lift=min_lift, single_consequent=True)
         if not parts:
-            return cls(sp.csr_matrix((0, len(items)), dtype=np.int32), *(np.zeros(0) for _ in range(3)))
+            empty = sp.csr_matrix((0, len(items)), dtype=np.int32)  # type: ignore[arg-type]  # a shape, as scipy allows
+            return cls(empty, *(np.zeros(0) for _ in range(3)))
         widths = np.concatenate([np.full(len(p.count), p.antecedent.shape[1]) for p in parts])
         columns = np.concatenate([p.antecedent.ravel() for p in parts])
         antecedents = sp.csr_matrix(
@@ -147,7 +148,9 @@ def next_best_offers(
     ).drop_duplicates(["customer", "item"])
     fired["rank"] = fired.groupby("customer").cumcount() + 1
     fired = fired[fired["rank"] <= offers]
-    table = pd.DataFrame({CUSTOMER_ID: pd.array(customers[np.unique(fired["customer"].to_numpy())], dtype="str")})
+    table = pd.DataFrame(
+        {CUSTOMER_ID: pd.Series(customers[np.unique(fired["customer"].to_numpy())], dtype="str").array}
+    )
     names = items.to_numpy(dtype=object)
     for k in range(1, offers + 1):
         chosen = fired[fired["rank"] == k].set_index("customer").reindex(np.unique(fired["customer"].to_numpy()))

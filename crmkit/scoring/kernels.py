@@ -122,7 +122,7 @@ def align(source_ids: pd.Series, target_ids: pd.Series) -> np.ndarray:
         where[source_ids.cat.codes.to_numpy()] = np.arange(len(source_ids))
         codes = target_ids.cat.codes.to_numpy()
         return np.where(codes >= 0, where[codes], -1)
-    return pd.Index(source_ids.astype("str")).get_indexer(target_ids.astype("str"))
+    return pd.Index(source_ids.astype("str")).get_indexer(pd.Index(target_ids.astype("str")))
 
 
 #: Exact sums hold a float sum as a whole number of 2**-EXACT_SHIFT (the smallest float is 2**-1074).

@@ -35,7 +35,7 @@ from crmkit.scoring.kernels import (
     money_sums,
     pair_keys,
 )
-from crmkit.scoring.summary import day_numbers
+from crmkit.scoring.summary import day_numbers, days_between
 from crmkit.settings import config_hint, with_config
 
 #: Which rule wins when several match: the first stage in this tuple whose rule holds.
@@ -301,7 +301,7 @@ def own_gaps(table: pd.DataFrame) -> np.ndarray:
     """Each customer's mean days between purchase days (NaN without a repeat purchase). The median of the
     repeat buyers' gaps is the usual gap of one-time buyers (set it with ``new_customer_cycle_days`` when
     the table holds only a part of the customers)."""
-    span = ((table["last_purchase"] - table["first_purchase"]) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
+    span = days_between(table["first_purchase"], table["last_purchase"])
     frequency = table["frequency"].to_numpy(dtype=np.float64)
     return np.divide(span, frequency, out=np.full(len(table), np.nan), where=frequency >= 1)
 

@@ -129,7 +129,7 @@ def rank_cuts(values: np.ndarray, bins: int) -> list[Cut]:
     for k, position in enumerate(positions, start=1):
         candidate = ordered[position - 1]
         below, ties = np.count_nonzero(values < candidate), np.count_nonzero(values == candidate)
-        cuts.append(_cut(float(candidate), below, ties, k, n, bins))
+        cuts.append(_cut(float(candidate), int(below), int(ties), k, n, bins))
     return cuts
 
 
@@ -196,6 +196,7 @@ def rfm_segments(
 ) -> pd.Series:
     """Name each customer's RFM segment under ``scheme`` (canonical English keys). cn8 compares each customer
     with the population's means: ``means`` over every customer (default: over ``summary``)."""
+    vocabulary: tuple[str, ...]
     if scheme == "classic":
         fm = np.ceil((scores["f_score"].to_numpy(np.int64) + scores["m_score"].to_numpy(np.int64)) / 2).astype(np.int64)
         grid = np.array([[CLASSIC_SEGMENTS.index(name) for name in CLASSIC_GRID[r]] for r in range(1, 6)])

@@ -42,7 +42,7 @@ from crmkit.models import (
 )
 from crmkit.schema import COST_COMPONENTS, CUSTOMER_ID, DAYS_PER_YEAR, VALUE_COMPONENTS
 from crmkit.scoring.kernels import MONEY_STEPS
-from crmkit.scoring.summary import unit_days
+from crmkit.scoring.summary import days_between, unit_days
 
 #: Length of one discounting step (a month) in days.
 STEP_DAYS = DAYS_PER_YEAR / 12
@@ -333,7 +333,7 @@ def run_rate_value(
     days = parse_horizon(horizon, "day")
     ends, weights = discount_steps(days, 1.0, discount_rate)
     discounted_days = float(ends @ weights)  # Σ_k (days by end_k) · weight_k: a constant daily rate, discounted
-    span = ((table["last_purchase"] - table["first_purchase"]) / pd.Timedelta(days=1)).to_numpy(dtype=np.float64)
+    span = days_between(table["first_purchase"], table["last_purchase"])
     age = span + table["days_since_last"].to_numpy(dtype=np.float64)
     return historic_values(table, margin) / np.maximum(age, days) * discounted_days
 
