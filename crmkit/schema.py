@@ -118,6 +118,8 @@ DATE_ORDERS: Final = ("dmy", "mdy")
 #: Periods of the retention view, and their length in months.
 PERIOD_MONTHS: Final = {"month": 1, "quarter": 3, "year": 12}
 PERIODS: Final = tuple(PERIOD_MONTHS)
+#: Engines that run a scoring: pandas in memory, or Dask over partitions (``pip install 'crmkit[dask]'``).
+ENGINES: Final = ("pandas", "dask")
 #: What makes a market basket: one order (or purchase occasion), or everything a customer bought.
 BASKET_BY: Final = ("order", "customer")
 #: What a basket holds: products, or their categories.

@@ -14,20 +14,26 @@ from crmkit.cli.params import (
     CustomersFile,
     DateOrderOpt,
     DecimalMark,
+    EngineName,
+    EngineOpt,
     Files,
     Format,
     GroupBy,
     HeaderRow,
     IncludeAttributes,
     LangOpt,
+    MemoryLimit,
     Model,
     Out,
     OutputFormat,
     Pseudonymize,
     Quiet,
     Rejects,
+    Scheduler,
     Sheet,
+    StorageOption,
     Strict,
+    Workers,
 )
 
 
@@ -58,13 +64,18 @@ def churn(
     header_row: HeaderRow = None,
     decimal: DecimalMark = None,
     quiet: Quiet = False,
+    engine: EngineOpt = EngineName.pandas,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    memory_limit: MemoryLimit = None,
+    storage_option: StorageOption = None,
 ) -> None:
     """List the customers worth saving, by value at risk (value if they stay × churn risk), and the key accounts
     being lost.
 
     Example: crmkit churn data/samples/sales.xlsx --min-tier gold --top 20
     """
-    from crmkit.cli.inputs import Inputs, score, write_frame
+    from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
     from crmkit.output import terminal
     from crmkit.pipeline.privacy import Sharing
     from crmkit.scoring.churn import AT_RISK_COLUMNS, LOST_KEY_ACCOUNT_COLUMNS
@@ -84,9 +95,10 @@ def churn(
         brief=output_format is OutputFormat.json,
         outputs={"--out": out},
         sharing=Sharing(include_attributes, pseudonymize),
+        engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
     options = inputs.options(as_of=as_of, model=model, group_by=group_by, at_risk_min_tier=min_tier)
-    result = score(inputs, options)
+    result = score(inputs, options, out=out, top=top, written="at_risk")
     saving = result.at_risk[[c for c in AT_RISK_COLUMNS if c in result.at_risk.columns]]
     lost = result.lost_key_accounts[[c for c in LOST_KEY_ACCOUNT_COLUMNS if c in result.lost_key_accounts.columns]]
     language = inputs.lang(lang)

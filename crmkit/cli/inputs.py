@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 from collections.abc import Iterator, Mapping
 from enum import Enum
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.text import Text
 from crmkit import ingest, pipeline
 from crmkit.cli.application import MESSAGE_LANG, choice_key, err_console
 from crmkit.cli.params import DateOrder, Lang
+from crmkit.engine import EngineSettings, parse_storage_options
 from crmkit.errors import OptionError
 from crmkit.ingest.config import DEFAULT_CONFIG
 from crmkit.ingest.files import check_regular_file, scan_inputs
@@ -34,7 +36,8 @@ class Inputs:
     ``outputs`` maps each output option (``--out``, ``--model-out``) to its path: none may be an input, the
     config file, ``--rejects`` or another output. ``quiet`` keeps stderr silent; ``brief`` (``--format json``)
     keeps it to the one-line drop summary and warnings. Rejected rows and the examples of dropped rows are shown
-    as ``sharing`` allows (pseudonymised ids), like every other output.
+    as ``sharing`` allows (pseudonymised ids), like every other output. With ``engine`` set to Dask nothing is
+    read here: the inputs are planned in pieces that the workers read (:func:`score`).
     """
 
     def __init__(
@@ -54,12 +57,32 @@ class Inputs:
         sharing: Sharing | None = None,
         header_row: int | None = None,
         decimal: str | None = None,
+        engine: EngineSettings | None = None,
     ) -> None:
         if config is not None:
             check_regular_file(config, what="config file")
         self.config = ingest.load_config(config)
         # Errors and notes from here on speak the --lang given, else crmkit.toml's.
         MESSAGE_LANG.set(MESSAGE_LANG.get() or self.lang(None))
+        self.engine = engine or EngineSettings()
+        if self.engine.engine == "dask":
+            self._plan(
+                files,
+                customers=customers,
+                col=col,
+                config=config,
+                sheet=sheet,
+                strict=strict,
+                date_order=date_order,
+                rejects=rejects,
+                quiet=quiet,
+                brief=brief,
+                outputs=outputs or {},
+                sharing=sharing,
+                header_row=header_row,
+                decimal=decimal,
+            )
+            return
         found = scan_inputs(files)
         if customers is not None:
             check_regular_file(customers, what="customers file")
@@ -102,6 +125,51 @@ class Inputs:
             terminal.print_ingest_notes(console, shown.report, rejects_written=rejects, lang=self.lang(None))
         for warning in pipeline.dropped_warning(self.tx.report) if not quiet else []:
             terminal.print_note(console, warning)
+
+    def _plan(
+        self,
+        files: list[Path],
+        *,
+        customers: Path | None,
+        col: list[str] | None,
+        config: Path | None,
+        sheet: str | None,
+        strict: bool,
+        date_order: DateOrder | None,
+        rejects: Path | None,
+        quiet: bool,
+        brief: bool,
+        outputs: Mapping[str, Path | None],
+        sharing: Sharing | None,
+        header_row: int | None,
+        decimal: str | None,
+    ) -> None:
+        """With the Dask engine: the inputs cut into pieces (headers read and mapped, nothing else), and what the
+        engine does not do yet refused before any work starts."""
+        for option, given in (("--customers", customers), ("--rejects", rejects), ("--sheet", sheet)):
+            if given is not None:
+                raise OptionError(f"{option} is not available with --engine dask yet", hint="use --engine pandas")
+        from crmkit.ingest.pieces import ReadSettings, plan_pieces
+
+        self.settings = ReadSettings(
+            columns={**self.config.get("columns", {}), **parse_col(col)},
+            date_order=date_order.value if date_order else None,
+            header_row=header_row,
+            decimal=decimal,
+            status=ingest.StatusRules.from_config(self.config.get("status", {})),
+            storage_options=self.engine.storage_options,
+        )
+        self.plan = plan_pieces([_source(f) for f in files], self.settings)
+        self.paths = self.plan.local_paths
+        config_file = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
+        _check_outputs(outputs, [*self.paths, *filter(None, [config_file])])
+        self.quiet = quiet
+        self.brief = brief and not quiet
+        self.sharing = sharing or Sharing()
+        self.strict = strict
+        self.customers = None
+        if self.plan.skipped and not quiet:
+            terminal.print_skipped_files(err_console(), self.plan.skipped)
 
     def options(self, **given: Any) -> ScoreOptions:
         """Scoring options: the command line's values (None when not given), else crmkit.toml, else defaults.
@@ -152,10 +220,68 @@ def progress(message: str, quiet: bool) -> Iterator[None]:
         yield
 
 
-def score(inputs: Inputs, options: ScoreOptions) -> ScoreResult:
-    """Run the pipeline on the inputs (with a spinner on a terminal)."""
+def score(
+    inputs: Inputs, options: ScoreOptions, *, out: Path | None = None, top: int = 10, written: str = "customers"
+) -> ScoreResult:
+    """Run the pipeline on the inputs (with a spinner on a terminal). With the Dask engine the workers write
+    ``out`` as a Parquet dataset (every customer, their value columns or those worth saving, as ``written``
+    says) while they score, and the result lists the ``top`` customers."""
+    if inputs.engine.engine == "dask":
+        return _score_on_dask(inputs, options, out, top, written)
     with progress("Scoring customers (summary, models, tiers, lifecycle, churn) …", inputs.quiet):
         return pipeline.score(inputs.tx, customers=inputs.customers, options=options)
+
+
+def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top: int, written: str) -> ScoreResult:
+    from crmkit.engine.cluster import dask_client
+    from crmkit.engine.dask_engine import check_supported, score_pieces
+    from crmkit.output.dataset import DatasetWriter
+
+    check_supported(options)
+    dataset = DatasetWriter(out, inputs=inputs.paths) if out is not None else None
+    try:
+        with (
+            progress("Scoring customers on the Dask cluster …", inputs.quiet),
+            dask_client(inputs.engine) as client,
+        ):
+            result, report = score_pieces(
+                inputs.plan,
+                options,
+                client=client,
+                settings=inputs.settings,
+                dataset=dataset,
+                partitions=inputs.engine.partitions,
+                top=top,
+                strict=inputs.strict,
+                written=written,
+            )
+    except BaseException:
+        if dataset is not None:
+            dataset.abort()
+        raise
+    console = err_console()
+    if inputs.brief:
+        terminal.print_drop_summary(console, report)
+    elif not inputs.quiet:
+        terminal.print_ingest_notes(console, report, rejects_written=None, lang=inputs.lang(None))
+    for warning in pipeline.dropped_warning(report) if not inputs.quiet else []:
+        terminal.print_note(console, warning)
+    return result
+
+
+def engine_settings(
+    engine: Enum, scheduler: str | None, workers: int | None, memory_limit: str | None, storage: list[str] | None
+) -> EngineSettings:
+    """The engine options of a command; the Dask ones mean something only with ``--engine dask``."""
+    if engine.value != "dask" and (workers or memory_limit or storage):
+        raise OptionError("--workers, --memory-limit and --storage-option need --engine dask")
+    return EngineSettings(
+        str(engine.value),
+        scheduler=scheduler if engine.value == "dask" else None,
+        workers=workers,
+        memory_limit=memory_limit,
+        storage_options=parse_storage_options(storage),
+    )
 
 
 def parse_col(values: list[str] | None) -> dict[str, str]:
@@ -173,6 +299,12 @@ def as_of_date(text: str, option: str = "--as-of") -> Any:
     return ingest.parse_date(text, option=option)
 
 
+def _source(path: Path) -> str:
+    """A command-line input as given: URLs such as s3://bucket/key survive being read as a path (s3:/bucket/key)."""
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]+):/(?!/)", r"\1://", str(path))
+
+
 def write_frame(frame: Any, out: Path | None, inputs: Inputs, lang: str) -> None:
-    if out is not None:
+    """Write a table to ``out`` (the Dask engine's workers have written their dataset there already)."""
+    if out is not None and inputs.engine.engine != "dask":
         tables.write_table(frame, out, inputs=inputs.paths, lang=lang)

@@ -14,18 +14,24 @@ from crmkit.cli.params import (
     CustomersFile,
     DateOrderOpt,
     DecimalMark,
+    EngineName,
+    EngineOpt,
     Files,
     Format,
     HeaderRow,
     IncludeAttributes,
     LangOpt,
+    MemoryLimit,
     Out,
     OutputFormat,
     Pseudonymize,
     Quiet,
     Rejects,
+    Scheduler,
     Sheet,
+    StorageOption,
     Strict,
+    Workers,
 )
 
 
@@ -54,12 +60,17 @@ def lifecycle(
     header_row: HeaderRow = None,
     decimal: DecimalMark = None,
     quiet: Quiet = False,
+    engine: EngineOpt = EngineName.pandas,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    memory_limit: MemoryLimit = None,
+    storage_option: StorageOption = None,
 ) -> None:
     """Put every customer in one lifecycle stage: acquisition, growth, maturity, decline, termination.
 
     Example: crmkit lifecycle data/samples/sales.xlsx --explain --lang zh
     """
-    from crmkit.cli.inputs import Inputs, score, write_frame
+    from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
     from crmkit.output import terminal
     from crmkit.output.labels import explain_rules
     from crmkit.pipeline.privacy import Sharing
@@ -79,9 +90,10 @@ def lifecycle(
         brief=output_format is OutputFormat.json,
         outputs={"--out": out},
         sharing=Sharing(include_attributes, pseudonymize),
+        engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
     options = inputs.options(as_of=as_of, no_model=no_model)
-    result = score(inputs, options)
+    result = score(inputs, options, out=out)
     language = inputs.lang(lang)
     write_frame(result.customers, out, inputs, language)
     if output_format is OutputFormat.json:  # machine output stays English

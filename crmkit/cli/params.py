@@ -15,6 +15,7 @@ import typer
 from crmkit.schema import (
     BASKET_BY,
     DATE_ORDERS,
+    ENGINES,
     ITEM_LEVELS,
     LANGUAGES,
     MODEL_NAMES,
@@ -85,6 +86,11 @@ class ItemLevel(StrEnum):
     category = "category"
 
 
+class EngineName(StrEnum):
+    pandas = "pandas"
+    dask = "dask"
+
+
 #: Each option's choices and the vocabulary they must equal (tests/test_cli.py holds them together).
 VOCABULARIES: dict[type[Enum], tuple[str, ...]] = {
     TimeUnit: tuple(TIME_UNIT_DAYS),
@@ -97,6 +103,7 @@ VOCABULARIES: dict[type[Enum], tuple[str, ...]] = {
     Period: PERIODS,
     BasketBy: BASKET_BY,
     ItemLevel: ITEM_LEVELS,
+    EngineName: ENGINES,
 }
 
 
@@ -272,6 +279,54 @@ ModelIn = Annotated[
         help="Score with a model saved earlier by --model-out (no fit): e.g. the quarter's model in a monthly batch.",
     ),
 ]
+
+
+EngineOpt = Annotated[
+    EngineName,
+    typer.Option(
+        "--engine",
+        help="pandas: every transaction in memory (default). dask: partitions on a Dask cluster, for more data than memory (pip install 'crmkit[dask]'); CSV/Parquet inputs, --out a Parquet folder.",
+    ),
+]
+
+
+Scheduler = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        envvar="DASK_SCHEDULER_ADDRESS",
+        metavar="ADDRESS",
+        help="With --engine dask: the Dask scheduler to use, e.g. tcp://10.0.0.5:8786 (default: a local cluster on 127.0.0.1).",
+    ),
+]
+
+
+Workers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", min=1, help="With --engine dask and no --scheduler: worker processes (default: one per core)."
+    ),
+]
+
+
+MemoryLimit = Annotated[
+    str | None,
+    typer.Option(
+        "--memory-limit",
+        help="With --engine dask and no --scheduler: memory per worker, e.g. 4GB; beyond it workers spill to disk (default: the machine's memory shared out).",
+    ),
+]
+
+
+StorageOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--storage-option",
+        metavar="KEY=VALUE",
+        help="With --engine dask: an option for s3://, gs:// or abfs:// inputs (fsspec), e.g. anon=true. Repeatable.",
+    ),
+]
+
 
 PeriodOpt = Annotated[
     Period | None,

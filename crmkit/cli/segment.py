@@ -18,6 +18,8 @@ from crmkit.cli.params import (
     DateOrderOpt,
     DecimalMark,
     Discount,
+    EngineName,
+    EngineOpt,
     Files,
     Format,
     GroupBy,
@@ -26,19 +28,23 @@ from crmkit.cli.params import (
     IncludeAttributes,
     LangOpt,
     Margin,
+    MemoryLimit,
     Model,
     Out,
     OutputFormat,
     Pseudonymize,
     Quiet,
     Rejects,
+    Scheduler,
     Scheme,
     Sheet,
+    StorageOption,
     Strict,
     TierBy,
     TierMode,
     TimeUnit,
     Unit,
+    Workers,
 )
 
 
@@ -101,12 +107,17 @@ def segment(
     header_row: HeaderRow = None,
     decimal: DecimalMark = None,
     quiet: Quiet = False,
+    engine: EngineOpt = EngineName.pandas,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    memory_limit: MemoryLimit = None,
+    storage_option: StorageOption = None,
 ) -> None:
     """Score every customer (RFM, segment, tier, CLV, lifecycle, churn) and summarise.
 
     Example: crmkit segment data/samples/sales.xlsx --out tiers.xlsx --lang zh
     """
-    from crmkit.cli.inputs import Inputs, score, write_frame
+    from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
     from crmkit.output import excel, terminal
     from crmkit.pipeline.privacy import Sharing
 
@@ -125,6 +136,7 @@ def segment(
         brief=output_format is OutputFormat.json,
         outputs={"--out": out},
         sharing=Sharing(include_attributes, pseudonymize),
+        engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
     options = inputs.options(
         as_of=as_of,
@@ -140,7 +152,7 @@ def segment(
         discount_rate=discount_rate,
         group_by=group_by,
     )
-    result = score(inputs, options)
+    result = score(inputs, options, out=out, top=top)
     language = inputs.lang(lang)
     if out is not None:
         if out.suffix.lower() == ".xlsx":

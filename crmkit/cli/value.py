@@ -16,6 +16,8 @@ from crmkit.cli.params import (
     DateOrderOpt,
     DecimalMark,
     Discount,
+    EngineName,
+    EngineOpt,
     Files,
     Format,
     HeaderRow,
@@ -23,6 +25,7 @@ from crmkit.cli.params import (
     IncludeAttributes,
     LangOpt,
     Margin,
+    MemoryLimit,
     Model,
     ModelIn,
     Out,
@@ -30,10 +33,13 @@ from crmkit.cli.params import (
     Pseudonymize,
     Quiet,
     Rejects,
+    Scheduler,
     Sheet,
+    StorageOption,
     Strict,
     TimeUnit,
     Unit,
+    Workers,
 )
 
 
@@ -67,13 +73,18 @@ def value(
     header_row: HeaderRow = None,
     decimal: DecimalMark = None,
     quiet: Quiet = False,
+    engine: EngineOpt = EngineName.pandas,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    memory_limit: MemoryLimit = None,
+    storage_option: StorageOption = None,
 ) -> None:
     """Fit the purchase and spend models and predict each customer's value (expected purchases, P(alive), CLV).
 
     Example: crmkit value data/samples/sales.xlsx --time-unit week --horizon 52w --margin 0.3 --model-out model.json
     """
     from crmkit import ingest, pipeline
-    from crmkit.cli.inputs import Inputs, score, write_frame
+    from crmkit.cli.inputs import Inputs, engine_settings, score, write_frame
     from crmkit.output import tables, terminal
     from crmkit.pipeline.privacy import Sharing
 
@@ -92,6 +103,7 @@ def value(
         brief=output_format is OutputFormat.json,
         outputs={"--out": out, "--model-out": model_out},
         sharing=Sharing(include_attributes, pseudonymize),
+        engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
     fitted = ingest.load_model(model_in) if model_in is not None else None
     options = inputs.options(
@@ -104,7 +116,7 @@ def value(
         discount_rate=discount_rate,
         model_required=True,  # the model is this command's purpose
     )
-    result = score(inputs, options)
+    result = score(inputs, options, out=out, top=top, written="value")
     report = pipeline.value_report(result)
     if model_out is not None and report.model is not None:
         tables.write_json(report.model.to_json(), model_out, inputs=inputs.paths)

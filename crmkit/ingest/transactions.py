@@ -9,6 +9,7 @@ silently.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,9 @@ from crmkit.schema import (
 
 TEXT_COLUMNS = (PRODUCT, CATEGORY, CHANNEL, SALESPERSON, REGION)
 NUMBER_COLUMNS = (QUANTITY, COST, MARGIN)
+#: Columns read as text whatever they look like, and number columns read so that no writing is lost.
+TRANSACTION_TEXT_COLUMNS = (CUSTOMER_ID, ORDER_ID, STATUS, *TEXT_COLUMNS)
+TRANSACTION_NUMBER_COLUMNS = (AMOUNT, REFUND, *NUMBER_COLUMNS)
 EXAMPLES_PER_REASON = 3
 #: Customers named in the note about customers whose only lines are returns.
 RETURNS_ONLY_EXAMPLES = 3
@@ -105,29 +109,16 @@ def load_transactions(
     others: dict[str, Callable[[np.ndarray], pd.DataFrame]] = {}
     excluded: dict[str, int] = {}
     for source in _sources(paths):
-        if isinstance(source, pd.DataFrame):
-            raw = read_frame(source, TRANSACTION_ALIASES, overrides, REQUIRED_TRANSACTION_COLUMNS)
-        else:
-            raw = read_mapped(
-                source,
-                TRANSACTION_ALIASES,
-                overrides,
-                REQUIRED_TRANSACTION_COLUMNS,
-                sheet,
-                text_columns=(CUSTOMER_ID, ORDER_ID, STATUS, *TEXT_COLUMNS),
-                number_columns=(AMOUNT, REFUND, *NUMBER_COLUMNS),
-                header_row=header_row,
-                decimal=decimal,
-            )
-        release_arrow_buffers()
-        frame, dropped, file_excluded = _canonical_transactions(raw, date_order, decimal, rules)
-        frames.append(frame)
-        rejects.append(dropped)
-        reports.append(raw.report)
-        others[raw.report.path] = _by_line(raw)
-        for key, n in file_excluded.items():
+        read = read_transaction_file(
+            source, overrides, sheet=sheet, date_order=date_order, header_row=header_row, decimal=decimal, rules=rules
+        )
+        frames.append(read.frame)
+        rejects.append(read.dropped)
+        reports.append(read.report)
+        others[read.report.path] = read.by_line
+        for key, n in count_excluded(read.excluded).items():
             excluded[key] = excluded.get(key, 0) + n
-        del raw
+        del read
     frame = _concat(frames)
     rejected = pd.concat(rejects, ignore_index=True) if rejects else pd.DataFrame()
     bad_rows = int((~rejected["reason"].isin(NOT_BAD)).sum()) if len(rejected) else 0
@@ -135,24 +126,26 @@ def load_transactions(
     rejected = pd.concat([rejected, repeats], ignore_index=True) if len(repeats) else rejected
     report = _report(reports, rejected, rows_used=len(frame), excluded=excluded)
     if strict and bad_rows:
-        first = next(e for e in report.examples if e["reason"] not in NOT_BAD)
-        counts = {r: n for r, n in report.drop_counts.items() if r not in NOT_BAD}
-        raise BadValueError(
-            f"{bad_rows:,} bad row(s) ({_counts_text(counts)}); first: {first['file']} "
-            f"row {first['row']}, column {first['column']!r}: {first['value']!r} ({first['reason']})",
-            hint="fix the rows, or drop --strict to skip them (write them out with --rejects FILE)",
-        )
+        raise strict_error(report)
     if frame.empty:
-        raise BadValueError(
-            f"no usable rows in {', '.join(r.path for r in reports)} "
-            f"({_counts_text(report.drop_counts) or 'the files have no data rows'})",
-            hint="check the column mapping with `crmkit inspect FILE`",
-        )
+        raise no_rows_error(report)
     report.warnings.extend(_returns_only(frame))
     frame = frame.drop(columns=[SOURCE_FILE, SOURCE_ROW])
     del rejects, frames
     release_arrow_buffers()
     return TransactionData(frame, _rejects_frame(rejected), report)
+
+
+def strict_error(report: IngestReport) -> BadValueError:
+    """The error of ``strict`` reading: how many bad rows (rows dropped by rule — repeated lines, excluded
+    statuses, totals rows — are not bad), and the first."""
+    first = next(e for e in report.examples if e["reason"] not in NOT_BAD)
+    counts = {r: n for r, n in report.drop_counts.items() if r not in NOT_BAD}
+    return BadValueError(
+        f"{sum(counts.values()):,} bad row(s) ({_counts_text(counts)}); first: {first['file']} "
+        f"row {first['row']}, column {first['column']!r}: {first['value']!r} ({first['reason']})",
+        hint="fix the rows, or drop --strict to skip them (write them out with --rejects FILE)",
+    )
 
 
 def _sources(paths: Iterable[Path | pd.DataFrame]) -> list[Path | pd.DataFrame]:
@@ -164,6 +157,52 @@ def _sources(paths: Iterable[Path | pd.DataFrame]) -> list[Path | pd.DataFrame]:
     for item in given:
         sources.extend([item] if isinstance(item, pd.DataFrame) else expand_paths([item]))
     return sources
+
+
+@dataclass
+class FileRead:
+    """One transaction file read, coerced and checked (:func:`read_transaction_file`)."""
+
+    #: Usable rows: canonical columns, ``source_file`` and ``source_row``.
+    frame: pd.DataFrame
+    #: Dropped rows with their reason (:func:`_dropped_rows`).
+    dropped: pd.DataFrame
+    #: The excluded lines as (status, order) rows (:func:`count_excluded` counts the orders).
+    excluded: pd.DataFrame
+    report: FileReport
+    #: The file's unmapped columns at given line numbers.
+    by_line: Callable[[np.ndarray], pd.DataFrame]
+
+
+def read_transaction_file(
+    source: Path | pd.DataFrame,
+    overrides: Mapping[str, str],
+    *,
+    sheet: str | None = None,
+    date_order: str | None = None,
+    header_row: int | None = None,
+    decimal: str | None = None,
+    rules: StatusRules | None = None,
+) -> FileRead:
+    """One file (or in-memory frame) of :func:`load_transactions`: read, mapped, coerced and checked, every
+    decision made from the whole file."""
+    if isinstance(source, pd.DataFrame):
+        raw = read_frame(source, TRANSACTION_ALIASES, overrides, REQUIRED_TRANSACTION_COLUMNS)
+    else:
+        raw = read_mapped(
+            source,
+            TRANSACTION_ALIASES,
+            overrides,
+            REQUIRED_TRANSACTION_COLUMNS,
+            sheet,
+            text_columns=TRANSACTION_TEXT_COLUMNS,
+            number_columns=TRANSACTION_NUMBER_COLUMNS,
+            header_row=header_row,
+            decimal=decimal,
+        )
+    release_arrow_buffers()
+    frame, dropped, excluded = canonical_transactions(raw, date_order, decimal, rules or StatusRules())
+    return FileRead(frame, dropped, excluded, raw.report, _by_line(raw))
 
 
 def _by_line(raw: RawFile) -> Callable[[np.ndarray], pd.DataFrame]:
@@ -178,10 +217,10 @@ def _by_line(raw: RawFile) -> Callable[[np.ndarray], pd.DataFrame]:
     return at_lines
 
 
-def _canonical_transactions(
+def canonical_transactions(
     raw: RawFile, date_order: str | None, decimal: str | None, rules: StatusRules
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    """Coerce one file's columns; returns (good rows, dropped rows with reason, orders excluded per status)."""
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Coerce one file's columns; returns (good rows, dropped rows with reason, excluded (status, order) lines)."""
     cols, report = {c: s.reset_index(drop=True) for c, s in raw.columns.items()}, raw.report
     mapping, dialect = report.mapping, report.dialect
     ids = clean_ids(cols[CUSTOMER_ID], zero_pad=raw.zero_pad.get(CUSTOMER_ID, 0))
@@ -236,8 +275,8 @@ def _canonical_transactions(
         default=REASON_AMOUNT,
     ).astype(object)
     dropped = _dropped_rows(raw, frame, cols, bad, reasons, refunded)
-    counts = _excluded_orders(frame, excluded & ~totals, category, refunded)
-    return (frame.loc[~bad].reset_index(drop=True) if bad.any() else frame), dropped, counts
+    pairs = excluded_orders(frame, excluded & ~totals, category)
+    return (frame.loc[~bad].reset_index(drop=True) if bad.any() else frame), dropped, pairs
 
 
 def _order_level_values(
@@ -369,17 +408,26 @@ def _dropped_rows(
     return dropped if len(dropped) else pd.DataFrame()
 
 
-def _excluded_orders(
-    frame: pd.DataFrame, excluded: np.ndarray, category: np.ndarray, refunded: np.ndarray
-) -> dict[str, int]:
-    """Orders excluded, per status as written (distinct order ids; lines where there are none)."""
+def excluded_orders(frame: pd.DataFrame, excluded: np.ndarray, category: np.ndarray) -> pd.DataFrame:
+    """The excluded lines as (status as written, order) rows in line order: the order id, or the line itself
+    where there is none."""
     if not excluded.any():
-        return {}
+        return pd.DataFrame({"status": [], "order": []}, dtype=object)
     status = frame[STATUS].astype("str").to_numpy()[excluded] if STATUS in frame.columns else ""
     keys = np.where(category[excluded] >= 0, status, REFUNDED_IN_FULL)
-    orders = frame[ORDER_ID].astype("str").to_numpy()[excluded] if ORDER_ID in frame.columns else None
-    table = pd.DataFrame({"status": keys, "order": orders if orders is not None else np.arange(len(keys))})
-    counts = table.drop_duplicates().value_counts("status", sort=False)
+    if ORDER_ID in frame.columns:
+        orders = frame[ORDER_ID].astype("str").to_numpy()[excluded]
+    else:
+        orders = frame[SOURCE_ROW].to_numpy()[excluded].astype(object)  # the line: each counts on its own
+    return pd.DataFrame({"status": keys, "order": orders})
+
+
+def count_excluded(pairs: pd.DataFrame) -> dict[str, int]:
+    """Orders excluded per status as written, the most first: distinct orders (lines without an order id each
+    count)."""
+    if pairs.empty:
+        return {}
+    counts = pairs.drop_duplicates().value_counts("status", sort=False)
     return {str(k): int(v) for k, v in counts.sort_values(ascending=False, kind="stable").items()}
 
 
@@ -409,6 +457,15 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def no_rows_error(report: IngestReport) -> BadValueError:
+    """The error when no row of the files can be used."""
+    return BadValueError(
+        f"no usable rows in {', '.join(f.path for f in report.files)} "
+        f"({_counts_text(report.drop_counts) or 'the files have no data rows'})",
+        hint="check the column mapping with `crmkit inspect FILE`",
+    )
+
+
 def _returns_only(frame: pd.DataFrame) -> list[str]:
     """A note naming customers whose only lines are returns (they have no purchase to score)."""
     buying = frame[AMOUNT].to_numpy() >= 0
@@ -418,11 +475,16 @@ def _returns_only(frame: pd.DataFrame) -> list[str]:
     buys = np.bincount(codes[buying], minlength=len(frame[CUSTOMER_ID].cat.categories))
     seen = np.bincount(codes, minlength=len(buys))
     only = np.flatnonzero((seen > 0) & (buys == 0))
-    if not len(only):
+    return returns_only_note(len(only), frame[CUSTOMER_ID].cat.categories[only[:RETURNS_ONLY_EXAMPLES]])
+
+
+def returns_only_note(count: int, examples: Iterable[str]) -> list[str]:
+    """The note on ``count`` customers whose only lines are returns, naming the first ``examples``."""
+    if not count:
         return []
-    examples = ", ".join(repr(c) for c in frame[CUSTOMER_ID].cat.categories[only[:RETURNS_ONLY_EXAMPLES]])
+    named = ", ".join(repr(str(c)) for c in examples)
     return [
-        f"{len(only):,} customer(s) have only returns and no purchase (e.g. {examples}): they reduce no one's "
+        f"{count:,} customer(s) have only returns and no purchase (e.g. {named}): they reduce no one's "
         "revenue and are not scored"
     ]
 
@@ -437,7 +499,6 @@ def _rejects_frame(rejected: pd.DataFrame) -> pd.DataFrame:
 def _report(
     files: list[FileReport], rejected: pd.DataFrame, *, rows_used: int, excluded: dict[str, int]
 ) -> IngestReport:
-    rows_read = sum(f.rows for f in files)
     counts: dict[str, int] = {}
     examples: list[dict[str, Any]] = []
     if len(rejected):
@@ -454,6 +515,20 @@ def _report(
                         "reason": reason,
                     }
                 )
+    return ingest_report(files, counts, examples, rows_used=rows_used, excluded=excluded)
+
+
+def ingest_report(
+    files: list[FileReport],
+    counts: dict[str, int],
+    examples: list[dict[str, Any]],
+    *,
+    rows_used: int,
+    excluded: dict[str, int],
+) -> IngestReport:
+    """The report of the files read: rows, drops per reason with their first examples, the files' notes and the
+    orders excluded by status."""
+    rows_read = sum(f.rows for f in files)
     warnings = [w for f in files for w in f.warnings]
     if excluded:
         listed = ", ".join(f"{status} {n:,}" for status, n in excluded.items())

@@ -27,8 +27,15 @@ import numpy as np
 
 from crmkit.errors import BadValueError, OptionError
 from crmkit.models import bgnbd, pareto
-from crmkit.models._fit import Problem, Triples, compress, maximise
-from crmkit.models.gammagamma import GammaGammaModel, fit_gamma_gamma
+from crmkit.models._fit import Problem, Triples, compress, compress_counts, maximise
+from crmkit.models.gammagamma import (
+    GammaGammaModel,
+    excluded_buyers,
+    fit_gamma_gamma,
+    fit_gamma_gamma_on,
+    spend_data_from_pairs,
+    spend_pairs,
+)
 from crmkit.schema import MODEL_NAMES
 
 __all__ = [
@@ -38,9 +45,14 @@ __all__ = [
     "TransactionModel",
     "Triples",
     "compress",
+    "compress_counts",
+    "excluded_buyers",
     "fit_gamma_gamma",
+    "fit_gamma_gamma_on",
     "fit_transaction_model",
     "fit_transaction_model_on",
+    "spend_data_from_pairs",
+    "spend_pairs",
 ]
 
 
@@ -118,9 +130,9 @@ class TransactionModel:
         family = _family(self.name)
         times = np.array([_horizon(t) for t in times])
         x, age, pair = data.x_T_pairs
-        per_pair = family.alive_expectation(self.params, x[:, None], age[:, None], times[None, :]) @ np.asarray(
-            weights, dtype=np.float64
-        )
+        expectation = family.alive_expectation(self.params, x[:, None], age[:, None], times[None, :])
+        # A row-wise sum, not a matrix product: each pair's sum is then the same however many pairs there are.
+        per_pair = (expectation * np.asarray(weights, dtype=np.float64)).sum(axis=1)
         return per_pair[pair]
 
     @property

@@ -67,7 +67,7 @@ class Triples:
 
     @property
     def n_customers(self) -> int:
-        return len(self.inverse)
+        return int(self.weight.sum())
 
     @cached_property
     def x_weight(self) -> np.ndarray:
@@ -164,6 +164,27 @@ def compress(frequency, recency, T) -> Triples:
         T=T_values[T_index],
         weight=np.bincount(inverse, minlength=len(unique_keys)).astype(np.float64),
         inverse=inverse.astype(np.int64),
+        x_values=x_values,
+        x_index=x_index,
+        tx_values=tx_values,
+        tx_index=tx_index,
+        T_values=T_values,
+        T_index=T_index,
+    )
+
+
+def compress_counts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray) -> Triples:
+    """Triples from unique ``(x, t_x, T)`` rows in ascending order and their customer counts — the rows of
+    :func:`compress` over several parts of the customers, added up — without the map back to customers."""
+    x_values, x_index = _factorize(np.asarray(x, dtype=np.float64))
+    tx_values, tx_index = _factorize(np.asarray(t_x, dtype=np.float64))
+    T_values, T_index = _factorize(np.asarray(T, dtype=np.float64))
+    return Triples(
+        x=x_values[x_index],
+        t_x=tx_values[tx_index],
+        T=T_values[T_index],
+        weight=np.asarray(weight, dtype=np.float64),
+        inverse=np.empty(0, dtype=np.int64),
         x_values=x_values,
         x_index=x_index,
         tx_values=tx_values,

@@ -71,22 +71,32 @@ def _round_significant(values: np.ndarray, digits: int) -> np.ndarray:
     return np.ldexp(np.round(mantissa, digits), exponent)
 
 
-def spend_data(frequency: np.ndarray, monetary: np.ndarray) -> SpendData:
-    """Compress repeat buyers (x > 0, m > 0) to unique (x, x·m) pairs."""
+def spend_pairs(frequency: np.ndarray, monetary: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Repeat buyers (x > 0, m > 0) as unique (x, total repeat spend x·m) pairs in ascending order, with
+    their customer counts: what the spend fit needs of them. Pairs of several parts of the customers add up
+    (:func:`spend_data_from_pairs`)."""
     keep = (frequency > 0) & (monetary > 0)
     x = frequency[keep]
     x_codes, x_values = pd.factorize(x, sort=True)
-    total_codes, totals = pd.factorize(_round_significant(x * monetary[keep], SPEND_DIGITS))
-    pair_codes, pairs = pd.factorize(x_codes.astype(np.int64) * len(totals) + total_codes)
+    total_codes, totals = pd.factorize(_round_significant(x * monetary[keep], SPEND_DIGITS), sort=True)
+    pair_codes, pairs = pd.factorize(x_codes.astype(np.int64) * len(totals) + total_codes, sort=True)
     pairs = np.asarray(pairs)
-    x_values = np.asarray(x_values, dtype=np.float64)
-    return SpendData(
-        x_values[pairs // len(totals)],
+    return (
+        np.asarray(x_values, dtype=np.float64)[pairs // len(totals)],
         np.asarray(totals, dtype=np.float64)[pairs % len(totals)],
         np.bincount(pair_codes, minlength=len(pairs)).astype(np.float64),
-        x_values,
-        np.bincount(x_codes, minlength=len(x_values)).astype(np.float64),
     )
+
+
+def spend_data(frequency: np.ndarray, monetary: np.ndarray) -> SpendData:
+    """Compress repeat buyers (x > 0, m > 0) to unique (x, x·m) pairs."""
+    return spend_data_from_pairs(*spend_pairs(frequency, monetary))
+
+
+def spend_data_from_pairs(x: np.ndarray, total: np.ndarray, weight: np.ndarray) -> SpendData:
+    """SpendData from unique (x, total) pairs in ascending order and their customer counts."""
+    x_values, x_codes = np.unique(x, return_inverse=True)
+    return SpendData(x, total, weight, x_values, np.bincount(x_codes, weights=weight, minlength=len(x_values)))
 
 
 def log_likelihood(log_params: np.ndarray, data: SpendData) -> tuple[float, np.ndarray]:
@@ -184,7 +194,17 @@ def fit_gamma_gamma(frequency, monetary, *, penalizer: float = 0.0) -> GammaGamm
         raise BadValueError("frequency and monetary must have the same length")
     usable = np.isfinite(x) & np.isfinite(m)
     x, m = x[usable], m[usable]
-    data = spend_data(x, m)
+    return fit_gamma_gamma_on(spend_data(x, m), excluded_buyers(x, m), penalizer=penalizer)
+
+
+def excluded_buyers(frequency: np.ndarray, monetary: np.ndarray) -> int:
+    """Repeat buyers the spend fit leaves out: zero or negative mean spend."""
+    return int(((frequency > 0) & (monetary <= 0)).sum())
+
+
+def fit_gamma_gamma_on(data: SpendData, excluded: int = 0, *, penalizer: float = 0.0) -> GammaGammaModel:
+    """:func:`fit_gamma_gamma` on the repeat buyers' (x, total spend) pairs; ``excluded`` repeat buyers had no
+    positive spend."""
     buyers = int(data.weight.sum())
     if buyers < 2 or len(data.x) < 2:
         raise BadValueError(
@@ -194,11 +214,9 @@ def fit_gamma_gamma(frequency, monetary, *, penalizer: float = 0.0) -> GammaGamm
     outcome = maximise(PROBLEM, data, penalizer=penalizer)
     p, q, v = (float(value) for value in np.exp(outcome.log_params))
     notes, warnings = list(outcome.notes), list(outcome.warnings)
-    excluded = int(((x > 0) & (m <= 0)).sum())
     if excluded:
         notes.append(f"{excluded} repeat buyer(s) with zero or negative mean spend left out of the spend fit")
-    repeat = (x > 0) & (m > 0)
-    correlation = _correlation(x[repeat], m[repeat])
+    correlation = _correlation(data)
     if correlation is not None and abs(correlation) > CORRELATION_WARNING:
         warnings.append(
             f"spend and frequency are correlated among repeat buyers (Pearson r = {correlation:.2f}); "
@@ -206,7 +224,7 @@ def fit_gamma_gamma(frequency, monetary, *, penalizer: float = 0.0) -> GammaGamm
         )
     mean = _population_mean(p, q, v)
     if q <= 1:
-        mean = float(m[repeat].mean())
+        mean = float(data.weight @ (data.total / data.x) / buyers)
         warnings.append(
             f"Gamma-Gamma q = {q:.3g} <= 1: the population mean spend is undefined; customers "
             f"without a repeat purchase get the observed mean repeat spend ({mean:.4g})"
@@ -216,7 +234,14 @@ def fit_gamma_gamma(frequency, monetary, *, penalizer: float = 0.0) -> GammaGamm
     )
 
 
-def _correlation(a: np.ndarray, b: np.ndarray) -> float | None:
-    if len(a) < 3 or a.std() == 0 or b.std() == 0:
+def _correlation(data: SpendData) -> float | None:
+    """Pearson r between frequency and mean spend among the repeat buyers, from their (x, total) pairs."""
+    w, a, b = data.weight, data.x, data.total / data.x
+    n = w.sum()
+    if n < 3:
         return None
-    return float(np.corrcoef(a, b)[0, 1])
+    da, db = a - (w @ a) / n, b - (w @ b) / n
+    var_a, var_b = w @ (da * da), w @ (db * db)
+    if var_a <= 0 or var_b <= 0:
+        return None
+    return float(np.clip((w @ (da * db)) / np.sqrt(var_a * var_b), -1.0, 1.0))

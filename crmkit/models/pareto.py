@@ -99,7 +99,7 @@ def _quadrature(b: np.ndarray, c: np.ndarray, eps: np.ndarray) -> np.ndarray:
         f = _WEIGHTS * np.exp(-sigma * _NODES - bb * log_base)
         slope = -np.expm1(-_NODES) / (ee + (1.0 - ee) * np.exp(-_NODES))  # (e^v − 1)/(1 + ε(e^v − 1))
         m = cc[:, 0] - 1.0
-        i0, i_log, i_v, i_slope = f.sum(1), (f * log_base).sum(1), f @ _NODES, (f * slope).sum(1)
+        i0, i_log, i_v, i_slope = f.sum(1), (f * log_base).sum(1), (f * _NODES).sum(1), (f * slope).sum(1)
         d_sigma = i0 - m * i_v
         out[:, chunk] = [m * i0, i0 - m * i_log - d_sigma, d_sigma, m * bb[:, 0] * i_slope]
     return out

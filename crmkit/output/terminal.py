@@ -783,7 +783,7 @@ def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None
 # --- lifecycle / churn / compare ------------------------------------------------------
 def render_lifecycle(console: Console, result: ScoreResult, rules: pd.DataFrame | None, *, lang: str) -> None:
     """Stage distribution, and the rule table (checked in order) with the thresholds used."""
-    total = max(len(result.customers), 1)
+    total = max(result.summary.data.customers + result.summary.data.prospects, 1)
     _count_table(
         console, column_label("section_lifecycle", lang), "lifecycle_stage", result.summary.lifecycle, total, lang
     )
@@ -812,7 +812,7 @@ def render_churn(console: Console, result: ScoreResult, *, lang: str, top: int) 
     shown = saving.head(top)
     print_frame(
         console,
-        f"{short_label('worth_saving', lang)} ({len(shown):,} / {len(saving):,})",
+        f"{short_label('worth_saving', lang)} ({len(shown):,} / {result.at_risk_total or len(saving):,})",
         shown,
         {
             CUSTOMER_ID: _text_field(),
@@ -834,7 +834,7 @@ def render_churn(console: Console, result: ScoreResult, *, lang: str, top: int) 
         shown = lost.head(top)
         print_frame(
             console,
-            f"{short_label('lost_key_accounts', lang)} ({len(shown):,} / {len(lost):,})",
+            f"{short_label('lost_key_accounts', lang)} ({len(shown):,} / {result.lost_key_accounts_total or len(lost):,})",
             shown,
             {
                 CUSTOMER_ID: _text_field(),

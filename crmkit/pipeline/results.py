@@ -371,6 +371,14 @@ class ScoreResult:
     action_rules: ActionRules = field(default_factory=ActionRules)
     #: Market baskets and cross-selling (None without an item column).
     basket: BasketResult | None = None
+    #: Set when the customers were scored in partitions (``--engine dask``): ``customers``, ``at_risk`` and
+    #: ``lost_key_accounts`` then hold the top customers the outputs list, the whole table went to the Parquet
+    #: dataset ``dataset`` (when asked for), and these carry what the lists cannot: how many are at risk and
+    #: how many key accounts are being lost, and the value per tier.
+    dataset: str | None = None
+    at_risk_total: int | None = None
+    lost_key_accounts_total: int | None = None
+    value_by_tier: tuple[TierValue, ...] | None = None
 
     @property
     def value_fit(self) -> ValueFit | None:

@@ -21,16 +21,15 @@ from crmkit.ingest.columns import canonical_name
 from crmkit.ingest.report import CustomerData, IngestReport, TransactionData
 from crmkit.models import MODEL_NAMES
 from crmkit.pipeline.baskets import basket_result
+from crmkit.pipeline.figures import Figures
 from crmkit.pipeline.options import ScoreOptions
 from crmkit.pipeline.results import (
-    BandRow,
     BasketResult,
     Cohort,
     ComparisonReport,
     DataSummary,
     DeliveredRow,
     DeliveredSummary,
-    GroupCount,
     ModelSummary,
     ParetoFigures,
     RetentionPeriod,
@@ -38,14 +37,11 @@ from crmkit.pipeline.results import (
     RetentionSummary,
     ScoreResult,
     Summary,
-    TierRow,
-    TierValue,
     ValueReport,
 )
 from crmkit.schema import (
     ACTIONS,
     CHANNEL,
-    CHURN_BANDS,
     COST_COMPONENTS,
     CUSTOMER_ID,
     ORDER_DATE,
@@ -58,6 +54,7 @@ from crmkit.schema import (
 from crmkit.scoring import churn, lifecycle, retention
 from crmkit.scoring.actions import next_actions
 from crmkit.scoring.compare import Comparison, compare_snapshots
+from crmkit.scoring.histogram import Histogram
 from crmkit.scoring.rfm import (
     CLASSIC_SEGMENTS,
     CN8_SEGMENTS,
@@ -111,27 +108,32 @@ def score(
     shared = sharing.customers(table, master_attributes(master))
     # Grouping by a master-file attribute works whether or not the attribute itself may be exported.
     groups = rollup(table, canonical_name(options.group_by)) if options.group_by else None
-    prospects = int((table["tier"] == "prospect").sum())
+    figures = Figures.of(table)
     basket, basket_notes = _baskets(frame, table, as_of, options, data, master)
     summary = Summary(
         data=_data_summary(
-            data, frame, as_of, options.time_unit, customers=len(table) - prospects, prospects=prospects
+            data,
+            frame,
+            as_of,
+            options.time_unit,
+            customers=figures.customers - figures.prospects,
+            prospects=figures.prospects,
         ),
-        tiers=tier_rows(table),
+        tiers=figures.tier_rows(),
         pareto=ParetoFigures.from_dict(pareto),
-        segments=_counts(table, "segment", _segment_order(options.rfm_scheme)),
-        lifecycle=_counts(table, "lifecycle_stage", STAGES),
-        churn=band_rows(table),
-        model=ModelSummary(fit, _date(as_of)) if fit is not None else None,
+        segments=figures.counts("segments", segment_order(options.rfm_scheme)),
+        lifecycle=figures.counts("stages", STAGES),
+        churn=figures.band_rows(),
+        model=ModelSummary(fit, date_text(as_of)) if fit is not None else None,
         warnings=(
             *(read_warnings(data.report) if data is not None else ()),
-            *_as_of_warning(frame, as_of),
+            *as_of_warning(frame[ORDER_DATE].max(), as_of),
             *warnings,
             *basket_notes,
         ),
         groups=groups,
         tier_by=tier_by,
-        actions=_counts(table, "next_action", ACTIONS),
+        actions=figures.counts("actions", ACTIONS),
         delivered=delivered_summary(table),
         retention=latest_retention(frame, as_of, options.retention_period),
         basket=basket.summary if basket is not None else None,
@@ -217,7 +219,7 @@ def _scored(
         # Key accounts are the customers who bring profit: tiers by profit whenever there is a cost or margin.
         tier_by = options.tier_by or ("profit" if "total_margin" in summary.columns else "revenue")
         scores = rfm_scores(summary)
-        table = _attach(summary, scores)
+        table = attach(summary, scores)
         table["segment"] = rfm_segments(summary, scores, scheme=options.rfm_scheme).array
         if tier_by != "clv":  # tiers by revenue or profit need not wait for the model
             table, pareto = _with_tiers(table, options.tiers, tier_by)
@@ -226,7 +228,7 @@ def _scored(
         if value_job is not None:
             try:
                 values, value_fit = value_job.result()
-                table = _attach(table, values)
+                table = attach(table, values)
             except BadValueError as error:
                 if options.model_required or tier_by == "clv":
                     raise
@@ -242,18 +244,36 @@ def _scored(
     # took to come back (a pass over the transactions, run alone like the others).
     informative = value_fit is not None and value_fit.model.informs_one_time_buyers
     gaps = None if informative else lifecycle.return_gaps(tx, as_of=as_of)
+    table = judge(table, activity, options, informative=informative, return_gaps=gaps)
+    table = table.sort_values(CUSTOMER_ID, ignore_index=True)
+    return table, score_thresholds(summary, scores), pareto, value_fit, warnings, tier_by
+
+
+def judge(
+    table: pd.DataFrame,
+    activity: pd.DataFrame,
+    options: ScoreOptions,
+    *,
+    informative: bool,
+    return_gaps: np.ndarray | Histogram | None,
+    rules: lifecycle.LifecycleRules | None = None,
+) -> pd.DataFrame:
+    """The table with each customer's lifecycle stage, value if they stay (their own run rate without a
+    purchase model), churn risk and next action: steps of one customer at a time, given the population's
+    figures — ``return_gaps`` (the first-to-second purchase gaps of returning customers, needed unless P(alive)
+    is ``informative`` for one-time buyers) and ``rules`` (default ``options.lifecycle``; the usual gap of
+    one-time buyers is the repeat buyers' median unless the rules set it)."""
     stages = lifecycle.assign_stages(
-        _judged(table, informative), activity, rules=options.lifecycle, first_return_gaps=gaps
+        _judged(table, informative), activity, rules=rules or options.lifecycle, first_return_gaps=return_gaps
     )
-    table = _attach(table, stages)
+    table = attach(table, stages)
     if "value_if_active" not in table.columns:  # no purchase model: the customer's own run rate stands in
         table["value_if_active"] = run_rate_value(
             table, horizon=options.horizon, margin=options.margin, discount_rate=options.discount_rate
         )
-    table = _attach(table, churn.score_churn(_judged(table, informative), bands=options.churn))
+    table = attach(table, churn.score_churn(_judged(table, informative), bands=options.churn))
     table["next_action"] = next_actions(table, options.actions)
-    table = table.sort_values(CUSTOMER_ID, ignore_index=True)
-    return table, score_thresholds(summary, scores), pareto, value_fit, warnings, tier_by
+    return table
 
 
 def _judged(table: pd.DataFrame, informative: bool) -> pd.DataFrame:
@@ -281,9 +301,9 @@ def _data_summary(
         dropped_by_reason=read["dropped_by_reason"],
         customers=customers,
         prospects=prospects,
-        first_date=_date(tx[ORDER_DATE].min()),
-        last_date=_date(tx[ORDER_DATE].max()),
-        as_of=_date(as_of),
+        first_date=date_text(tx[ORDER_DATE].min()),
+        last_date=date_text(tx[ORDER_DATE].max()),
+        as_of=date_text(as_of),
         rows_after_as_of=rows_after(tx, as_of),
         time_unit=time_unit,
         skipped_files=tuple(read["skipped_files"]),
@@ -325,13 +345,12 @@ def dropped_warning(report: IngestReport) -> list[str]:
     ]
 
 
-def _as_of_warning(tx: pd.DataFrame, as_of: pd.Timestamp) -> list[str]:
-    """A warning when the as-of date is after the last transaction: everyone looks silent since."""
-    last = tx[ORDER_DATE].max()
+def as_of_warning(last: Any, as_of: pd.Timestamp) -> list[str]:
+    """A warning when the as-of date is after the last transaction (``last``): everyone looks silent since."""
     if pd.isna(last) or as_of <= pd.Timestamp(last).normalize():
         return []
     return [
-        f"the as-of date {_date(as_of)} is after the last transaction ({_date(last)}): every customer has been "
+        f"the as-of date {date_text(as_of)} is after the last transaction ({date_text(last)}): every customer has been "
         "silent since, so recency, lifecycle stages and churn risk look worse than they are"
     ]
 
@@ -355,13 +374,17 @@ def revenue_text(mapping: dict, basis: str | None) -> str:
 # --- retention --------------------------------------------------------------------------------
 def latest_retention(tx: pd.DataFrame, as_of: pd.Timestamp, period: str) -> RetentionSummary | None:
     """Retention in the latest period that ended by the as-of date (the segment summary's figures)."""
-    tables = retention.retention(tx, as_of=as_of, period=period, latest_only=True)
+    return retention_summary(retention.retention(tx, as_of=as_of, period=period, latest_only=True))
+
+
+def retention_summary(tables: retention.RetentionTables) -> RetentionSummary | None:
+    """The summary's retention figures from the period table of the last two periods."""
     latest = tables.latest_complete()
     if latest is None:
         return None
     last = tables.periods.iloc[-1]
     partial = None if bool(last["complete"]) else str(last["period"])
-    return RetentionSummary(period, RetentionPeriod.from_row(latest), partial)
+    return RetentionSummary(tables.period, RetentionPeriod.from_row(latest), partial)
 
 
 def retention_report(
@@ -506,7 +529,7 @@ def data_quality(report: IngestReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "detail", "value"]).astype({"value": "str"})
 
 
-def _attach(table: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
+def attach(table: pd.DataFrame, scored: pd.DataFrame) -> pd.DataFrame:
     """Add a scorer's columns to the table. Scorers keep the table's row order; when the ids match row for
     row (compared on categorical codes, so cheap) the columns are attached by position, else joined on id."""
     if _same_ids(table[CUSTOMER_ID], scored[CUSTOMER_ID]):
@@ -528,32 +551,6 @@ def _same_ids(ids: pd.Series, other: pd.Series) -> bool:
     ):
         return bool(np.array_equal(ids.cat.codes.to_numpy(), other.cat.codes.to_numpy()))
     return ids.reset_index(drop=True).equals(other.reset_index(drop=True))
-
-
-def tier_rows(table: pd.DataFrame) -> tuple[TierRow, ...]:
-    """Customers, revenue and shares per tier, in canonical tier order (prospects last)."""
-    total_customers = len(table)
-    total_revenue = float(table["total_revenue"].fillna(0).sum())
-    margin = "total_margin" in table.columns
-    rows = []
-    for tier in TIERS:
-        in_tier = table["tier"] == tier
-        members = table.loc[in_tier, "total_revenue"].fillna(0)
-        if tier == "prospect" and members.empty:
-            continue
-        revenue = float(members.sum())
-        rows.append(
-            TierRow(
-                tier=tier,
-                customers=len(members),
-                customer_share=len(members) / total_customers if total_customers else 0.0,
-                revenue=revenue,
-                revenue_share=revenue / total_revenue if total_revenue else 0.0,
-                average_value=revenue / len(members) if len(members) else 0.0,
-                profit=float(table.loc[in_tier, "total_margin"].fillna(0).sum()) if margin else None,
-            )
-        )
-    return tuple(rows)
 
 
 #: The averages of the delivered-value summary: each component, the two totals and delivered value.
@@ -580,45 +577,29 @@ def delivered_summary(table: pd.DataFrame) -> DeliveredSummary | None:
     return DeliveredSummary(rows("tier", TIERS), rows("lifecycle_stage", STAGES))
 
 
-def band_rows(table: pd.DataFrame) -> tuple[BandRow, ...]:
-    """Customers and value at risk per churn band (buyers only)."""
-    return tuple(
-        BandRow(
-            band=band,
-            customers=int((table["churn_band"] == band).sum()),
-            value_at_risk=float(table.loc[table["churn_band"] == band, "value_at_risk"].sum()),
-        )
-        for band in CHURN_BANDS
-    )
-
-
-def _counts(table: pd.DataFrame, column: str, order: tuple[str, ...]) -> tuple[GroupCount, ...]:
-    """Customers and revenue per value of ``column``, in the given order, skipping empty groups."""
-    grouped = table.groupby(column, observed=True)["total_revenue"].agg(["size", "sum"])
-    return tuple(
-        GroupCount(name, int(grouped["size"].loc[name]), float(grouped["sum"].loc[name]))
-        for name in order
-        if name in grouped.index
-    )
-
-
-def _segment_order(scheme: str) -> tuple[str, ...]:
+def segment_order(scheme: str) -> tuple[str, ...]:
+    """The RFM segments of ``scheme``, in the order summaries list them."""
     return CLASSIC_SEGMENTS if scheme == "classic" else CN8_SEGMENTS
 
 
 def _with_tiers(table: pd.DataFrame, rule: TierRule, tier_by: str) -> tuple[pd.DataFrame, dict]:
     """The table with ``value_rank`` and ``tier`` by the chosen value, placed after ``segment`` whenever they
     are computed (so the columns come in one order whatever ``--tier-by``), and the Pareto figures."""
-    values = _tier_values(table, tier_by)
+    values = tier_values(table, tier_by)
     tiers = assign_tiers(values, table[CUSTOMER_ID], rule)
+    return insert_tiers(table, tiers), pareto_figures(values, rank=tiers["value_rank"].to_numpy())
+
+
+def insert_tiers(table: pd.DataFrame, tiers: pd.DataFrame) -> pd.DataFrame:
+    """The table with ``value_rank`` and ``tier`` (row for row) placed after ``segment``."""
     table = table.copy(deep=False)
     after_segment = list(table.columns).index("segment") + 1
     for offset, column in enumerate(tiers.columns):
         table.insert(after_segment + offset, column, tiers[column].array)
-    return table, pareto_figures(values, rank=tiers["value_rank"].to_numpy())
+    return table
 
 
-def _tier_values(table: pd.DataFrame, tier_by: str) -> pd.Series:
+def tier_values(table: pd.DataFrame, tier_by: str) -> pd.Series:
     """The value that ranks customers into tiers."""
     if tier_by == "revenue":
         return table["total_revenue"]
@@ -676,7 +657,8 @@ def master_attributes(customers: pd.DataFrame | None) -> tuple[str, ...]:
     return tuple(c for c in customers.columns if c not in kept)
 
 
-def _date(value: Any) -> str | None:
+def date_text(value: Any) -> str | None:
+    """A date as YYYY-MM-DD (None when missing)."""
     return None if pd.isna(value) else pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
@@ -700,16 +682,8 @@ def value_columns(table: pd.DataFrame) -> pd.DataFrame:
 def value_report(result: ScoreResult) -> ValueReport:
     """The value summary: the fit, value by tier, and what delivered value needs if absent."""
     table = result.customers
-    by_tier = tuple(
-        TierValue(
-            tier=tier,
-            customers=len(members),
-            historic_value=float(members["historic_value"].sum()),
-            clv=float(members["clv"].sum()),
-            expected_purchases=float(members["expected_purchases"].sum()),
-        )
-        for tier in TIERS
-        if not (members := table.loc[table["tier"] == tier]).empty
+    by_tier = (
+        result.value_by_tier if result.value_by_tier is not None else Figures.of(table, values=True).value_by_tier()
     )
     missing = None if "delivered_value" in table.columns else (*VALUE_COMPONENTS, *COST_COMPONENTS)
     return ValueReport(result.summary.data, result.summary.model, by_tier, missing, result.summary.warnings)

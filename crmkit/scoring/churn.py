@@ -166,6 +166,14 @@ def score_churn(table: pd.DataFrame, *, bands: ChurnBands = ChurnBands()) -> pd.
     )
 
 
+def worth_saving(customers: pd.DataFrame, *, min_tier: str | None = None) -> pd.Series:
+    """Which customers :func:`at_risk` lists (before sorting): buyers in a risky churn band with value at risk."""
+    keep = customers["churn_band"].isin(RISKY_BANDS) & (customers["value_at_risk"] > 0)
+    if min_tier is not None:
+        keep &= customers["tier"].isin(RANKED_TIERS[: RANKED_TIERS.index(min_tier) + 1])
+    return keep
+
+
 def at_risk(
     customers: pd.DataFrame,
     *,
@@ -185,10 +193,7 @@ def at_risk(
     _check_min_tier(min_tier)
     if top is not None and top < 0:
         raise OptionError(f"top must be 0 or more, got {top}")
-    keep = customers["churn_band"].isin(RISKY_BANDS) & (customers["value_at_risk"] > 0)
-    if min_tier is not None:
-        keep &= customers["tier"].isin(RANKED_TIERS[: RANKED_TIERS.index(min_tier) + 1])
-    rows = _ranked(customers, keep.to_numpy(), "value_at_risk")
+    rows = _ranked(customers, worth_saving(customers, min_tier=min_tier).to_numpy(), "value_at_risk")
     return _chosen(customers, rows if top is None else rows[:top], columns)
 
 

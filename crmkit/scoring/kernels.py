@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -121,3 +123,49 @@ def align(source_ids: pd.Series, target_ids: pd.Series) -> np.ndarray:
         codes = target_ids.cat.codes.to_numpy()
         return np.where(codes >= 0, where[codes], -1)
     return pd.Index(source_ids.astype("str")).get_indexer(pd.Index(target_ids.astype("str")))
+
+
+#: Exact sums hold a float sum as a whole number of 2**-EXACT_SHIFT (the smallest float is 2**-1074).
+EXACT_SHIFT = 1100
+#: Biased exponents of finite floats: 1 … 2046 (0, for subnormal numbers, counts as 1).
+EXPONENTS = 2048
+
+
+@dataclass(frozen=True)
+class ExactSum:
+    """A sum of floats held exactly, as a whole number of 2**-1100: sums of parts add up to the sum of the
+    whole, so the total is the correctly rounded sum however the values were split or ordered."""
+
+    scaled: int = 0
+
+    def __add__(self, other: ExactSum) -> ExactSum:
+        return ExactSum(self.scaled + other.scaled)
+
+    def __float__(self) -> float:
+        return float(Fraction(self.scaled, 1 << EXACT_SHIFT))
+
+
+def exact_sums(values: np.ndarray, groups: np.ndarray, n_groups: int) -> list[ExactSum]:
+    """The exact sum of the finite ``values`` in each group (``groups`` holds 0 … n_groups − 1, −1 = none).
+
+    A float is a 53-bit whole mantissa times a power of two (read from its bits); the mantissas are cut into
+    18-bit pieces and counted per (group, exponent) with float bincounts, which stay exact below 2**53."""
+    values = np.asarray(values, dtype=np.float64)
+    keep = np.isfinite(values) & (groups >= 0)
+    bits = values[keep].view(np.int64)
+    biased = (bits >> 52) & 0x7FF  # 0 for zero and subnormal numbers, whose mantissa has no hidden bit
+    whole = (bits & ((1 << 52) - 1)) | np.where(biased > 0, 1 << 52, 0)
+    whole = np.where(bits < 0, -whole, whole)
+    key = groups[keep].astype(np.int64) * EXPONENTS + np.maximum(biased, 1)
+    pieces = [
+        np.bincount(
+            key, weights=(whole >> shift) & 0x3FFFF if shift < 36 else whole >> 36, minlength=n_groups * EXPONENTS
+        )
+        for shift in (0, 18, 36)
+    ]
+    sums = [0] * n_groups
+    for k in np.flatnonzero((pieces[0] != 0) | (pieces[1] != 0) | (pieces[2] != 0)):
+        mantissas = int(pieces[0][k]) + (int(pieces[1][k]) << 18) + (int(pieces[2][k]) << 36)
+        # value = mantissa × 2**(biased exponent − 1075)
+        sums[k // EXPONENTS] += mantissas << int(k % EXPONENTS - 1075 + EXACT_SHIFT)
+    return [ExactSum(s) for s in sums]

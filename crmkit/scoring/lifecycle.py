@@ -25,6 +25,7 @@ import pandas as pd
 
 from crmkit.errors import OptionError
 from crmkit.schema import AMOUNT, CUSTOMER_ID, ORDER_DATE, STAGES, vocabulary_column
+from crmkit.scoring.histogram import Histogram
 from crmkit.scoring.kernels import (
     align,
     customer_codes,
@@ -198,15 +199,15 @@ def assign_stages(
     activity: pd.DataFrame,
     *,
     rules: LifecycleRules = DEFAULT_RULES,
-    first_return_gaps: np.ndarray | None = None,
+    first_return_gaps: np.ndarray | Histogram | None = None,
 ) -> pd.DataFrame:
     """Give every row of the customer table exactly one lifecycle stage.
 
     Needs *customer_id, first_purchase, last_purchase, frequency, days_since_last*
     (optional *p_alive*) and the output of :func:`activity_windows`;
-    ``first_return_gaps`` is :func:`return_gaps`, used for one-time buyers without
-    P(alive). Returns *customer_id, lifecycle_stage, usual_gap_days, days_overdue*
-    in the table's row order. Prospects (no purchase: ``days_since_last`` missing)
+    ``first_return_gaps`` is :func:`return_gaps` (or its histogram, when the table holds
+    a part of the customers), used for one-time buyers without P(alive). Returns
+    *customer_id, lifecycle_stage, usual_gap_days, days_overdue* in the table's row order. Prospects (no purchase: ``days_since_last`` missing)
     are acquisition with missing gap and overdue days.
 
     - ``usual_gap_days``: (last − first purchase day) / frequency for repeat
@@ -259,8 +260,11 @@ def assign_stages(
     long_gone = (days_since > rules.termination_factor * gap) | ((p_alive < rules.termination_p_alive) & past_due)
     one_time = frequency == 0
     silent_too_long = long_gone  # one-time buyers without P(alive): against the returning customers' gaps
-    if first_return_gaps is not None and len(first_return_gaps):
-        silent_too_long = past_due & (days_since > np.quantile(first_return_gaps, rules.one_time_gap_quantile))
+    gaps = first_return_gaps
+    if gaps is not None and not isinstance(gaps, Histogram):
+        gaps = Histogram.of(gaps)
+    if gaps is not None and gaps.n:
+        silent_too_long = past_due & (days_since > gaps.quantile(rules.one_time_gap_quantile))
     one_time_gone = np.where(np.isnan(p_alive), silent_too_long, (p_alive < rules.one_time_p_alive) & past_due)
     conditions = {
         "termination": buyer & np.where(one_time, one_time_gone, long_gone),
@@ -285,13 +289,21 @@ def assign_stages(
 
 def _usual_gaps(table: pd.DataFrame, frequency: np.ndarray, rules: LifecycleRules) -> np.ndarray:
     """Each buyer's mean days between purchase days; one-time buyers get the population's cycle."""
-    span = days_between(table["first_purchase"], table["last_purchase"])
-    repeat = frequency >= 1
-    own = np.divide(span, frequency, out=np.full(len(table), np.nan), where=repeat)
+    own = own_gaps(table)
     cycle = rules.new_customer_cycle_days
     if cycle is None:
+        repeat = frequency >= 1
         cycle = float(np.median(own[repeat])) if repeat.any() else rules.window_days
     return np.where(frequency == 0, cycle, own)
+
+
+def own_gaps(table: pd.DataFrame) -> np.ndarray:
+    """Each customer's mean days between purchase days (NaN without a repeat purchase). The median of the
+    repeat buyers' gaps is the usual gap of one-time buyers (set it with ``new_customer_cycle_days`` when
+    the table holds only a part of the customers)."""
+    span = days_between(table["first_purchase"], table["last_purchase"])
+    frequency = table["frequency"].to_numpy(dtype=np.float64)
+    return np.divide(span, frequency, out=np.full(len(table), np.nan), where=frequency >= 1)
 
 
 def _ratio(recent: np.ndarray, previous: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ is summed in whole steps, so the figures do not depend on row order.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -129,17 +129,71 @@ def retention(
     segment summary shows) and no cohorts.
     """
     check_period(period)
+    stamps = tx[ORDER_DATE].to_numpy(dtype="datetime64[ns]")
+    upto = stamps[stamps < np.datetime64(int(day_numbers(pd.Timestamp(as_of))[0]) + 1, "D")]
+    if not len(upto):
+        raise OptionError(
+            f"no transactions on or before the as-of date {pd.Timestamp(as_of):%Y-%m-%d}; choose a later as_of"
+        )
+    first_day = int(upto.min().astype("datetime64[D]").astype(np.int64))
+    tally = retention_tally(tx, as_of=as_of, period=period, first_day=first_day, groups=groups, latest_only=latest_only)
+    return retention_tables(tally, None if groups is None else str(groups.columns[1]))
+
+
+@dataclass(frozen=True)
+class RetentionTally:
+    """Per-period, per-group counts and money in whole steps (``(periods, groups)`` arrays), and the cohort
+    matrices (cohort × period: active customers, money in steps), of the customers of one frame.
+
+    They are sums over customers: the tallies of parts of the customers (each customer in one part, every part
+    counted from the same first day) add up to the tally of all of them, exactly.
+    """
+
+    period: str
+    first_day: int
+    as_of_day: int
+    #: The first period counted (the last two with ``latest_only``).
+    start: int
+    group_names: tuple[str, ...]
+    counts: dict[str, np.ndarray]
+    cohort_active: np.ndarray
+    cohort_steps: np.ndarray
+
+    def __add__(self, other: RetentionTally) -> RetentionTally:
+        if (self.period, self.first_day, self.as_of_day, self.start, self.group_names) != (
+            other.period,
+            other.first_day,
+            other.as_of_day,
+            other.start,
+            other.group_names,
+        ):
+            raise ValueError("retention tallies of different periods or groups do not add up")
+        return replace(
+            self,
+            counts={name: values + other.counts[name] for name, values in self.counts.items()},
+            cohort_active=self.cohort_active + other.cohort_active,
+            cohort_steps=self.cohort_steps + other.cohort_steps,
+        )
+
+
+def retention_tally(
+    tx: pd.DataFrame,
+    *,
+    as_of: pd.Timestamp,
+    period: str,
+    first_day: int,
+    groups: pd.DataFrame | None = None,
+    latest_only: bool = False,
+) -> RetentionTally:
+    """The tally of :func:`retention` with periods counted from ``first_day`` (the day number of the first
+    transaction on or before the as-of date among all the customers, when ``tx`` holds only some of them)."""
+    check_period(period)
     as_of_day = int(day_numbers(pd.Timestamp(as_of))[0])
     # Rows are picked by comparing timestamps: only the rows counted period by period need day numbers, which
     # for the segment summary (the last periods alone) are a small part of them.
     stamps = tx[ORDER_DATE].to_numpy(dtype="datetime64[ns]")
     keep = stamps < np.datetime64(as_of_day + 1, "D")
-    if not keep.any():
-        raise OptionError(
-            f"no transactions on or before the as-of date {pd.Timestamp(as_of):%Y-%m-%d}; choose a later as_of"
-        )
     every_row = bool(keep.all())
-    first_day = int((stamps.min() if every_row else stamps[keep].min()).astype("datetime64[D]").astype(np.int64))
     # The period of every calendar day from the first transaction to the as-of date, counted from the first.
     calendar = period_codes(np.arange(first_day, as_of_day + 1), period)
     first_code = int(calendar[0])
@@ -172,25 +226,40 @@ def retention(
         start,
         cohorts=not latest_only,
     )
+    return RetentionTally(
+        period,
+        first_day,
+        as_of_day,
+        start,
+        tuple(group_names),
+        tally.counts,
+        tally.cohort_active,
+        tally.cohort_steps,
+    )
 
+
+def retention_tables(tally: RetentionTally, group_column: str | None = None) -> RetentionTables:
+    """The period table (overall, and per group under ``group_column`` when the tally has groups) and the
+    cohort matrices of a tally."""
+    period, as_of_day = tally.period, tally.as_of_day
+    first_code = int(period_codes(np.array([tally.first_day]), period)[0])
+    n_periods = int(period_codes(np.array([as_of_day]), period)[0]) - first_code + 1
     labels = [period_label(first_code + p, period) for p in range(n_periods)]
     complete = np.array([period_end(first_code + p, period) <= as_of_day for p in range(n_periods)])
-    shown = slice(start, n_periods)
+    shown = slice(tally.start, n_periods)
     per_group = {name: tally.counts[name][shown] for name in tally.counts}
     overall = _period_frame(labels[shown], complete[shown], {k: v.sum(axis=1) for k, v in per_group.items()})
     by_group = None
-    if groups is not None:
+    if group_column is not None:
         frames = [
             _period_frame(labels[shown], complete[shown], {k: v[:, g] for k, v in per_group.items()}).assign(
-                **{str(groups.columns[1]): name}
+                **{group_column: name}
             )
-            for g, name in enumerate(group_names)
+            for g, name in enumerate(tally.group_names)
         ]
-        column = str(groups.columns[1])
-        by_group = pd.concat(frames, ignore_index=True)[[column, *PERIOD_COLUMNS]]
-    cohort_customers, cohort_revenue = (
-        _cohort_frames(tally, labels) if not latest_only else (pd.DataFrame(), pd.DataFrame())
-    )
+        by_group = pd.concat(frames, ignore_index=True)[[group_column, *PERIOD_COLUMNS]]
+    cohorts = tally.cohort_active.size > 0
+    cohort_customers, cohort_revenue = _cohort_frames(tally, labels) if cohorts else (pd.DataFrame(), pd.DataFrame())
     return RetentionTables(period, overall, by_group, cohort_customers, cohort_revenue)
 
 
@@ -370,7 +439,7 @@ def _period_frame(labels: list[str], complete: np.ndarray, counts: dict[str, np.
     return frame[list(PERIOD_COLUMNS)]
 
 
-def _cohort_frames(tally: _Tally, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _cohort_frames(tally: RetentionTally, labels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The cohort matrices laid out by periods since the first purchase (missing after the as-of date)."""
     n_periods = len(labels)
     cohorts = np.flatnonzero(np.diag(tally.cohort_active) > 0)

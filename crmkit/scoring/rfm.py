@@ -7,12 +7,15 @@ vectorised lookups; every result is deterministic under ties and row order.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from crmkit.errors import OptionError
 from crmkit.schema import CUSTOMER_ID, RFM_SCHEMES, vocabulary_column
+from crmkit.scoring.histogram import Histogram
+from crmkit.scoring.kernels import MONEY_STEPS
 
 # --- RFM scores -------------------------------------------------------------
 #: Which summary column drives each score, and whether a larger value is better.
@@ -61,19 +64,26 @@ RFM_CODES = tuple(f"{r}{f}{m}" for r in range(1, 6) for f in range(1, 6) for m i
 RFM_CODES_NUMERIC = np.array([int(code) for code in RFM_CODES])
 
 
-def rfm_scores(summary: pd.DataFrame, *, bins: int = 5) -> pd.DataFrame:
+#: One cut-off of a rank score: every value above ``value`` scores above k, and ``value`` itself does when
+#: ``inclusive``. A score is set by bins − 1 of them (:func:`rank_cuts`).
+Cut = tuple[float, bool]
+
+
+def rfm_scores(summary: pd.DataFrame, *, bins: int = 5, cuts: dict[str, list[Cut]] | None = None) -> pd.DataFrame:
     """Score recency, frequency and monetary value 1..``bins`` by quantile of rank.
 
     A customer's score is ``ceil(bins × average-rank / n)``: tied values share the
     average rank and so always the same score (no dependence on row order), and a
     column where most customers tie (frequency 0) still spreads the rest over the
     upper scores instead of collapsing to 1 and 5. Returns ``customer_id,
-    r_score, f_score, m_score, rfm_score`` (e.g. ``"545"``).
+    r_score, f_score, m_score, rfm_score`` (e.g. ``"545"``). ``cuts`` (from
+    :func:`histogram_cuts` over every customer) scores a part of the customers
+    as in the whole; by default the summary is the whole.
     """
     out = pd.DataFrame({CUSTOMER_ID: summary[CUSTOMER_ID]})
-    for score, (column, larger_is_better) in RFM_INPUTS.items():
-        values = summary[column].to_numpy(dtype=np.float64)
-        out[score] = rank_scores(values if larger_is_better else -values, bins)
+    for score in RFM_INPUTS:
+        values = score_input(summary, score)
+        out[score] = apply_cuts(values, cuts[score] if cuts is not None else rank_cuts(values, bins))
     combined = (
         out["r_score"].to_numpy(np.int16) * 100
         + out["f_score"].to_numpy(np.int16) * 10
@@ -88,8 +98,20 @@ def rfm_scores(summary: pd.DataFrame, *, bins: int = 5) -> pd.DataFrame:
     return out
 
 
+def score_input(summary: pd.DataFrame, score: str) -> np.ndarray:
+    """The values a score ranks, larger meaning better (recency is ranked on −days since the last purchase)."""
+    column, larger_is_better = RFM_INPUTS[score]
+    values = summary[column].to_numpy(dtype=np.float64)
+    return values if larger_is_better else -values
+
+
 def rank_scores(values: np.ndarray, bins: int) -> np.ndarray:
-    """``ceil(bins × average rank / n)`` per value, as int8 in 1..bins (ties share their average rank).
+    """``ceil(bins × average rank / n)`` per value, as int8 in 1..bins (ties share their average rank)."""
+    return apply_cuts(values, rank_cuts(values, bins))
+
+
+def rank_cuts(values: np.ndarray, bins: int) -> list[Cut]:
+    """The bins − 1 cut-offs of :func:`rank_scores` over ``values``.
 
     The score never falls as the value rises, so it is set by bins − 1 threshold
     values, found with one ``np.partition``, instead of ranking every value (a
@@ -99,15 +121,40 @@ def rank_scores(values: np.ndarray, bins: int) -> np.ndarray:
     """
     values = np.asarray(values, dtype=np.float64)
     n = len(values)
-    scores = np.ones(n, dtype=np.int8)
     if n == 0:
-        return scores
+        return []
     positions = [math.ceil(k * n / bins) for k in range(1, bins)]
     ordered = np.partition(values, [p - 1 for p in positions])
+    cuts = []
     for k, position in enumerate(positions, start=1):
         candidate = ordered[position - 1]
         below, ties = np.count_nonzero(values < candidate), np.count_nonzero(values == candidate)
-        scores += (values >= candidate) if bins * (below + (ties + 1) / 2) > k * n else (values > candidate)
+        cuts.append(_cut(float(candidate), int(below), int(ties), k, n, bins))
+    return cuts
+
+
+def histogram_cuts(histogram: Histogram, bins: int = 5) -> list[Cut]:
+    """The cut-offs of :func:`rank_cuts` from the histogram of the values: the same cuts, exactly."""
+    n = histogram.n
+    if n == 0:
+        return []
+    cuts = []
+    for k in range(1, bins):
+        candidate = histogram.smallest(math.ceil(k * n / bins))
+        cuts.append(_cut(candidate, histogram.below(candidate), histogram.equal(candidate), k, n, bins))
+    return cuts
+
+
+def _cut(candidate: float, below: int, ties: int, k: int, n: int, bins: int) -> Cut:
+    return candidate, bins * (below + (ties + 1) / 2) > k * n
+
+
+def apply_cuts(values: np.ndarray, cuts: list[Cut]) -> np.ndarray:
+    """Scores 1 … len(cuts) + 1 (int8) from the cut-offs."""
+    values = np.asarray(values, dtype=np.float64)
+    scores = np.ones(len(values), dtype=np.int8)
+    for candidate, inclusive in cuts:
+        scores += (values >= candidate) if inclusive else (values > candidate)
     return scores
 
 
@@ -144,17 +191,21 @@ def score_thresholds(summary: pd.DataFrame, scores: pd.DataFrame) -> pd.DataFram
     return pd.concat(rows, ignore_index=True)
 
 
-def rfm_segments(summary: pd.DataFrame, scores: pd.DataFrame, *, scheme: str = "classic") -> pd.Series:
-    """Name each customer's RFM segment under ``scheme`` (canonical English keys)."""
+def rfm_segments(
+    summary: pd.DataFrame, scores: pd.DataFrame, *, scheme: str = "classic", means: SegmentMeans | None = None
+) -> pd.Series:
+    """Name each customer's RFM segment under ``scheme`` (canonical English keys). cn8 compares each customer
+    with the population's means: ``means`` over every customer (default: over ``summary``)."""
     vocabulary: tuple[str, ...]
     if scheme == "classic":
         fm = np.ceil((scores["f_score"].to_numpy(np.int64) + scores["m_score"].to_numpy(np.int64)) / 2).astype(np.int64)
         grid = np.array([[CLASSIC_SEGMENTS.index(name) for name in CLASSIC_GRID[r]] for r in range(1, 6)])
         codes, vocabulary = grid[scores["r_score"].to_numpy(np.int64) - 1, fm - 1], CLASSIC_SEGMENTS
     elif scheme == "cn8":
-        recent = summary["days_since_last"] < summary["days_since_last"].mean()
-        frequent = summary["frequency"] > summary["frequency"].mean()
-        valuable = summary["total_revenue"] > summary["total_revenue"].mean()
+        means = means or SegmentMeans.of(summary)
+        recent = summary["days_since_last"] < means.days_since_last
+        frequent = summary["frequency"] > means.frequency
+        valuable = summary["total_revenue"] > means.total_revenue
         code = valuable.to_numpy() * 4 + recent.to_numpy() * 2 + frequent.to_numpy() * 1
         vocabulary = CN8_SEGMENTS
         lookup = np.empty(8, dtype=np.int64)
@@ -164,3 +215,44 @@ def rfm_segments(summary: pd.DataFrame, scores: pd.DataFrame, *, scheme: str = "
     else:
         raise OptionError(f"unknown RFM scheme {scheme!r}; choose one of {', '.join(RFM_SCHEMES)}")
     return pd.Series(vocabulary_column(codes, vocabulary), index=summary.index, name="segment")
+
+
+@dataclass(frozen=True)
+class SegmentMeans:
+    """Population means cn8 compares customers with, from exact sums (whole days, purchases and money
+    steps), so they do not depend on how the customers are ordered or split."""
+
+    customers: int
+    days: int
+    purchases: int
+    money_steps: int
+
+    @classmethod
+    def of(cls, summary: pd.DataFrame) -> SegmentMeans:
+        steps = np.round(summary["total_revenue"].to_numpy(dtype=np.float64) * MONEY_STEPS).astype(np.int64)
+        return cls(
+            len(summary),
+            int(summary["days_since_last"].to_numpy(dtype=np.int64).sum()),
+            int(summary["frequency"].to_numpy(dtype=np.int64).sum()),
+            int(steps.sum()),
+        )
+
+    def __add__(self, other: SegmentMeans) -> SegmentMeans:
+        return SegmentMeans(
+            self.customers + other.customers,
+            self.days + other.days,
+            self.purchases + other.purchases,
+            self.money_steps + other.money_steps,
+        )
+
+    @property
+    def days_since_last(self) -> float:
+        return self.days / self.customers if self.customers else math.nan
+
+    @property
+    def frequency(self) -> float:
+        return self.purchases / self.customers if self.customers else math.nan
+
+    @property
+    def total_revenue(self) -> float:
+        return self.money_steps / MONEY_STEPS / self.customers if self.customers else math.nan

@@ -11,6 +11,7 @@ import pandas as pd
 
 from crmkit.errors import OptionError
 from crmkit.schema import TIER_MODES, TIERS, vocabulary_column
+from crmkit.scoring.histogram import Histogram
 
 # --- 80/20 tiers --------------------------------------------------------------
 
@@ -66,23 +67,52 @@ def _half_up(value: Fraction) -> int:
 
 def assign_tiers(values: pd.Series, ids: pd.Series, rule: TierRule = TierRule()) -> pd.DataFrame:
     """Tier buying customers by value: returns ``value_rank`` (1 = most valuable) and ``tier``."""
-    n = len(values)
     order = value_order(values, ids)
-    rank = np.empty(n, dtype=np.int64)
-    rank[order] = np.arange(1, n + 1)
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[order] = np.arange(1, len(values) + 1)
+    clipped = None
+    if rule.mode == "share":
+        clipped = Histogram.of_sorted(np.clip(values.to_numpy(dtype=float)[order[::-1]], 0, None))
+    return tiers_from_ranks(values, rank, rule, clipped)
+
+
+def tiers_from_ranks(values: pd.Series, rank: np.ndarray, rule: TierRule, clipped: Histogram | None) -> pd.DataFrame:
+    """``value_rank`` and ``tier`` from each customer's rank among all buying customers (1 = most valuable).
+
+    Rank mode needs only the ranks and how many customers there are; share mode also needs ``clipped``, the
+    histogram of every customer's value with negative values counted as 0. ``values`` and ``rank`` may be a
+    part of the customers: the tiers are those of the whole.
+    """
+    rank = np.asarray(rank, dtype=np.int64)
     if rule.mode == "rank":
+        n = clipped.n if clipped is not None else len(rank)
         platinum_n, gold_n = tier_sizes(n, rule)
         in_platinum, in_gold = rank <= platinum_n, rank <= platinum_n + gold_n
     else:
-        sorted_values = np.clip(values.to_numpy(dtype=float)[order], 0, None)
-        total = sorted_values.sum()
-        before = np.empty(n)
-        before[order] = np.cumsum(sorted_values) - sorted_values
+        assert clipped is not None
+        before = largest_sums(clipped, rank - 1)
+        total = largest_sums(clipped, np.array([clipped.n]))[0]
         positive = values.to_numpy(dtype=float) > 0
         in_platinum = positive & (before < total * rule.platinum / 100)
         in_gold = positive & (before < total * (rule.platinum + rule.gold) / 100)
     tier = np.where(in_platinum, 0, np.where(in_gold, 1, 2))  # positions in TIERS
     return pd.DataFrame({"value_rank": rank, "tier": vocabulary_column(tier, TIERS)}, index=values.index)
+
+
+def largest_sums(histogram: Histogram, k: np.ndarray) -> np.ndarray:
+    """The sum of the ``k`` largest values, for each k (0 … n), from the histogram of the values.
+
+    Sums run over the distinct values (value × count), largest first, so every engine that holds the same
+    histogram gets the same figures to the last digit.
+    """
+    values, counts = histogram.values[::-1], histogram.counts[::-1]
+    before = np.concatenate(([0], np.cumsum(counts)))  # customers above each distinct value
+    sums = np.concatenate(([0.0], np.cumsum(values * counts)))  # their value
+    k = np.asarray(k, dtype=np.int64)
+    group = np.clip(np.searchsorted(before, k, side="right") - 1, 0, max(len(values) - 1, 0))
+    if not len(values):
+        return np.zeros(len(k))
+    return sums[group] + (k - before[group]) * values[group]
 
 
 def pareto_figures(values: pd.Series, *, rank: np.ndarray | None = None, curve_points: int = 101) -> dict:
@@ -93,11 +123,17 @@ def pareto_figures(values: pd.Series, *, rank: np.ndarray | None = None, curve_p
     """
     clipped = np.clip(values.to_numpy(dtype=float), 0, None)
     if rank is None:
-        v = np.sort(clipped)[::-1]
+        ascending = np.sort(clipped)
     else:
-        v = np.empty(len(clipped))
-        v[np.asarray(rank) - 1] = clipped
-    n, total = len(v), float(v.sum())
+        ascending = np.empty(len(clipped))
+        ascending[len(clipped) - np.asarray(rank)] = clipped
+    return pareto_from_histogram(Histogram.of_sorted(ascending), curve_points=curve_points)
+
+
+def pareto_from_histogram(clipped: Histogram, *, curve_points: int = 101) -> dict:
+    """:func:`pareto_figures` from the histogram of the values (negative values counted as 0)."""
+    n = clipped.n
+    total = float(largest_sums(clipped, np.array([n]))[0]) if n else 0.0
     if n == 0 or total <= 0:
         return {
             "top20_revenue_share": None,
@@ -106,18 +142,34 @@ def pareto_figures(values: pd.Series, *, rank: np.ndarray | None = None, curve_p
             "gini": None,
             "curve": [],
         }
-    cum = np.cumsum(v) / total
     top20 = math.ceil(0.2 * n)
-    for_80 = int(np.searchsorted(cum, 0.8 - 1e-12) + 1)
-    ascending = v[::-1]
-    gini = float((2 * np.sum(np.arange(1, n + 1) * ascending)) / (n * total) - (n + 1) / n)
-    shares = np.linspace(0, 1, curve_points)
-    cum0 = np.concatenate(([0.0], cum))
-    value_share = np.interp(shares * n, np.arange(n + 1), cum0)
+    for_80 = _first_rank_reaching(clipped, total, 0.8 - 1e-12)
+    # Ascending ranks of the customers holding each distinct value (ascending): start … start + count − 1.
+    start = np.concatenate(([0], np.cumsum(clipped.counts)[:-1])) + 1
+    rank_sums = clipped.counts * (2 * start + clipped.counts - 1) / 2
+    gini = float(2 * np.sum(rank_sums * clipped.values) / (n * total) - (n + 1) / n)
+    positions = np.linspace(0, 1, curve_points) * n
+    whole = np.floor(positions).astype(np.int64)
+    below, above = largest_sums(clipped, whole), largest_sums(clipped, np.minimum(whole + 1, n))
+    value_share = (below + (positions - whole) * (above - below)) / total
     return {
-        "top20_revenue_share": float(cum[top20 - 1]),
+        "top20_revenue_share": float(largest_sums(clipped, np.array([top20]))[0] / total),
         "customers_for_80pct": for_80,
         "customers_for_80pct_share": for_80 / n,
         "gini": gini,
-        "curve": [{"customer_share": float(c), "value_share": float(s)} for c, s in zip(shares, value_share)],
+        "curve": [
+            {"customer_share": float(c), "value_share": float(s)}
+            for c, s in zip(np.linspace(0, 1, curve_points), value_share)
+        ],
     }
+
+
+def _first_rank_reaching(clipped: Histogram, total: float, share: float) -> int:
+    """The fewest top customers whose value makes at least ``share`` of ``total``."""
+    n = clipped.n
+    ends = np.concatenate((np.cumsum(clipped.counts[::-1]), [n]))[:-1]
+    group = min(int(np.searchsorted(largest_sums(clipped, ends) / total, share)), len(ends) - 1)
+    low = int(ends[group - 1]) if group else 0
+    ranks = np.arange(low + 1, int(ends[group]) + 1)
+    reached = largest_sums(clipped, ranks) / total >= share
+    return int(ranks[np.argmax(reached)]) if reached.any() else n

@@ -41,6 +41,7 @@ from crmkit.models import (
     fit_transaction_model_on,
 )
 from crmkit.schema import COST_COMPONENTS, CUSTOMER_ID, DAYS_PER_YEAR, VALUE_COMPONENTS
+from crmkit.scoring.kernels import MONEY_STEPS
 from crmkit.scoring.summary import days_between, unit_days
 
 #: Length of one discounting step (a month) in days.
@@ -183,12 +184,31 @@ class ValueFit:
         }
 
 
-def _margin_share(summary: pd.DataFrame) -> np.ndarray:
-    """total_margin / total_revenue per customer, clipped to [−1, 1]; the overall share where revenue <= 0."""
+def margin_steps(summary: pd.DataFrame) -> tuple[int, int]:
+    """Margin and revenue of the customers with positive revenue, in whole money steps (exact, so the sums of
+    parts of the customers add up to the sum of all)."""
+    revenue = summary["total_revenue"].to_numpy(dtype=np.float64)
+    positive = revenue > 0
+    margin = summary["total_margin"].to_numpy(dtype=np.float64)[positive]
+    return int(np.round(margin * MONEY_STEPS).astype(np.int64).sum()), int(
+        np.round(revenue[positive] * MONEY_STEPS).astype(np.int64).sum()
+    )
+
+
+def overall_margin_share(steps: tuple[int, int]) -> float:
+    """Margin ÷ revenue over the customers with positive revenue (1 when there are none)."""
+    margin, revenue = steps
+    return margin / revenue if revenue else 1.0
+
+
+def _margin_share(summary: pd.DataFrame, overall: float | None = None) -> np.ndarray:
+    """total_margin / total_revenue per customer, clipped to [−1, 1]; ``overall`` (default: the share over
+    ``summary``, see :func:`overall_margin_share`) where revenue <= 0."""
     revenue = summary["total_revenue"].to_numpy(dtype=np.float64)
     margin = summary["total_margin"].to_numpy(dtype=np.float64)
     positive = revenue > 0
-    overall = margin[positive].sum() / revenue[positive].sum() if positive.any() else 1.0
+    if overall is None:
+        overall = overall_margin_share(margin_steps(summary))
     share = np.divide(margin, revenue, out=np.full_like(revenue, overall), where=positive)
     return np.clip(np.nan_to_num(share, nan=overall), -1.0, 1.0)
 
@@ -203,6 +223,7 @@ def score_value(
     discount_rate: float = 0.10,
     penalizer: float = 0.0,
     fitted: FittedModels | None = None,
+    overall_margin: float | None = None,
 ) -> tuple[pd.DataFrame, ValueFit]:
     """Fit the purchase and spend models on a customer summary and score every customer's value.
 
@@ -216,6 +237,7 @@ def score_value(
     else 1 (revenue CLV); ``historic_value`` follows it (total_margin, or
     total_revenue × margin). Prospects (no purchase: frequency missing) get
     missing model columns. With ``fitted`` models nothing is fitted: they score the customers as they are.
+    ``overall_margin`` is the margin share of customers without positive revenue (default: over ``summary``).
     """
     missing = [c for c in SUMMARY_INPUTS if c not in summary.columns]
     if missing:
@@ -244,7 +266,7 @@ def score_value(
     if margin is not None:
         share = float(margin)
     elif "total_margin" in summary.columns:
-        share = _margin_share(summary.loc[buyers])
+        share = _margin_share(summary.loc[buyers], overall_margin)
     historic = historic_values(summary, margin)
     expected_spend = spend.expected_spend(f, m)
     p_alive = transactions.p_alive_on(data)
