@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from crmkit.datasets.sample import simulate_sales
 from crmkit.errors import BadValueError, OptionError
 from crmkit.scoring.backtest import (
+    BacktestReport,
     auc,
     backtest,
     by_frequency,
@@ -133,25 +134,33 @@ class TestHoldoutActuals:
 class TestBacktestOnHandBuiltData:
     def test_report_counts_the_holdout_exactly(self):
         report = backtest(_tx(), calibration_end=CAL_END, holdout_end=HOLDOUT_END, models=("mbgnbd",), time_unit="day")
-        assert report["calibration_end"] == "2024-01-31" and report["holdout_end"] == "2024-02-29"
-        assert report["holdout_length"] == 29 and report["customers"] == 4
-        (model,) = report["models"]
-        assert model["model"] == "mbgnbd"
-        assert set(model["params"]) == {"r", "alpha", "a", "b"}
-        assert model["aggregate"]["actual"] == 4
-        assert [(row["frequency"], row["customers"], row["actual"]) for row in model["by_frequency"]] == [
+        assert report.calibration_end == pd.Timestamp("2024-01-31") and report.holdout_end == pd.Timestamp("2024-02-29")
+        assert report.holdout_length == 29 and report.customers == 4
+        (model,) = report.models
+        assert model.model == "mbgnbd"
+        assert set(model.params) == {"r", "alpha", "a", "b"}
+        assert model.actual_purchases == 4
+        assert [(row.frequency, row.customers, row.actual) for row in model.by_frequency] == [
             ("0", 2, 1.0),
             ("1", 1, 0.0),
             ("2", 1, 2.0),
         ]
-        predicted = sum(row["customers"] * row["predicted"] for row in model["by_frequency"])
-        assert predicted == pytest.approx(model["aggregate"]["predicted"])
-        json.dumps(report, allow_nan=False)
+        predicted = sum(row.customers * row.predicted for row in model.by_frequency)
+        assert predicted == pytest.approx(model.predicted_purchases)
+        payload = report.to_json()
+        json.dumps(payload, allow_nan=False)
+        assert payload["calibration_end"] == "2024-01-31" and payload["models"][0]["aggregate"]["actual"] == 4
+        assert payload["models"][0]["by_frequency"][0] == {
+            "frequency": "0",
+            "customers": 2,
+            "actual": 1.0,
+            "predicted": model.by_frequency[0].predicted,
+        }
 
     def test_default_holdout_ends_at_the_last_transaction(self):
         report = backtest(_tx(), calibration_end=CAL_END, models=("pareto",), time_unit="day")
-        assert report["holdout_end"] == "2024-03-05" and report["holdout_length"] == 34
-        assert report["models"][0]["aggregate"]["actual"] == 5
+        assert report.holdout_end == pd.Timestamp("2024-03-05") and report.holdout_length == 34
+        assert report.models[0].actual_purchases == 5
 
     def test_first_day_with_a_time_of_day_is_inside_the_data(self):
         rows = [(c, "2024-01-01 10:00" if d == "2024-01-01" else d, a) for c, d, a in ROWS]
@@ -195,14 +204,14 @@ class TestByFrequency:
         actual = np.array([0.0, 1, 2, 3, 4, 5, 9, 0, 1])
         predicted = np.array([0.5, 0.3, 1, 2, 3, 6, 9, 1.4, 0.7])
         rows = by_frequency(frequency, actual, predicted)
-        assert [r["frequency"] for r in rows] == ["0", "1", "3", "6", "7+"]  # empty frequencies have no row
-        assert [r["customers"] for r in rows] == [2, 2, 1, 1, 3]
-        assert [r["actual"] for r in rows] == pytest.approx([0.5, 1.0, 3.0, 1.0, 6.0])
-        assert [r["predicted"] for r in rows] == pytest.approx([0.4, 1.2, 2.0, 0.7, 6.0])
+        assert [r.frequency for r in rows] == ["0", "1", "3", "6", "7+"]  # empty frequencies have no row
+        assert [r.customers for r in rows] == [2, 2, 1, 1, 3]
+        assert [r.actual for r in rows] == pytest.approx([0.5, 1.0, 3.0, 1.0, 6.0])
+        assert [r.predicted for r in rows] == pytest.approx([0.4, 1.2, 2.0, 0.7, 6.0])
 
     def test_float_frequencies_from_a_summary(self):
         rows = by_frequency(np.array([0.0, 7.0, 6.0, 20.0]), np.ones(4), np.zeros(4))
-        assert [(r["frequency"], r["customers"]) for r in rows] == [("0", 1), ("6", 1), ("7+", 2)]
+        assert [(r.frequency, r.customers) for r in rows] == [("0", 1), ("6", 1), ("7+", 2)]
 
 
 class TestTopShare:
@@ -225,7 +234,7 @@ def simulated() -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def report(simulated) -> dict:
+def report(simulated) -> BacktestReport:
     """The three models backtested on the simulated sales: calibration to mid-2024, holdout to the end."""
     return backtest(simulated, calibration_end="2024-06-30", models=("mbgnbd", "bgnbd", "pareto"), time_unit="week")
 
@@ -233,43 +242,42 @@ def report(simulated) -> dict:
 class TestOnSimulatedData:
     @pytest.mark.parametrize("name", ["mbgnbd", "bgnbd", "pareto"])
     def test_aggregate_prediction_is_close_to_what_happened(self, report, name):
-        model = next(m for m in report["models"] if m["model"] == name)
-        assert model["converged"]
-        assert model["aggregate"]["actual"] > 5000
-        assert model["aggregate"]["predicted"] == pytest.approx(model["aggregate"]["actual"], rel=0.10)
-        assert model["per_customer"]["correlation"] > 0.6
-        assert model["clv"]["correlation"] > 0.5
-        assert 0.5 < model["clv"]["top20_capture"] <= 1
+        model = next(m for m in report.models if m.model == name)
+        assert model.converged
+        assert model.actual_purchases > 5000
+        assert model.predicted_purchases == pytest.approx(model.actual_purchases, rel=0.10)
+        assert model.correlation is not None and model.correlation > 0.6
+        assert model.clv_correlation is not None and model.clv_correlation > 0.5
+        assert model.top20_capture is not None and 0.5 < model.top20_capture <= 1
 
     @pytest.mark.parametrize("name", ["mbgnbd", "pareto"])
     def test_p_alive_ranks_who_buys_again(self, report, name):
-        assert next(m for m in report["models"] if m["model"] == name)["p_alive_auc"] > 0.7
+        auc_ = next(m for m in report.models if m.model == name).p_alive_auc
+        assert auc_ is not None and auc_ > 0.7
 
     def test_bgnbd_ranks_one_time_buyers_as_ties(self, report):
         # BG/NBD gives every one-time buyer P(alive) = 1, so its AUC sits well below MBG/NBD's.
-        by_name = {m["model"]: m for m in report["models"]}
-        assert by_name["bgnbd"]["p_alive_auc"] < by_name["mbgnbd"]["p_alive_auc"] - 0.1
+        by_name = {m.model: m for m in report.models}
+        assert by_name["bgnbd"].p_alive_auc < by_name["mbgnbd"].p_alive_auc - 0.1
         # ... and says why: the one-time buyers, the frequency-0 row of the by-frequency table.
-        assert by_name["bgnbd"]["p_alive_ties"] == by_name["bgnbd"]["by_frequency"][0]["customers"] > 0
-        assert by_name["mbgnbd"]["p_alive_ties"] is None and by_name["pareto"]["p_alive_ties"] is None
+        assert by_name["bgnbd"].p_alive_ties == by_name["bgnbd"].by_frequency[0].customers > 0
+        assert by_name["mbgnbd"].p_alive_ties is None and by_name["pareto"].p_alive_ties is None
 
     def test_by_frequency_adds_up_and_tracks_the_actuals(self, report):
-        model = report["models"][0]
-        rows = model["by_frequency"]
-        assert [r["frequency"] for r in rows] == ["0", "1", "2", "3", "4", "5", "6", "7+"]
-        assert sum(r["customers"] for r in rows) == report["customers"]
-        assert sum(r["customers"] * r["actual"] for r in rows) == pytest.approx(model["aggregate"]["actual"])
-        actual = [r["actual"] for r in rows]
+        model = report.models[0]
+        rows = model.by_frequency
+        assert [r.frequency for r in rows] == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+        assert sum(r.customers for r in rows) == report.customers
+        assert sum(r.customers * r.actual for r in rows) == pytest.approx(model.actual_purchases)
+        actual = [r.actual for r in rows]
         assert actual[-1] == max(actual) and actual[0] == min(actual)
         for row in rows:
-            assert row["predicted"] == pytest.approx(row["actual"], rel=0.3)
+            assert row.predicted == pytest.approx(row.actual, rel=0.3)
 
     def test_time_unit_does_not_change_predictions(self, simulated, report):
         daily = backtest(simulated, calibration_end="2024-06-30", models=("mbgnbd",), time_unit="day")
-        assert daily["holdout_length"] == pytest.approx(report["holdout_length"] * 7)
-        assert daily["models"][0]["aggregate"]["predicted"] == pytest.approx(
-            report["models"][0]["aggregate"]["predicted"], rel=1e-4
-        )
+        assert daily.holdout_length == pytest.approx(report.holdout_length * 7)
+        assert daily.models[0].predicted_purchases == pytest.approx(report.models[0].predicted_purchases, rel=1e-4)
 
 
 class TestBadOptions:

@@ -80,7 +80,7 @@ def backtest(
     )
     if output_format is OutputFormat.json:
         terminal.emit_json(
-            {"data": inputs.data_section(), **report, "warnings": pipeline.read_warnings(inputs.tx.report)}
+            {"data": inputs.data_section(), **report.to_json(), "warnings": pipeline.read_warnings(inputs.tx.report)}
         )
         return
     terminal.render_backtest(out_console(), report, lang=inputs.lang(lang))

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pandas as pd
 from rich import box
@@ -59,6 +59,9 @@ from crmkit.pipeline.results import (
 from crmkit.pipeline.run import ORDERS_BY, revenue_text
 from crmkit.schema import CUSTOMER_ID, SALESPERSON, check_lang
 from crmkit.scoring.retention import WhatIf
+
+if TYPE_CHECKING:  # the backtest's models import scipy, which a terminal-only command does not need
+    from crmkit.scoring.backtest import BacktestReport
 
 MONEY = "{:,.0f}"
 #: Cells between two columns (one padding cell and the blank rule of ``box.SIMPLE_HEAD``).
@@ -705,55 +708,53 @@ def render_value(console: Console, result: ScoreResult, report: ValueReport, *, 
 #: Rows of the backtest model table: label and how to read and format the figure from one model's report.
 #: The backtest's measures: (English, Chinese) name and how to show a model's value.
 _BACKTEST_ROWS: Final = (
-    (("log-likelihood", "对数似然"), lambda m: _num(m["log_likelihood"], 1)),
-    (("actual repeat purchases", "实际复购次数"), lambda m: _num(m["aggregate"]["actual"], 0)),
-    (("predicted repeat purchases", "预测复购次数"), lambda m: _num(m["aggregate"]["predicted"], 1)),
-    (("per customer: MAE", "单客户平均绝对误差"), lambda m: _num(m["per_customer"]["mae"], 3)),
-    (("per customer: RMSE", "单客户均方根误差"), lambda m: _num(m["per_customer"]["rmse"], 3)),
-    (("per customer: correlation", "单客户相关系数"), lambda m: _num(m["per_customer"]["correlation"], 3)),
+    (("log-likelihood", "对数似然"), lambda m: _num(m.log_likelihood, 1)),
+    (("actual repeat purchases", "实际复购次数"), lambda m: _num(m.actual_purchases, 0)),
+    (("predicted repeat purchases", "预测复购次数"), lambda m: _num(m.predicted_purchases, 1)),
+    (("per customer: MAE", "单客户平均绝对误差"), lambda m: _num(m.mae, 3)),
+    (("per customer: RMSE", "单客户均方根误差"), lambda m: _num(m.rmse, 3)),
+    (("per customer: correlation", "单客户相关系数"), lambda m: _num(m.correlation, 3)),
     (
         ("AUC of P(alive) for buying again", "存活概率预测复购的 AUC"),
-        lambda m: _num(m["p_alive_auc"], 3) + ("*" if m.get("p_alive_ties") else ""),
+        lambda m: _num(m.p_alive_auc, 3) + ("*" if m.p_alive_ties else ""),
     ),
     (
         ("CLV vs holdout spend: correlation", "CLV 与验证期消费的相关系数"),
-        lambda m: _num(m.get("clv", {}).get("correlation"), 3),
+        lambda m: _num(m.clv_correlation, 3),
     ),
     (
         ("holdout spend of the top 20% by CLV", "CLV 前 20% 客户的验证期消费占比"),
-        lambda m: _pct(m.get("clv", {}).get("top20_capture")),
+        lambda m: _pct(m.top20_capture),
     ),
 )
 
 
-def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None:
+def render_backtest(console: Console, report: BacktestReport, *, lang: str = "en") -> None:
     """Calibration vs holdout: one column per model, then mean holdout purchases by calibration frequency."""
     words = {key: pair[check_lang(lang)] for key, pair in BACKTEST_WORDS.items()}
-    models = report["models"]
-    unit = report.get("time_unit", "")
-    customers = report.get("customers")
+    models, unit, customers = report.models, report.time_unit, report.customers
     console.print(
         Text(
             words["period"].format(
-                c=report["calibration_end"],
-                h=report["holdout_end"],
-                n=_num(report.get("holdout_length"), 1),
+                c=f"{report.calibration_end:%Y-%m-%d}",
+                h=f"{report.holdout_end:%Y-%m-%d}",
+                n=_num(report.holdout_length, 1),
                 unit=UNIT_WORDS.get(unit, unit) if lang == "zh" else unit,
-                customers=words["customers"].format(n=customers) if customers is not None else "",
+                customers=words["customers"].format(n=customers),
             )
         )
     )
     print_table(
         console,
         words["models"],
-        [Column(words["measure"]), *[Column(m["model"], numeric=True) for m in models]],
+        [Column(words["measure"]), *[Column(m.model, numeric=True) for m in models]],
         [(names[check_lang(lang)], *[read(m) for m in models]) for names, read in _BACKTEST_ROWS],
     )
     for m in models:  # why a starred AUC is low, right below it
-        if m.get("p_alive_ties"):
-            ties = words["p_alive_ties"].format(model=m["model"], n=m["p_alive_ties"], customers=customers or 0)
+        if m.p_alive_ties:
+            ties = words["p_alive_ties"].format(model=m.model, n=m.p_alive_ties, customers=customers)
             console.print(Text(ties, style="dim"))
-    predicted = [{row["frequency"]: row["predicted"] for row in m["by_frequency"]} for m in models]
+    predicted = [{row.frequency: row.predicted for row in m.by_frequency} for m in models]
     print_table(
         console,
         words["by_frequency"],
@@ -761,21 +762,21 @@ def render_backtest(console: Console, report: dict, *, lang: str = "en") -> None
             Column(words["frequency"], numeric=True),
             Column(words["customers_column"], numeric=True),
             Column(words["actual"], numeric=True),
-            *[Column(m["model"], numeric=True) for m in models],
+            *[Column(m.model, numeric=True) for m in models],
         ],
         [
             (
-                row["frequency"],
-                f"{row['customers']:,}",
-                _num(row["actual"], 3),
-                *[_num(p.get(row["frequency"]), 3) for p in predicted],
+                row.frequency,
+                f"{row.customers:,}",
+                _num(row.actual, 3),
+                *[_num(p.get(row.frequency), 3) for p in predicted],
             )
-            for row in (models[0]["by_frequency"] if models else [])
+            for row in (models[0].by_frequency if models else [])
         ],
     )
     for m in models:
-        for warning in m.get("warnings", []):
-            print_note(console, f"{m['model']}: {warning}", lang)
+        for warning in m.warnings:
+            print_note(console, f"{m.model}: {warning}", lang)
     if len(models) > 1:
         console.print(Text(words["choose"]))
 

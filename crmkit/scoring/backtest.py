@@ -1,6 +1,7 @@
 """Calibration/holdout backtest: fit on the past, predict the holdout, compare with what happened.
 
-Transforms transactions into a JSON-ready report per model: aggregate predicted
+Transforms transactions into a typed report (:class:`BacktestReport`, one :class:`ModelBacktest` per model,
+``to_json()`` for ``--format json``): aggregate predicted
 vs actual repeat purchases, per-customer errors, the by-frequency table of the
 papers (calibration frequency 0, 1, …, 7+), the AUC of P(alive) for "buys again
 in the holdout", and CLV against actual holdout spend.
@@ -19,6 +20,8 @@ returns (negative amounts) never an occasion.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,6 +44,77 @@ FREQUENCY_CAP = 7
 #: Share of customers, highest predicted CLV first, whose actual holdout revenue is reported.
 TOP_SHARE = 0.2
 _LATER_CALIBRATION_END = "choose a later calibration_end so that more customers have bought twice"
+
+
+@dataclass(frozen=True)
+class FrequencyRow:
+    """The calibration customers with one frequency (the last row: :data:`FREQUENCY_CAP` or more repeat
+    purchases) and their mean holdout purchases, actual and predicted."""
+
+    frequency: str
+    customers: int
+    actual: float
+    predicted: float
+
+
+@dataclass(frozen=True)
+class ModelBacktest:
+    """How one model's holdout predictions compare with what happened."""
+
+    model: str
+    params: dict[str, float]
+    log_likelihood: float
+    converged: bool
+    warnings: list[str]
+    actual_purchases: float  # repeat purchases of all calibration customers in the holdout
+    predicted_purchases: float
+    mae: float  # per customer, of holdout purchases
+    rmse: float
+    correlation: float | None
+    p_alive_auc: float | None  # P(alive) as a score for "buys again in the holdout"
+    p_alive_ties: int | None  # one-time buyers who all get P(alive) = 1 (BG/NBD), which lowers the AUC
+    by_frequency: list[FrequencyRow]
+    clv_correlation: float | None  # CLV against actual holdout spend
+    top20_capture: float | None  # share of holdout spend bought by the top 20% by CLV
+
+    def to_json(self) -> dict[str, Any]:
+        """The model's entry of ``crmkit backtest --format json``."""
+        return {
+            "model": self.model,
+            "params": self.params,
+            "log_likelihood": self.log_likelihood,
+            "converged": self.converged,
+            "warnings": self.warnings,
+            "aggregate": {"actual": self.actual_purchases, "predicted": self.predicted_purchases},
+            "per_customer": {"mae": self.mae, "rmse": self.rmse, "correlation": self.correlation},
+            "p_alive_auc": self.p_alive_auc,
+            "p_alive_ties": self.p_alive_ties,
+            "by_frequency": [vars(row) for row in self.by_frequency],
+            "clv": {"correlation": self.clv_correlation, "top20_capture": self.top20_capture},
+        }
+
+
+@dataclass(frozen=True)
+class BacktestReport:
+    """The calibration and holdout periods and one :class:`ModelBacktest` per model, in the order asked."""
+
+    calibration_end: pd.Timestamp
+    holdout_end: pd.Timestamp
+    time_unit: str
+    holdout_length: float  # in time units
+    customers: int  # with a purchase in the calibration period
+    models: list[ModelBacktest]
+
+    def to_json(self) -> dict[str, Any]:
+        """What ``crmkit backtest --format json`` prints besides the data section."""
+        return {
+            "calibration_end": self.calibration_end.strftime("%Y-%m-%d"),
+            "holdout_end": self.holdout_end.strftime("%Y-%m-%d"),
+            "time_unit": self.time_unit,
+            "holdout_length": self.holdout_length,
+            "customers": self.customers,
+            "models": [m.to_json() for m in self.models],
+        }
 
 
 def holdout_actuals(
@@ -84,7 +158,7 @@ def auc(score: np.ndarray, positive: np.ndarray) -> float | None:
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def by_frequency(frequency: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> list[dict]:
+def by_frequency(frequency: np.ndarray, actual: np.ndarray, predicted: np.ndarray) -> list[FrequencyRow]:
     """Mean actual vs predicted holdout purchases per calibration frequency (0 … 6, then 7+).
 
     Rows run in frequency order; a frequency without customers has no row.
@@ -95,12 +169,9 @@ def by_frequency(frequency: np.ndarray, actual: np.ndarray, predicted: np.ndarra
         customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean")
     )
     return [
-        {
-            "frequency": f"{b}+" if b == FREQUENCY_CAP else str(b),
-            "customers": int(row.customers),
-            "actual": float(row.actual),
-            "predicted": float(row.predicted),
-        }
+        FrequencyRow(
+            f"{b}+" if b == FREQUENCY_CAP else str(b), int(row.customers), float(row.actual), float(row.predicted)
+        )
         for b, row in grouped.iterrows()
     ]
 
@@ -127,7 +198,7 @@ def backtest(
     holdout_end: pd.Timestamp | None = None,
     models: Sequence[str] = ("mbgnbd",),
     time_unit: str = "week",
-) -> dict:
+) -> BacktestReport:
     """Fit each model on transactions up to ``calibration_end`` and score its predictions for the holdout.
 
     ``holdout_end`` defaults to the day of the last transaction. CLV is
@@ -157,38 +228,31 @@ def backtest(
         ) from None
     data = compress(f, r, T)  # the unique (x, t_x, T) rows, shared by every model's fit and predictions
     one_time = int((f == 0).sum())
-    reports = []
+    reports: list[ModelBacktest] = []
     for name in models:
         model = fit_transaction_model_on(name, data)
         predicted = model.expected_purchases_on(horizon, data)[data.inverse]
         value = clv(model, gamma_gamma, f, r, T, m, horizon=horizon, time_unit_days=unit, margin=1.0, discount_rate=0.0)
         reports.append(
-            {
-                "model": name,
-                "params": model.params,
-                "log_likelihood": model.log_likelihood,
-                "converged": model.converged,
-                "warnings": [*model.warnings, *(f"Gamma-Gamma: {w}" for w in gamma_gamma.warnings)],
-                "aggregate": {"actual": float(actual.sum()), "predicted": float(predicted.sum())},
-                "per_customer": {
-                    "mae": float(np.mean(np.abs(predicted - actual))),
-                    "rmse": float(np.sqrt(np.mean((predicted - actual) ** 2))),
-                    "correlation": _correlation(predicted, actual),
-                },
-                "p_alive_auc": auc(model.p_alive_on(data)[data.inverse], actual > 0),
-                "p_alive_ties": None if model.informs_one_time_buyers or not one_time else one_time,
-                "by_frequency": by_frequency(f, actual, predicted),
-                "clv": {"correlation": _correlation(value, spend), "top20_capture": top_share(value, spend)},
-            }
+            ModelBacktest(
+                model=name,
+                params=model.params,
+                log_likelihood=model.log_likelihood,
+                converged=model.converged,
+                warnings=[*model.warnings, *(f"Gamma-Gamma: {w}" for w in gamma_gamma.warnings)],
+                actual_purchases=float(actual.sum()),
+                predicted_purchases=float(predicted.sum()),
+                mae=float(np.mean(np.abs(predicted - actual))),
+                rmse=float(np.sqrt(np.mean((predicted - actual) ** 2))),
+                correlation=_correlation(predicted, actual),
+                p_alive_auc=auc(model.p_alive_on(data)[data.inverse], actual > 0),
+                p_alive_ties=None if model.informs_one_time_buyers or not one_time else one_time,
+                by_frequency=by_frequency(f, actual, predicted),
+                clv_correlation=_correlation(value, spend),
+                top20_capture=top_share(value, spend),
+            )
         )
-    return {
-        "calibration_end": calibration_end.strftime("%Y-%m-%d"),
-        "holdout_end": holdout_end.strftime("%Y-%m-%d"),
-        "time_unit": time_unit,
-        "holdout_length": horizon,
-        "customers": len(calibration),
-        "models": reports,
-    }
+    return BacktestReport(calibration_end, holdout_end, time_unit, horizon, len(calibration), reports)
 
 
 def _check_period(tx: pd.DataFrame, calibration_end, holdout_end) -> tuple[pd.Timestamp, pd.Timestamp]:
