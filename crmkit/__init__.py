@@ -44,6 +44,7 @@ _LAZY = {
     "load_model": "crmkit.ingest.model_file",
     "customer_summary": "crmkit.scoring.summary",
     "backtest": "crmkit.scoring.backtest",
+    "BacktestReport": "crmkit.scoring.backtest",
     "TransactionModel": "crmkit.models",
     "GammaGammaModel": "crmkit.models",
     "FittedModels": "crmkit.models",
@@ -73,11 +74,15 @@ def read_transactions(
     sheet: str | None = None,
     strict: bool = False,
     date_order: str | None = None,
+    header_row: int | None = None,
+    decimal: str | None = None,
 ) -> TransactionData:
     """Transactions from files (CSV/TSV/XLSX/Parquet, folders of them) or DataFrames, as the CLI reads them.
 
     ``columns`` maps canonical names to headers (``{"amount": "实收金额"}``) where the aliases do not find
     them. Unusable rows are dropped and reported (``.report``, ``.rejects``); ``strict`` raises on the first.
+    Where a file cannot settle its own dialect, say it: ``date_order`` ('dmy' or 'mdy'), ``decimal`` ('.' or
+    ','), ``header_row`` (counted from 1, as Excel shows it); ``.report.files`` says what was decided.
     """
     import pandas as pd
 
@@ -90,6 +95,8 @@ def read_transactions(
         sheet=sheet,
         strict=strict,
         date_order=date_order,
+        header_row=header_row,
+        decimal=decimal,
     )
 
 

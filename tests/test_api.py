@@ -179,3 +179,28 @@ def test_an_id_quoted_in_a_drop_example_is_pseudonymised(tmp_path):
     tx = crmkit.read_transactions(path)
     shared = crmkit.Sharing(pseudonym_key="a-long-secret").transactions(tx)
     assert shared.rejects.equals(tx.rejects) and shared.report.examples == tx.report.examples  # nothing dropped
+
+
+EUROPEAN = "Kunde;Datum;Betrag\nA;13.01.2024;1.500\nB;14.01.2024;2.250\nA;15.02.2024;3\n"
+
+
+def test_a_dialect_the_file_cannot_settle_is_asked_for_by_its_parameter(tmp_path):
+    path = tmp_path / "umsatz.csv"
+    path.write_text(EUROPEAN, encoding="cp1252")
+    with pytest.raises(crmkit.CrmkitError) as caught:
+        crmkit.read_transactions(path, columns={"customer_id": "Kunde", "order_date": "Datum", "amount": "Betrag"})
+    assert "decimal=','" in caught.value.hint and "--decimal" not in caught.value.hint
+    read = crmkit.read_transactions(
+        path, columns={"customer_id": "Kunde", "order_date": "Datum", "amount": "Betrag"}, decimal=","
+    )
+    assert read.frame["amount"].tolist() == [1500.0, 2250.0, 3.0]
+
+
+def test_a_header_below_a_title_is_given_by_its_row(tmp_path):
+    path = tmp_path / "report.csv"
+    path.write_text("Sales report 2024,,\nclient,when,paid\nA,2024-01-03,10\n", encoding="utf-8")
+    columns = {"customer_id": "client", "order_date": "when", "amount": "paid"}
+    with pytest.raises(crmkit.CrmkitError) as caught:
+        crmkit.read_transactions(path)
+    assert "header_row=N" in caught.value.hint and "columns={" in caught.value.hint
+    assert crmkit.read_transactions(path, columns=columns, header_row=2).frame["amount"].tolist() == [10.0]

@@ -105,7 +105,7 @@ def test_category_level_by_customer():
 def test_no_product_column_names_the_headers_and_the_col_option(tmp_path: Path):
     path = tmp_path / "sales.csv"
     path.write_text("customer_id,order_date,amount\nA,2024-01-01,10\nB,2024-01-02,20\n", encoding="utf-8")
-    user_error(run(path, "-q"), "no product column in", "产品", "--col product=<header>")
+    user_error(run(path, "-q"), "no product column in", "产品", '--col product="<header>"')
     user_error(run(path, "-q", "--level", "category"), "no category column", "品类")
 
 

@@ -236,6 +236,31 @@ def test_bad_tiers(data: SimpleNamespace, tiers: str, fragment: str) -> None:
 
 def test_unknown_sheet_lists_the_sheets(data: SimpleNamespace) -> None:
     assert_user_error(run("segment", data.zh, "--sheet", "Nope"), "sales_zh.xlsx", "'Nope'", "sheets:")
+    assert_user_error(run("segment", data.zh, "--sheet", "Nope"), "pick one with --sheet NAME")
+
+
+@pytest.mark.parametrize(
+    ("content", "options", "hint"),
+    [
+        ("customer_id;order_date;amount\nA;2024-01-05;1.500\n", [], "say which with --decimal , (1.234,56)"),
+        ("customer_id;order_date;amount\nA;2024-01-05;1.234,50\n", ["--decimal", "."], "use --decimal , or leave"),
+        ("customer_id,order_date,amount\nA,01/02/2024,5\n", [], "say which with --date-order dmy (5 March)"),
+        ("Report,,\nclient,when,paid\nA,2024-01-05,5\n", [], 'name them with --col customer_id="<header>" --col'),
+        ("Report,,\nclient,when,paid\nA,2024-01-05,5\n", [], "give its row with --header-row N"),
+        ("customer_id,order_date,amount\nA,2024-01-05,x\n", ["--strict"], "drop --strict to skip them (write them"),
+    ],
+)
+def test_library_advice_reads_as_options_on_the_command_line(tmp_path: Path, content, options, hint) -> None:
+    """Ingest errors name the library's parameters (decimal=',', date_order='dmy', columns={...}); the command
+    line shows its own options instead, in English and, translated from them, in Chinese."""
+    path = tmp_path / "export.csv"
+    path.write_text(content, encoding="utf-8")
+    result = run("segment", path, "--no-model", *options)
+    assert_user_error(result, hint)
+    zh = run("segment", path, "--no-model", "--lang", "zh", *options)
+    assert zh.exit_code == 2 and "提示" in zh.stderr
+    for library_word in ("decimal=", "date_order=", "header_row=", "columns={", "strict=", ".rejects"):
+        assert library_word not in result.stderr + zh.stderr
 
 
 def test_ambiguous_day_month_dates_need_date_order(tmp_path: Path) -> None:

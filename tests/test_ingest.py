@@ -440,7 +440,7 @@ class TestHeaders:
         error = caught.value
         assert str(path) in error.message and "customer_id" in error.message
         assert "columns found: 'Client', 'Date', 'Amount'" in error.message
-        assert "--col customer_id=" in str(error)
+        assert "columns={'customer_id': '<header>'}" in str(error)
         assert error.exit_code == 2 and isinstance(error, CrmkitError)
 
     def test_override_helps_find_the_header_under_a_title_row(self, tmp_path):
@@ -526,7 +526,7 @@ class TestDates:
         )
         with pytest.raises(BadValueError) as caught:
             load_transactions([path])
-        assert str(path) in str(caught.value) and "--date-order" in str(caught.value)
+        assert str(path) in str(caught.value) and "date_order='dmy'" in str(caught.value)
         assert load_transactions([path], date_order="dmy").frame["order_date"].tolist() == [
             pd.Timestamp("2024-02-01"),
             pd.Timestamp("2024-04-03"),
@@ -942,7 +942,7 @@ def test_every_error_is_a_crmkit_error_with_exit_code_2(tmp_path):
 
 def test_customer_master_with_ambiguous_signup_dates_takes_the_date_order(tmp_path):
     path = write_csv(tmp_path / "c.csv", [["客户编号", "注册日期"], ["1", "05/03/2024"], ["2", "06/04/2024"]])
-    with pytest.raises(BadValueError, match="--date-order"):
+    with pytest.raises(BadValueError, match="date_order="):
         load_customers(path)
     frame = load_customers(path, date_order="dmy").frame
     assert frame["signup_date"].tolist() == [pd.Timestamp("2024-03-05"), pd.Timestamp("2024-04-06")]

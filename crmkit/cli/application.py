@@ -164,6 +164,7 @@ OPTION_OF: dict[str, str] = {
     "calibration_end": "--calibration-end",
     "holdout_end": "--holdout-end",
     "date_order": "--date-order",
+    "header_row": "--header-row",
     "pseudonym_key": "--pseudonymize",
     "retention_period": "--period",
     "what_if": "--what-if",
@@ -174,18 +175,41 @@ OPTION_OF: dict[str, str] = {
     "min_lift": "--min-lift",
     "max_len": "--max-len",
 }
-_ASSIGNED = re.compile(r"\b(" + "|".join(OPTION_OF) + r")=(['\"]?)([^'\"\s,;)]+)\2")
+#: Parameters named in messages only as ``name=value`` (their bare names are ordinary words: "decimal mark").
+OPTION_OF_VALUE: dict[str, str] = {"decimal": "--decimal", "sheet": "--sheet"}
+#: Library advice and the command line's words for it.
+PHRASE_OF = {
+    "read them without strict=True to skip them (they are kept in .rejects)": (
+        "drop --strict to skip them (write them out with --rejects FILE)"
+    ),
+    "do not set model=None": "drop --no-model",
+    "model=None": "--no-model",
+}
+_ASSIGNED = re.compile(
+    r"\b(" + "|".join([*OPTION_OF, *OPTION_OF_VALUE]) + r")=(?:'([^']*)'|\"([^\"]*)\"|([^'\"\s,;)]+))"
+)
 _NAMED = re.compile(r"(?<!\] )\b(" + "|".join(OPTION_OF) + r")\b")  # not "[value] discount_rate in crmkit.toml"
-_COLUMN = re.compile(r"columns=\{'(\w+)': '([^']*)'\}")
+_COLUMNS = re.compile(r"columns=\{([^{}]*)\}")
+_COLUMN_ENTRY = re.compile(r"'(\w+)': '([^']*)'")
 
 
 def option_words(text: str) -> str:
     """A library message in command-line words: ``tier_by='revenue'`` → ``--tier-by revenue``, ``as_of`` →
-    ``--as-of``, ``columns={'cost': '<header>'}`` → ``--col cost=<header>``, ``model=None`` → ``--no-model``."""
-    text = _COLUMN.sub(r"--col \1=\2", text)
-    text = _ASSIGNED.sub(lambda m: f"{OPTION_OF[m.group(1)]} {m.group(3)}", text)
-    text = text.replace("do not set model=None", "drop --no-model").replace("model=None", "--no-model")
+    ``--as-of``, ``decimal=','`` → ``--decimal ,``, ``columns={'cost': '<header>'}`` → ``--col
+    cost="<header>"``, ``model=None`` → ``--no-model``."""
+    text = _COLUMNS.sub(lambda m: " ".join(_col_option(*entry) for entry in _COLUMN_ENTRY.findall(m.group(1))), text)
+    for phrase, words in PHRASE_OF.items():
+        text = text.replace(phrase, words)
+    text = _ASSIGNED.sub(
+        lambda m: f"{(OPTION_OF | OPTION_OF_VALUE)[m.group(1)]} {next(g for g in m.groups()[1:] if g is not None)}",
+        text,
+    )
     return _NAMED.sub(lambda m: OPTION_OF[m.group(1)], text)
+
+
+def _col_option(column: str, header: str) -> str:
+    """``--col column=header``, the header quoted for the shell unless it is one plain word."""
+    return f"--col {column}={header}" if re.fullmatch(r"[\w.-]+", header) else f'--col {column}="{header}"'
 
 
 def choice_key(value: str) -> str:

@@ -76,7 +76,7 @@ def sniff(
     if header_row is not None:
         if header_row > len(lines):
             raise InputFileError(
-                f"{path}: --header-row {header_row} is past the first {len(lines)} lines", hint="count lines from 1"
+                f"{path}: header_row={header_row} is past the first {len(lines)} lines", hint="count lines from 1"
             )
         line, found = header_row - 1, "--header-row"
         separator = max(separators, key=lines[line].count)

@@ -80,7 +80,9 @@ def parse_dates(values: pd.Series, *, date_order: str | None = None, where: str 
     Time of day is kept; UTC offsets are ignored (local wall-clock time).
     """
     if date_order is not None and date_order not in DATE_ORDERS:
-        raise OptionError(f"date order {date_order!r} is not dmy or mdy", hint="use --date-order dmy or mdy")
+        raise OptionError(
+            f"date order {date_order!r} is not dmy or mdy", hint="use date_order='dmy' or date_order='mdy'"
+        )
     n = len(values)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         values = values.dt.tz_localize(None)
@@ -242,9 +244,9 @@ def _day_month_order(
     detected = "dmy" if len(day_first) else "mdy" if len(month_first) else None
     if detected and date_order and detected != date_order:
         raise BadValueError(
-            f"{where}--date-order {date_order} contradicts the data: "
+            f"{where}date_order='{date_order}' contradicts the data: "
             f"{_sample(parts, day_first if detected == 'dmy' else month_first)} only fits {detected}",
-            hint=f"use --date-order {detected} or leave it out",
+            hint=f"use date_order='{detected}' or leave it out",
         )
     if detected:
         example = _sample(parts, day_first if detected == "dmy" else month_first)
@@ -255,7 +257,7 @@ def _day_month_order(
     raise BadValueError(
         f"{where}dates like {_sample(parts, ambiguous)} could be day/month or month/day, "
         "and no date in the file settles it",
-        hint="say which with --date-order dmy (5 March) or --date-order mdy (May 3)",
+        hint="say which with date_order='dmy' (5 March) or date_order='mdy' (May 3)",
     )
 
 

@@ -85,12 +85,12 @@ def forced_header(header_row: int | None) -> int | None:
     if header_row is None:
         return None
     if header_row < 1:
-        raise OptionError(f"--header-row {header_row} is not a row number", hint="rows count from 1, as in Excel")
+        raise OptionError(f"header_row={header_row} is not a row number", hint="rows count from 1, as in Excel")
     return header_row - 1
 
 
 def check_decimal(decimal: str | None) -> str | None:
     """``--decimal`` checked: '.' or ','."""
     if decimal is not None and decimal not in DECIMAL_MARKS:
-        raise OptionError(f"--decimal {decimal!r} is not a decimal mark", hint="use --decimal . or --decimal ,")
+        raise OptionError(f"decimal={decimal!r} is not a decimal mark", hint="use decimal='.' or decimal=','")
     return decimal

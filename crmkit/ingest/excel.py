@@ -80,7 +80,7 @@ def read_sheet(
         raise InputFileError(f"{path} is not a readable .xlsx workbook ({error})", hint=_RESAVE) from None
     first_row, first_column = values.start if values.start is not None else (0, 0)
     if values.height == 0 or values.width == 0:
-        raise InputFileError(f"{path} (sheet {title!r}) is empty", hint="choose another sheet with --sheet NAME")
+        raise InputFileError(f"{path} (sheet {title!r}) is empty", hint="choose another sheet with sheet='NAME'")
     if first_column:  # the used range starts right of column A: pad so positions are sheet columns
         pad = [""] * first_column
         lines = (pad + row for row in values.iter_rows())
@@ -91,7 +91,7 @@ def read_sheet(
         index, found = header_row - 1 - first_row, "--header-row"
         if not 0 <= index < len(head):
             raise InputFileError(
-                f"{path} (sheet {title!r}): --header-row {header_row} is not among rows "
+                f"{path} (sheet {title!r}): header_row={header_row} is not among rows "
                 f"{first_row + 1}–{first_row + len(head)}",
                 hint="give the row number Excel shows at the left of the header",
             )
@@ -182,7 +182,7 @@ def _choose_sheet(path: Path, sheet: str | None) -> str:
                 )
             if sheet is not None and sheet not in sheets:
                 raise InputFileError(
-                    f"{path} has no sheet {sheet!r}; sheets: {', '.join(sheets)}", hint="pick one with --sheet NAME"
+                    f"{path} has no sheet {sheet!r}; sheets: {', '.join(sheets)}", hint="pick one with sheet='NAME'"
                 )
             title = sheet if sheet is not None else next(iter(sheets))
             for name in ("xl/sharedStrings.xml", sheets[title]):

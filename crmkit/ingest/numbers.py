@@ -111,8 +111,8 @@ def parse_numbers(
     if against is not None:
         other = "," if decimal == "." else "."
         raise BadValueError(
-            f"{where}--decimal {decimal} contradicts the data: {against!r} only reads with {other!r} as decimal mark",
-            hint=f"use --decimal {other} or leave it out",
+            f"{where}decimal='{decimal}' contradicts the data: {against!r} only reads with {other!r} as decimal mark",
+            hint=f"use decimal='{other}' or leave it out",
         )
     mark = decimal or _decide(evidence, fallback, where)
     cleaned = _without_currency(texts).str.replace(_PARENTHESISED, r"-\1", regex=True)
@@ -166,7 +166,7 @@ def _decide(evidence: DecimalEvidence, fallback: str | None, where: str) -> str:
         raise BadValueError(
             f"{where}numbers use both decimal marks: {evidence.comma!r} has a decimal comma but "
             f"{evidence.dot!r} a decimal point",
-            hint="fix the export so one convention is used, or say which with --decimal , or --decimal .",
+            hint="fix the export so one convention is used, or say which with decimal=',' or decimal='.'",
         )
     if evidence.mark is not None:
         return evidence.mark
@@ -177,6 +177,6 @@ def _decide(evidence: DecimalEvidence, fallback: str | None, where: str) -> str:
         raise BadValueError(
             f"{where}numbers like {evidence.either!r} could mean {whole}{part} (a thousands mark) or "
             f"{whole}.{part.rstrip('0') or '0'} (a decimal mark), and no value in the file settles which",
-            hint="say which with --decimal , (1.234,56) or --decimal . (1,234.56)",
+            hint="say which with decimal=',' (1.234,56) or decimal='.' (1,234.56)",
         )
     return "."

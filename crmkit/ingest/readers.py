@@ -96,15 +96,15 @@ def _mapping_or_fail(
             raise MissingColumnsError(
                 f"{path}: column {wanted!r} (given for {canonical}) is not in the file; "
                 f"columns found: {_listing(headers)}",
-                hint=f'correct it, e.g. --col {canonical}="<header as shown above>"',
+                hint=f"correct it, e.g. columns={{'{canonical}': '<header as shown above>'}}",
             )
     missing = [c for c in required if c not in mapping]
     if missing:
-        fixes = " ".join(f'--col {c}="<header>"' for c in missing)
+        fixes = "columns={" + ", ".join(f"'{c}': '<header>'" for c in missing) + "}"
         raise MissingColumnsError(
             f"{path}: cannot find the {', '.join(missing)} column(s); columns found: {_listing(headers)}",
             hint=f"name them with {fixes} (or a [columns] table in crmkit.toml); "
-            "if the header is not the first row, give its row with --header-row N",
+            "if the header is not the first row, give its row with header_row=N",
         )
     return mapping
 
@@ -256,7 +256,7 @@ def _read_parquet(
         if pa.types.is_nested(kind):
             raise InputFileError(
                 f"{path}: column {header!r} (read as {canonical}) holds nested values ({kind}), not one value a row",
-                hint=f"flatten it when writing the file, or name another column with --col {canonical}=HEADER",
+                hint=f"flatten it when writing the file, or name another column with columns={{'{canonical}': 'HEADER'}}",
             )
     table = pq.read_table(path, columns=list(dict.fromkeys(mapping.values())))
     columns = {c: _arrow_column(table.column(h)) for c, h in mapping.items()}

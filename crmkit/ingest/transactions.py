@@ -75,6 +75,8 @@ _REASONS = (
 )
 #: Rows dropped by rule, not for a flaw: --strict lets them pass.
 NOT_BAD = (REASON_REPEAT, REASON_STATUS, REASON_TOTALS)
+#: What to do about bad rows under ``strict``.
+STRICT_HINT = "fix the rows, or read them without strict=True to skip them (they are kept in .rejects)"
 #: What an order fully refunded by its figures (refund = amount) is counted as, beside statuses as written.
 REFUNDED_IN_FULL = "refunded in full"
 
@@ -144,7 +146,7 @@ def strict_error(report: IngestReport) -> BadValueError:
     return BadValueError(
         f"{sum(counts.values()):,} bad row(s) ({_counts_text(counts)}); first: {first['file']} "
         f"row {first['row']}, column {first['column']!r}: {first['value']!r} ({first['reason']})",
-        hint="fix the rows, or drop --strict to skip them (write them out with --rejects FILE)",
+        hint=STRICT_HINT,
     )
 
 
