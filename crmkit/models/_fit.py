@@ -158,33 +158,32 @@ def compress(frequency, recency, T) -> Triples:
     T_index = unique_keys % len(T_values)
     rest = unique_keys // len(T_values)
     tx_index, x_index = rest % len(tx_values), rest // len(tx_values)
-    return Triples(
-        x=x_values[x_index],
-        t_x=tx_values[tx_index],
-        T=T_values[T_index],
-        weight=np.bincount(inverse, minlength=len(unique_keys)).astype(np.float64),
-        inverse=inverse.astype(np.int64),
-        x_values=x_values,
-        x_index=x_index,
-        tx_values=tx_values,
-        tx_index=tx_index,
-        T_values=T_values,
-        T_index=T_index,
-    )
+    weight = np.bincount(inverse, minlength=len(unique_keys)).astype(np.float64)
+    return _triples((x_values, x_index), (tx_values, tx_index), (T_values, T_index), weight, inverse.astype(np.int64))
 
 
 def compress_counts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray) -> Triples:
     """Triples from unique ``(x, t_x, T)`` rows in ascending order and their customer counts — the rows of
     :func:`compress` over several parts of the customers, added up — without the map back to customers."""
-    x_values, x_index = _factorize(np.asarray(x, dtype=np.float64))
-    tx_values, tx_index = _factorize(np.asarray(t_x, dtype=np.float64))
-    T_values, T_index = _factorize(np.asarray(T, dtype=np.float64))
+    x_codes, tx_codes, T_codes = (_factorize(np.asarray(v, dtype=np.float64)) for v in (x, t_x, T))
+    return _triples(x_codes, tx_codes, T_codes, np.asarray(weight, dtype=np.float64), np.empty(0, dtype=np.int64))
+
+
+def _triples(
+    x: tuple[np.ndarray, np.ndarray],
+    t_x: tuple[np.ndarray, np.ndarray],
+    T: tuple[np.ndarray, np.ndarray],
+    weight: np.ndarray,
+    inverse: np.ndarray,
+) -> Triples:
+    """Triples from each column's (unique values, index of each triple's value) and the counts."""
+    (x_values, x_index), (tx_values, tx_index), (T_values, T_index) = x, t_x, T
     return Triples(
         x=x_values[x_index],
         t_x=tx_values[tx_index],
         T=T_values[T_index],
-        weight=np.asarray(weight, dtype=np.float64),
-        inverse=np.empty(0, dtype=np.int64),
+        weight=weight,
+        inverse=inverse,
         x_values=x_values,
         x_index=x_index,
         tx_values=tx_values,
