@@ -21,12 +21,13 @@ from crmkit.engine import EngineSettings, parse_storage_options
 from crmkit.errors import OptionError
 from crmkit.ingest.config import DEFAULT_CONFIG
 from crmkit.ingest.files import check_regular_file, scan_inputs
+from crmkit.ingest.report import IngestReport
 from crmkit.output import excel, tables, terminal
 from crmkit.output.atomic import check_not_input, same_file
 from crmkit.output.labels import CHOICE_LABELS
 from crmkit.pipeline.options import ScoreOptions, options_from
 from crmkit.pipeline.privacy import Sharing
-from crmkit.pipeline.results import ScoreResult
+from crmkit.pipeline.results import RetentionReport, ScoreResult
 
 
 # --- input ----------------------------------------------------------------------
@@ -259,6 +260,12 @@ def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top:
         if dataset is not None:
             dataset.abort()
         raise
+    _print_read(inputs, report)
+    return result
+
+
+def _print_read(inputs: Inputs, report: IngestReport) -> None:
+    """What the workers read and dropped, on stderr as the pandas engine shows it."""
     console = err_console()
     if inputs.brief:
         terminal.print_drop_summary(console, report)
@@ -266,7 +273,30 @@ def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top:
         terminal.print_ingest_notes(console, report, rejects_written=None, lang=inputs.lang(None))
     for warning in pipeline.dropped_warning(report) if not inputs.quiet else []:
         terminal.print_note(console, warning)
-    return result
+
+
+def retention_report(inputs: Inputs, options: ScoreOptions) -> RetentionReport:
+    """The retention report of the inputs (with a spinner on a terminal), on the engine the inputs name."""
+    if inputs.engine.engine != "dask":
+        with progress("Counting customers per period …", inputs.quiet):
+            return pipeline.retention_report(inputs.tx, customers=inputs.customers, options=options)
+    from crmkit.engine.cluster import dask_client
+    from crmkit.engine.dask_retention import retention_pieces
+
+    with (
+        progress("Counting customers per period on the Dask cluster …", inputs.quiet),
+        dask_client(inputs.engine) as client,
+    ):
+        report, read = retention_pieces(
+            inputs.plan,
+            options,
+            client=client,
+            settings=inputs.settings,
+            partitions=inputs.engine.partitions,
+            strict=inputs.strict,
+        )
+    _print_read(inputs, read)
+    return report
 
 
 def engine_settings(

@@ -1,0 +1,95 @@
+"""What the Dask engine gives besides the per-customer dataset, equal to the pandas engine's: the retention
+report, the workbook, the rejects file.
+
+Data: the realistic export of tests/test_engine_dask.py (order lines with order ids, cost, salesperson, returns,
+bad rows and lines repeated in the next month's file) in time-ordered files cut into pieces; an in-process
+cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("distributed")
+
+from test_engine_dask import CLI, client, export_files  # noqa: F401  (client: the in-process cluster fixture)
+
+from crmkit import ingest, pipeline
+from crmkit.engine.dask_retention import retention_pieces
+from crmkit.ingest.pieces import plan_pieces
+from crmkit.pipeline.privacy import Sharing
+
+
+def pieces_of(paths: list[Path]):
+    plan = plan_pieces(paths, csv_piece_bytes=30_000, parquet_piece_rows=400)
+    assert len(plan.pieces) > len(paths)  # files really are cut into pieces
+    return plan
+
+
+def assert_same_retention(paths: list[Path], options: pipeline.ScoreOptions, client, partitions: int):  # noqa: F811
+    data = ingest.load_transactions(paths)
+    expected = pipeline.retention_report(data, options=options)
+    result, report = retention_pieces(pieces_of(paths), options, client=client, partitions=partitions)
+    # Periods, cohorts, curve, what-if and the per-group table: to the last digit.
+    assert {**result.to_json(), "groups": None} == {**expected.to_json(), "groups": None}
+    pd.testing.assert_frame_equal(result.table(), expected.table(), check_exact=True)
+    assert report.drop_counts == data.report.drop_counts and report.examples == data.report.examples
+    assert report.warnings == data.report.warnings
+    return result
+
+
+@pytest.mark.parametrize(
+    ("partitions", "fmt", "shuffled", "period"),
+    [(1, "csv", False, "month"), (3, "parquet", True, "quarter"), (7, "csv", True, "month")],
+)
+def test_retention_equals_the_pandas_engine(tmp_path: Path, client, partitions, fmt, shuffled, period):  # noqa: F811
+    paths = export_files(tmp_path, fmt=fmt, shuffled=shuffled)
+    options = replace(pipeline.ScoreOptions(), retention_period=period)
+    result = assert_same_retention(paths, options, client, partitions)
+    assert len(result.periods) > 3 and len(result.cohorts) > 3 and result.what_if is not None
+    assert result.what_if.margin_basis == "data"  # the margin of the cost column, summed over partitions
+
+
+def test_retention_by_salesperson_with_a_what_if_and_an_earlier_as_of(tmp_path: Path, client):  # noqa: F811
+    paths = export_files(tmp_path, fmt="parquet", shuffled=True)
+    options = replace(
+        pipeline.ScoreOptions(),
+        group_by="salesperson",
+        what_if=10.0,
+        horizon="2y",
+        as_of=pd.Timestamp("2024-10-15"),
+        sharing=Sharing(pseudonym_key="a long secret"),
+    )
+    result = assert_same_retention(paths, options, client, 3)
+    assert result.groups is not None and result.groups["salesperson"].nunique() > 2
+    assert not result.periods[-1].complete  # the as-of date is in the middle of a month
+
+
+def run_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def sheets_of(path: Path) -> dict[str, pd.DataFrame]:
+    return pd.read_excel(path, sheet_name=None, engine="calamine")
+
+
+def test_retention_command_with_either_engine(tmp_path: Path):
+    """The same JSON and the same workbook (periods per salesperson, cohorts, what-if) from both engines."""
+    paths = export_files(tmp_path, fmt="csv", shuffled=True, files=3, customers=150)
+    given = [*paths, "--group-by", "salesperson", "--period", "quarter", "--format", "json", "--lang", "zh"]
+    on_pandas = run_cli("retention", *given, "--out", tmp_path / "pandas.xlsx")
+    on_dask = run_cli("retention", *given, "--out", tmp_path / "dask.xlsx", "--engine", "dask", "--workers", "1")
+    assert json.loads(on_dask.stdout) == json.loads(on_pandas.stdout)
+    assert on_dask.stderr == on_pandas.stderr  # the same drop summary
+    expected, written = sheets_of(tmp_path / "pandas.xlsx"), sheets_of(tmp_path / "dask.xlsx")
+    assert written.keys() == expected.keys() and len(written) > 3
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(written[name], frame, check_exact=True, obj=name)
