@@ -21,8 +21,11 @@ pytest.importorskip("distributed")
 from test_engine_dask import CLI, client, export_files  # noqa: F401  (client: the in-process cluster fixture)
 
 from crmkit import ingest, pipeline
+from crmkit.engine.dask_engine import score_pieces
 from crmkit.engine.dask_retention import retention_pieces
 from crmkit.ingest.pieces import plan_pieces
+from crmkit.output.dataset import DatasetWriter
+from crmkit.output.excel import write_workbook
 from crmkit.pipeline.privacy import Sharing
 
 
@@ -93,3 +96,59 @@ def test_retention_command_with_either_engine(tmp_path: Path):
     assert written.keys() == expected.keys() and len(written) > 3
     for name, frame in expected.items():
         pd.testing.assert_frame_equal(written[name], frame, check_exact=True, obj=name)
+
+
+def test_workbook_of_a_partitioned_run(tmp_path: Path, client):  # noqa: F811
+    """The summary, data quality and definitions sheets as the pandas engine's workbook has them; the top
+    customers and the lists as the first rows of its sheets; a note naming the dataset; no partial tier lists."""
+    paths = export_files(tmp_path, fmt="parquet", shuffled=True)
+    options = pipeline.ScoreOptions(basket=None)
+    expected = pipeline.score(ingest.load_transactions(paths), options=options)
+    plan = pieces_of(paths)
+    result, _ = score_pieces(plan, options, client=client, dataset=DatasetWriter(tmp_path / "scores"), partitions=3)
+    write_workbook(tmp_path / "pandas.xlsx", expected, lang="zh")
+    write_workbook(tmp_path / "dask.xlsx", result, lang="zh")
+    pandas_sheets, dask_sheets = sheets_of(tmp_path / "pandas.xlsx"), sheets_of(tmp_path / "dask.xlsx")
+    assert list(dask_sheets) == ["摘要", "重点客户", "流失风险", "流失中的重点客户", "数据质量", "说明"]
+    summary = dask_sheets["摘要"]
+    note = str(summary.iloc[2, 0])
+    top = dask_sheets["重点客户"]
+    assert note == (
+        f"分区计算 (--engine dask)：每位客户的结果在 Parquet 数据集 {tmp_path / 'scores'} 中。本工作簿列出按价值排名的"
+        f"前 {len(top)} 位客户（共 {result.summary.data.customers} 位）、流失风险客户的前 10 位"
+        f"（共 {result.at_risk_total} 位）和流失中的重点客户的前 10 位（共 {result.lost_key_accounts_total} 位）。"
+    )
+    # Besides the note, the summary holds the pandas engine's cells in the same order, column by column (the
+    # tables below the note start three rows lower, the charts' data beside them does not move).
+    assert summary.columns.tolist() == pandas_sheets["摘要"].columns.tolist()
+    for column in summary.columns:
+        mine, theirs = summary[column].dropna(), pandas_sheets["摘要"][column].dropna()
+        mine = mine[~mine.isin(["附注", note])]
+        assert mine.tolist() == theirs.tolist(), column
+    for name in ("数据质量", "说明"):
+        pd.testing.assert_frame_equal(dask_sheets[name], pandas_sheets[name], check_exact=True, obj=name)
+    best = expected.customers.sort_values("value_rank")["customer_id"].astype("int64")  # ids read back as numbers
+    assert top.iloc[:, 0].tolist() == best.head(len(top)).tolist()  # by value rank, none skipped
+    assert len(top) >= 10
+    everyone = pandas_sheets["客户"].set_index(pandas_sheets["客户"].columns[0])
+    same_rows = everyone.loc[top.iloc[:, 0]].reset_index()
+    # Cell for cell (headers may wrap otherwise: a column's width follows its values).
+    pd.testing.assert_frame_equal(top, same_rows.set_axis(top.columns, axis=1), check_exact=True)
+    for name in ("流失风险", "流失中的重点客户"):
+        lists = dask_sheets[name]
+        assert 0 < len(lists) <= 10
+        first = pandas_sheets[name].head(len(lists)).set_axis(lists.columns, axis=1)
+        pd.testing.assert_frame_equal(lists, first, check_exact=True, obj=name)
+
+
+def test_workbook_option_of_segment(tmp_path: Path):
+    paths = export_files(tmp_path, fmt="csv", shuffled=False, files=2, customers=100)
+    refused = subprocess.run(
+        [*CLI, "segment", *map(str, paths), "--engine", "dask", "--out", str(tmp_path / "tiers.xlsx")],
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 2 and "--out scores/ --workbook tiers.xlsx" in refused.stderr
+    run_cli("segment", *paths, "--out", tmp_path / "scores.csv", "--workbook", tmp_path / "tiers.xlsx", "-q")
+    run_cli("segment", *paths, "--out", tmp_path / "tiers_too.xlsx", "-q")
+    assert sheets_of(tmp_path / "tiers.xlsx").keys() == sheets_of(tmp_path / "tiers_too.xlsx").keys()
