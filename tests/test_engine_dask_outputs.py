@@ -15,17 +15,21 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 pytest.importorskip("distributed")
 
 from test_engine_dask import CLI, client, export_files  # noqa: F401  (client: the in-process cluster fixture)
 
 from crmkit import ingest, pipeline
+from crmkit.cli import app
 from crmkit.engine.dask_engine import score_pieces
+from crmkit.engine.dask_rejects import RejectsFile
 from crmkit.engine.dask_retention import retention_pieces
 from crmkit.ingest.pieces import plan_pieces
 from crmkit.output.dataset import DatasetWriter
-from crmkit.output.excel import write_workbook
+from crmkit.output.excel import write_rejects, write_workbook
+from crmkit.output.tables import write_table
 from crmkit.pipeline.privacy import Sharing
 
 
@@ -85,13 +89,15 @@ def sheets_of(path: Path) -> dict[str, pd.DataFrame]:
 
 
 def test_retention_command_with_either_engine(tmp_path: Path):
-    """The same JSON and the same workbook (periods per salesperson, cohorts, what-if) from both engines."""
+    """The same JSON, workbook (periods per salesperson, cohorts, what-if) and rejects file from both engines."""
     paths = export_files(tmp_path, fmt="csv", shuffled=True, files=3, customers=150)
     given = [*paths, "--group-by", "salesperson", "--period", "quarter", "--format", "json", "--lang", "zh"]
-    on_pandas = run_cli("retention", *given, "--out", tmp_path / "pandas.xlsx")
-    on_dask = run_cli("retention", *given, "--out", tmp_path / "dask.xlsx", "--engine", "dask", "--workers", "1")
+    on_pandas = run_cli("retention", *given, "--out", tmp_path / "pandas.xlsx", "--rejects", tmp_path / "pandas.csv")
+    dask = ["--engine", "dask", "--workers", "1", "--rejects", tmp_path / "dask.csv"]
+    on_dask = run_cli("retention", *given, "--out", tmp_path / "dask.xlsx", *dask)
     assert json.loads(on_dask.stdout) == json.loads(on_pandas.stdout)
     assert on_dask.stderr == on_pandas.stderr  # the same drop summary
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
     expected, written = sheets_of(tmp_path / "pandas.xlsx"), sheets_of(tmp_path / "dask.xlsx")
     assert written.keys() == expected.keys() and len(written) > 3
     for name, frame in expected.items():
@@ -142,13 +148,46 @@ def test_workbook_of_a_partitioned_run(tmp_path: Path, client):  # noqa: F811
 
 
 def test_workbook_option_of_segment(tmp_path: Path):
-    paths = export_files(tmp_path, fmt="csv", shuffled=False, files=2, customers=100)
-    refused = subprocess.run(
-        [*CLI, "segment", *map(str, paths), "--engine", "dask", "--out", str(tmp_path / "tiers.xlsx")],
-        capture_output=True,
-        text=True,
-    )
-    assert refused.returncode == 2 and "--out scores/ --workbook tiers.xlsx" in refused.stderr
-    run_cli("segment", *paths, "--out", tmp_path / "scores.csv", "--workbook", tmp_path / "tiers.xlsx", "-q")
-    run_cli("segment", *paths, "--out", tmp_path / "tiers_too.xlsx", "-q")
-    assert sheets_of(tmp_path / "tiers.xlsx").keys() == sheets_of(tmp_path / "tiers_too.xlsx").keys()
+    paths = [str(p) for p in export_files(tmp_path, fmt="csv", shuffled=False, files=2, customers=100)]
+    refused = CliRunner().invoke(app, ["segment", *paths, "--engine", "dask", "--out", str(tmp_path / "tiers.xlsx")])
+    assert refused.exit_code == 2 and "--out scores/ --workbook tiers.xlsx" in refused.stderr
+    for out in (
+        ["--out", str(tmp_path / "s.csv"), "--workbook", str(tmp_path / "a.xlsx")],
+        ["--out", str(tmp_path / "b.xlsx")],
+    ):
+        assert CliRunner().invoke(app, ["segment", *paths, *out, "-q"]).exit_code == 0
+    assert sheets_of(tmp_path / "a.xlsx").keys() == sheets_of(tmp_path / "b.xlsx").keys()
+    assert len(pd.read_csv(tmp_path / "s.csv")) == len(sheets_of(tmp_path / "a.xlsx")["Customers"])
+
+
+@pytest.mark.parametrize(
+    ("fmt", "suffix", "key"), [("csv", ".csv", None), ("parquet", ".csv", "a long secret"), ("csv", ".xlsx", None)]
+)
+def test_rejects_file_equals_the_pandas_engines(tmp_path: Path, client, fmt, suffix, key):  # noqa: F811
+    """Every dropped row (bad rows in several pieces, lines repeated within a piece and across files), byte for
+    byte as the pandas engine writes them, also with pseudonymised ids."""
+    paths = export_files(tmp_path, fmt=fmt, shuffled=True)
+    # A last file repeating some of its own lines (with times of day) and with an amount that is no number.
+    lines = pd.read_csv(paths[0], dtype="str") if fmt == "csv" else pd.read_parquet(paths[0])
+    extra = lines.head(20).assign(order_date=lines["order_date"].head(20) + " 10:30:00")
+    extra = pd.concat([extra, extra.head(8), lines.tail(5)], ignore_index=True).astype({"amount": "str"})
+    extra.loc[3, "amount"] = "n/a"
+    paths.append(tmp_path / "sales_05.csv")
+    extra.to_csv(paths[-1], index=False)
+    data = ingest.load_transactions(paths)
+    sharing = Sharing(pseudonym_key=key)
+    shown = sharing.transactions(data).rejects
+    assert shown["reason"].nunique() >= 3 and shown["source_file"].nunique() == len(paths)
+    expected, written = tmp_path / f"pandas{suffix}", tmp_path / f"dask{suffix}"
+    if suffix == ".xlsx":
+        write_rejects(expected, shown)
+    else:
+        write_table(shown, expected)
+    plan = pieces_of(paths)
+    options = pipeline.ScoreOptions(model=None, sharing=sharing)
+    score_pieces(plan, options, client=client, partitions=3, rejects=RejectsFile(written))
+    if suffix == ".xlsx":
+        pd.testing.assert_frame_equal(sheets_of(written)["rejects"], sheets_of(expected)["rejects"], check_exact=True)
+    else:
+        assert written.read_bytes() == expected.read_bytes()
+    assert not list(tmp_path.glob(".*parts*"))  # the parts are gone

@@ -147,7 +147,7 @@ class Inputs:
     ) -> None:
         """With the Dask engine: the inputs cut into pieces (headers read and mapped, nothing else), and what the
         engine does not do yet refused before any work starts."""
-        for option, given in (("--customers", customers), ("--rejects", rejects), ("--sheet", sheet)):
+        for option, given in (("--customers", customers), ("--sheet", sheet)):
             if given is not None:
                 raise OptionError(f"{option} is not available with --engine dask yet", hint="use --engine pandas")
         from crmkit.ingest.pieces import ReadSettings, plan_pieces
@@ -163,7 +163,8 @@ class Inputs:
         self.plan = plan_pieces([_source(f) for f in files], self.settings)
         self.paths = self.plan.local_paths
         config_file = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
-        _check_outputs(outputs, [*self.paths, *filter(None, [config_file])])
+        _check_outputs({**outputs, "--rejects": rejects}, [*self.paths, *filter(None, [config_file])])
+        self.rejects = rejects
         self.quiet = quiet
         self.brief = brief and not quiet
         self.sharing = sharing or Sharing()
@@ -236,10 +237,12 @@ def score(
 def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top: int, written: str) -> ScoreResult:
     from crmkit.engine.cluster import dask_client
     from crmkit.engine.dask_engine import check_supported, score_pieces
+    from crmkit.engine.dask_rejects import RejectsFile
     from crmkit.output.dataset import DatasetWriter
 
     check_supported(options)
     dataset = DatasetWriter(out, inputs=inputs.paths) if out is not None else None
+    rejects = RejectsFile(inputs.rejects, inputs=inputs.paths) if inputs.rejects is not None else None
     try:
         with (
             progress("Scoring customers on the Dask cluster …", inputs.quiet),
@@ -255,6 +258,7 @@ def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top:
                 top=top,
                 strict=inputs.strict,
                 written=written,
+                rejects=rejects,
             )
     except BaseException:
         if dataset is not None:
@@ -270,7 +274,7 @@ def _print_read(inputs: Inputs, report: IngestReport) -> None:
     if inputs.brief:
         terminal.print_drop_summary(console, report)
     elif not inputs.quiet:
-        terminal.print_ingest_notes(console, report, rejects_written=None, lang=inputs.lang(None))
+        terminal.print_ingest_notes(console, report, rejects_written=inputs.rejects, lang=inputs.lang(None))
     for warning in pipeline.dropped_warning(report) if not inputs.quiet else []:
         terminal.print_note(console, warning)
 
@@ -281,8 +285,10 @@ def retention_report(inputs: Inputs, options: ScoreOptions) -> RetentionReport:
         with progress("Counting customers per period …", inputs.quiet):
             return pipeline.retention_report(inputs.tx, customers=inputs.customers, options=options)
     from crmkit.engine.cluster import dask_client
+    from crmkit.engine.dask_rejects import RejectsFile
     from crmkit.engine.dask_retention import retention_pieces
 
+    rejects = RejectsFile(inputs.rejects, inputs=inputs.paths) if inputs.rejects is not None else None
     with (
         progress("Counting customers per period on the Dask cluster …", inputs.quiet),
         dask_client(inputs.engine) as client,
@@ -294,6 +300,7 @@ def retention_report(inputs: Inputs, options: ScoreOptions) -> RetentionReport:
             settings=inputs.settings,
             partitions=inputs.engine.partitions,
             strict=inputs.strict,
+            rejects=rejects,
         )
     _print_read(inputs, read)
     return report

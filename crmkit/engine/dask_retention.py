@@ -38,6 +38,7 @@ from crmkit.engine.dask_engine import (
     in_ranges,
     repeated_lines,
 )
+from crmkit.engine.dask_rejects import RejectsFile
 from crmkit.errors import OptionError
 from crmkit.ingest.columns import canonical_name
 from crmkit.ingest.pieces import Plan, ReadSettings
@@ -61,6 +62,8 @@ class RetentionParts:
     margin: tuple[int, int] | None
     returns_only: pd.DataFrame
     repeats: Repeats
+    #: With ``keep_repeated``: the lines found repeating lines of other pieces (for ``--rejects``).
+    repeated: pd.DataFrame | None = None
 
     @classmethod
     def merge(cls, parts: Sequence[RetentionParts]) -> RetentionParts:
@@ -105,9 +108,11 @@ def retention_step(
     options: ScoreOptions,
     layout: Layout,
     group: str | None,
+    keep_repeated: bool = False,
 ) -> RetentionParts:
-    """One partition's tally, on its rows (lines repeated across pieces dropped first), with each customer in
-    the group of their latest transaction up to the as-of date when ``group`` is given."""
+    """One partition's tally, on its rows (lines repeated across pieces dropped first, and kept with
+    ``keep_repeated``), with each customer in the group of their latest transaction up to the as-of date when
+    ``group`` is given."""
     tx = part.reset_index(drop=True)
     codes, ids = pd.factorize(tx[CUSTOMER_ID], sort=True)
     tx[CUSTOMER_ID] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(ids, dtype="str")))
@@ -116,21 +121,24 @@ def retention_step(
     only = np.flatnonzero(np.bincount(codes[tx[AMOUNT].to_numpy() >= 0], minlength=len(ids)) == 0)
     returns_only = pd.DataFrame({CUSTOMER_ID: np.asarray(ids, dtype=object)[only], FILE: first_file[only]})
     repeats = Repeats()
+    repeated_rows = None
     if layout.order_id:  # lines: drop those repeated from other pieces, then add up per customer and day
         tx = tx.sort_values(ROW_KEY, kind="stable", ignore_index=True)
         repeated = repeated_lines(tx, layout.line_columns)
         repeats = _repeats(tx, repeated, as_of)
+        if keep_repeated:
+            repeated_rows = tx.loc[repeated, [ROW_KEY, *layout.fields]].reset_index(drop=True)
         if repeated.any():
             tx = tx.loc[~repeated].reset_index(drop=True)
         tx = layout.daily(tx)
     if tx.empty:
-        return RetentionParts(None, None, returns_only, repeats)
+        return RetentionParts(None, None, returns_only, repeats, repeated_rows)
     groups = latest_values(tx, [group], as_of=as_of) if group is not None else None
     tally = retention.retention_tally(
         tx, as_of=as_of, period=options.retention_period, first_day=first_day, groups=groups
     )
     margin = retention.margin_sums(tx, as_of=as_of) if layout.margin_from is not None else None
-    return RetentionParts(tally, margin, returns_only, repeats)
+    return RetentionParts(tally, margin, returns_only, repeats, repeated_rows)
 
 
 def group_column(options: ScoreOptions, layout: Layout) -> str | None:
@@ -155,9 +163,11 @@ def retention_pieces(
     settings: ReadSettings | None = None,
     partitions: int | None = None,
     strict: bool = False,
+    rejects: RejectsFile | None = None,
 ) -> tuple[RetentionReport, IngestReport]:
-    """The retention report of the pieces of ``plan`` counted on the cluster of ``client``, with the ingest
-    report as it may be shown (ids pseudonymised as ``options.sharing`` says)."""
+    """The retention report of the pieces of ``plan`` counted on the cluster of ``client``, every dropped row
+    written to ``rejects``, with the ingest report as it may be shown (ids pseudonymised as
+    ``options.sharing`` says)."""
     import dask
     import dask.dataframe as dd
 
@@ -168,7 +178,7 @@ def retention_pieces(
     group = group_column(options, layout)
     delayed = dask.delayed
     with client.as_current():
-        prepared, reports, merged = _read(client, pieces, settings, layout)
+        prepared, reports, merged = _read(client, pieces, settings, layout, rejects is not None)
         report = merged.report
         assert report is not None
         stats = client.compute([delayed(_stats)(p) for p in prepared], sync=True)
@@ -190,13 +200,18 @@ def retention_pieces(
         daily = dd.from_delayed(ranged, meta=meta, verify_meta=False)
         ranges = len(bounds) - 1
         by_customer = daily.set_index(RANGE, divisions=[*range(ranges), ranges - 1], shuffle_method="tasks")
-        counted = [
-            delayed(retention_step)(part, as_of, first_day, options, layout, group) for part in by_customer.to_delayed()
-        ]
+        counted = client.persist(
+            [
+                delayed(retention_step)(part, as_of, first_day, options, layout, group, rejects is not None)
+                for part in by_customer.to_delayed()
+            ]
+        )
         total = client.compute(_tree(counted, RetentionParts.merge), sync=True)
         in_pieces = client.compute([delayed(_repeats_of)(p) for p in prepared], sync=True)
         repeats = Repeats.merge([*in_pieces, total.repeats])
         notes = _returns_only(client, prepared, total.returns_only)
+        if rejects is not None:
+            rejects.write(client, prepared, counted, merged, layout, options.sharing.pseudonym_key)
         del prepared, ranged, daily, by_customer
     report = _final_report(reports, merged, repeats, notes, plan, settings.decimal)
     assert total.tally is not None  # some row is on or before the as-of date
