@@ -13,8 +13,11 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 pytest.importorskip("distributed")
@@ -26,11 +29,13 @@ from crmkit.cli import app
 from crmkit.engine.dask_engine import score_pieces
 from crmkit.engine.dask_rejects import RejectsFile
 from crmkit.engine.dask_retention import retention_pieces
+from crmkit.errors import OptionError
 from crmkit.ingest.pieces import plan_pieces
 from crmkit.output.dataset import DatasetWriter
 from crmkit.output.excel import write_rejects, write_workbook
 from crmkit.output.tables import write_table
 from crmkit.pipeline.privacy import Sharing
+from crmkit.scoring.rollup import RollupParts, rollup
 
 
 def pieces_of(paths: list[Path]):
@@ -191,3 +196,38 @@ def test_rejects_file_equals_the_pandas_engines(tmp_path: Path, client, fmt, suf
     else:
         assert written.read_bytes() == expected.read_bytes()
     assert not list(tmp_path.glob(".*parts*"))  # the parts are gone
+
+
+def test_group_rollup_equals_the_pandas_engines(tmp_path: Path, client):  # noqa: F811
+    """--group-by: the per-group table summed over partitions, to the last digit; a column that cannot group
+    is refused with the pandas engine's message."""
+    paths = export_files(tmp_path, fmt="csv", shuffled=True)
+    options = pipeline.ScoreOptions(basket=None, group_by="销售员")  # the Chinese header of the salesperson column
+    expected = pipeline.score(ingest.load_transactions(paths), options=options).summary
+    for partitions in (1, 4):
+        result, _ = score_pieces(pieces_of(paths), options, client=client, partitions=partitions)
+        assert expected.groups is not None and len(expected.groups) > 2
+        pd.testing.assert_frame_equal(result.summary.groups, expected.groups, check_exact=True)
+        assert result.summary.to_json()["groups"] == expected.to_json()["groups"]
+    with pytest.raises(OptionError, match="cannot group by 'amount'; choose one of"):
+        score_pieces(pieces_of(paths), replace(options, group_by="amount"), client=client, partitions=2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=1, max_size=60), st.integers(1, 5))
+def test_rollup_parts_add_up_to_the_rollup_of_all(cuts, parts):
+    """However the customers are split, the merged sums give the rollup of the whole table, exactly."""
+    rng = np.random.default_rng(len(cuts))
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"{i:03d}" for i in range(len(cuts))],
+            "region": np.array(["North", "South", " ", None], dtype=object)[cuts],
+            "tier": rng.choice(["platinum", "gold", "iron", "prospect"], len(cuts)),
+            "lifecycle_stage": rng.choice(["growth", "decline", "termination"], len(cuts)),
+            "total_revenue": rng.normal(300, 400, len(cuts)),
+            "value_at_risk": rng.exponential(50, len(cuts)),
+        }
+    )
+    split = rng.integers(0, parts, len(cuts))
+    pieces = [RollupParts.of(customers.loc[split == k], "region") for k in range(parts)]
+    pd.testing.assert_frame_equal(RollupParts.merge(pieces).table(), rollup(customers, "region"), check_exact=True)

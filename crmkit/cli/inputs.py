@@ -236,11 +236,10 @@ def score(
 
 def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top: int, written: str) -> ScoreResult:
     from crmkit.engine.cluster import dask_client
-    from crmkit.engine.dask_engine import check_supported, score_pieces
+    from crmkit.engine.dask_engine import score_pieces
     from crmkit.engine.dask_rejects import RejectsFile
     from crmkit.output.dataset import DatasetWriter
 
-    check_supported(options)
     dataset = DatasetWriter(out, inputs=inputs.paths) if out is not None else None
     rejects = RejectsFile(inputs.rejects, inputs=inputs.paths) if inputs.rejects is not None else None
     try:

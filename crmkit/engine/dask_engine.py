@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from crmkit.errors import BadValueError, OptionError
+from crmkit.ingest.columns import canonical_name
 from crmkit.ingest.pieces import (
     MergedReport,
     Piece,
@@ -109,6 +110,7 @@ from crmkit.scoring.rfm import (
     score_input,
     score_thresholds,
 )
+from crmkit.scoring.rollup import RollupParts
 from crmkit.scoring.summary import ROWS, customer_summary, daily_rows, day_numbers, latest_values
 from crmkit.scoring.tiers import pareto_from_histogram, tiers_from_ranks
 from crmkit.scoring.value import ValueFit, margin_steps, overall_margin_share, parse_horizon, score_value
@@ -562,6 +564,8 @@ class PartResult:
     at_risk_total: int
     lost: pd.DataFrame
     lost_total: int
+    #: With ``options.group_by``: the partition's sums per group.
+    groups: RollupParts | None = None
 
 
 def final_step(
@@ -588,6 +592,7 @@ def final_step(
     if parts.latest is not None:
         table = table.merge(parts.latest, on=CUSTOMER_ID, how="left")
     table = judge(table, parts.activity, options, informative=g.informative, return_gaps=g.return_gaps, rules=g.rules)
+    groups = RollupParts.of(table, canonical_name(options.group_by)) if options.group_by else None
     shared = options.sharing.customers(table, ())
     shared = shared.assign(**{CUSTOMER_ID: shared[CUSTOMER_ID].astype("str")})
     saving = churn.worth_saving(shared, min_tier=options.at_risk_min_tier).to_numpy()
@@ -615,6 +620,7 @@ def final_step(
         int(saving.sum()),
         lost.head(top),
         len(lost),
+        groups,
     )
 
 
@@ -630,12 +636,6 @@ def _largest(frame: pd.DataFrame, column: str, top: int) -> pd.DataFrame:
 
 
 # --- the run ------------------------------------------------------------------------------------
-def check_supported(options: ScoreOptions) -> None:
-    """Refuse, before a cluster starts, what the Dask engine does not do yet."""
-    if options.group_by is not None:
-        raise OptionError("group_by is not available with the dask engine yet", hint="use --engine pandas")
-
-
 def score_pieces(
     plan: Plan,
     options: ScoreOptions,
@@ -656,7 +656,6 @@ def score_pieces(
     import dask
     import dask.dataframe as dd
 
-    check_supported(options)
     settings = settings or ReadSettings()
     pieces = plan.pieces
     layout = Layout.of(pieces)
@@ -759,6 +758,9 @@ def score_pieces(
         tier_by=globals_.tier_by,
         actions=figures.counts("actions", ACTIONS),
         retention=retention_summary(retention.retention_tables(statistics.tally)),
+        groups=RollupParts.merge([r.groups for r in results if r.groups is not None]).table()
+        if options.group_by
+        else None,
     )
     tops = pd.concat([frame for r in results for frame in (r.top_rank, r.top_clv)], ignore_index=True)
     shown = tops.drop_duplicates(CUSTOMER_ID).sort_values(CUSTOMER_ID, ignore_index=True)
