@@ -323,9 +323,7 @@ def test_the_command_line_refuses_what_the_dask_engine_cannot_read(args, message
     ("args", "message"),
     [
         (["--customers", str(SAMPLES / "customers.csv")], "--customers is not available"),
-        (["--rejects", "r.csv"], "--rejects is not available"),
         (["--sheet", "Sales"], "--sheet is not available"),
-        (["--group-by", "region"], "--group-by is not available"),
     ],
 )
 def test_the_command_line_refuses_what_the_dask_engine_cannot_do_yet(args, message, tiny_csv):

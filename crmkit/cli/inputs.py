@@ -21,12 +21,13 @@ from crmkit.engine import EngineSettings, parse_storage_options
 from crmkit.errors import OptionError
 from crmkit.ingest.config import DEFAULT_CONFIG
 from crmkit.ingest.files import check_regular_file, scan_inputs
+from crmkit.ingest.report import IngestReport
 from crmkit.output import excel, tables, terminal
 from crmkit.output.atomic import check_not_input, same_file
 from crmkit.output.labels import CHOICE_LABELS
 from crmkit.pipeline.options import ScoreOptions, options_from
 from crmkit.pipeline.privacy import Sharing
-from crmkit.pipeline.results import ScoreResult
+from crmkit.pipeline.results import RetentionReport, ScoreResult
 
 
 # --- input ----------------------------------------------------------------------
@@ -146,7 +147,7 @@ class Inputs:
     ) -> None:
         """With the Dask engine: the inputs cut into pieces (headers read and mapped, nothing else), and what the
         engine does not do yet refused before any work starts."""
-        for option, given in (("--customers", customers), ("--rejects", rejects), ("--sheet", sheet)):
+        for option, given in (("--customers", customers), ("--sheet", sheet)):
             if given is not None:
                 raise OptionError(f"{option} is not available with --engine dask yet", hint="use --engine pandas")
         from crmkit.ingest.pieces import ReadSettings, plan_pieces
@@ -162,7 +163,8 @@ class Inputs:
         self.plan = plan_pieces([_source(f) for f in files], self.settings)
         self.paths = self.plan.local_paths
         config_file = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None)
-        _check_outputs(outputs, [*self.paths, *filter(None, [config_file])])
+        _check_outputs({**outputs, "--rejects": rejects}, [*self.paths, *filter(None, [config_file])])
+        self.rejects = rejects
         self.quiet = quiet
         self.brief = brief and not quiet
         self.sharing = sharing or Sharing()
@@ -234,11 +236,12 @@ def score(
 
 def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top: int, written: str) -> ScoreResult:
     from crmkit.engine.cluster import dask_client
-    from crmkit.engine.dask_engine import check_supported, score_pieces
+    from crmkit.engine.dask_engine import score_pieces
+    from crmkit.engine.dask_rejects import RejectsFile
     from crmkit.output.dataset import DatasetWriter
 
-    check_supported(options)
     dataset = DatasetWriter(out, inputs=inputs.paths) if out is not None else None
+    rejects = RejectsFile(inputs.rejects, inputs=inputs.paths) if inputs.rejects is not None else None
     try:
         with (
             progress("Scoring customers on the Dask cluster …", inputs.quiet),
@@ -254,19 +257,52 @@ def _score_on_dask(inputs: Inputs, options: ScoreOptions, out: Path | None, top:
                 top=top,
                 strict=inputs.strict,
                 written=written,
+                rejects=rejects,
             )
     except BaseException:
         if dataset is not None:
             dataset.abort()
         raise
+    _print_read(inputs, report)
+    return result
+
+
+def _print_read(inputs: Inputs, report: IngestReport) -> None:
+    """What the workers read and dropped, on stderr as the pandas engine shows it."""
     console = err_console()
     if inputs.brief:
         terminal.print_drop_summary(console, report)
     elif not inputs.quiet:
-        terminal.print_ingest_notes(console, report, rejects_written=None, lang=inputs.lang(None))
+        terminal.print_ingest_notes(console, report, rejects_written=inputs.rejects, lang=inputs.lang(None))
     for warning in pipeline.dropped_warning(report) if not inputs.quiet else []:
         terminal.print_note(console, warning)
-    return result
+
+
+def retention_report(inputs: Inputs, options: ScoreOptions) -> RetentionReport:
+    """The retention report of the inputs (with a spinner on a terminal), on the engine the inputs name."""
+    if inputs.engine.engine != "dask":
+        with progress("Counting customers per period …", inputs.quiet):
+            return pipeline.retention_report(inputs.tx, customers=inputs.customers, options=options)
+    from crmkit.engine.cluster import dask_client
+    from crmkit.engine.dask_rejects import RejectsFile
+    from crmkit.engine.dask_retention import retention_pieces
+
+    rejects = RejectsFile(inputs.rejects, inputs=inputs.paths) if inputs.rejects is not None else None
+    with (
+        progress("Counting customers per period on the Dask cluster …", inputs.quiet),
+        dask_client(inputs.engine) as client,
+    ):
+        report, read = retention_pieces(
+            inputs.plan,
+            options,
+            client=client,
+            settings=inputs.settings,
+            partitions=inputs.engine.partitions,
+            strict=inputs.strict,
+            rejects=rejects,
+        )
+    _print_read(inputs, read)
+    return report
 
 
 def engine_settings(

@@ -285,7 +285,7 @@ EngineOpt = Annotated[
     EngineName,
     typer.Option(
         "--engine",
-        help="pandas: every transaction in memory (default). dask: partitions on a Dask cluster, for more data than memory (pip install 'crmkit[dask]'); CSV/Parquet inputs, --out a Parquet folder.",
+        help="pandas: every transaction in memory (default). dask: partitions on a Dask cluster, for more data than memory (pip install 'crmkit[dask]'); CSV/Parquet inputs; a per-customer --out is a Parquet folder.",
     ),
 ]
 

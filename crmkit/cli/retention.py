@@ -19,6 +19,8 @@ from crmkit.cli.params import (
     DateOrderOpt,
     DecimalMark,
     Discount,
+    EngineName,
+    EngineOpt,
     Files,
     Format,
     GroupBy,
@@ -26,12 +28,16 @@ from crmkit.cli.params import (
     Horizon,
     LangOpt,
     Margin,
+    MemoryLimit,
     OutputFormat,
     PeriodOpt,
     Quiet,
     Rejects,
+    Scheduler,
     Sheet,
+    StorageOption,
     Strict,
+    Workers,
 )
 
 
@@ -71,14 +77,18 @@ def retention(
     header_row: HeaderRow = None,
     decimal: DecimalMark = None,
     quiet: Quiet = False,
+    engine: EngineOpt = EngineName.pandas,
+    scheduler: Scheduler = None,
+    workers: Workers = None,
+    memory_limit: MemoryLimit = None,
+    storage_option: StorageOption = None,
 ) -> None:
     """Per month, quarter or year: active, new, returning, won-back and lost customers; churn, retention and
     repeat-purchase rates; revenue by kind of customer; cohorts; and what more retention would earn.
 
     Example: crmkit retention data/samples/sales.xlsx --period quarter --what-if 5
     """
-    from crmkit import pipeline
-    from crmkit.cli.inputs import Inputs, progress
+    from crmkit.cli.inputs import Inputs, engine_settings, retention_report
     from crmkit.output import excel_retention, tables, terminal
 
     inputs = Inputs(
@@ -95,6 +105,7 @@ def retention(
         outputs={"--out": out},
         header_row=header_row,
         decimal=decimal,
+        engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
     options = inputs.options(
         as_of=as_of,
@@ -105,8 +116,7 @@ def retention(
         margin=margin,
         discount_rate=discount_rate,
     )
-    with progress("Counting customers per period …", inputs.quiet):
-        report = pipeline.retention_report(inputs.tx, customers=inputs.customers, options=options)
+    report = retention_report(inputs, options)
     language = inputs.lang(lang)
     if out is not None:
         suffix = out.suffix.lower()

@@ -5,6 +5,7 @@ Like every command module, it imports pandas and the models inside the command, 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -46,6 +47,7 @@ from crmkit.cli.params import (
     Unit,
     Workers,
 )
+from crmkit.errors import OptionError
 
 
 # --- commands -------------------------------------------------------------------
@@ -92,7 +94,19 @@ def segment(
     margin: Margin = None,
     discount_rate: Discount = None,
     group_by: GroupBy = None,
-    top: Annotated[int, typer.Option("--top", min=0, help="Top customers to list on the terminal.")] = 10,
+    workbook: Annotated[
+        Path | None,
+        typer.Option(
+            "--workbook",
+            help="Also write the analyst workbook (.xlsx), as --out FILE.xlsx does. With --engine dask it holds the summary, the top --top customers and lists, and the definitions; every customer stays in the --out dataset.",
+        ),
+    ] = None,
+    top: Annotated[
+        int,
+        typer.Option(
+            "--top", min=0, help="Top customers to list on the terminal (and, with --engine dask, in --workbook)."
+        ),
+    ] = 10,
     explain: Annotated[
         bool, typer.Option("--explain", help="Also print the RFM score thresholds and segment rules.")
     ] = False,
@@ -121,6 +135,13 @@ def segment(
     from crmkit.output import excel, terminal
     from crmkit.pipeline.privacy import Sharing
 
+    if workbook is not None and workbook.suffix.lower() != ".xlsx":
+        raise OptionError(f"--workbook {workbook} is not an .xlsx file", hint="e.g. --workbook tiers.xlsx")
+    if engine is EngineName.dask and out is not None and out.suffix.lower() == ".xlsx":
+        raise OptionError(
+            f"with --engine dask, --out is the Parquet dataset (a folder) of every customer, not {out}",
+            hint=f"e.g. --out scores/ --workbook {out.name}",
+        )
     inputs = Inputs(
         files,
         customers=customers,
@@ -134,7 +155,7 @@ def segment(
         rejects=rejects,
         quiet=quiet,
         brief=output_format is OutputFormat.json,
-        outputs={"--out": out},
+        outputs={"--out": out, "--workbook": workbook},
         sharing=Sharing(include_attributes, pseudonymize),
         engine=engine_settings(engine, scheduler, workers, memory_limit, storage_option),
     )
@@ -159,6 +180,8 @@ def segment(
             excel.write_workbook(out, result, lang=language, inputs=inputs.paths)
         else:
             write_frame(result.customers, out, inputs, language)
+    if workbook is not None:
+        excel.write_workbook(workbook, result, lang=language, inputs=inputs.paths)
     if output_format is OutputFormat.json:
         terminal.emit_json(result.summary.to_json())
         return

@@ -26,12 +26,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from crmkit.errors import BadValueError, OptionError
+from crmkit.ingest.columns import canonical_name
 from crmkit.ingest.pieces import (
     MergedReport,
     Piece,
@@ -109,9 +110,13 @@ from crmkit.scoring.rfm import (
     score_input,
     score_thresholds,
 )
+from crmkit.scoring.rollup import RollupParts
 from crmkit.scoring.summary import ROWS, customer_summary, daily_rows, day_numbers, latest_values
 from crmkit.scoring.tiers import pareto_from_histogram, tiers_from_ranks
 from crmkit.scoring.value import ValueFit, margin_steps, overall_margin_share, parse_horizon, score_value
+
+if TYPE_CHECKING:
+    from crmkit.engine.dask_rejects import RejectsFile
 
 #: Customer-day rows per customer partition when the number of partitions is not given.
 ROWS_PER_PARTITION = 1_000_000
@@ -275,11 +280,14 @@ class Prepared:
     categories: pd.Index
     ids: pd.Index
     repeats: Repeats = field(default_factory=Repeats)
+    #: With ``keep_dropped``: the piece's dropped rows and the lines it repeats itself (:mod:`.dask_rejects`).
+    dropped: pd.DataFrame | None = None
+    repeated: pd.DataFrame | None = None
 
 
-def prepare_piece(piece: Piece, settings: ReadSettings, layout: Layout) -> Prepared:
+def prepare_piece(piece: Piece, settings: ReadSettings, layout: Layout, keep_dropped: bool = False) -> Prepared:
     """Read and check one piece, and add its transactions up per customer, day, order and sign (or, with an
-    order id, keep its distinct lines)."""
+    order id, keep its distinct lines); ``keep_dropped`` keeps the rows a rejects file lists."""
     read = read_piece(piece, settings, others=bool(layout.others))
     columns = layout.columns()
     if read.report.check is not None and read.report.check.depends:  # its file is read again whole
@@ -288,6 +296,7 @@ def prepare_piece(piece: Piece, settings: ReadSettings, layout: Layout) -> Prepa
         return Prepared(empty, read.report, stats, np.empty(0, np.int32), pd.Index([], dtype="str"), read.ids)
     frame = read.frame
     repeats = Repeats()
+    repeated_rows = None
     if layout.order_id:
         lines = frame.reindex(columns=list(layout.fields))
         if layout.others:
@@ -296,6 +305,8 @@ def prepare_piece(piece: Piece, settings: ReadSettings, layout: Layout) -> Prepa
         lines[ROW_KEY] = (np.int64(piece.index) << PIECE_SHIFT) | frame[SOURCE_ROW].to_numpy(dtype=np.int64)
         repeated = repeated_lines(lines, layout.line_columns)
         repeats = _repeats(lines, repeated)
+        if keep_dropped:
+            repeated_rows = lines.loc[repeated, [ROW_KEY, *layout.fields]].reset_index(drop=True)
         rows = lines.loc[~repeated].reset_index(drop=True).assign(**{ROWS: 1})
     else:
         rows = layout.daily(frame)
@@ -314,7 +325,8 @@ def prepare_piece(piece: Piece, settings: ReadSettings, layout: Layout) -> Prepa
         weight,
         len(rows),
     )
-    return Prepared(rows, read.report, stats, codes, categories, read.ids, repeats)
+    dropped = read.dropped if keep_dropped else None
+    return Prepared(rows, read.report, stats, codes, categories, read.ids, repeats, dropped, repeated_rows)
 
 
 def _typed(rows: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
@@ -371,12 +383,20 @@ class CustomerParts:
     tally: retention.RetentionTally
     returns_only: pd.DataFrame
     repeats: Repeats
+    #: With ``keep_repeated``: the lines found repeating lines of other pieces (:mod:`.dask_rejects`).
+    repeated: pd.DataFrame | None = None
 
 
 def customer_step(
-    part: pd.DataFrame, as_of: pd.Timestamp, first_day: int, options: ScoreOptions, layout: Layout
+    part: pd.DataFrame,
+    as_of: pd.Timestamp,
+    first_day: int,
+    options: ScoreOptions,
+    layout: Layout,
+    keep_repeated: bool = False,
 ) -> CustomerParts:
-    """One partition's per-customer steps, on its rows (lines repeated across pieces dropped first)."""
+    """One partition's per-customer steps, on its rows (lines repeated across pieces dropped first);
+    ``keep_repeated`` keeps those lines for a rejects file."""
     tx = part.reset_index(drop=True)
     codes, ids = pd.factorize(tx[CUSTOMER_ID], sort=True)  # once for every step below
     tx[CUSTOMER_ID] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(ids, dtype="str")))
@@ -386,10 +406,13 @@ def customer_step(
     only = np.flatnonzero(buys == 0)
     returns_only = pd.DataFrame({CUSTOMER_ID: np.asarray(ids, dtype=object)[only], FILE: first_file[only]})
     repeats = Repeats()
+    repeated_rows = None
     if layout.order_id:  # lines: drop those repeated from other pieces, then add up per customer and day
         tx = tx.sort_values(ROW_KEY, kind="stable", ignore_index=True)  # "repeated" means after the first
         repeated = repeated_lines(tx, layout.line_columns)
         repeats = _repeats(tx, repeated, as_of)
+        if keep_repeated:
+            repeated_rows = tx.loc[repeated, [ROW_KEY, *layout.fields]].reset_index(drop=True)
         if repeated.any():
             tx = tx.loc[~repeated].reset_index(drop=True)
         tx = layout.daily(tx)
@@ -400,7 +423,7 @@ def customer_step(
     tally = retention.retention_tally(
         tx, as_of=as_of, period=options.retention_period, first_day=first_day, latest_only=True
     )
-    return CustomerParts(summary, activity, latest, gaps, tally, returns_only, repeats)
+    return CustomerParts(summary, activity, latest, gaps, tally, returns_only, repeats, repeated_rows)
 
 
 @dataclass
@@ -541,6 +564,8 @@ class PartResult:
     at_risk_total: int
     lost: pd.DataFrame
     lost_total: int
+    #: With ``options.group_by``: the partition's sums per group.
+    groups: RollupParts | None = None
 
 
 def final_step(
@@ -567,6 +592,7 @@ def final_step(
     if parts.latest is not None:
         table = table.merge(parts.latest, on=CUSTOMER_ID, how="left")
     table = judge(table, parts.activity, options, informative=g.informative, return_gaps=g.return_gaps, rules=g.rules)
+    groups = RollupParts.of(table, canonical_name(options.group_by)) if options.group_by else None
     shared = options.sharing.customers(table, ())
     shared = shared.assign(**{CUSTOMER_ID: shared[CUSTOMER_ID].astype("str")})
     saving = churn.worth_saving(shared, min_tier=options.at_risk_min_tier).to_numpy()
@@ -594,6 +620,7 @@ def final_step(
         int(saving.sum()),
         lost.head(top),
         len(lost),
+        groups,
     )
 
 
@@ -609,12 +636,6 @@ def _largest(frame: pd.DataFrame, column: str, top: int) -> pd.DataFrame:
 
 
 # --- the run ------------------------------------------------------------------------------------
-def check_supported(options: ScoreOptions) -> None:
-    """Refuse, before a cluster starts, what the Dask engine does not do yet."""
-    if options.group_by is not None:
-        raise OptionError("group_by is not available with the dask engine yet", hint="use --engine pandas")
-
-
 def score_pieces(
     plan: Plan,
     options: ScoreOptions,
@@ -626,21 +647,21 @@ def score_pieces(
     top: int = 10,
     strict: bool = False,
     written: str = "customers",
+    rejects: RejectsFile | None = None,
 ) -> tuple[ScoreResult, IngestReport]:
     """Score the customers of the pieces of ``plan`` on the cluster of ``client``; the per-customer table goes to
     ``dataset`` (written by the workers: every customer, their value columns or those worth saving, as
-    ``written`` says), the summary and the top ``top`` customers come back, with the ingest report as it may
-    be shown (ids pseudonymised as ``options.sharing`` says)."""
+    ``written`` says), every dropped row to ``rejects``, the summary and the top ``top`` customers come back,
+    with the ingest report as it may be shown (ids pseudonymised as ``options.sharing`` says)."""
     import dask
     import dask.dataframe as dd
 
-    check_supported(options)
     settings = settings or ReadSettings()
     pieces = plan.pieces
     layout = Layout.of(pieces)
     delayed = dask.delayed
     with client.as_current():
-        prepared, reports, merged = _read(client, pieces, settings, layout)
+        prepared, reports, merged = _read(client, pieces, settings, layout, rejects is not None)
         report = merged.report
         assert report is not None
         stats = client.compute([delayed(_stats)(p) for p in prepared], sync=True)
@@ -663,7 +684,10 @@ def score_pieces(
         ranges = len(bounds) - 1
         by_customer = daily.set_index(RANGE, divisions=[*range(ranges), ranges - 1], shuffle_method="tasks")
         customers = client.persist(
-            [delayed(customer_step)(part, as_of, first_day, options, layout) for part in by_customer.to_delayed()]
+            [
+                delayed(customer_step)(part, as_of, first_day, options, layout, rejects is not None)
+                for part in by_customer.to_delayed()
+            ]
         )
         del ranged, daily, by_customer
 
@@ -676,6 +700,8 @@ def score_pieces(
         in_pieces = client.compute([delayed(_repeats_of)(p) for p in prepared], sync=True)
         repeats = Repeats.merge([*in_pieces, statistics.repeats])
         notes = _returns_only(client, prepared, statistics.returns_only)
+        if rejects is not None:
+            rejects.write(client, prepared, customers, merged, layout, options.sharing.pseudonym_key)
         del prepared
         globals_, fit, warnings = _globals(statistics, options, layout)
         valued = client.persist([delayed(value_step)(c, globals_, options) for c in customers])
@@ -732,6 +758,9 @@ def score_pieces(
         tier_by=globals_.tier_by,
         actions=figures.counts("actions", ACTIONS),
         retention=retention_summary(retention.retention_tables(statistics.tally)),
+        groups=RollupParts.merge([r.groups for r in results if r.groups is not None]).table()
+        if options.group_by
+        else None,
     )
     tops = pd.concat([frame for r in results for frame in (r.top_rank, r.top_clv)], ignore_index=True)
     shown = tops.drop_duplicates(CUSTOMER_ID).sort_values(CUSTOMER_ID, ignore_index=True)
@@ -755,20 +784,23 @@ def score_pieces(
 
 
 def _read(
-    client: Any, pieces: Sequence[Piece], settings: ReadSettings, layout: Layout
+    client: Any, pieces: Sequence[Piece], settings: ReadSettings, layout: Layout, keep_dropped: bool = False
 ) -> tuple[list[Any], list[PieceReport], MergedReport]:
     """Every piece read on the workers, their reports and the report of all; files whose pieces cannot stand
-    for one read of the file are read again whole."""
+    for one read of the file are read again whole. ``keep_dropped``: see :func:`prepare_piece`."""
     import dask
 
     delayed = dask.delayed
-    prepared = client.persist([delayed(prepare_piece, pure=True)(p, settings, layout) for p in pieces])
+    prepared = client.persist([delayed(prepare_piece, pure=True)(p, settings, layout, keep_dropped) for p in pieces])
     reports = client.compute([delayed(_report_of)(p) for p in prepared], sync=True)
     merged = merge_reports(reports, decimal=settings.decimal)
     if merged.reread:
         kept = [(p, r) for p, r in zip(prepared, reports) if r.piece.file.path not in merged.reread]
         again = client.persist(
-            [delayed(prepare_piece, pure=True)(p, settings, layout) for p in whole_files(pieces, merged.reread)]
+            [
+                delayed(prepare_piece, pure=True)(p, settings, layout, keep_dropped)
+                for p in whole_files(pieces, merged.reread)
+            ]
         )
         read_again = client.compute([delayed(_report_of)(p) for p in again], sync=True)
         ordered = sorted([*kept, *zip(again, read_again)], key=lambda item: item[1].piece.index)

@@ -174,6 +174,8 @@ class PieceRead:
     report: PieceReport
     ids: pd.Index
     others: pd.DataFrame | None = None
+    #: Every dropped row as the pandas engine's rejects list it (rows counted as in ``report``).
+    dropped: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # --- planning --------------------------------------------------------------------------------
@@ -387,7 +389,7 @@ def read_piece(piece: Piece, settings: ReadSettings, *, others: bool = False) ->
     depends = check.depends or _order_lines_depend(frame, dropped, piece.file.mapping)
     report = _piece_report(piece, raw.report, frame, dropped, excluded, replace(check, depends=depends))
     text = _other_text(piece, settings, frame) if others else None
-    return PieceRead(frame.drop(columns=[SOURCE_FILE]), report, frame[CUSTOMER_ID].cat.categories, text)
+    return PieceRead(frame.drop(columns=[SOURCE_FILE]), report, frame[CUSTOMER_ID].cat.categories, text, dropped)
 
 
 def _whole(piece: Piece, settings: ReadSettings, others: bool) -> PieceRead:
@@ -410,7 +412,9 @@ def _whole(piece: Piece, settings: ReadSettings, others: bool) -> PieceRead:
     if str(local) != path:
         read = _renamed(read, str(local), path)
     report = _piece_report(piece, read.report, read.frame, read.dropped, read.excluded, None)
-    return PieceRead(read.frame.drop(columns=[SOURCE_FILE]), report, read.frame[CUSTOMER_ID].cat.categories, text)
+    return PieceRead(
+        read.frame.drop(columns=[SOURCE_FILE]), report, read.frame[CUSTOMER_ID].cat.categories, text, read.dropped
+    )
 
 
 def _renamed(read: FileRead, local: str, path: str) -> FileRead:

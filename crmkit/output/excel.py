@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.format import Format
@@ -311,10 +312,12 @@ class _Book:
         *,
         retention: bool = False,
         cross_sell_columns: list[str] | None = None,
+        segments: Iterable[str] | None = None,
     ) -> None:
         """What each column present (customers, the per-group table, the cross-sell list), each retention measure
         (when the workbook shows them) and each tier, stage, churn band, next action and segment means, and the
-        next-action rules in force."""
+        next-action rules in force. ``segments``: the segments to define when ``customers`` does not hold every
+        customer (default: those of ``customers``)."""
         ws = self.book.add_worksheet(sheet_name("definitions", self.lang))
         ws.set_column(0, 0, 30)
         ws.set_column(1, 1, 24)
@@ -330,7 +333,9 @@ class _Book:
         section = self.fmt(bold=True, font_color="#1F4E78", bottom=1, bg_color="#D9E1F2")
         plain, key_format = self.fmt(valign="top"), self.fmt(valign="top", font_color="#595959")
         wrapped = self.fmt(text_wrap=True, valign="top")
-        sections = _definition_sections(customers, group_columns, cross_sell_columns or [], action_rules, self.lang)
+        sections = _definition_sections(
+            customers, group_columns, cross_sell_columns or [], action_rules, self.lang, segments
+        )
         if retention:
             sections.insert(2, ("definitions_retention", list(RETENTION_TERMS), RETENTION))
         for title, terms, column in sections:
@@ -378,13 +383,14 @@ def write_workbook(
     check_lang(lang)
     inputs = list(inputs)
     check_not_input(path, inputs)
-    customers = result.customers
+    customers = ranked_top(result.customers) if result.in_partitions else result.customers
     book = _Book(lang)
-    write_summary(book.book, book.fmt, result.summary, lang)
+    write_summary(book.book, book.fmt, result.summary, lang, notes=partition_notes(result, len(customers)))
     printed = _present(customers, PRINTED_CUSTOMER_COLUMNS)
     keys_first = customers[[*printed, *(c for c in customers.columns if c not in printed)]]
-    book.print_first(book.table(sheet_name("customers", lang), keys_first), len(printed))
-    if "tier" in customers.columns:
+    customers_sheet = sheet_name("top_customers" if result.in_partitions else "customers", lang)
+    book.print_first(book.table(customers_sheet, keys_first), len(printed))
+    if "tier" in customers.columns and not result.in_partitions:  # a tier's list would hold its top customers only
         for tier in TIER_SHEETS:
             book.table(sheet_name(tier, lang), tier_list(customers, tier))
     if len(result.at_risk.columns):
@@ -412,8 +418,37 @@ def write_workbook(
         cross_sell_columns=[str(c) for c in cross_sell.columns if c not in customers.columns]
         if cross_sell is not None
         else [],
+        segments=[g.name for g in result.summary.segments] if result.in_partitions else None,
     )
     book.save(path, inputs)
+
+
+def ranked_top(customers: pd.DataFrame) -> pd.DataFrame:
+    """The customers of value rank 1, 2, 3, … up to the first rank missing (of the top customers a partitioned run
+    returns), best first: the sheet never skips a rank."""
+    if "value_rank" not in customers.columns:
+        return customers
+    ordered = customers.sort_values("value_rank", kind="stable", ignore_index=True)
+    ranks = ordered["value_rank"].to_numpy()
+    return ordered.head(int(np.cumprod(ranks == np.arange(1, len(ranks) + 1)).sum()))
+
+
+def partition_notes(result: ScoreResult, listed: int) -> list[str]:
+    """What the workbook of customers scored in partitions holds: the ``listed`` top customers and the first of
+    each list; every customer is in the Parquet dataset (when one was written)."""
+    if not result.in_partitions:
+        return []
+    where = (
+        f"every customer's row is in the Parquet dataset {result.dataset}"
+        if result.dataset is not None
+        else "every customer's row goes to a Parquet dataset with --out FOLDER"
+    )
+    return [
+        f"Scored in partitions (--engine dask): {where}. This workbook lists the top {listed:,} of "
+        f"{result.summary.data.customers:,} customers by value rank, the first {len(result.at_risk):,} of "
+        f"{result.at_risk_total or 0:,} at risk and the first {len(result.lost_key_accounts):,} of "
+        f"{result.lost_key_accounts_total or 0:,} lost key accounts."
+    ]
 
 
 def write_sheet(
@@ -515,6 +550,7 @@ def _definition_sections(
     cross_sell_columns: list[str],
     action_rules: ActionRules | None,
     lang: str,
+    segments_shown: Iterable[str] | None = None,
 ) -> list[tuple[str, list[Any], str | None]]:
     """(section title, terms, vocabulary column or None for columns) for the Definitions sheet; the next-action
     rules come as (order, action, rule text) terms of the pseudo-column ``next_action_rule``."""
@@ -522,7 +558,7 @@ def _definition_sections(
     present = set(customers.columns)
     segments = []
     if "segment" in present:
-        shown = set(customers["segment"].dropna().astype("str").unique())
+        shown = set(customers["segment"].dropna().astype("str").unique() if segments_shown is None else segments_shown)
         segments = [key for key in SEGMENT_LABELS if key in shown]
     acting = "next_action" in present
     explained = explain_actions(action_rules, lang=lang) if acting and action_rules is not None else None

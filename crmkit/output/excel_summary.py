@@ -465,9 +465,10 @@ class _Summary:
         self.ws.insert_chart(at_row, CHART_COLUMN, chart, {"x_offset": CHART_OFFSET, "y_offset": 5})
 
 
-def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str) -> None:
+def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str, *, notes: Sequence[str] = ()) -> None:
     """Add the Summary sheet (first sheet) with its tables and charts to ``book``, laid out from the summary's
-    canonical (JSON) form, so the sheet shows exactly the figures ``--format json`` gives.
+    canonical (JSON) form, so the sheet shows exactly the figures ``--format json`` gives; ``notes`` (what the
+    workbook holds) come first, under the title.
 
     The overview (data, Pareto figures, tier/segment/lifecycle/churn tables) runs down columns A-F with the
     charts to its right; the details (model fit, notes, warnings and the wider per-group table) follow below
@@ -476,6 +477,8 @@ def write_summary(book: Workbook, fmt: FormatFactory, result: Summary, lang: str
     summary = jsonable(result.to_json())
     sheet = _Summary(book, fmt, lang)
     sheet.title()
+    if notes:
+        sheet.messages("notes", notes, "#1F4E78")
     if summary.get("data"):
         sheet.section("section_data")
         sheet.fields({**summary["data"], "tier_by": summary.get("tier_by")}, (*DATA_FIELDS, "tier_by"))

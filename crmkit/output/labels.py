@@ -364,6 +364,7 @@ SUMMARY_LABELS: Final[dict[str, tuple[str, str]]] = {
 SHEET_LABELS: Final[dict[str, tuple[str, str]]] = {
     "summary": ("Summary", "摘要"),
     "customers": ("Customers", "客户"),
+    "top_customers": ("Top customers", "重点客户"),
     "platinum": ("Platinum", "铂金客户"),
     "gold": ("Gold", "黄金客户"),
     "iron": ("Iron", "铁客户"),
@@ -1262,6 +1263,25 @@ MESSAGE_WORDS: Final = {
 #: file names, columns and values across; a group named ``reason`` is itself translated, ``choices`` and
 #: ``reasons`` get their labels. A message that matches no form is shown in English.
 MESSAGES_ZH: Final[tuple[tuple[str, str], ...]] = (
+    # The workbook of customers scored in partitions.
+    (
+        r"Scored in partitions \(--engine dask\): every customer's row is in the Parquet dataset (?P<dataset>.+)\. "
+        r"This workbook lists the top (?P<shown>[\d,]+) of (?P<customers>[\d,]+) customers by value rank, the first "
+        r"(?P<risky>[\d,]+) of (?P<at_risk>[\d,]+) at risk and the first (?P<lost>[\d,]+) of (?P<lost_total>[\d,]+) "
+        r"lost key accounts\.",
+        "分区计算 (--engine dask)：每位客户的结果在 Parquet 数据集 {dataset} 中。"
+        "本工作簿列出按价值排名的前 {shown} 位客户（共 {customers} 位）、流失风险客户的前 {risky} 位（共 {at_risk} 位）"
+        "和流失中的重点客户的前 {lost} 位（共 {lost_total} 位）。",
+    ),
+    (
+        r"Scored in partitions \(--engine dask\): every customer's row goes to a Parquet dataset with --out FOLDER\. "
+        r"This workbook lists the top (?P<shown>[\d,]+) of (?P<customers>[\d,]+) customers by value rank, the first "
+        r"(?P<risky>[\d,]+) of (?P<at_risk>[\d,]+) at risk and the first (?P<lost>[\d,]+) of (?P<lost_total>[\d,]+) "
+        r"lost key accounts\.",
+        "分区计算 (--engine dask)：用 --out 文件夹 可把每位客户的结果写入 Parquet 数据集。"
+        "本工作簿列出按价值排名的前 {shown} 位客户（共 {customers} 位）、流失风险客户的前 {risky} 位（共 {at_risk} 位）"
+        "和流失中的重点客户的前 {lost} 位（共 {lost_total} 位）。",
+    ),
     # Reading files.
     (
         r"(?P<file>.+): cannot find the (?P<columns>.+) column\(s\); columns found: (?P<found>.+)",

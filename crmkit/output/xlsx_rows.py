@@ -121,6 +121,8 @@ def _numbers_as_text(numbers: np.ndarray) -> pa.Array:
 def _escape(texts: pd.Series) -> pa.Array:
     """XML-escaped text, cut to Excel's cell limit; control characters as Excel's ``_xHHHH_`` escapes."""
     array = pa.array(texts, type=pa.large_string(), from_pandas=True)  # zero-copy for Arrow-backed "str"
+    if isinstance(array, pa.ChunkedArray):  # text concatenated from several frames
+        array = array.combine_chunks()
     array = pc.utf8_slice_codeunits(array, 0, MAX_CELL_CHARS)
     # A literal "_x0041_" in the data must not be read back as an escape.
     array = pc.replace_substring_regex(array, "_(x[0-9A-Fa-f]{4}_)", "_x005F_\\1")

@@ -381,6 +381,11 @@ class ScoreResult:
     value_by_tier: tuple[TierValue, ...] | None = None
 
     @property
+    def in_partitions(self) -> bool:
+        """Whether the customers were scored in partitions: ``customers`` then holds the top customers only."""
+        return self.at_risk_total is not None
+
+    @property
     def value_fit(self) -> ValueFit | None:
         return self.summary.model.fit if self.summary.model is not None else None
 

@@ -404,13 +404,25 @@ def retention_report(
     as_of = default_as_of(frame) if options.as_of is None else pd.Timestamp(options.as_of).normalize()
     groups = customer_groups(frame, master, options.group_by, as_of) if options.group_by else None
     tables = retention.retention(frame, as_of=as_of, period=options.retention_period, groups=groups)
-    cohorts, curve = _cohorts(tables)
-    # Profit: at the margin given, else the data's own (cost or margin column), else revenue itself.
-    margin, basis = (options.margin, "given") if options.margin is not None else (None, "data")
-    if margin is None:
-        margin = retention.margin_rate(frame, as_of=as_of)
+    return report_of_tables(
+        tables,
+        data=_data_summary(
+            data, frame, as_of, options.time_unit, customers=int(tables.periods["new"].sum()), prospects=0
+        ),
+        options=options,
+        data_margin=retention.margin_rate(frame, as_of=as_of) if options.margin is None else None,
+    )
+
+
+def report_of_tables(
+    tables: retention.RetentionTables, *, data: DataSummary, options: ScoreOptions, data_margin: float | None
+) -> RetentionReport:
+    """The retention report of period tables, whichever engine counted them: the cohorts, and the what-if at
+    ``options.margin``, else the data's own margin (``data_margin``), else revenue itself."""
+    margin, basis = (options.margin, "given") if options.margin is not None else (data_margin, "data")
     if margin is None:
         margin, basis = 1.0, "revenue"
+    cohorts, curve = _cohorts(tables)
     scenario = retention.what_if(
         tables.periods,
         period=options.retention_period,
@@ -421,9 +433,7 @@ def retention_report(
         discount_rate=options.discount_rate,
     )
     return RetentionReport(
-        data=_data_summary(
-            data, frame, as_of, options.time_unit, customers=int(tables.periods["new"].sum()), prospects=0
-        ),
+        data=data,
         period=options.retention_period,
         periods=tuple(RetentionPeriod.from_row(row) for row in tables.periods.to_dict(orient="records")),
         cohorts=cohorts,

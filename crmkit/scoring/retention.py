@@ -32,7 +32,7 @@ import pandas as pd
 
 from crmkit.errors import OptionError
 from crmkit.schema import AMOUNT, CUSTOMER_ID, DAYS_PER_YEAR, ORDER_DATE, PERIOD_MONTHS, PERIODS
-from crmkit.scoring.kernels import MONEY_STEPS, align, customer_codes, distinct_sorted, pair_keys
+from crmkit.scoring.kernels import MONEY_STEPS, align, customer_codes, distinct_sorted, money_steps, pair_keys
 from crmkit.scoring.rollup import NO_GROUP
 from crmkit.scoring.summary import day_numbers, row_margin
 
@@ -204,6 +204,7 @@ def retention_tally(
     warm = max(start - 1, 0)  # the period before the first one reported: who was active then, and their money
     codes, ids = customer_codes(tx[CUSTOMER_ID])
     n = len(ids)
+    group_codes, group_names = _group_codes(groups, ids, codes)
     amount = tx[AMOUNT].to_numpy(dtype=np.float64)
     seen = np.zeros(n, dtype=bool)  # customers who bought before ``warm``
     counted = keep
@@ -216,7 +217,6 @@ def retention_tally(
         rows = np.flatnonzero(counted)
         codes, amount, stamps = codes[rows], amount[rows], stamps[rows]
     day = stamps.astype("datetime64[D]").view(np.int64) - first_day
-    group_codes, group_names = _group_codes(groups, ids, n)
     tally = _tally(
         _Rows(codes, slot_of_day[day], day, amount >= 0, np.round(amount * MONEY_STEPS)),
         slot_of_day,
@@ -395,19 +395,22 @@ def _by_slot(slot: np.ndarray, n_periods: int) -> tuple[np.ndarray, np.ndarray]:
     return order, bounds
 
 
-def _group_codes(groups: pd.DataFrame | None, ids: pd.Index, n: int) -> tuple[np.ndarray, list[str]]:
-    """Each customer's group code (in the order of the sorted group names, ``(none)`` last) and the names."""
+def _group_codes(groups: pd.DataFrame | None, ids: pd.Index, codes: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Each customer's group code (in the order of the sorted group names, ``(none)`` last) and the names of the
+    groups of the customers with rows (``codes``: each row's customer; ids of dropped rows name no group)."""
     if groups is None:
-        return np.zeros(n, dtype=np.int64), ["all"]
+        return np.zeros(len(ids), dtype=np.int64), ["all"]
+    used = np.bincount(codes, minlength=len(ids)) > 0
     values = groups.iloc[:, 1].astype("str")
     values = values.where(values.notna() & (values.str.strip() != ""))
     where = align(groups[CUSTOMER_ID], pd.Series(pd.Categorical(ids, categories=ids)))
     per_customer = pd.Series(np.where(where >= 0, values.to_numpy(dtype=object)[where], None), dtype="str")
-    names = sorted(per_customer.dropna().unique())
-    if per_customer.isna().any():
+    named = per_customer[used]
+    names = sorted(named.dropna().unique())
+    if named.isna().any() or not names:
         names.append(NO_GROUP)
     codes = pd.Categorical(per_customer.fillna(NO_GROUP), categories=names).codes.astype(np.int64)
-    return codes, names
+    return np.maximum(codes, 0), names  # a customer without rows is counted nowhere
 
 
 def _ratio(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
@@ -466,12 +469,27 @@ def _cohort_frames(tally: RetentionTally, labels: list[str]) -> tuple[pd.DataFra
 def margin_rate(tx: pd.DataFrame, *, as_of: pd.Timestamp) -> float | None:
     """Total margin / total net revenue up to the as-of date, from a margin or cost column; None without one
     (or without positive revenue)."""
-    upto = (day_numbers(tx[ORDER_DATE]) <= day_numbers(pd.Timestamp(as_of))[0]).astype(bool)
+    return margin_share(margin_sums(tx, as_of=as_of))
+
+
+def margin_sums(tx: pd.DataFrame, *, as_of: pd.Timestamp) -> tuple[int, int] | None:
+    """Margin and net revenue up to the as-of date in whole money steps (exact: sums of parts of the rows add up
+    to the sum of all, in any row order); None without a margin or cost column."""
     margin = row_margin(tx)
-    revenue = float(tx[AMOUNT].to_numpy(dtype=np.float64)[upto].sum())
-    if margin is None or revenue <= 0:
+    if margin is None:
         return None
-    return float(margin[upto].sum()) / revenue
+    upto = (day_numbers(tx[ORDER_DATE]) <= day_numbers(pd.Timestamp(as_of))[0]).astype(bool)
+    codes = np.zeros(int(upto.sum()), dtype=np.intp)
+    margin_steps = money_steps(codes, margin[upto], 1)[0]
+    revenue_steps = money_steps(codes, tx[AMOUNT].to_numpy(dtype=np.float64)[upto], 1)[0]
+    return int(margin_steps), int(revenue_steps)
+
+
+def margin_share(sums: tuple[int, int] | None) -> float | None:
+    """Margin / net revenue from :func:`margin_sums`; None without a margin or without positive revenue."""
+    if sums is None or sums[1] <= 0:
+        return None
+    return sums[0] / sums[1]
 
 
 #: Where the what-if's margin comes from: the margin option, a cost or margin column, or none (revenue).
