@@ -20,8 +20,8 @@ def run_script(name: str, *args: str, cwd: Path) -> str:
 
 
 def test_bench_excel_writes_a_scored_workbook(tmp_path: Path) -> None:
-    out = run_script("bench_excel.py", "--rows", "300", "--only", "crmkit", cwd=tmp_path)
-    assert "× 51 columns" in out and ".xlsx" in out
+    out = run_script("bench_excel.py", "--rows", "300", "--only", "crmkit", "--out-dir", str(tmp_path), cwd=tmp_path)
+    assert "× 51 columns" in out and (tmp_path / "crmkit_300_en.xlsx").stat().st_size > 0
 
 
 def test_bench_models_fits_the_three_transaction_models(tmp_path: Path) -> None:
