@@ -188,12 +188,13 @@ class Layout:
         return daily_rows(tx.reindex(columns=self.daily_columns), self.carried)
 
     def columns(self) -> dict[str, str]:
-        """The columns and dtypes of the rows pieces send: the same in every piece (text as Python objects)."""
+        """The columns and dtypes of the rows pieces send: the same in every piece (text as Arrow strings, which
+        travel between processes as buffers, not one Python object a value)."""
         names = [*([*self.line_columns, ROW_KEY] if self.order_id else self.daily_columns), ROWS, FILE]
         kinds = {ORDER_DATE: "datetime64[ns]", AMOUNT: "float64", ROWS: "int64", FILE: "int64", ROW_KEY: "int64"}
         kinds.update({column: "float64" for column in (QUANTITY, COST, MARGIN)})
         kinds.update({column: "uint64" for column in OTHER_HASHES})
-        return {name: kinds.get(name, "object") for name in dict.fromkeys(names)}
+        return {name: kinds.get(name, "str") for name in dict.fromkeys(names)}
 
 
 def repeated_lines(lines: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -318,13 +319,11 @@ def prepare_piece(piece: Piece, settings: ReadSettings, layout: Layout) -> Prepa
 
 
 def _typed(rows: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
-    """The rows with the columns and dtypes every piece sends (text as plain Python strings, missing as None)."""
+    """The rows with the columns and dtypes every piece sends (text as Arrow strings, missing as missing)."""
     out = {}
     for name, kind in columns.items():
         values = rows[name] if name in rows.columns else pd.Series(np.nan, index=rows.index)
-        if kind == "object":
-            values = values.astype(object).where(values.notna(), None)
-        out[name] = values.astype(np.dtype(kind))
+        out[name] = values.astype(kind)
     return pd.DataFrame(out, index=rows.index)
 
 
