@@ -154,13 +154,15 @@ def test_an_unreachable_scheduler_is_named_within_the_timeout():
 
 
 class KillDuringShuffle(WorkerPlugin):
-    """Kills its worker's process the first time it finishes a task of the shuffle (once per test)."""
+    """Kills its worker's process the first time it finishes a task of the shuffle, a piece's rows split by id
+    range or a range's rows gathered (once per test)."""
 
     def __init__(self, marker: str) -> None:
         self.marker = marker
 
     def transition(self, key, start, finish, *args, **kwargs):
-        if finish == "memory" and "shuffle" in str(key) and not os.path.exists(self.marker):
+        shuffling = any(step in str(key) for step in ("in_ranges", "gathered"))
+        if finish == "memory" and shuffling and not os.path.exists(self.marker):
             Path(self.marker).touch()
             os.kill(os.getpid(), signal.SIGKILL)
 
