@@ -14,7 +14,7 @@ from crmkit.errors import OptionError
 def require_dask() -> None:
     """Refuse with the install command when the dask extra is missing."""
     try:
-        import dask.dataframe  # noqa: F401
+        import dask  # noqa: F401
         import distributed  # noqa: F401
         import fsspec  # noqa: F401
     except ImportError:
