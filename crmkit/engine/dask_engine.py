@@ -23,6 +23,7 @@ partitioning and row order, and every per-customer column equals the pandas engi
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from crmkit.errors import BadValueError, OptionError
 from crmkit.ingest.pieces import (
@@ -321,8 +324,32 @@ def _typed(rows: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
     out = {}
     for name, kind in columns.items():
         values = rows[name] if name in rows.columns else pd.Series(np.nan, index=rows.index)
-        out[name] = values.astype(kind)
+        out[name] = _decoded(values) if isinstance(values.dtype, pd.CategoricalDtype) else values.astype(kind)
     return pd.DataFrame(out, index=rows.index)
+
+
+def _decoded(values: pd.Series) -> pd.Series:
+    """A categorical text column as Arrow strings, taken in Arrow (pandas goes through Python objects)."""
+    codes = values.cat.codes.to_numpy()
+    text = _arrow(values.cat.categories.astype("str")).take(pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(text, dtype="str"), index=values.index, name=values.name)
+
+
+def _arrow(text: pd.Index | pd.Series) -> pa.Array:
+    """Arrow strings as one array."""
+    array = pa.array(text.array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def sorted_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes of text ids numbered in sorted id order, and the sorted distinct ids: as ``pd.factorize(ids,
+    sort=True)``, hashed and sorted in Arrow (a third faster)."""
+    encoded = pc.dictionary_encode(_arrow(ids.astype("str")))
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    position = np.empty(len(order), dtype=np.int32)
+    position[order] = np.arange(len(order), dtype=np.int32)
+    codes = position[encoded.indices.to_numpy(zero_copy_only=False)]
+    return codes, pd.Index(pd.array(encoded.dictionary.take(order), dtype="str"))
 
 
 def _id_sample(codes: np.ndarray, categories: pd.Index) -> tuple[np.ndarray, float]:
@@ -338,9 +365,7 @@ def in_ranges(prepared: Prepared, bounds: list[str]) -> tuple[pd.DataFrame, ...]
     """A piece's rows split by id range: range i holds the ids from bounds[i] up to, not including,
     bounds[i + 1] (the last one its end too), found on the piece's sorted codes. Each range's rows keep their
     order and are a frame of their own, so only they travel to the range's partition."""
-    starts = np.searchsorted(
-        prepared.categories.to_numpy(dtype=object), np.array(bounds[1:-1], dtype=object), side="left"
-    )
+    starts = [bisect.bisect_left(prepared.categories, bound) for bound in bounds[1:-1]]  # a few ids looked at
     ranges = np.searchsorted(starts, prepared.codes, side="right")
     order = np.argsort(ranges, kind="stable")
     edges = np.searchsorted(ranges[order], np.arange(len(bounds)))
@@ -385,13 +410,13 @@ def customer_step(
 ) -> CustomerParts:
     """One partition's per-customer steps, on its rows (lines repeated across pieces dropped first)."""
     tx = part.reset_index(drop=True)
-    codes, ids = pd.factorize(tx[CUSTOMER_ID], sort=True)  # once for every step below
-    tx[CUSTOMER_ID] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(ids, dtype="str")))
+    codes, ids = sorted_codes(tx[CUSTOMER_ID])  # once for every step below
+    tx[CUSTOMER_ID] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(ids))
     first_file = np.full(len(ids), np.iinfo(np.int64).max)
     np.minimum.at(first_file, codes, tx[FILE].to_numpy())
     buys = np.bincount(codes[tx[AMOUNT].to_numpy() >= 0], minlength=len(ids))
     only = np.flatnonzero(buys == 0)
-    returns_only = pd.DataFrame({CUSTOMER_ID: np.asarray(ids, dtype=object)[only], FILE: first_file[only]})
+    returns_only = pd.DataFrame({CUSTOMER_ID: ids.take(only).to_numpy(dtype=object), FILE: first_file[only]})
     repeats = Repeats()
     if layout.order_id:  # lines: drop those repeated from other pieces, then add up per customer and day
         tx = tx.sort_values(ROW_KEY, kind="stable", ignore_index=True)  # "repeated" means after the first
