@@ -600,7 +600,10 @@ def final_step(
         table = table.merge(parts.latest, on=CUSTOMER_ID, how="left")
     table = judge(table, parts.activity, options, informative=g.informative, return_gaps=g.return_gaps, rules=g.rules)
     shared = options.sharing.customers(table, ())
-    shared = shared.assign(**{CUSTOMER_ID: shared[CUSTOMER_ID].astype("str")})
+    ids = shared[CUSTOMER_ID]
+    shared = shared.assign(
+        **{CUSTOMER_ID: _decoded(ids) if isinstance(ids.dtype, pd.CategoricalDtype) else ids.astype("str")}
+    )
     saving = churn.worth_saving(shared, min_tier=options.at_risk_min_tier).to_numpy()
     if write is not None:
         rows = {
