@@ -116,7 +116,8 @@ from crmkit.scoring.summary import ROWS, customer_summary, daily_rows, day_numbe
 from crmkit.scoring.tiers import pareto_from_histogram, tiers_from_ranks
 from crmkit.scoring.value import ValueFit, margin_steps, overall_margin_share, parse_horizon, score_value
 
-#: Customer-day rows per customer partition when the number of partitions is not given.
+#: Customer-day rows per customer partition when the number of partitions is not given (and at least one
+#: partition per worker thread).
 ROWS_PER_PARTITION = 1_000_000
 #: Sample of customer ids each piece sends for the partition boundaries.
 ID_SAMPLE = 256
@@ -687,7 +688,7 @@ def score_pieces(
         as_of = pd.Timestamp(last).normalize() if options.as_of is None else pd.Timestamp(options.as_of).normalize()
         first_day = int(day_numbers(pd.Timestamp(first))[0])
         rows = sum(s.rows for s in stats)
-        n_parts = partitions or max(math.ceil(rows / ROWS_PER_PARTITION), len(client.scheduler_info()["workers"]))
+        n_parts = partitions or max(math.ceil(rows / ROWS_PER_PARTITION), sum(client.nthreads().values()))
         bounds = divisions(stats, n_parts)
         # The shuffle on customer id: each piece splits its rows by id range, each range gathers its rows
         # from every piece (one task per piece and per range; lost tasks are rerun).
