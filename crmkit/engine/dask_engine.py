@@ -325,7 +325,11 @@ def _typed(rows: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
     out = {}
     for name, kind in columns.items():
         values = rows[name] if name in rows.columns else pd.Series(np.nan, index=rows.index)
-        out[name] = _decoded(values) if isinstance(values.dtype, pd.CategoricalDtype) else values.astype(kind)
+        out[name] = (
+            _decoded(values)
+            if isinstance(values.dtype, pd.CategoricalDtype)
+            else values.astype(pd.api.types.pandas_dtype(kind))
+        )
     return pd.DataFrame(out, index=rows.index)
 
 
