@@ -53,7 +53,11 @@ def local_cluster_options(settings: EngineSettings) -> dict[str, Any]:
     (pandas, NumPy and Arrow release the GIL in their loops, and rows then move between tasks without being
     pickled: at 10M rows a third fewer CPU seconds than two worker processes); with ``--workers N``, N worker
     processes on 127.0.0.1 of one thread each (a worker that dies is restarted and its tasks rerun)."""
-    common = {"dashboard_address": None, "silence_logs": 50, "memory_limit": settings.memory_limit or "auto"}
+    common = {
+        "dashboard_address": ":0",  # any free port: no clash with another cluster on this machine
+        "silence_logs": 50,
+        "memory_limit": settings.memory_limit or "auto",
+    }
     if settings.workers is None:
         return {**common, "n_workers": 1, "threads_per_worker": os.cpu_count() or 1, "processes": False}
     return {**common, "n_workers": settings.workers, "threads_per_worker": 1, "processes": True, "host": "127.0.0.1"}
