@@ -2,7 +2,8 @@
 """Time and peak memory of `crmkit segment` with the pandas engine and the Dask engine, 10M and 100M rows.
 
     python benchmarks/bench_engines.py --rows 10m --runs 3
-    python benchmarks/bench_engines.py --rows 100m --runs 1 --engine dask --memory-limit 4GB
+    python benchmarks/bench_engines.py --rows 100m --runs 1 --engine dask --memory-limit 8GB
+    python benchmarks/bench_engines.py --rows 10m --engine dask --workers 2 --memory-limit 4GB
     python benchmarks/bench_engines.py --generator path/to/gen_tx.py --data /scratch/bench
 
 Data comes from the transaction generator (``benchmarks/gen_tx.py`` when present, else
@@ -126,8 +127,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", choices=sorted(BLOCKS), action="append")
     parser.add_argument("--engine", choices=["pandas", "dask"], action="append")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--memory-limit", default="4GB", help="per Dask worker")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="Dask worker processes (default: one worker in the crmkit process, a thread per core)",
+    )
+    parser.add_argument("--memory-limit", help="per Dask worker, e.g. 4GB (default: the machine's memory shared out)")
     parser.add_argument("--memory-cap", type=float, default=18.0, help="GiB; a run whose process tree passes it stops")
     parser.add_argument("--generator", type=Path)
     parser.add_argument("--data", type=Path, help="folder for the generated data (default: a temporary one)")
@@ -140,39 +145,49 @@ def main(argv: list[str] | None = None) -> None:
     try:
         for rows in args.rows or ["10m"]:
             files = [str(f) for f in data_files(rows, folder / rows, gen)]
-            for engine in args.engine or ["pandas", "dask"]:
-                command = [*crmkit, *files, "--format", "json", "--quiet"]
-                if engine == "dask":
-                    command += ["--engine", "dask", "--workers", str(args.workers), "--memory-limit", args.memory_limit]
-                runs = [run_once(command, int(args.memory_cap * GIB)) for _ in range(args.runs)]
-                done = [r for r in runs if r["finished"]]
-                result = {
-                    "rows": rows,
-                    "engine": engine,
-                    "runs": runs,
-                    "median_seconds": statistics.median(r["seconds"] for r in done) if done else None,
-                    "median_peak_gib": statistics.median(r["peak_gib"] for r in done) if done else None,
-                    "median_cpu_seconds": statistics.median(r["cpu_seconds"] for r in done) if done else None,
-                }
-                shown = (
-                    f"{result['median_seconds']:.1f} s ({result['median_cpu_seconds']:.0f} CPU s), "
-                    f"peak {result['median_peak_gib']:.2f} GiB"
-                    if done
-                    else "did not finish: "
-                    + "; ".join(
-                        f"stopped at {r['peak_gib']:.1f} GiB after {r['seconds']:.0f} s"
-                        if r["stopped_at_cap"]
-                        else str(r["error"])
-                        for r in runs
-                    )
-                )
-                print(f"{rows:>5} {engine:7} {len(done)}/{len(runs)} runs  {shown}", flush=True)
-                if args.json:
-                    with args.json.open("a") as handle:
-                        handle.write(json.dumps(result) + "\n")
+            engines = args.engine or ["pandas", "dask"]
+            commands = {engine: [*crmkit, *files, "--format", "json", "--quiet"] for engine in engines}
+            if "dask" in commands:
+                commands["dask"] += ["--engine", "dask"]
+                commands["dask"] += ["--workers", str(args.workers)] if args.workers else []
+                commands["dask"] += ["--memory-limit", args.memory_limit] if args.memory_limit else []
+            # The engines take turns, so a change in what else runs on the machine hits both alike.
+            runs: dict[str, list[dict]] = {engine: [] for engine in engines}
+            for _ in range(args.runs):
+                for engine in engines:
+                    runs[engine].append(run_once(commands[engine], int(args.memory_cap * GIB)))
+            for engine in engines:
+                report(rows, engine, runs[engine], args.json)
     finally:
         if not args.keep and args.data is None:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def report(rows: str, engine: str, runs: list[dict], out: Path | None) -> None:
+    """Print the medians of an engine's runs (and append them to ``out`` as a JSON line)."""
+    done = [r for r in runs if r["finished"]]
+    result = {
+        "rows": rows,
+        "engine": engine,
+        "runs": runs,
+        "median_seconds": statistics.median(r["seconds"] for r in done) if done else None,
+        "median_peak_gib": statistics.median(r["peak_gib"] for r in done) if done else None,
+        "median_cpu_seconds": statistics.median(r["cpu_seconds"] for r in done) if done else None,
+    }
+    shown = (
+        f"{result['median_seconds']:.1f} s ({result['median_cpu_seconds']:.0f} CPU s), "
+        f"peak {result['median_peak_gib']:.2f} GiB"
+        if done
+        else "did not finish: "
+        + "; ".join(
+            f"stopped at {r['peak_gib']:.1f} GiB after {r['seconds']:.0f} s" if r["stopped_at_cap"] else str(r["error"])
+            for r in runs
+        )
+    )
+    print(f"{rows:>5} {engine:7} {len(done)}/{len(runs)} runs  {shown}", flush=True)
+    if out:
+        with out.open("a") as handle:
+            handle.write(json.dumps(result) + "\n")
 
 
 if __name__ == "__main__":

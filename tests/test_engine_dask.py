@@ -63,7 +63,7 @@ def export_files(folder: Path, *, fmt: str, shuffled: bool, files: int = 4, cust
     return paths
 
 
-def dask_scores(client, paths, options, out: Path, *, partitions: int, top: int = 10):
+def dask_scores(client, paths, options, out: Path, *, partitions: int | None, top: int = 10):
     plan = plan_pieces(paths, csv_piece_bytes=30_000, parquet_piece_rows=400)
     assert len(plan.pieces) > len(paths)  # files really are cut into pieces
     return score_pieces(plan, options, client=client, dataset=DatasetWriter(out), partitions=partitions, top=top)
@@ -73,13 +73,14 @@ def dask_scores(client, paths, options, out: Path, *, partitions: int, top: int 
 NO_BASKETS = "cross-selling skipped: market baskets are not computed with --engine dask; use --engine pandas"
 
 
-def assert_same_scores(paths, options, client, out: Path, partitions: int):
+def assert_same_scores(paths, options, client, out: Path, partitions: int | None):
     data = ingest.load_transactions(paths)
     expected = pipeline.score(data, options=replace(options, basket=None))
     result, report = dask_scores(client, paths, options, out, partitions=partitions)
     table = pd.read_parquet(out)  # the part files in order hold the customers in the pandas engine's order
     reference = expected.customers.assign(customer_id=expected.customers["customer_id"].astype("str"))
-    assert len(list(out.glob("part-*.parquet"))) == partitions
+    default = sum(client.nthreads().values())  # small data: a partition per worker thread
+    assert len(list(out.glob("part-*.parquet"))) == (partitions or default)
     # Every column, every customer, to the last bit (categories compared as their text).
     assert table.columns.tolist() == reference.columns.tolist()
     for column in reference.columns:
@@ -153,14 +154,26 @@ def test_an_unreachable_scheduler_is_named_within_the_timeout():
     assert time.monotonic() - started < 10
 
 
+def test_the_default_local_cluster_is_one_worker_in_this_process(tmp_path: Path):
+    """Without --workers: one worker inside this process (no sockets), a thread per core, and a partition per
+    thread when the data is small; the scores equal the pandas engine's."""
+    paths = export_files(tmp_path, fmt="parquet", shuffled=True, files=2, customers=120)
+    with dask_client(EngineSettings("dask")) as client:
+        assert [address.split("://")[0] for address in client.scheduler_info()["workers"]] == ["inproc"]
+        assert sum(client.nthreads().values()) == (os.cpu_count() or 1)
+        assert_same_scores(paths, pipeline.ScoreOptions(model=None), client, tmp_path / "scores", None)
+
+
 class KillDuringShuffle(WorkerPlugin):
-    """Kills its worker's process the first time it finishes a task of the shuffle (once per test)."""
+    """Kills its worker's process the first time it finishes a task of the shuffle, a piece's rows split by id
+    range or a range's rows gathered (once per test)."""
 
     def __init__(self, marker: str) -> None:
         self.marker = marker
 
     def transition(self, key, start, finish, *args, **kwargs):
-        if finish == "memory" and "shuffle" in str(key) and not os.path.exists(self.marker):
+        shuffling = any(step in str(key) for step in ("in_ranges", "gathered"))
+        if finish == "memory" and shuffling and not os.path.exists(self.marker):
             Path(self.marker).touch()
             os.kill(os.getpid(), signal.SIGKILL)
 

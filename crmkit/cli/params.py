@@ -304,7 +304,9 @@ Scheduler = Annotated[
 Workers = Annotated[
     int | None,
     typer.Option(
-        "--workers", min=1, help="With --engine dask and no --scheduler: worker processes (default: one per core)."
+        "--workers",
+        min=1,
+        help="With --engine dask and no --scheduler: worker processes, e.g. one per core for data larger than memory (default: one worker in this process, a thread per core).",
     ),
 ]
 

@@ -27,7 +27,8 @@ class EngineSettings:
     engine: str = "pandas"
     #: Address of a running Dask scheduler (tcp://host:8786); None starts a local cluster on 127.0.0.1.
     scheduler: str | None = None
-    #: Worker processes of the local cluster (default: one per core) and each one's memory limit (e.g. 4GB).
+    #: Worker processes of the local cluster (default: none, one worker in this process with a thread per core)
+    #: and each worker's memory limit (e.g. 4GB).
     workers: int | None = None
     memory_limit: str | None = None
     #: fsspec options for object storage URLs (s3://, gs://, abfs://), e.g. {"anon": True}.

@@ -23,6 +23,7 @@ partitioning and row order, and every per-customer column equals the pandas engi
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from crmkit.errors import BadValueError, OptionError
 from crmkit.ingest.columns import canonical_name
@@ -118,7 +121,8 @@ from crmkit.scoring.value import ValueFit, margin_steps, overall_margin_share, p
 if TYPE_CHECKING:
     from crmkit.engine.dask_rejects import RejectsFile
 
-#: Customer-day rows per customer partition when the number of partitions is not given.
+#: Customer-day rows per customer partition when the number of partitions is not given (and at least one
+#: partition per worker thread).
 ROWS_PER_PARTITION = 1_000_000
 #: Sample of customer ids each piece sends for the partition boundaries.
 ID_SAMPLE = 256
@@ -129,8 +133,6 @@ PIECE_SHIFT = 32
 ROW_KEY = "row_key"
 #: The input file of a row (its position among the inputs).
 FILE = "file"
-#: The column that moves rows into their id range.
-RANGE = "range"
 #: Two 64-bit hashes of the text of a line's other columns: with an order id, a line repeats another only when
 #: those are equal too. 128 bits: two different lines share both with a chance of about 2**-128.
 OTHER_HASHES = ("others_hash_1", "others_hash_2")
@@ -193,12 +195,13 @@ class Layout:
         return daily_rows(tx.reindex(columns=self.daily_columns), self.carried)
 
     def columns(self) -> dict[str, str]:
-        """The columns and dtypes of the rows pieces send: the same in every piece (text as Python objects)."""
+        """The columns and dtypes of the rows pieces send: the same in every piece (text as Arrow strings, which
+        travel between processes as buffers, not one Python object a value)."""
         names = [*([*self.line_columns, ROW_KEY] if self.order_id else self.daily_columns), ROWS, FILE]
         kinds = {ORDER_DATE: "datetime64[ns]", AMOUNT: "float64", ROWS: "int64", FILE: "int64", ROW_KEY: "int64"}
         kinds.update({column: "float64" for column in (QUANTITY, COST, MARGIN)})
         kinds.update({column: "uint64" for column in OTHER_HASHES})
-        return {name: kinds.get(name, "object") for name in dict.fromkeys(names)}
+        return {name: kinds.get(name, "str") for name in dict.fromkeys(names)}
 
 
 def repeated_lines(lines: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -330,14 +333,40 @@ def prepare_piece(piece: Piece, settings: ReadSettings, layout: Layout, keep_dro
 
 
 def _typed(rows: pd.DataFrame, columns: Mapping[str, str]) -> pd.DataFrame:
-    """The rows with the columns and dtypes every piece sends (text as plain Python strings, missing as None)."""
+    """The rows with the columns and dtypes every piece sends (text as Arrow strings, missing as missing)."""
     out = {}
     for name, kind in columns.items():
         values = rows[name] if name in rows.columns else pd.Series(np.nan, index=rows.index)
-        if kind == "object":
-            values = values.astype(object).where(values.notna(), None)
-        out[name] = values.astype(np.dtype(kind))
+        out[name] = (
+            _decoded(values)
+            if isinstance(values.dtype, pd.CategoricalDtype)
+            else values.astype(pd.api.types.pandas_dtype(kind))
+        )
     return pd.DataFrame(out, index=rows.index)
+
+
+def _decoded(values: pd.Series) -> pd.Series:
+    """A categorical text column as Arrow strings, taken in Arrow (pandas goes through Python objects)."""
+    codes = values.cat.codes.to_numpy()
+    text = _arrow(values.cat.categories.astype("str")).take(pa.array(codes, mask=codes < 0))
+    return pd.Series(pd.array(text, dtype="str"), index=values.index, name=values.name)
+
+
+def _arrow(text: pd.Index | pd.Series) -> pa.Array:
+    """Arrow strings as one array."""
+    array = pa.array(text.array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
+def sorted_codes(ids: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Codes of text ids numbered in sorted id order, and the sorted distinct ids: as ``pd.factorize(ids,
+    sort=True)``, hashed and sorted in Arrow (a third faster)."""
+    encoded = pc.dictionary_encode(_arrow(ids.astype("str")))
+    order = pc.sort_indices(encoded.dictionary).to_numpy()
+    position = np.empty(len(order), dtype=np.int32)
+    position[order] = np.arange(len(order), dtype=np.int32)
+    codes = position[encoded.indices.to_numpy(zero_copy_only=False)]
+    return codes, pd.Index(pd.array(encoded.dictionary.take(order), dtype="str"))
 
 
 def _id_sample(codes: np.ndarray, categories: pd.Index) -> tuple[np.ndarray, float]:
@@ -349,13 +378,21 @@ def _id_sample(codes: np.ndarray, categories: pd.Index) -> tuple[np.ndarray, flo
     return categories.take(picked).to_numpy(dtype=object), len(ordered) / len(picked)
 
 
-def in_ranges(prepared: Prepared, bounds: list[str]) -> pd.DataFrame:
-    """A piece's rows with the number of the id range each belongs to: range i holds the ids from bounds[i] up
-    to, not including, bounds[i + 1] (the last one its end too), found on the sorted codes."""
-    starts = np.searchsorted(
-        prepared.categories.to_numpy(dtype=object), np.array(bounds[1:-1], dtype=object), side="left"
-    )
-    return prepared.rows.assign(**{RANGE: np.searchsorted(starts, prepared.codes, side="right").astype(np.int64)})
+def in_ranges(prepared: Prepared, bounds: list[str]) -> tuple[pd.DataFrame, ...]:
+    """A piece's rows split by id range: range i holds the ids from bounds[i] up to, not including,
+    bounds[i + 1] (the last one its end too), found on the piece's sorted codes. Each range's rows keep their
+    order and are a frame of their own, so only they travel to the range's partition."""
+    starts = [bisect.bisect_left(prepared.categories, bound) for bound in bounds[1:-1]]  # a few ids looked at
+    ranges = np.searchsorted(starts, prepared.codes, side="right")
+    order = np.argsort(ranges, kind="stable")
+    edges = np.searchsorted(ranges[order], np.arange(len(bounds)))
+    rows = prepared.rows
+    return tuple(rows.take(order[edges[i] : edges[i + 1]]) for i in range(len(bounds) - 1))
+
+
+def gathered(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One id range's rows from every piece, in piece order."""
+    return pd.concat(parts, ignore_index=True)
 
 
 def divisions(stats: Sequence[PieceStats], partitions: int) -> list[str]:
@@ -371,6 +408,42 @@ def divisions(stats: Sequence[PieceStats], partitions: int) -> list[str]:
 
 
 # --- 3. per-customer steps ---------------------------------------------------------------------
+@dataclass
+class PartitionRows:
+    """A partition's rows ready for the per-customer steps (ids as sorted categories, lines repeated across
+    pieces dropped and the rest added up per customer and day), the customers with only returns (and the first
+    input file of their rows), the lines found repeated (kept with ``keep_repeated``) and their count."""
+
+    tx: pd.DataFrame
+    returns_only: pd.DataFrame
+    repeats: Repeats
+    repeated: pd.DataFrame | None
+
+
+def partition_rows(part: pd.DataFrame, as_of: pd.Timestamp, layout: Layout, keep_repeated: bool) -> PartitionRows:
+    """The common first step of every per-customer step: see :class:`PartitionRows`."""
+    tx = part.reset_index(drop=True)
+    codes, ids = sorted_codes(tx[CUSTOMER_ID])  # once for every step after this one
+    tx[CUSTOMER_ID] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(ids))
+    first_file = np.full(len(ids), np.iinfo(np.int64).max)
+    np.minimum.at(first_file, codes, tx[FILE].to_numpy())
+    buys = np.bincount(codes[tx[AMOUNT].to_numpy() >= 0], minlength=len(ids))
+    only = np.flatnonzero(buys == 0)
+    returns_only = pd.DataFrame({CUSTOMER_ID: ids.take(only).to_numpy(dtype=object), FILE: first_file[only]})
+    repeats = Repeats()
+    repeated_rows = None
+    if layout.order_id:  # lines: drop those repeated from other pieces, then add up per customer and day
+        tx = tx.sort_values(ROW_KEY, kind="stable", ignore_index=True)  # "repeated" means after the first
+        repeated = repeated_lines(tx, layout.line_columns)
+        repeats = _repeats(tx, repeated, as_of)
+        if keep_repeated:
+            repeated_rows = tx.loc[repeated, [ROW_KEY, *layout.fields]].reset_index(drop=True)
+        if repeated.any():
+            tx = tx.loc[~repeated].reset_index(drop=True)
+        tx = layout.daily(tx)
+    return PartitionRows(tx, returns_only, repeats, repeated_rows)
+
+
 @dataclass
 class CustomerParts:
     """A partition's customers: summary, activity windows, latest attributes, first-return gaps, retention
@@ -397,25 +470,8 @@ def customer_step(
 ) -> CustomerParts:
     """One partition's per-customer steps, on its rows (lines repeated across pieces dropped first);
     ``keep_repeated`` keeps those lines for a rejects file."""
-    tx = part.reset_index(drop=True)
-    codes, ids = pd.factorize(tx[CUSTOMER_ID], sort=True)  # once for every step below
-    tx[CUSTOMER_ID] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(ids, dtype="str")))
-    first_file = np.full(len(ids), np.iinfo(np.int64).max)
-    np.minimum.at(first_file, codes, tx[FILE].to_numpy())
-    buys = np.bincount(codes[tx[AMOUNT].to_numpy() >= 0], minlength=len(ids))
-    only = np.flatnonzero(buys == 0)
-    returns_only = pd.DataFrame({CUSTOMER_ID: np.asarray(ids, dtype=object)[only], FILE: first_file[only]})
-    repeats = Repeats()
-    repeated_rows = None
-    if layout.order_id:  # lines: drop those repeated from other pieces, then add up per customer and day
-        tx = tx.sort_values(ROW_KEY, kind="stable", ignore_index=True)  # "repeated" means after the first
-        repeated = repeated_lines(tx, layout.line_columns)
-        repeats = _repeats(tx, repeated, as_of)
-        if keep_repeated:
-            repeated_rows = tx.loc[repeated, [ROW_KEY, *layout.fields]].reset_index(drop=True)
-        if repeated.any():
-            tx = tx.loc[~repeated].reset_index(drop=True)
-        tx = layout.daily(tx)
+    rows = partition_rows(part, as_of, layout, keep_repeated)
+    tx = rows.tx
     summary = customer_summary(tx, as_of=as_of, time_unit=options.time_unit)
     activity = lifecycle.activity_windows(tx, as_of=as_of, window_days=options.lifecycle.window_days)
     latest = latest_values(tx, list(layout.carried), as_of=as_of) if layout.carried else None
@@ -423,7 +479,7 @@ def customer_step(
     tally = retention.retention_tally(
         tx, as_of=as_of, period=options.retention_period, first_day=first_day, latest_only=True
     )
-    return CustomerParts(summary, activity, latest, gaps, tally, returns_only, repeats, repeated_rows)
+    return CustomerParts(summary, activity, latest, gaps, tally, rows.returns_only, rows.repeats, rows.repeated)
 
 
 @dataclass
@@ -594,7 +650,10 @@ def final_step(
     table = judge(table, parts.activity, options, informative=g.informative, return_gaps=g.return_gaps, rules=g.rules)
     groups = RollupParts.of(table, canonical_name(options.group_by)) if options.group_by else None
     shared = options.sharing.customers(table, ())
-    shared = shared.assign(**{CUSTOMER_ID: shared[CUSTOMER_ID].astype("str")})
+    ids = shared[CUSTOMER_ID]
+    shared = shared.assign(
+        **{CUSTOMER_ID: _decoded(ids) if isinstance(ids.dtype, pd.CategoricalDtype) else ids.astype("str")}
+    )
     saving = churn.worth_saving(shared, min_tier=options.at_risk_min_tier).to_numpy()
     if write is not None:
         rows = {
@@ -654,42 +713,31 @@ def score_pieces(
     ``written`` says), every dropped row to ``rejects``, the summary and the top ``top`` customers come back,
     with the ingest report as it may be shown (ids pseudonymised as ``options.sharing`` says)."""
     import dask
-    import dask.dataframe as dd
 
     settings = settings or ReadSettings()
     pieces = plan.pieces
     layout = Layout.of(pieces)
     delayed = dask.delayed
     with client.as_current():
-        prepared, reports, merged = _read(client, pieces, settings, layout, rejects is not None)
-        report = merged.report
-        assert report is not None
-        stats = client.compute([delayed(_stats)(p) for p in prepared], sync=True)
-        if strict and any(reason not in NOT_BAD for reason in report.drop_counts):
-            raise strict_error(report)
-        if report.rows_used == 0:
-            raise no_rows_error(report)
-        dated = [s for s in stats if s.first is not None]
-        first, last = min(s.first for s in dated), max(s.last for s in dated)
-        as_of = pd.Timestamp(last).normalize() if options.as_of is None else pd.Timestamp(options.as_of).normalize()
-        first_day = int(day_numbers(pd.Timestamp(first))[0])
-        rows = sum(s.rows for s in stats)
-        n_parts = partitions or max(math.ceil(rows / ROWS_PER_PARTITION), len(client.scheduler_info()["workers"]))
-        bounds = divisions(stats, n_parts)
-        ranged = [delayed(in_ranges)(p, bounds) for p in prepared]
-        meta = client.compute(delayed(_empty)(ranged[0]), sync=True)
-        daily = dd.from_delayed(ranged, meta=meta, verify_meta=False)
-        # The shuffle on customer id: every row to the partition of its id range (an integer, cheap to sort),
-        # as tasks (at 10M rows on 2 cores twice as fast as the peer-to-peer shuffle; lost tasks are rerun).
-        ranges = len(bounds) - 1
-        by_customer = daily.set_index(RANGE, divisions=[*range(ranges), ranges - 1], shuffle_method="tasks")
+        gather = gather_by_customer(
+            client,
+            pieces,
+            settings,
+            layout,
+            options,
+            strict=strict,
+            keep_dropped=rejects is not None,
+            partitions=partitions,
+        )
+        prepared, reports, merged, as_of = gather.prepared, gather.reports, gather.merged, gather.as_of
+        first, last, stats = gather.first, gather.last, gather.stats
         customers = client.persist(
             [
-                delayed(customer_step)(part, as_of, first_day, options, layout, rejects is not None)
-                for part in by_customer.to_delayed()
+                delayed(customer_step)(rows, as_of, gather.first_day, options, layout, rejects is not None)
+                for rows in gather.ranges
             ]
         )
-        del ranged, daily, by_customer
+        del gather
 
         with_model = options.model is not None and options.fitted is None
         statistics = client.compute(
@@ -781,6 +829,60 @@ def score_pieces(
         value_by_tier=figures.value_by_tier() if fit is not None else (),
     )
     return result, shown_report
+
+
+@dataclass
+class Gathered:
+    """The pieces read (kept on the workers) and checked, their reports, the dates the run needs, and each
+    customer-id range's rows gathered from every piece (delayed)."""
+
+    prepared: list[Any]
+    reports: list[PieceReport]
+    merged: MergedReport
+    stats: list[PieceStats]
+    first: Any
+    last: Any
+    as_of: pd.Timestamp
+    first_day: int
+    ranges: list[Any]
+
+
+def gather_by_customer(
+    client: Any,
+    pieces: Sequence[Piece],
+    settings: ReadSettings,
+    layout: Layout,
+    options: ScoreOptions,
+    *,
+    strict: bool,
+    keep_dropped: bool,
+    partitions: int | None,
+) -> Gathered:
+    """Read every piece on the workers, refuse as the pandas engine refuses (``strict``, no usable row), and
+    move the rows so that each customer's rows sit in one id range: each piece splits its rows by id range,
+    each range gathers its rows from every piece (one task per piece and per range; lost tasks are rerun)."""
+    import dask
+
+    delayed = dask.delayed
+    prepared, reports, merged = _read(client, pieces, settings, layout, keep_dropped)
+    report = merged.report
+    assert report is not None
+    stats = client.compute([delayed(_stats)(p) for p in prepared], sync=True)
+    if strict and any(reason not in NOT_BAD for reason in report.drop_counts):
+        raise strict_error(report)
+    if report.rows_used == 0:
+        raise no_rows_error(report)
+    dated = [s for s in stats if s.first is not None]
+    first, last = min(s.first for s in dated), max(s.last for s in dated)
+    as_of = pd.Timestamp(last).normalize() if options.as_of is None else pd.Timestamp(options.as_of).normalize()
+    rows = sum(s.rows for s in stats)
+    n_parts = partitions or max(math.ceil(rows / ROWS_PER_PARTITION), sum(client.nthreads().values()))
+    bounds = divisions(stats, n_parts)
+    ranges = len(bounds) - 1
+    split = [delayed(in_ranges, nout=ranges)(p, bounds) for p in prepared]
+    gathered_ranges = [delayed(gathered)([s[r] for s in split]) for r in range(ranges)]
+    first_day = int(day_numbers(pd.Timestamp(first))[0])
+    return Gathered(prepared, reports, merged, stats, first, last, as_of, first_day, gathered_ranges)
 
 
 def _read(
@@ -962,7 +1064,3 @@ def _stats(prepared: Prepared) -> PieceStats:
 
 def _repeats_of(prepared: Prepared) -> Repeats:
     return prepared.repeats
-
-
-def _empty(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.iloc[:0]

@@ -11,7 +11,6 @@ what-if as the pandas engine (:func:`crmkit.pipeline.run.report_of_tables`).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -20,34 +19,23 @@ import numpy as np
 import pandas as pd
 
 from crmkit.engine.dask_engine import (
-    FILE,
-    RANGE,
-    ROW_KEY,
-    ROWS_PER_PARTITION,
     Layout,
     Repeats,
-    _empty,
     _final_report,
-    _read,
-    _repeats,
     _repeats_of,
     _returns_only,
-    _stats,
     _tree,
-    divisions,
-    in_ranges,
-    repeated_lines,
+    gather_by_customer,
+    partition_rows,
 )
 from crmkit.engine.dask_rejects import RejectsFile
 from crmkit.errors import OptionError
 from crmkit.ingest.columns import canonical_name
 from crmkit.ingest.pieces import Plan, ReadSettings
 from crmkit.ingest.report import IngestReport, TransactionData
-from crmkit.ingest.transactions import NOT_BAD, no_rows_error, strict_error
 from crmkit.pipeline.options import ScoreOptions
 from crmkit.pipeline.results import DataSummary, RetentionReport
 from crmkit.pipeline.run import date_text, read_summary, report_of_tables
-from crmkit.schema import AMOUNT, CUSTOMER_ID
 from crmkit.scoring import retention
 from crmkit.scoring.rollup import NO_GROUP
 from crmkit.scoring.summary import day_numbers, latest_values
@@ -113,32 +101,16 @@ def retention_step(
     """One partition's tally, on its rows (lines repeated across pieces dropped first, and kept with
     ``keep_repeated``), with each customer in the group of their latest transaction up to the as-of date when
     ``group`` is given."""
-    tx = part.reset_index(drop=True)
-    codes, ids = pd.factorize(tx[CUSTOMER_ID], sort=True)
-    tx[CUSTOMER_ID] = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(pd.Index(ids, dtype="str")))
-    first_file = np.full(len(ids), np.iinfo(np.int64).max)
-    np.minimum.at(first_file, codes, tx[FILE].to_numpy())
-    only = np.flatnonzero(np.bincount(codes[tx[AMOUNT].to_numpy() >= 0], minlength=len(ids)) == 0)
-    returns_only = pd.DataFrame({CUSTOMER_ID: np.asarray(ids, dtype=object)[only], FILE: first_file[only]})
-    repeats = Repeats()
-    repeated_rows = None
-    if layout.order_id:  # lines: drop those repeated from other pieces, then add up per customer and day
-        tx = tx.sort_values(ROW_KEY, kind="stable", ignore_index=True)
-        repeated = repeated_lines(tx, layout.line_columns)
-        repeats = _repeats(tx, repeated, as_of)
-        if keep_repeated:
-            repeated_rows = tx.loc[repeated, [ROW_KEY, *layout.fields]].reset_index(drop=True)
-        if repeated.any():
-            tx = tx.loc[~repeated].reset_index(drop=True)
-        tx = layout.daily(tx)
+    rows = partition_rows(part, as_of, layout, keep_repeated)
+    tx = rows.tx
     if tx.empty:
-        return RetentionParts(None, None, returns_only, repeats, repeated_rows)
+        return RetentionParts(None, None, rows.returns_only, rows.repeats, rows.repeated)
     groups = latest_values(tx, [group], as_of=as_of) if group is not None else None
     tally = retention.retention_tally(
         tx, as_of=as_of, period=options.retention_period, first_day=first_day, groups=groups
     )
     margin = retention.margin_sums(tx, as_of=as_of) if layout.margin_from is not None else None
-    return RetentionParts(tally, margin, returns_only, repeats, repeated_rows)
+    return RetentionParts(tally, margin, rows.returns_only, rows.repeats, rows.repeated)
 
 
 def group_column(options: ScoreOptions, layout: Layout) -> str | None:
@@ -169,7 +141,6 @@ def retention_pieces(
     written to ``rejects``, with the ingest report as it may be shown (ids pseudonymised as
     ``options.sharing`` says)."""
     import dask
-    import dask.dataframe as dd
 
     retention.check_period(options.retention_period)
     settings = settings or ReadSettings()
@@ -178,41 +149,34 @@ def retention_pieces(
     group = group_column(options, layout)
     delayed = dask.delayed
     with client.as_current():
-        prepared, reports, merged = _read(client, pieces, settings, layout, rejects is not None)
-        report = merged.report
-        assert report is not None
-        stats = client.compute([delayed(_stats)(p) for p in prepared], sync=True)
-        if strict and any(reason not in NOT_BAD for reason in report.drop_counts):
-            raise strict_error(report)
-        if report.rows_used == 0:
-            raise no_rows_error(report)
-        dated = [s for s in stats if s.first is not None]
-        first, last = min(s.first for s in dated), max(s.last for s in dated)
-        as_of = pd.Timestamp(last).normalize() if options.as_of is None else pd.Timestamp(options.as_of).normalize()
-        first_day = int(day_numbers(pd.Timestamp(first))[0])
-        if first_day > int(day_numbers(as_of)[0]):
+        gather = gather_by_customer(
+            client,
+            pieces,
+            settings,
+            layout,
+            options,
+            strict=strict,
+            keep_dropped=rejects is not None,
+            partitions=partitions,
+        )
+        prepared, reports, merged, as_of = gather.prepared, gather.reports, gather.merged, gather.as_of
+        first, last, stats = gather.first, gather.last, gather.stats
+        if gather.first_day > int(day_numbers(as_of)[0]):
             raise OptionError(f"no transactions on or before the as-of date {as_of:%Y-%m-%d}; choose a later as_of")
-        rows = sum(s.rows for s in stats)
-        n_parts = partitions or max(math.ceil(rows / ROWS_PER_PARTITION), len(client.scheduler_info()["workers"]))
-        bounds = divisions(stats, n_parts)
-        ranged = [delayed(in_ranges)(p, bounds) for p in prepared]
-        meta = client.compute(delayed(_empty)(ranged[0]), sync=True)
-        daily = dd.from_delayed(ranged, meta=meta, verify_meta=False)
-        ranges = len(bounds) - 1
-        by_customer = daily.set_index(RANGE, divisions=[*range(ranges), ranges - 1], shuffle_method="tasks")
         counted = client.persist(
             [
-                delayed(retention_step)(part, as_of, first_day, options, layout, group, rejects is not None)
-                for part in by_customer.to_delayed()
+                delayed(retention_step)(rows, as_of, gather.first_day, options, layout, group, rejects is not None)
+                for rows in gather.ranges
             ]
         )
+        del gather
         total = client.compute(_tree(counted, RetentionParts.merge), sync=True)
         in_pieces = client.compute([delayed(_repeats_of)(p) for p in prepared], sync=True)
         repeats = Repeats.merge([*in_pieces, total.repeats])
         notes = _returns_only(client, prepared, total.returns_only)
         if rejects is not None:
             rejects.write(client, prepared, counted, merged, layout, options.sharing.pseudonym_key)
-        del prepared, ranged, daily, by_customer
+        del prepared
     report = _final_report(reports, merged, repeats, notes, plan, settings.decimal)
     assert total.tally is not None  # some row is on or before the as-of date
     tables = retention.retention_tables(total.tally, group)
