@@ -174,7 +174,7 @@ class KillDuringShuffle(WorkerPlugin):
         self.marker = marker
 
     def transition(self, key, start, finish, *args, **kwargs):
-        shuffling = any(step in str(key) for step in ("in_ranges", "gathered", "shuffle"))
+        shuffling = any(step in str(key) for step in ("split_by_range", "gathered", "shuffle"))
         if finish == "memory" and shuffling and not os.path.exists(self.marker):
             Path(self.marker).touch()
             os.kill(os.getpid(), signal.SIGKILL)

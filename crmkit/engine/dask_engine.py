@@ -377,7 +377,7 @@ def range_numbers(prepared: Prepared, bounds: list[str]) -> np.ndarray:
     return np.searchsorted(starts, prepared.codes, side="right").astype(np.int64)
 
 
-def in_ranges(prepared: Prepared, bounds: list[str]) -> tuple[pd.DataFrame, ...]:
+def split_by_range(prepared: Prepared, bounds: list[str]) -> tuple[pd.DataFrame, ...]:
     """A piece's rows split by id range, each range's rows (in their order) a frame of their own."""
     ranges = range_numbers(prepared, bounds)
     order = np.argsort(ranges, kind="stable")
@@ -386,7 +386,7 @@ def in_ranges(prepared: Prepared, bounds: list[str]) -> tuple[pd.DataFrame, ...]
     return tuple(rows.take(order[edges[i] : edges[i + 1]]) for i in range(len(bounds) - 1))
 
 
-def with_range(prepared: Prepared, bounds: list[str]) -> pd.DataFrame:
+def in_ranges(prepared: Prepared, bounds: list[str]) -> pd.DataFrame:
     """A piece's rows with the number of their id range, for Dask's shuffle."""
     return prepared.rows.assign(**{RANGE: range_numbers(prepared, bounds)})
 
@@ -809,11 +809,11 @@ def by_range(client: Any, prepared: Sequence[Any], bounds: list[str]) -> list[An
     delayed = dask.delayed
     ranges = len(bounds) - 1
     if ranges <= SPLIT_RANGES:
-        split = [delayed(in_ranges, nout=ranges)(p, bounds) for p in prepared]
+        split = [delayed(split_by_range, nout=ranges)(p, bounds) for p in prepared]
         return [delayed(gathered)([s[r] for s in split]) for r in range(ranges)]
     import dask.dataframe as dd
 
-    numbered = [delayed(with_range)(p, bounds) for p in prepared]
+    numbered = [delayed(in_ranges)(p, bounds) for p in prepared]
     meta = client.compute(delayed(_empty)(numbered[0]), sync=True)
     rows = dd.from_delayed(numbered, meta=meta, verify_meta=False)
     by_customer = rows.set_index(RANGE, divisions=[*range(ranges), ranges - 1], shuffle_method="tasks")
