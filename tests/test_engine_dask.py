@@ -27,7 +27,7 @@ from distributed import Client, LocalCluster, WorkerPlugin
 
 from crmkit import ingest, pipeline
 from crmkit.datasets.sample import simulate_sales
-from crmkit.engine import EngineSettings
+from crmkit.engine import EngineSettings, dask_engine
 from crmkit.engine.cluster import dask_client
 from crmkit.engine.dask_engine import score_pieces
 from crmkit.errors import OptionError
@@ -137,10 +137,12 @@ def test_same_scores_with_other_settings(tmp_path: Path, client):
     assert result.customers["customer_id"].str.startswith("p").all()
 
 
-def test_results_do_not_depend_on_the_partitioning(tmp_path: Path, client):
+def test_results_do_not_depend_on_the_partitioning(tmp_path: Path, client, monkeypatch):
+    """One partition, and five moved by Dask's task shuffle (as when there are more ranges than one split)."""
     paths = export_files(tmp_path, fmt="csv", shuffled=False)
     options = pipeline.ScoreOptions(model=None)
     one, _ = dask_scores(client, paths, options, tmp_path / "one", partitions=1)
+    monkeypatch.setattr(dask_engine, "SPLIT_RANGES", 2)
     many, _ = dask_scores(client, paths, options, tmp_path / "many", partitions=5)
     assert one.summary.to_json() == many.summary.to_json()
     assert pd.read_parquet(tmp_path / "one").equals(pd.read_parquet(tmp_path / "many"))
@@ -165,14 +167,14 @@ def test_the_default_local_cluster_is_one_worker_in_this_process(tmp_path: Path)
 
 
 class KillDuringShuffle(WorkerPlugin):
-    """Kills its worker's process the first time it finishes a task of the shuffle, a piece's rows split by id
-    range or a range's rows gathered (once per test)."""
+    """Kills its worker's process the first time it finishes a task of the shuffle: a piece's rows split by id
+    range, a range's rows gathered, or a task of Dask's shuffle (once per test)."""
 
     def __init__(self, marker: str) -> None:
         self.marker = marker
 
     def transition(self, key, start, finish, *args, **kwargs):
-        shuffling = any(step in str(key) for step in ("in_ranges", "gathered"))
+        shuffling = any(step in str(key) for step in ("split_by_range", "gathered", "shuffle"))
         if finish == "memory" and shuffling and not os.path.exists(self.marker):
             Path(self.marker).touch()
             os.kill(os.getpid(), signal.SIGKILL)

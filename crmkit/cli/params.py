@@ -306,7 +306,7 @@ Workers = Annotated[
     typer.Option(
         "--workers",
         min=1,
-        help="With --engine dask and no --scheduler: worker processes, e.g. one per core for data larger than memory (default: one worker in this process, a thread per core).",
+        help="With --engine dask and no --scheduler: worker processes (default: one worker in this process, a thread per core).",
     ),
 ]
 
