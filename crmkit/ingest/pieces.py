@@ -34,8 +34,8 @@ import pyarrow.parquet as pq
 
 from crmkit.errors import CrmkitError, InputFileError
 from crmkit.ingest import csvfile
-from crmkit.ingest.columns import TRANSACTION_ALIASES, check_override_keys, detect_layout
-from crmkit.ingest.dialect import Dialect, check_decimal, forced_header
+from crmkit.ingest.columns import TRANSACTION_ALIASES, check_override_keys
+from crmkit.ingest.dialect import check_decimal, forced_header
 from crmkit.ingest.files import CSV_SUFFIXES, EXCEL_SUFFIXES, PARQUET_SUFFIXES, SkippedFile, scan_inputs
 from crmkit.ingest.numbers import DecimalEvidence, _decide, decimal_evidence, file_decimal
 from crmkit.ingest.readers import (
@@ -46,6 +46,7 @@ from crmkit.ingest.readers import (
     _lossy,
     _mapping_or_fail,
     _sample,
+    csv_dialect,
     release_arrow_buffers,
 )
 from crmkit.ingest.report import FileReport, IngestReport
@@ -469,13 +470,7 @@ def _csv_piece(piece: Piece, fs: Any, local: str, settings: ReadSettings) -> tup
         depends = "quotes that may hold line breaks"
     elif line_count != table.num_rows:
         depends = "blank lines"
-    dialect = Dialect(
-        header_row=layout.header_lines,
-        header_found=layout.found,
-        separator=layout.separator,
-        encoding=csvfile.encoding_name(layout),
-        layout=detect_layout(layout.headers),
-    )
+    dialect = csv_dialect(layout)
     report = FileReport(
         file.path,
         "tsv" if layout.separator == "\t" else "csv",

@@ -147,13 +147,7 @@ def _read_csv(
         table, misshapen = csvfile.read_columns(path, layout, include, text)
     lines, shaped = csvfile.record_lines(path, layout, table.num_rows, misshapen)
     columns = {c: _arrow_column(table.column(n)) for c, n in name.items()}
-    dialect = Dialect(
-        header_row=layout.header_lines,
-        header_found=layout.found,
-        separator=layout.separator,
-        encoding=csvfile.encoding_name(layout),
-        layout=detect_layout(layout.headers),
-    )
+    dialect = csv_dialect(layout)
     report = FileReport(
         str(path),
         "tsv" if layout.separator == "\t" else "csv",
@@ -169,6 +163,17 @@ def _read_csv(
 
     return RawFile(
         columns, report, lines, layout.headers, misshapen=shaped, other_columns=other_columns if others else None
+    )
+
+
+def csv_dialect(layout: csvfile.CsvLayout) -> Dialect:
+    """What was decided about a CSV file: header row and how it was found, separator, encoding, export layout."""
+    return Dialect(
+        header_row=layout.header_lines,
+        header_found=layout.found,
+        separator=layout.separator,
+        encoding=csvfile.encoding_name(layout),
+        layout=detect_layout(layout.headers),
     )
 
 
