@@ -758,9 +758,7 @@ def score_pieces(
         )
         if statistics.customers == 0:
             raise OptionError(f"no purchases on or before the as-of date {as_of:%Y-%m-%d}; choose a later as_of")
-        in_pieces = client.compute([delayed(_repeats_of)(p) for p in prepared], sync=True)
-        repeats = Repeats.merge([*in_pieces, statistics.repeats])
-        notes = _returns_only(client, prepared, statistics.returns_only)
+        repeats, notes = repeats_and_notes(client, prepared, statistics.repeats, statistics.returns_only)
         if rejects is not None:
             rejects.write(client, prepared, customers, merged, layout, options.sharing.pseudonym_key)
         del prepared
@@ -787,22 +785,9 @@ def score_pieces(
     if fit is not None:
         fit = replace(fit, prospects=0)
     sharing = options.sharing
-    read = read_summary(report)
     summary = Summary(
-        data=DataSummary(
-            rows_read=read["rows_read"],
-            rows_used=read["rows_used"],
-            rows_dropped=read["rows_dropped"],
-            dropped_by_reason=read["dropped_by_reason"],
-            customers=figures.customers,
-            prospects=0,
-            first_date=date_text(first),
-            last_date=date_text(last),
-            as_of=date_text(as_of),
-            rows_after_as_of=int(sum(s.rows_per_day[s.days > day_numbers(as_of)[0]].sum() for s in stats))
-            - repeats.after_as_of,
-            time_unit=options.time_unit,
-            skipped_files=tuple(read["skipped_files"]),
+        data=pieces_data_summary(
+            report, stats, (first, last, as_of), repeats, time_unit=options.time_unit, customers=figures.customers
         ),
         tiers=figures.tier_rows(),
         pareto=ParetoFigures.from_dict(pareto_from_histogram(tiers.clipped())),
@@ -916,6 +901,36 @@ def gather_by_customer(
     return Gathered(prepared, reports, merged, stats, first, last, as_of, first_day, by_range(client, prepared, bounds))
 
 
+def pieces_data_summary(
+    report: IngestReport,
+    stats: Sequence[PieceStats],
+    dates: tuple[Any, Any, pd.Timestamp],
+    repeats: Repeats,
+    *,
+    time_unit: str,
+    customers: int,
+) -> DataSummary:
+    """The data section of a run over pieces: the rows as the report counts them, the first and last date and
+    the as-of date, and the rows after the as-of date (repeated lines counted once)."""
+    first, last, as_of = dates
+    read = read_summary(report)
+    return DataSummary(
+        rows_read=read["rows_read"],
+        rows_used=read["rows_used"],
+        rows_dropped=read["rows_dropped"],
+        dropped_by_reason=read["dropped_by_reason"],
+        customers=customers,
+        prospects=0,
+        first_date=date_text(first),
+        last_date=date_text(last),
+        as_of=date_text(as_of),
+        rows_after_as_of=int(sum(s.rows_per_day[s.days > day_numbers(as_of)[0]].sum() for s in stats))
+        - repeats.after_as_of,
+        time_unit=time_unit,
+        skipped_files=tuple(read["skipped_files"]),
+    )
+
+
 def _read(
     client: Any, pieces: Sequence[Piece], settings: ReadSettings, layout: Layout, keep_dropped: bool = False
 ) -> tuple[list[Any], list[PieceReport], MergedReport]:
@@ -970,6 +985,17 @@ def _final_report(
     ).report
     assert final is not None
     return replace(final, skipped=tuple(plan.skipped))
+
+
+def repeats_and_notes(
+    client: Any, prepared: Sequence[Any], found: Repeats, returns_only: pd.DataFrame
+) -> tuple[Repeats, list[str]]:
+    """The lines repeated within pieces (counted where they were read) and across them (``found`` once the
+    rows were gathered), and the note naming the customers with only returns."""
+    import dask
+
+    in_pieces = client.compute([dask.delayed(_repeats_of)(p) for p in prepared], sync=True)
+    return Repeats.merge([*in_pieces, found]), _returns_only(client, prepared, returns_only)
 
 
 def _returns_only(client: Any, prepared: Sequence[Any], candidates: pd.DataFrame) -> list[str]:

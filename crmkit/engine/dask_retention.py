@@ -22,11 +22,11 @@ from crmkit.engine.dask_engine import (
     Layout,
     Repeats,
     _final_report,
-    _repeats_of,
-    _returns_only,
     _tree,
     gather_by_customer,
     partition_rows,
+    pieces_data_summary,
+    repeats_and_notes,
 )
 from crmkit.engine.dask_rejects import RejectsFile
 from crmkit.errors import OptionError
@@ -34,8 +34,8 @@ from crmkit.ingest.columns import canonical_name
 from crmkit.ingest.pieces import Plan, ReadSettings
 from crmkit.ingest.report import IngestReport, TransactionData
 from crmkit.pipeline.options import ScoreOptions
-from crmkit.pipeline.results import DataSummary, RetentionReport
-from crmkit.pipeline.run import date_text, read_summary, report_of_tables
+from crmkit.pipeline.results import RetentionReport
+from crmkit.pipeline.run import report_of_tables
 from crmkit.scoring import retention
 from crmkit.scoring.rollup import NO_GROUP
 from crmkit.scoring.summary import day_numbers, latest_values
@@ -171,30 +171,20 @@ def retention_pieces(
         )
         del gather
         total = client.compute(_tree(counted, RetentionParts.merge), sync=True)
-        in_pieces = client.compute([delayed(_repeats_of)(p) for p in prepared], sync=True)
-        repeats = Repeats.merge([*in_pieces, total.repeats])
-        notes = _returns_only(client, prepared, total.returns_only)
+        repeats, notes = repeats_and_notes(client, prepared, total.repeats, total.returns_only)
         if rejects is not None:
             rejects.write(client, prepared, counted, merged, layout, options.sharing.pseudonym_key)
         del prepared
     report = _final_report(reports, merged, repeats, notes, plan, settings.decimal)
     assert total.tally is not None  # some row is on or before the as-of date
     tables = retention.retention_tables(total.tally, group)
-    read = read_summary(report)
-    data = DataSummary(
-        rows_read=read["rows_read"],
-        rows_used=read["rows_used"],
-        rows_dropped=read["rows_dropped"],
-        dropped_by_reason=read["dropped_by_reason"],
-        customers=int(tables.periods["new"].sum()),
-        prospects=0,
-        first_date=date_text(first),
-        last_date=date_text(last),
-        as_of=date_text(as_of),
-        rows_after_as_of=int(sum(s.rows_per_day[s.days > day_numbers(as_of)[0]].sum() for s in stats))
-        - repeats.after_as_of,
+    data = pieces_data_summary(
+        report,
+        stats,
+        (first, last, as_of),
+        repeats,
         time_unit=options.time_unit,
-        skipped_files=tuple(read["skipped_files"]),
+        customers=int(tables.periods["new"].sum()),
     )
     data_margin = retention.margin_share(total.margin) if options.margin is None else None
     shown = options.sharing.transactions(TransactionData(pd.DataFrame(), pd.DataFrame(), report)).report
