@@ -185,9 +185,8 @@ PHRASE_OF = {
     "do not set model=None": "drop --no-model",
     "model=None": "--no-model",
 }
-_ASSIGNED = re.compile(
-    r"\b(" + "|".join([*OPTION_OF, *OPTION_OF_VALUE]) + r")=(?:'([^']*)'|\"([^\"]*)\"|([^'\"\s,;)]+))"
-)
+_ASSIGNABLE = OPTION_OF | OPTION_OF_VALUE
+_ASSIGNED = re.compile(r"\b(" + "|".join(_ASSIGNABLE) + r")=(?:'([^']*)'|\"([^\"]*)\"|([^'\"\s,;)]+))")
 _NAMED = re.compile(r"(?<!\] )\b(" + "|".join(OPTION_OF) + r")\b")  # not "[value] discount_rate in crmkit.toml"
 _COLUMNS = re.compile(r"columns=\{([^{}]*)\}")
 _COLUMN_ENTRY = re.compile(r"'(\w+)': '([^']*)'")
@@ -201,7 +200,7 @@ def option_words(text: str) -> str:
     for phrase, words in PHRASE_OF.items():
         text = text.replace(phrase, words)
     text = _ASSIGNED.sub(
-        lambda m: f"{(OPTION_OF | OPTION_OF_VALUE)[m.group(1)]} {next(g for g in m.groups()[1:] if g is not None)}",
+        lambda m: f"{_ASSIGNABLE[m.group(1)]} {next(g for g in m.groups()[1:] if g is not None)}",
         text,
     )
     return _NAMED.sub(lambda m: OPTION_OF[m.group(1)], text)
